@@ -1,0 +1,3 @@
+from cocoview.cli import main
+
+raise SystemExit(main())

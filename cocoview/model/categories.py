@@ -1,0 +1,81 @@
+"""The category table: names, supercategories, keypoint schema, colours, counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cocoview.model.colors import category_color
+
+
+@dataclass
+class Category:
+    id: int
+    name: str
+    supercategory: str
+    color: tuple[int, int, int]
+    keypoint_names: list[str] = field(default_factory=list)
+    skeleton: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))  # 0-based
+    isthing: bool | None = None
+    defined: bool = True  # False: used by annotations but absent from 'categories'
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+def build_categories(records: list[dict[str, Any]], used_ids: np.ndarray) -> tuple[
+        list[Category], list[str]]:
+    """Categories in file order, plus placeholders for ids used but never defined.
+
+    Returns the categories and notes about the skeleton convention used.
+    """
+    notes: list[str] = []
+    cats: dict[int, Category] = {}
+    for rec in records:
+        cid = int(rec["id"])
+        if cid in cats:
+            # the same category in a second file (e.g. person_keypoints): fill gaps
+            cur = cats[cid]
+            if not cur.keypoint_names and isinstance(rec.get("keypoints"), list):
+                cur.keypoint_names = [str(k) for k in rec["keypoints"]]
+            if not len(cur.skeleton) and isinstance(rec.get("skeleton"), list):
+                cur.skeleton, note = _skeleton(rec.get("skeleton"), cid)
+                notes += note
+            cur.record = {**rec, **cur.record}
+            continue
+        name = rec.get("name")
+        sup = rec.get("supercategory")
+        skel, note = _skeleton(rec.get("skeleton"), cid)
+        notes += note
+        kp = rec.get("keypoints")
+        isthing = rec.get("isthing")
+        cats[cid] = Category(
+            id=cid,
+            name=str(name) if name is not None else f"category {cid}",
+            supercategory=str(sup) if isinstance(sup, str) and sup else "",
+            color=category_color(cid, rec),
+            keypoint_names=[str(k) for k in kp] if isinstance(kp, list) else [],
+            skeleton=skel,
+            isthing=bool(isthing) if isinstance(isthing, (int, bool)) else None,
+            record=rec,
+        )
+    for cid in np.unique(used_ids).tolist():
+        if cid not in cats and cid != -(2**63):
+            cats[cid] = Category(id=cid, name=f"category {cid}", supercategory="",
+                                 color=category_color(cid), defined=False)
+    return list(cats.values()), notes
+
+
+def _skeleton(value: Any, cid: int) -> tuple[np.ndarray, list[str]]:
+    """Skeleton edges as 0-based pairs; COCO's are 1-based, some exporters' 0-based."""
+    if not isinstance(value, list) or not value:
+        return np.zeros((0, 2), np.int64), []
+    pairs = [p for p in value if isinstance(p, list) and len(p) == 2
+             and all(isinstance(v, int) and not isinstance(v, bool) for v in p)]
+    if not pairs:
+        return np.zeros((0, 2), np.int64), [f"category {cid}: skeleton is not a list of pairs"]
+    arr = np.asarray(pairs, np.int64)
+    if arr.min() == 0:
+        return arr, [f"category {cid}: skeleton uses 0-based indices (COCO's are 1-based); "
+                     "read as 0-based"]
+    return arr - 1, []

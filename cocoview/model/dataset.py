@@ -1,0 +1,431 @@
+"""A dataset: one or more COCO files over the same images, indexed for browsing.
+
+The instances, person_keypoints and captions files of one split (and a results
+file) open together and are matched by image id; the same annotation id in two
+files (COCO ships each person in both instances and person_keypoints) is one
+annotation, taken from the file that carries keypoints.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from cocoview.model.categories import Category, build_categories
+from cocoview.model.errors import CocoFormatError, Problem, Severity
+from cocoview.model.loader import (
+    SEG_KIND_NAMES,
+    SEG_PANOPTIC,
+    AnnColumns,
+    Cancelled,
+    FileIndex,
+    Progress,
+    load_file,
+)
+from cocoview.model.masks import Geometry, clean_segmentation, geometry_mask
+from cocoview.model.paths import choose_root
+
+PathLike = str | Path
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    id: int
+    file_name: str
+    width: int
+    height: int
+    path: Path | None
+    index: int  # row in the dataset's image table
+
+
+class Dataset:
+    """The model behind the GUI and the CLI. Immutable after opening."""
+
+    def __init__(self, files: list[FileIndex], images_dir: PathLike | None = None,
+                 results: FileIndex | None = None) -> None:
+        if not files:
+            raise ValueError("a dataset needs at least one file")
+        self.files = files
+        self.problems_at_load: list[Problem] = [p for f in files for p in f.problems]
+        self._build_images()
+        self._build_annotations()
+        cat_records = [c for f in files for c in f.categories]
+        self.categories, notes = build_categories(cat_records, self.anns.category_id)
+        self._cat_by_id = {c.id: c for c in self.categories}
+        for note in notes:
+            self.problems_at_load.append(Problem(Severity.WARNING, "skeleton", note))
+        self.captions_by_image: dict[int, list[str]] = {}
+        for f in files:
+            for iid, caps in f.captions.items():
+                self.captions_by_image.setdefault(iid, []).extend(caps)
+        self.images_dir = Path(images_dir) if images_dir is not None else None
+        self._root = self.images_dir if self.images_dir is not None else choose_root(
+            files[0].path, self.image_file_names)
+        self.results: Results | None = None
+        if results is not None:
+            self.results = Results(self, results)
+        self._problems: list[Problem] | None = None
+
+    # ----- construction -------------------------------------------------
+    def _build_images(self) -> None:
+        ids, w, h, src, row = [], [], [], [], []
+        names: list[str] = []
+        for k, f in enumerate(self.files):
+            ids.append(f.images.id)
+            w.append(f.images.width)
+            h.append(f.images.height)
+            src.append(np.full(len(f.images), k, np.int16))
+            row.append(np.arange(len(f.images), dtype=np.int64))
+            names.extend(f.images.file_name)
+        all_ids = np.concatenate(ids) if ids else np.empty(0, np.int64)
+        _, first = np.unique(all_ids, return_index=True)
+        keep = np.sort(first)  # first file that lists an image wins, file order kept
+        if not len(all_ids) and any(len(f.anns) for f in self.files):
+            # results-only or images-less file: images implied by annotations
+            implied = np.unique(np.concatenate([f.anns.image_id for f in self.files]))
+            self.image_ids = implied.astype(np.int64)
+            self.image_width = np.full(len(implied), -1, np.int32)
+            self.image_height = np.full(len(implied), -1, np.int32)
+            self.image_file_names = ["" for _ in implied]
+            self.image_src = np.full(len(implied), -1, np.int16)
+            self.image_src_row = np.full(len(implied), -1, np.int64)
+            self.images_implied = True
+        else:
+            self.image_ids = all_ids[keep]
+            self.image_width = np.concatenate(w)[keep]
+            self.image_height = np.concatenate(h)[keep]
+            self.image_file_names = [names[i] for i in keep.tolist()]
+            self.image_src = np.concatenate(src)[keep]
+            self.image_src_row = np.concatenate(row)[keep]
+            self.images_implied = False
+        self._img_sort = np.argsort(self.image_ids, kind="stable")
+        self._img_sorted_ids = self.image_ids[self._img_sort]
+
+    def _build_annotations(self) -> None:
+        parts: list[AnnColumns] = []
+        srcs: list[np.ndarray] = []
+        for k, f in enumerate(self.files):
+            parts.append(f.anns)
+            srcs.append(np.full(len(f.anns), k, np.int16))
+        anns = AnnColumns.concat(parts)
+        src = np.concatenate(srcs) if srcs else np.empty(0, np.int16)
+        if len(self.files) > 1 and len(anns):
+            anns, src = _drop_cross_file_duplicates(anns, src)
+        img_row = self.image_rows(anns.image_id)
+        order = np.lexsort((np.arange(len(anns)), np.where(img_row < 0, len(self.image_ids),
+                                                            img_row)))
+        self.anns = anns.take(order)
+        self.ann_src = src[order]
+        self.ann_image_row = img_row[order]
+        n_img = len(self.image_ids)
+        valid = self.ann_image_row >= 0
+        counts = np.bincount(self.ann_image_row[valid], minlength=n_img)
+        self.image_ann_count = counts.astype(np.int64)
+        self.image_ann_start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) \
+            if n_img else np.empty(0, np.int64)
+        self._ann_sort = np.argsort(self.anns.id, kind="stable")
+        self._ann_sorted_ids = self.anns.id[self._ann_sort]
+
+    # ----- lookups ------------------------------------------------------
+    def image_rows(self, image_ids: np.ndarray) -> np.ndarray:
+        """Rows of ``image_ids`` in the image table (-1 where unknown)."""
+        ids = np.asarray(image_ids, np.int64)
+        if not len(self._img_sorted_ids):
+            return np.full(len(ids), -1, np.int64)
+        pos = np.searchsorted(self._img_sorted_ids, ids)
+        pos = np.minimum(pos, len(self._img_sorted_ids) - 1)
+        hit = self._img_sorted_ids[pos] == ids
+        return np.where(hit, self._img_sort[pos], -1).astype(np.int64)
+
+    def image_row(self, image_id: int) -> int:
+        row = int(self.image_rows(np.asarray([image_id]))[0])
+        if row < 0:
+            raise KeyError(f"no image with id {image_id}")
+        return row
+
+    def ann_row(self, annotation_id: int) -> int:
+        ids = self._ann_sorted_ids
+        pos = int(np.searchsorted(ids, annotation_id))
+        if pos >= len(ids) or ids[pos] != annotation_id:
+            raise KeyError(f"no annotation with id {annotation_id}")
+        return int(self._ann_sort[pos])
+
+    def ann_rows(self, image_id: int) -> np.ndarray:
+        row = self.image_row(image_id)
+        s = int(self.image_ann_start[row])
+        return np.arange(s, s + int(self.image_ann_count[row]), dtype=np.int64)
+
+    # ----- public API ---------------------------------------------------
+    @property
+    def paths(self) -> list[Path]:
+        return [f.path for f in self.files]
+
+    @property
+    def image_root(self) -> Path:
+        return self._root
+
+    @property
+    def kinds(self) -> list[str]:
+        return [f.kind for f in self.files]
+
+    def __len__(self) -> int:
+        return len(self.image_ids)
+
+    def __repr__(self) -> str:
+        names = ", ".join(p.name for p in self.paths)
+        return f"<Dataset {names}: {len(self.image_ids)} images, {len(self.anns)} annotations>"
+
+    def image(self, image_id: int) -> ImageInfo:
+        row = self.image_row(image_id)
+        fn = self.image_file_names[row]
+        return ImageInfo(int(image_id), fn, int(self.image_width[row]),
+                         int(self.image_height[row]), self.image_path(image_id), row)
+
+    def image_path(self, image_id: int) -> Path | None:
+        fn = self.image_file_names[self.image_row(image_id)]
+        return self._root / fn if fn else None
+
+    def image_record(self, image_id: int) -> dict[str, Any]:
+        """The image object as it is in the file (unknown fields kept)."""
+        row = self.image_row(image_id)
+        src = int(self.image_src[row])
+        if src < 0:
+            return {"id": int(image_id)}
+        rec = self.files[src].image_record(int(self.image_src_row[row]))
+        return rec if isinstance(rec, dict) else {"id": int(image_id)}
+
+    def annotation_ids(self, image_id: int) -> np.ndarray:
+        return self.anns.id[self.ann_rows(image_id)].copy()
+
+    def annotation(self, annotation_id: int) -> dict[str, Any]:
+        return self._ann_record(self.ann_row(annotation_id))
+
+    def annotations(self, image_id: int) -> list[dict[str, Any]]:
+        """The image's annotation objects as they are in the file(s)."""
+        return [self._ann_record(int(r)) for r in self.ann_rows(image_id)]
+
+    def _ann_record(self, row: int) -> dict[str, Any]:
+        f = self.files[int(self.ann_src[row])]
+        ordinal = int(self.anns.ordinal[row])
+        rec = f.record(ordinal)
+        if int(self.anns.seg_kind[row]) == SEG_PANOPTIC:
+            seg = rec["segments_info"][int(self.anns.seg_off[row])]
+            return {**seg, "image_id": rec.get("image_id")}
+        return rec
+
+    def category(self, category_id: int) -> Category:
+        cat = self._cat_by_id.get(int(category_id))
+        if cat is None:
+            raise KeyError(f"no category with id {category_id}")
+        return cat
+
+    def captions(self, image_id: int) -> list[str]:
+        return list(self.captions_by_image.get(int(image_id), []))
+
+    # ----- geometry -----------------------------------------------------
+    def segmentation(self, row: int) -> Any:
+        """The raw ``segmentation`` value of annotation row ``row`` (decoded now)."""
+        f = self.files[int(self.ann_src[row])]
+        off, n = int(self.anns.seg_off[row]), int(self.anns.seg_len[row])
+        if int(self.anns.seg_kind[row]) == SEG_PANOPTIC or off < 0:
+            return None
+        return msgspec.json.decode(f.data[off : off + n])
+
+    def keypoints_array(self, row: int) -> np.ndarray | None:
+        """Keypoints of annotation row ``row`` as a (k, 3) float array, or None."""
+        f = self.files[int(self.ann_src[row])]
+        off, n = int(self.anns.kp_off[row]), int(self.anns.kp_len[row])
+        if off < 0:
+            return None
+        try:
+            vals = msgspec.json.decode(f.data[off : off + n], type=list[float])
+        except msgspec.ValidationError:
+            return None
+        if len(vals) % 3:
+            vals = vals[: len(vals) - len(vals) % 3]
+        return np.asarray(vals, np.float64).reshape(-1, 3)
+
+    def geometry(self, row: int) -> Geometry:
+        return clean_segmentation(self.segmentation(row))
+
+    def image_size(self, image_row: int) -> tuple[int, int]:
+        return int(self.image_height[image_row]), int(self.image_width[image_row])
+
+    def mask(self, annotation_id: int) -> np.ndarray:
+        """Bool mask (image height × width) of an annotation, exact as pycocotools'."""
+        row = self.ann_row(annotation_id)
+        return self.mask_of_row(row)
+
+    def mask_of_row(self, row: int) -> np.ndarray:
+        img_row = int(self.ann_image_row[row])
+        h, w = self.image_size(img_row) if img_row >= 0 else (-1, -1)
+        if int(self.anns.seg_kind[row]) == SEG_PANOPTIC:
+            from cocoview.model.panoptic import panoptic_mask
+
+            return panoptic_mask(self, row, h, w)
+        g = self.geometry(row)
+        if h <= 0 or w <= 0:
+            if g.rle_size is not None:
+                h, w = g.rle_size
+            else:
+                raise ValueError(f"annotation {int(self.anns.id[row])}: image size unknown")
+        return geometry_mask(g, h, w)
+
+    def seg_kind_name(self, row: int) -> str:
+        return SEG_KIND_NAMES[int(self.anns.seg_kind[row])]
+
+    def overlays(self, image_id: int, **kwargs: Any) -> Any:
+        """Render-ready overlay layers for one image (see :mod:`cocoview.model.overlays`)."""
+        from cocoview.model.overlays import build_overlays
+
+        return build_overlays(self, image_id, **kwargs)
+
+    # ----- validation and statistics -----------------------------------
+    def problems(self, check_files: bool | None = None) -> list[Problem]:
+        """Every problem: damage found while opening plus a full validation pass.
+
+        Image files are checked when an images folder was given (or when asked).
+        """
+        check = self.images_dir is not None if check_files is None else check_files
+        if self._problems is None or check:
+            from cocoview.model.validate import validate
+
+            probs = validate(self, check_files=check)
+            if not check:
+                self._problems = probs
+            return list(probs)
+        return list(self._problems)
+
+    def stats(self) -> dict[str, Any]:
+        from cocoview.model.stats import dataset_stats
+
+        return dataset_stats(self)
+
+
+class Results:
+    """Detections attached to a dataset, matched to its images by image id."""
+
+    def __init__(self, ds: Dataset, f: FileIndex) -> None:
+        self.file = f
+        self._ds = ds
+        img_row = ds.image_rows(f.anns.image_id)
+        known = img_row >= 0
+        self.problems: list[Problem] = list(f.problems)
+        n_unknown = int((~known).sum())
+        if n_unknown:
+            self.problems.append(Problem(
+                Severity.WARNING, "result-unknown-image",
+                f"{n_unknown} results refer to image ids not in the ground truth; left out",
+                file=str(f.path)))
+        order = np.flatnonzero(known)
+        order = order[np.argsort(img_row[order], kind="stable")]
+        self.anns = f.anns.take(order)
+        self.ann_image_row = img_row[order]
+        counts = np.bincount(self.ann_image_row, minlength=len(ds.image_ids))
+        self.image_ann_count = counts
+        self.image_ann_start = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(
+            counts) else counts
+
+    def __len__(self) -> int:
+        return len(self.anns)
+
+    def rows(self, image_row: int) -> np.ndarray:
+        s = int(self.image_ann_start[image_row])
+        return np.arange(s, s + int(self.image_ann_count[image_row]))
+
+    def record(self, row: int) -> dict[str, Any]:
+        rec = self.file.record(int(self.anns.ordinal[row]))
+        return rec if isinstance(rec, dict) else {}
+
+    def segmentation(self, row: int) -> Any:
+        off, n = int(self.anns.seg_off[row]), int(self.anns.seg_len[row])
+        return None if off < 0 else msgspec.json.decode(self.file.data[off : off + n])
+
+    def mask(self, row: int) -> np.ndarray:
+        """Bool mask of result ``row`` at its image's size (RLE size if unknown)."""
+        g = clean_segmentation(self.segmentation(row))
+        h, w = self._ds.image_size(int(self.ann_image_row[row]))
+        if (h <= 0 or w <= 0) and g.rle_size is not None:
+            h, w = g.rle_size
+        return geometry_mask(g, h, w)
+
+    def keypoints_array(self, row: int) -> np.ndarray | None:
+        off, n = int(self.anns.kp_off[row]), int(self.anns.kp_len[row])
+        if off < 0:
+            return None
+        try:
+            vals = msgspec.json.decode(self.file.data[off : off + n], type=list[float])
+        except msgspec.ValidationError:
+            return None
+        vals = vals[: len(vals) - len(vals) % 3]
+        return np.asarray(vals, np.float64).reshape(-1, 3)
+
+
+def _drop_cross_file_duplicates(anns: AnnColumns, src: np.ndarray) -> tuple[
+        AnnColumns, np.ndarray]:
+    """One annotation per id across files; prefer the copy that carries keypoints."""
+    has_kp = (anns.kp_off >= 0).astype(np.int8)
+    order = np.lexsort((src, -has_kp, anns.id))
+    ids, s = anns.id[order], src[order]
+    same_prev = np.zeros(len(order), bool)
+    same_prev[1:] = (ids[1:] == ids[:-1]) & (s[1:] != s[:-1])
+    # a run of one id: keep the first copy of each *file*; drop later files' copies
+    first_src_of_run = s.copy()
+    run_start = np.ones(len(order), bool)
+    run_start[1:] = ids[1:] != ids[:-1]
+    idx = np.maximum.accumulate(np.where(run_start, np.arange(len(order)), 0))
+    first_src_of_run = s[idx]
+    drop = (s != first_src_of_run) & ~run_start
+    keep = np.sort(order[~drop])
+    return anns.take(keep), src[keep]
+
+
+def open(  # noqa: A001 - the public name is cocoview.open
+    paths: PathLike | Sequence[PathLike],
+    images: PathLike | None = None,
+    results: PathLike | None = None,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> Dataset:
+    """Open one COCO file, or several over the same images, as a :class:`Dataset`.
+
+    Raises :class:`~cocoview.model.errors.CocoFormatError` for a file that
+    cannot be used at all; damage inside records becomes :meth:`Dataset.problems`.
+    """
+    plist = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if not plist:
+        raise ValueError("no file given")
+    n = len(plist) + (results is not None)
+    files: list[FileIndex] = []
+    for i, p in enumerate(plist):
+        files.append(load_file(p, _sub(progress, i, n), cancelled))
+    res = load_file(results, _sub(progress, len(plist), n), cancelled) if results else None
+    if res is not None and not res.is_list and res.kind != "results":
+        raise CocoFormatError(res.path, "not a results file (expected a JSON list of "
+                              "detections)", 0)
+    # a results file given as the main file and a ground truth file: attach it
+    if len(files) > 1 and any(f.is_list for f in files) and res is None:
+        lists = [f for f in files if f.is_list]
+        if len(lists) == 1 and len(files) > len(lists):
+            res = lists[0]
+            files = [f for f in files if not f.is_list]
+    return Dataset(files, images, res)
+
+
+def _sub(progress: Progress | None, i: int, n: int) -> Progress | None:
+    if progress is None:
+        return None
+    return lambda frac, what: progress((i + frac) / n, what)
+
+
+def iter_rows(ds: Dataset, image_id: int) -> Iterable[int]:
+    return (int(r) for r in ds.ann_rows(image_id))
+
+
+__all__ = ["Cancelled", "Dataset", "ImageInfo", "Results", "builtins", "open"]

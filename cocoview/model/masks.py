@@ -1,0 +1,111 @@
+"""Exact masks through pycocotools, with every input pycocotools mishandles caught first.
+
+Handled instead of raised: ``segmentation: []`` (pycocotools raises IndexError),
+polygon parts with fewer than 3 points (a part of exactly 4 numbers is read by
+pycocotools as a box), odd coordinate counts, non-numbers, RLEs whose size
+disagrees with the image and RLE counts that do not sum to h·w.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from cocoview.model.rle import check_rle
+
+
+@dataclass
+class Geometry:
+    """A segmentation made safe: valid polygon parts or a safe compressed RLE."""
+
+    polygons: list[np.ndarray] = field(default_factory=list)  # (k, 2) float64 each
+    rle: dict[str, Any] | None = None
+    rle_size: tuple[int, int] | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.polygons and self.rle is None
+
+
+def clean_segmentation(seg: Any) -> Geometry:
+    """Split a raw ``segmentation`` value into safe geometry and problem messages."""
+    g = Geometry()
+    if seg is None:
+        return g
+    if isinstance(seg, dict):
+        chk = check_rle(seg)
+        g.problems += chk.problems
+        if chk.rle is not None:
+            g.rle = chk.rle
+            g.rle_size = (chk.height, chk.width)
+        return g
+    if not isinstance(seg, list):
+        g.problems.append(f"segmentation must be a list or an RLE object, got "
+                          f"{type(seg).__name__}")
+        return g
+    if not seg:
+        g.problems.append("segmentation is an empty list (no mask)")
+        return g
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in seg):
+        g.problems.append("segmentation is a flat list of numbers, expected a list of polygons")
+        seg = [seg]
+    for i, part in enumerate(seg):
+        if not isinstance(part, list) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in part
+        ):
+            g.problems.append(f"polygon part {i} is not a list of numbers")
+            continue
+        if not all(math.isfinite(v) for v in part):
+            g.problems.append(f"polygon part {i} has non-finite coordinates")
+            continue
+        if len(part) % 2:
+            g.problems.append(f"polygon part {i} has an odd number of coordinates ({len(part)})")
+            part = part[:-1]
+        if len(part) < 6:
+            g.problems.append(
+                f"polygon part {i} has {len(part) // 2} point(s); a polygon needs at least 3"
+            )
+            continue
+        g.polygons.append(np.asarray(part, dtype=np.float64).reshape(-1, 2))
+    return g
+
+
+def geometry_mask(g: Geometry, height: int, width: int) -> np.ndarray:
+    """Decode safe geometry to a bool mask of height × width, as ``annToMask`` would."""
+    if height <= 0 or width <= 0:
+        return np.zeros((max(height, 0), max(width, 0)), bool)
+    if g.polygons:
+        rles = mask_utils.frPyObjects([p.ravel().tolist() for p in g.polygons], height, width)
+        m = mask_utils.decode(mask_utils.merge(rles))
+        return m.astype(bool)
+    if g.rle is not None:
+        m = mask_utils.decode(g.rle).astype(bool)
+        if m.shape != (height, width):
+            out = np.zeros((height, width), bool)
+            h, w = min(height, m.shape[0]), min(width, m.shape[1])
+            out[:h, :w] = m[:h, :w]
+            return out
+        return m
+    return np.zeros((height, width), bool)
+
+
+def rle_size_problem(g: Geometry, height: int, width: int) -> str | None:
+    if g.rle_size is not None and height > 0 and g.rle_size != (height, width):
+        return (f"RLE size {g.rle_size[0]}×{g.rle_size[1]} disagrees with the image "
+                f"({height}×{width})")
+    return None
+
+
+def geometry_area(g: Geometry, height: int, width: int) -> float:
+    """Area as pycocotools computes it (pixel count of the decoded RLE)."""
+    if g.polygons:
+        rles = mask_utils.frPyObjects([p.ravel().tolist() for p in g.polygons], height, width)
+        return float(mask_utils.area(mask_utils.merge(rles)))
+    if g.rle is not None:
+        return float(mask_utils.area(g.rle))
+    return 0.0

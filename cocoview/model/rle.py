@@ -1,0 +1,109 @@
+"""COCO run-length encoding helpers that never hand pycocotools bad input.
+
+pycocotools writes past its buffer when counts sum to more than h·w and wraps
+negative counts to huge ones; every RLE goes through :func:`check_rle` first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+def string_to_counts(s: str | bytes) -> np.ndarray:
+    """Decode COCO's compressed counts string (the LEB128-like ``rleFrString``)."""
+    b = s.encode("ascii", "replace") if isinstance(s, str) else s
+    counts: list[int] = []
+    p, n = 0, len(b)
+    while p < n:
+        x = 0
+        k = 0
+        more = True
+        while more:
+            if p >= n:
+                raise ValueError("counts string ends inside a number")
+            c = b[p] - 48
+            if c < 0 or c > 63:
+                raise ValueError(f"invalid character {chr(b[p])!r} in counts string")
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and (c & 0x10):
+                x |= -1 << (5 * k)
+        if len(counts) > 2:
+            x += counts[-2]
+        counts.append(x)
+    return np.asarray(counts, dtype=np.int64)
+
+
+def counts_to_string(counts: np.ndarray) -> str:
+    """Encode counts the way pycocotools' ``rleToString`` does."""
+    out = bytearray()
+    cnts = [int(c) for c in counts]
+    for i, c in enumerate(cnts):
+        x = c - cnts[i - 2] if i > 2 else c
+        more = True
+        while more:
+            ch = x & 0x1F
+            x >>= 5
+            more = not ((ch & 0x10) == 0 and x == 0 or (ch & 0x10) != 0 and x == -1)
+            if more:
+                ch |= 0x20
+            out.append(ch + 48)
+    return out.decode("ascii")
+
+
+@dataclass
+class RleCheck:
+    """An RLE made safe for pycocotools, and what had to be done to it."""
+
+    rle: dict[str, Any] | None  # compressed {"size": [h, w], "counts": str}, None = unusable
+    height: int
+    width: int
+    problems: list[str]
+
+
+def check_rle(seg: dict[str, Any]) -> RleCheck:
+    """Validate an RLE dict; return a compressed RLE that pycocotools can decode safely."""
+    problems: list[str] = []
+    size = seg.get("size")
+    counts = seg.get("counts")
+    if (
+        not isinstance(size, list)
+        or len(size) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**31
+                   for v in size)
+    ):
+        return RleCheck(None, 0, 0, [f"RLE 'size' must be [height, width], got {size!r:.40}"])
+    h, w = int(size[0]), int(size[1])
+    if isinstance(counts, (str, bytes)):
+        try:
+            arr = string_to_counts(counts)
+        except ValueError as exc:
+            return RleCheck(None, h, w, [f"RLE counts string is corrupt: {exc}"])
+    elif isinstance(counts, list):
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in counts):
+            return RleCheck(None, h, w, ["RLE counts must be integers"])
+        arr = np.asarray(counts, dtype=object).astype(np.int64) if counts else np.zeros(
+            0, np.int64)
+    else:
+        return RleCheck(None, h, w, [f"RLE 'counts' must be a string or a list, got "
+                                     f"{type(counts).__name__}"])
+    if (arr < 0).any():
+        return RleCheck(None, h, w, ["RLE has negative counts"])
+    total = int(arr.sum()) if len(arr) else 0
+    if total != h * w:
+        problems.append(f"RLE counts sum to {total}, expected {h}×{w} = {h * w}")
+        if total > h * w:  # cut the runs at h·w
+            csum = np.cumsum(arr)
+            k = int(np.searchsorted(csum, h * w))
+            arr = arr[: k + 1].copy()
+            arr[-1] -= int(csum[k]) - h * w
+        else:
+            arr = np.append(arr, h * w - total)
+    if isinstance(counts, str) and not problems:
+        return RleCheck({"size": [h, w], "counts": counts}, h, w, problems)
+    return RleCheck({"size": [h, w], "counts": counts_to_string(arr)}, h, w, problems)

@@ -1,0 +1,49 @@
+"""Reading a file's bytes (plain or gzip) with one clear error for every failure."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from pathlib import Path
+
+from cocoview.model.errors import CocoFormatError
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_BYTE_POS = re.compile(r"\(byte (\d+)\)")
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The decoded (un-gzipped) bytes of a JSON file, opened read-only."""
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            raw = fh.read()
+    except FileNotFoundError:
+        raise CocoFormatError(p, "file not found") from None
+    except IsADirectoryError:
+        raise CocoFormatError(p, "is a folder, not a file") from None
+    except PermissionError:
+        raise CocoFormatError(p, "permission denied") from None
+    except OSError as exc:
+        raise CocoFormatError(p, f"cannot read: {exc.strerror or exc}") from None
+    if raw[:2] == _GZIP_MAGIC or p.suffix.lower() == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise CocoFormatError(p, f"corrupt gzip stream: {exc}") from None
+    if not raw.strip():
+        raise CocoFormatError(p, "the file is empty", 0)
+    return raw
+
+
+def decode_error(path: str | Path, exc: Exception, size: int) -> CocoFormatError:
+    """Turn a msgspec/json decode error into the clear error, with a byte position."""
+    msg = str(exc)
+    m = _BYTE_POS.search(msg)
+    pos = int(m.group(1)) if m else None
+    if "truncated" in msg:
+        return CocoFormatError(path, "the JSON ends too early (truncated file?)", size)
+    cause = _BYTE_POS.sub("", msg).strip().rstrip(":").strip()
+    cause = cause.replace("JSON is malformed: ", "not valid JSON: ")
+    return CocoFormatError(path, cause, pos)

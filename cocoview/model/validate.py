@@ -1,0 +1,289 @@
+"""Validation: every problem with a severity and a JSON location.
+
+Cheap checks are vectorised over the columns; geometry and keypoint checks
+decode each annotation once; image-file checks read only image headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+
+from cocoview.model.errors import Problem, Severity
+from cocoview.model.loader import (
+    SEG_EMPTY,
+    SEG_INVALID,
+    SEG_PANOPTIC,
+    SEG_POLYGON,
+    SEG_RLE,
+    SEG_RLE_RAW,
+)
+from cocoview.model.masks import clean_segmentation, rle_size_problem
+from cocoview.model.records import MISSING_ID
+
+if TYPE_CHECKING:
+    from cocoview.model.dataset import Dataset
+
+MAX_PER_CHECK = 10_000  # a broken export should not produce millions of lines
+BBOX_TOLERANCE = 1.0  # pixels a box may stick out of the image before we complain
+
+
+def ann_location(ds: Dataset, row: int) -> str:
+    ordinal = int(ds.anns.ordinal[row])
+    if int(ds.anns.seg_kind[row]) == SEG_PANOPTIC:
+        return f"annotations[{ordinal}].segments_info[{int(ds.anns.seg_off[row])}] " \
+               f"(id {int(ds.anns.id[row])})"
+    return f"annotations[{ordinal}] (id {int(ds.anns.id[row])})"
+
+
+def image_location(ds: Dataset, row: int) -> str:
+    src = int(ds.image_src[row])
+    if src < 0:
+        return f"image {int(ds.image_ids[row])}"
+    ordinal = int(ds.files[src].images.ordinal[int(ds.image_src_row[row])])
+    return f"images[{ordinal}] (id {int(ds.image_ids[row])})"
+
+
+def validate(ds: Dataset, check_files: bool = False) -> list[Problem]:
+    out: list[Problem] = list(ds.problems_at_load)
+    if ds.results is not None:
+        out += ds.results.problems
+    out += _limit(_duplicates(ds))
+    out += _limit(_references(ds))
+    out += _limit(_boxes(ds))
+    out += _limit(_images(ds))
+    out += _limit(_geometry(ds))
+    out += _limit(_keypoints(ds))
+    if check_files:
+        out += _limit(_files(ds))
+    out.sort(key=lambda p: -int(p.severity))
+    return out
+
+
+def _limit(problems: Iterator[Problem]) -> list[Problem]:
+    out: list[Problem] = []
+    for i, p in enumerate(problems):
+        if i >= MAX_PER_CHECK:
+            out.append(Problem(Severity.INFO, "truncated",
+                               f"more problems like '{p.code}' not listed"))
+            break
+        out.append(p)
+    return out
+
+
+def _ann_problem(ds: Dataset, row: int, sev: Severity, code: str, msg: str) -> Problem:
+    return Problem(sev, code, msg, ann_location(ds, row), str(ds.files[int(ds.ann_src[row])].path),
+                   image_id=int(ds.anns.image_id[row]), annotation_id=int(ds.anns.id[row]))
+
+
+def _duplicates(ds: Dataset) -> Iterator[Problem]:
+    for f in ds.files:
+        ids = f.images.id
+        uniq, counts = np.unique(ids, return_counts=True)
+        for dup in uniq[counts > 1][:MAX_PER_CHECK].tolist():
+            rows = np.flatnonzero(ids == dup)
+            where = ", ".join(f"images[{int(f.images.ordinal[r])}]" for r in rows[:5])
+            yield Problem(Severity.ERROR, "duplicate-image-id",
+                          f"image id {dup} is used {len(rows)} times ({where})",
+                          f"images[{int(f.images.ordinal[rows[1]])}] (id {dup})", str(f.path),
+                          image_id=dup)
+        if f.is_list or f.kind == "panoptic":
+            continue
+        aids = f.anns.id
+        uniq, counts = np.unique(aids, return_counts=True)
+        for dup in uniq[counts > 1][:MAX_PER_CHECK].tolist():
+            rows = np.flatnonzero(aids == dup)
+            where = ", ".join(f"annotations[{int(f.anns.ordinal[r])}]" for r in rows[:5])
+            yield Problem(Severity.ERROR, "duplicate-annotation-id",
+                          f"annotation id {dup} is used {len(rows)} times ({where})",
+                          f"annotations[{int(f.anns.ordinal[rows[1]])}] (id {dup})",
+                          str(f.path), annotation_id=dup)
+        cids = [c["id"] for c in f.categories]
+        for dup in sorted({c for c in cids if cids.count(c) > 1}):
+            yield Problem(Severity.ERROR, "duplicate-category-id",
+                          f"category id {dup} is defined more than once", "categories",
+                          str(f.path))
+
+
+def _references(ds: Dataset) -> Iterator[Problem]:
+    if not ds.images_implied:
+        for row in np.flatnonzero(ds.ann_image_row < 0).tolist():
+            yield _ann_problem(ds, row, Severity.ERROR, "unknown-image",
+                               f"image_id {int(ds.anns.image_id[row])} is not in 'images'")
+    for k, f in enumerate(ds.files):
+        if f.kind in ("captions", "image_info") or not len(f.anns):
+            continue
+        if not f.has_categories_key:
+            yield Problem(Severity.WARNING, "no-categories",
+                          "the file has no 'categories' list; category names are unknown",
+                          "categories", str(f.path))
+            continue
+    undefined = {c.id for c in ds.categories if not c.defined}
+    if undefined and any(f.has_categories_key and f.kind not in ("captions",)
+                         for f in ds.files):
+        mask = np.isin(ds.anns.category_id, list(undefined))
+        for row in np.flatnonzero(mask).tolist():
+            if ds.files[int(ds.ann_src[row])].has_categories_key:
+                yield _ann_problem(ds, row, Severity.ERROR, "unknown-category",
+                                   f"category_id {int(ds.anns.category_id[row])} is not in "
+                                   "'categories'")
+
+
+def _boxes(ds: Dataset) -> Iterator[Problem]:
+    b = ds.anns.bbox
+    if not len(b):
+        return
+    img = ds.ann_image_row
+    w = np.where(img >= 0, ds.image_width[np.maximum(img, 0)], -1).astype(np.float64)
+    h = np.where(img >= 0, ds.image_height[np.maximum(img, 0)], -1).astype(np.float64)
+    has = ~np.isnan(b).any(axis=1)
+    nonpos = has & ((b[:, 2] <= 0) | (b[:, 3] <= 0))
+    known = has & (w > 0) & (h > 0)
+    t = BBOX_TOLERANCE
+    outside = known & ((b[:, 0] < -t) | (b[:, 1] < -t) | (b[:, 0] + b[:, 2] > w + t)
+                       | (b[:, 1] + b[:, 3] > h + t))
+    for row in np.flatnonzero(nonpos).tolist():
+        yield _ann_problem(ds, row, Severity.WARNING, "empty-bbox",
+                           f"bbox {b[row].tolist()} has no area")
+    for row in np.flatnonzero(outside).tolist():
+        yield _ann_problem(ds, row, Severity.WARNING, "bbox-outside-image",
+                           f"bbox {b[row].tolist()} extends outside the "
+                           f"{int(w[row])}×{int(h[row])} image")
+    kinds = np.array([ds.files[int(s)].kind for s in range(len(ds.files))])
+    needs_box = np.isin(kinds[ds.ann_src], ["instances", "keypoints"])
+    for row in np.flatnonzero(~has & needs_box).tolist():
+        yield _ann_problem(ds, row, Severity.WARNING, "missing-bbox", "annotation has no bbox")
+
+
+def _images(ds: Dataset) -> Iterator[Problem]:
+    if ds.images_implied:
+        return
+    bad = (ds.image_width <= 0) | (ds.image_height <= 0)
+    for row in np.flatnonzero(bad).tolist():
+        src = ds.files[int(ds.image_src[row])]
+        yield Problem(Severity.WARNING, "image-size-missing",
+                      "image has no usable width/height", image_location(ds, row),
+                      str(src.path), image_id=int(ds.image_ids[row]))
+    empty = np.array([not n for n in ds.image_file_names], bool)
+    for row in np.flatnonzero(empty & ~bad).tolist():
+        yield Problem(Severity.ERROR, "no-file-name", "image has no file_name",
+                      image_location(ds, row), str(ds.files[int(ds.image_src[row])].path),
+                      image_id=int(ds.image_ids[row]))
+
+
+def _geometry(ds: Dataset) -> Iterator[Problem]:
+    kinds = ds.anns.seg_kind
+    for row in np.flatnonzero(kinds == SEG_INVALID).tolist():
+        yield _ann_problem(ds, row, Severity.ERROR, "bad-segmentation",
+                           "segmentation is neither polygons nor an RLE")
+    for row in np.flatnonzero(kinds == SEG_EMPTY).tolist():
+        yield _ann_problem(ds, row, Severity.INFO, "empty-segmentation",
+                           "segmentation is an empty list (box only, no mask)")
+    geo = np.isin(kinds, [SEG_POLYGON, SEG_RLE, SEG_RLE_RAW])
+    for row in np.flatnonzero(geo).tolist():
+        g = ds.geometry(row)
+        for msg in g.problems:
+            code = "degenerate-polygon" if "polygon" in msg else "bad-rle"
+            yield _ann_problem(ds, row, Severity.ERROR if code == "bad-rle" else
+                               Severity.WARNING, code, msg)
+        img = int(ds.ann_image_row[row])
+        if img >= 0:
+            msg2 = rle_size_problem(g, *ds.image_size(img))
+            if msg2:
+                yield _ann_problem(ds, row, Severity.ERROR, "rle-size-mismatch", msg2)
+        if g.empty and not g.problems:
+            yield _ann_problem(ds, row, Severity.WARNING, "degenerate-polygon",
+                               "segmentation has no usable polygon")
+    if ds.results is not None:
+        res = ds.results
+        for row in np.flatnonzero(np.isin(res.anns.seg_kind, [SEG_RLE, SEG_RLE_RAW])).tolist():
+            g = clean_segmentation(res.segmentation(row))
+            h, w = ds.image_size(int(res.ann_image_row[row]))
+            for msg in g.problems + [m for m in [rle_size_problem(g, h, w)] if m]:
+                yield Problem(Severity.ERROR, "bad-rle", msg,
+                              f"[{int(res.anns.ordinal[row])}]", str(res.file.path),
+                              image_id=int(res.anns.image_id[row]))
+
+
+def _keypoints(ds: Dataset) -> Iterator[Problem]:
+    rows = np.flatnonzero(ds.anns.kp_off >= 0)
+    for row in rows.tolist():
+        kp = ds.keypoints_array(row)
+        if kp is None:
+            yield _ann_problem(ds, row, Severity.ERROR, "bad-keypoints",
+                               "keypoints is not a list of numbers")
+            continue
+        cid = int(ds.anns.category_id[row])
+        cat = ds._cat_by_id.get(cid)
+        names = cat.keypoint_names if cat is not None else []
+        if names and len(kp) != len(names):
+            yield _ann_problem(ds, row, Severity.WARNING, "keypoint-count",
+                               f"{len(kp)} keypoints, but the category names {len(names)}")
+        vis = kp[:, 2]
+        if not np.isin(vis, [0, 1, 2]).all():
+            yield _ann_problem(ds, row, Severity.WARNING, "keypoint-visibility",
+                               "keypoint visibility must be 0, 1 or 2")
+        nk = int(ds.anns.num_keypoints[row])
+        labelled = int((vis > 0).sum())
+        if nk >= 0 and nk != labelled:
+            yield _ann_problem(ds, row, Severity.ERROR, "num-keypoints",
+                               f"num_keypoints is {nk}, but {labelled} keypoints are labelled")
+
+
+def _files(ds: Dataset) -> Iterator[Problem]:
+    if ds.images_implied:
+        return
+    for row in range(len(ds.image_ids)):
+        iid = int(ds.image_ids[row])
+        fn = ds.image_file_names[row]
+        if not fn:
+            continue
+        path = ds.image_root / fn
+        src = str(ds.files[int(ds.image_src[row])].path)
+        loc = image_location(ds, row)
+        if not path.is_file():
+            yield Problem(Severity.WARNING, "image-missing", f"image file not found: {path}",
+                          loc, src, image_id=iid)
+            continue
+        try:
+            with Image.open(path) as im:
+                w, h = im.size
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            yield Problem(Severity.ERROR, "image-unreadable",
+                          f"cannot read image {path}: {exc}", loc, src, image_id=iid)
+            continue
+        jw, jh = int(ds.image_width[row]), int(ds.image_height[row])
+        if jw > 0 and jh > 0 and (w, h) != (jw, jh):
+            yield Problem(Severity.ERROR, "image-size",
+                          f"image file is {w}×{h}, the JSON says {jw}×{jh}", loc, src,
+                          image_id=iid)
+    yield from _panoptic_files(ds)
+
+
+def _panoptic_files(ds: Dataset) -> Iterator[Problem]:
+    from cocoview.model.panoptic import png_folder
+
+    for f in ds.files:
+        if f.kind != "panoptic":
+            continue
+        for ordinal, name in f.panoptic_png.items():
+            path = png_folder(f.path) / name
+            if not path.is_file():
+                yield Problem(Severity.WARNING, "panoptic-png-missing",
+                              f"panoptic PNG not found: {path}", f"annotations[{ordinal}]",
+                              str(f.path))
+                continue
+            rec = f.record(ordinal)
+            iid = rec.get("image_id", MISSING_ID)
+            rows = ds.image_rows(np.asarray([iid]))
+            with Image.open(path) as im:
+                size = im.size
+            if rows[0] >= 0:
+                jw, jh = int(ds.image_width[rows[0]]), int(ds.image_height[rows[0]])
+                if size != (jw, jh):
+                    yield Problem(Severity.ERROR, "panoptic-png-size",
+                                  f"panoptic PNG is {size[0]}×{size[1]}, the image is {jw}×{jh}",
+                                  f"annotations[{ordinal}]", str(f.path), image_id=int(iid))

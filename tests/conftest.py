@@ -1,0 +1,39 @@
+"""Shared fixtures. Qt tests run offscreen; settings are isolated per test."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+DATA = TESTS / "data"
+REAL = DATA / "real"
+SHARED_REAL = REPO.parent / "shared" / "data" / "real"
+DEMO = REPO / "resources" / "demo"
+
+
+def real_sets() -> list[tuple[Path, dict]]:
+    """Every set of the project's own copy, plus ../shared's when it is present."""
+    out: list[tuple[Path, dict]] = []
+    for root in (REAL, SHARED_REAL):
+        index = root / "index.json"
+        if index.is_file():
+            for s in json.loads(index.read_text())["sets"]:
+                out.append((root, s))
+    return out
+
+
+def set_id(item: tuple[Path, dict]) -> str:
+    root, s = item
+    return ("shared:" if root == SHARED_REAL else "tests:") + s["name"]
+
+
+@pytest.fixture
+def demo_instances() -> Path:
+    return DEMO / "annotations" / "instances_demo.json"

@@ -1,0 +1,216 @@
+"""The ``cocoview`` command: the GUI by default, and headless sub-commands.
+
+Exit status: 0 success; 1 ``validate`` found errors; 2 the input cannot be used.
+No traceback reaches the user: every failure is one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from cocoview import __version__
+
+COMMANDS = ("stats", "validate", "render")
+EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad arguments or unusable input: one line on stderr, exit 2."""
+
+
+def _files_args(p: argparse.ArgumentParser, results: bool = True) -> None:
+    p.add_argument("files", nargs="*", type=Path, metavar="FILE",
+                   help="COCO JSON file(s) (.json or .json.gz); several files over the same "
+                        "images open as one dataset")
+    p.add_argument("--demo", action="store_true", help="use the bundled demo dataset")
+    p.add_argument("--images", type=Path, metavar="DIR",
+                   help="folder that image file_name entries are relative to")
+    if results:
+        p.add_argument("--results", type=Path, metavar="RES.json",
+                       help="a detection results file to show beside the ground truth")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cocoview",
+        description="A fast browser for COCO-format datasets. Without a command, opens the "
+                    "desktop app.",
+        epilog="Commands: cocoview stats | validate | render (cocoview COMMAND --help).",
+    )
+    parser.add_argument("--version", action="version", version=f"cocoview {__version__}")
+    return parser
+
+
+def build_command_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cocoview")
+    parser.add_argument("--version", action="version", version=f"cocoview {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("stats", help="counts per category, crowd, keypoints, size buckets")
+    _files_args(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("validate", help="list problems; exit 1 if any is an error")
+    _files_args(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--min-severity", choices=("info", "warning", "error"), default="info")
+
+    p = sub.add_parser("render", help="draw one image with its overlays to a PNG")
+    _files_args(p)
+    p.add_argument("--image-id", type=int, required=True, metavar="ID")
+    p.add_argument("--layers", default="masks,boxes,keypoints,labels",
+                   help="comma-separated: masks, outlines, boxes, keypoints, labels")
+    p.add_argument("--opacity", type=float, default=0.45)
+    p.add_argument("--min-score", type=float, default=0.0,
+                   help="hide detections below this score")
+    p.add_argument("--out", type=Path, required=True, metavar="OUT.png")
+    return parser
+
+
+def _open(args: argparse.Namespace) -> Any:
+    import cocoview
+    from cocoview.resources import demo_files
+
+    files = list(args.files)
+    if args.demo:
+        files = demo_files() + files
+    if not files:
+        raise UsageError("no input file (give FILE, or --demo)")
+    return cocoview.open(files, images=args.images, results=getattr(args, "results", None))
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    ds = _open(args)
+    st = ds.stats()
+    if args.json:
+        from cocoview.model.cache_info import cache_summary
+
+        st["cache"] = cache_summary()
+        print(json.dumps(st, indent=2))
+        return EXIT_OK
+    out = sys.stdout
+    for f in st["files"]:
+        print(f"{f['path']}  ({f['kind']})", file=out)
+    print(f"images                     {st['images']:>10,}", file=out)
+    print(f"annotations                {st['annotations']:>10,}", file=out)
+    print(f"categories                 {st['categories']:>10,}", file=out)
+    print(f"crowd annotations          {st['crowd_annotations']:>10,}", file=out)
+    print(f"keypoint annotations       {st['keypoint_annotations']:>10,}", file=out)
+    print(f"images without annotations {st['images_without_annotations']:>10,}", file=out)
+    if st["captions"]:
+        print(f"captions                   {st['captions']:>10,}", file=out)
+    b = st["area_buckets"]
+    print(f"area small / medium / large  {b['small']:,} / {b['medium']:,} / {b['large']:,}",
+          file=out)
+    kinds = ", ".join(f"{k} {v:,}" for k, v in st["segmentation_kinds"].items())
+    if kinds:
+        print(f"segmentation               {kinds}", file=out)
+    if "results" in st:
+        print(f"detections                 {st['results']['detections']:>10,}", file=out)
+    if st["per_category"]:
+        print("\n  id  name                         supercategory      instances    images",
+              file=out)
+        for c in st["per_category"]:
+            print(f"{c['id']:>4}  {c['name'][:28]:<28} {c['supercategory'][:16]:<16} "
+                  f"{c['instances']:>11,} {c['images']:>9,}", file=out)
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from cocoview.model.errors import Severity
+
+    ds = _open(args)
+    check_files = args.images is not None or args.demo
+    problems = ds.problems(check_files=check_files)
+    floor = {"info": Severity.INFO, "warning": Severity.WARNING, "error": Severity.ERROR}[
+        args.min_severity]
+    shown = [p for p in problems if p.severity >= floor]
+    n_err = sum(p.severity == Severity.ERROR for p in problems)
+    n_warn = sum(p.severity == Severity.WARNING for p in problems)
+    if args.json:
+        print(json.dumps({"errors": n_err, "warnings": n_warn,
+                          "problems": [p.to_dict() for p in shown]}, indent=2))
+    else:
+        for p in shown:
+            print(p)
+        names = ", ".join(str(x) for x in ds.paths)
+        print(f"{names}: {n_err} error(s), {n_warn} warning(s), "
+              f"{len(problems) - n_err - n_warn} note(s)"
+              + ("" if check_files else " (image files not checked: give --images DIR)"),
+              file=sys.stderr)
+    return EXIT_PROBLEMS if n_err else EXIT_OK
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from cocoview.model.render import render_image
+    from cocoview.model.safe_write import atomic_write
+
+    layers = [x.strip() for x in args.layers.split(",") if x.strip()]
+    ds = _open(args)
+    if ds.image_rows([args.image_id])[0] < 0:
+        raise UsageError(f"no image with id {args.image_id} in {', '.join(map(str, ds.paths))}")
+    try:
+        rgb, warning = render_image(ds, args.image_id, layers, args.opacity,
+                                    min_score=args.min_score)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if warning:
+        print(f"cocoview: warning: {warning} (drawn on a placeholder)", file=sys.stderr)
+    fmt = (args.out.suffix.lstrip(".") or "png").upper()
+    fmt = "JPEG" if fmt == "JPG" else fmt
+    try:
+        atomic_write(args.out, lambda fh: Image.fromarray(rgb).save(fh, format=fmt))
+    except (KeyError, ValueError):
+        raise UsageError(f"unknown image format for {args.out}") from None
+    print(f"wrote {args.out} ({rgb.shape[1]}×{rgb.shape[0]})")
+    return EXIT_OK
+
+
+def run_gui(argv: Sequence[str]) -> int:
+    parser = build_parser()
+    _files_args(parser)
+    args = parser.parse_args(list(argv))
+    try:
+        from cocoview.qt.app import run  # type: ignore[import-not-found]
+    except ImportError as exc:
+        print(f"cocoview: the desktop app is not available ({exc}); try 'cocoview stats'",
+              file=sys.stderr)
+        return EXIT_UNUSABLE
+    return int(run(args))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from cocoview.model.errors import CocoFormatError
+    from cocoview.model.safe_write import WriteError
+
+    if not argv or argv[0] not in COMMANDS:
+        if argv and argv[0] in ("-h", "--help"):
+            build_command_parser().print_help()
+            return EXIT_OK
+        return run_gui(argv)
+    args = build_command_parser().parse_args(argv)
+    handler = {"stats": cmd_stats, "validate": cmd_validate, "render": cmd_render}[args.command]
+    try:
+        return handler(args)
+    except CocoFormatError as exc:
+        print(f"cocoview: {exc}", file=sys.stderr)
+    except (UsageError, WriteError) as exc:
+        print(f"cocoview: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("cocoview: interrupted", file=sys.stderr)
+    except BrokenPipeError:
+        return EXIT_OK
+    except MemoryError:
+        print("cocoview: out of memory", file=sys.stderr)
+    except Exception as exc:  # never a traceback on the command line
+        print(f"cocoview: internal error: {type(exc).__name__}: {exc} "
+              "(please report this with the file that caused it)", file=sys.stderr)
+    return EXIT_UNUSABLE

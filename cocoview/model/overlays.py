@@ -1,0 +1,229 @@
+"""Render-ready overlay layers for one image: masks, outlines, boxes, keypoints, labels.
+
+The GUI and ``cocoview render`` both draw from :class:`Overlays`; nothing else
+decodes geometry for display. Display masks of polygons are filled with
+``cv2.fillPoly`` (sub-pixel, ~0.1 ms per image); RLEs and panoptic segments are
+decoded exactly. Exact masks for measurement go through :meth:`Dataset.mask`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+
+from cocoview.model.loader import SEG_PANOPTIC
+from cocoview.model.masks import Geometry, clean_segmentation, geometry_mask
+
+if TYPE_CHECKING:
+    from cocoview.model.dataset import Dataset
+
+LAYERS = ("masks", "outlines", "boxes", "keypoints", "labels")
+_SHIFT = 3  # fillPoly sub-pixel bits
+
+
+@dataclass
+class AnnOverlay:
+    """What to draw for one annotation (or one detection)."""
+
+    row: int
+    ann_id: int
+    category_id: int
+    color: tuple[int, int, int]
+    label: str
+    iscrowd: bool = False
+    is_result: bool = False
+    score: float = math.nan
+    area: float = math.nan
+    bbox: np.ndarray | None = None  # x, y, w, h
+    polygons: list[np.ndarray] = field(default_factory=list)  # (k, 2) float32 outlines
+    mask: np.ndarray | None = None  # bool, for RLE/panoptic, cropped to mask_box
+    mask_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # x0, y0, x1, y1 of ``mask``
+    keypoints: np.ndarray | None = None  # (k, 3): x, y, v
+    skeleton: np.ndarray | None = None  # (e, 2) 0-based
+    keypoint_names: list[str] = field(default_factory=list)
+    seg_kind: str = "none"
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def has_mask(self) -> bool:
+        return bool(self.polygons) or self.mask is not None
+
+
+@dataclass
+class Overlays:
+    image_id: int
+    width: int
+    height: int
+    items: list[AnnOverlay]
+
+    def visible(self, categories: set[int] | None = None, results: bool = True,
+                min_score: float = 0.0) -> list[AnnOverlay]:
+        out = []
+        for it in self.items:
+            if categories is not None and it.category_id not in categories:
+                continue
+            if it.is_result and (not results or not it.score >= min_score):
+                continue
+            out.append(it)
+        return out
+
+    def mask_layer(self, categories: set[int] | None = None, opacity: float = 0.5,
+                   outline_only: bool = False, results: bool = False,
+                   min_score: float = 0.0, highlight: int | None = None) -> np.ndarray:
+        """Masks as premultiplied BGRA (``QImage.Format_ARGB32_Premultiplied`` bytes).
+
+        Crowd regions are hatched so they read differently from instances.
+        """
+        h, w = max(self.height, 1), max(self.width, 1)
+        out = np.zeros((h, w, 4), np.uint8)
+        if outline_only:
+            return out
+        items = [it for it in self.visible(categories, results, min_score) if it.has_mask]
+        # large first, so small objects stay visible on top
+        items.sort(key=lambda it: -(it.area if math.isfinite(it.area) else 0.0))
+        for it in items:
+            a = opacity if it.ann_id != highlight else min(1.0, opacity + 0.3)
+            paint_mask(out, it, a)
+        return out
+
+
+def _hatch(h: int, w: int, x0: int, y0: int) -> np.ndarray:
+    yy, xx = np.mgrid[y0 : y0 + h, x0 : x0 + w]
+    return ((xx + yy) // 4) % 2 == 0
+
+
+def paint_mask(out: np.ndarray, it: AnnOverlay, opacity: float) -> None:
+    """Composite one annotation's mask into a premultiplied BGRA image, in place."""
+    h, w = out.shape[:2]
+    r, g, b = it.color
+    if it.mask is not None:
+        x0, y0, x1, y1 = it.mask_box
+        region = it.mask
+    else:
+        pts = [np.round(p * (1 << _SHIFT)).astype(np.int32) for p in it.polygons]
+        allp = np.concatenate(it.polygons)
+        x0 = max(int(np.floor(allp[:, 0].min())), 0)
+        y0 = max(int(np.floor(allp[:, 1].min())), 0)
+        x1 = min(int(np.ceil(allp[:, 0].max())) + 1, w)
+        y1 = min(int(np.ceil(allp[:, 1].max())) + 1, h)
+        if x1 <= x0 or y1 <= y0:
+            return
+        region8 = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        off = np.array([x0, y0], np.int32) << _SHIFT
+        cv2.fillPoly(region8, [p - off for p in pts], 1, lineType=cv2.LINE_8, shift=_SHIFT)
+        region = region8.astype(bool)
+    if x1 <= x0 or y1 <= y0:
+        return
+    if it.iscrowd:
+        region = region & _hatch(y1 - y0, x1 - x0, x0, y0)
+    alpha = np.float32(opacity)
+    dst = out[y0:y1, x0:x1]
+    sel = dst[region].astype(np.float32)
+    src = np.array([b * alpha, g * alpha, r * alpha, 255 * alpha], np.float32)
+    dst[region] = (src + sel * (1 - alpha)).astype(np.uint8)
+
+
+def _label(ds: Dataset, cid: int, iscrowd: bool, score: float) -> str:
+    cat = ds._cat_by_id.get(cid)
+    name = cat.name if cat is not None else f"category {cid}"
+    if iscrowd:
+        name += " (crowd)"
+    if math.isfinite(score):
+        name += f" {score:.2f}"
+    return name
+
+
+def _outline_from_mask(mask: np.ndarray, x0: int, y0: int) -> list[np.ndarray]:
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL,
+                                   cv2.CHAIN_APPROX_SIMPLE)
+    return [c.reshape(-1, 2).astype(np.float32) + np.float32([x0, y0]) for c in contours
+            if len(c) >= 2]
+
+
+def _crop(mask: np.ndarray) -> tuple[np.ndarray | None, tuple[int, int, int, int]]:
+    ys, xs = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+    if not len(ys):
+        return None, (0, 0, 0, 0)
+    y0, y1, x0, x1 = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
+    return mask[y0:y1, x0:x1], (x0, y0, x1, y1)
+
+
+def _item(ds: Dataset, row: int, seg: Any, kp: np.ndarray | None, h: int, w: int,
+          cols: Any, is_result: bool, panoptic_mask: np.ndarray | None = None) -> AnnOverlay:
+    cid = int(cols.category_id[row])
+    cat = ds._cat_by_id.get(cid)
+    iscrowd = bool(cols.iscrowd[row])
+    score = float(cols.score[row])
+    box = cols.bbox[row]
+    it = AnnOverlay(
+        row=row, ann_id=int(cols.id[row]), category_id=cid,
+        color=cat.color if cat is not None else (200, 200, 200),
+        label=_label(ds, cid, iscrowd, score), iscrowd=iscrowd, is_result=is_result,
+        score=score, area=float(cols.area[row]),
+        bbox=None if np.isnan(box).any() else box.astype(np.float64),
+    )
+    if panoptic_mask is not None:
+        it.seg_kind = "panoptic"
+        it.mask, it.mask_box = _crop(panoptic_mask)
+        if it.mask is not None:
+            it.polygons = _outline_from_mask(it.mask, it.mask_box[0], it.mask_box[1])
+    elif seg is not None:
+        g: Geometry = clean_segmentation(seg)
+        it.problems = list(g.problems)
+        if g.polygons:
+            it.seg_kind = "polygon"
+            it.polygons = [p.astype(np.float32) for p in g.polygons]
+        elif g.rle is not None:
+            it.seg_kind = "rle"
+            if h <= 0 or w <= 0:
+                h, w = g.rle_size or (0, 0)
+            full = geometry_mask(g, h, w)
+            it.mask, it.mask_box = _crop(full)
+            if it.mask is not None:
+                it.polygons = _outline_from_mask(it.mask, it.mask_box[0], it.mask_box[1])
+        if not math.isfinite(it.area) or it.area <= 0:
+            it.area = float(it.bbox[2] * it.bbox[3]) if it.bbox is not None else 0.0
+    if kp is not None and cat is not None:
+        it.keypoints = kp
+        it.skeleton = cat.skeleton
+        it.keypoint_names = cat.keypoint_names
+    elif kp is not None:
+        it.keypoints = kp
+    return it
+
+
+def build_overlays(ds: Dataset, image_id: int, results: bool = True) -> Overlays:
+    """Decode everything drawable for one image (annotations, then detections)."""
+    img_row = ds.image_row(image_id)
+    h, w = ds.image_size(img_row)
+    items: list[AnnOverlay] = []
+    for row in ds.ann_rows(image_id).tolist():
+        pmask = None
+        if int(ds.anns.seg_kind[row]) == SEG_PANOPTIC:
+            pmask = ds.mask_of_row(row)
+            seg = None
+        else:
+            seg = ds.segmentation(row)
+        items.append(_item(ds, row, seg, ds.keypoints_array(row), h, w, ds.anns, False,
+                           pmask))
+    if results and ds.results is not None:
+        res = ds.results
+        for row in res.rows(img_row).tolist():
+            items.append(_item(ds, row, res.segmentation(row), res.keypoints_array(row), h, w,
+                               res.anns, True))
+    if (h <= 0 or w <= 0) and items:
+        # no size in the JSON: make room for everything that is drawn
+        ext = [0.0, 0.0]
+        for it in items:
+            if it.bbox is not None:
+                ext = [max(ext[0], it.bbox[0] + it.bbox[2]), max(ext[1], it.bbox[1] + it.bbox[3])]
+            for p in it.polygons:
+                ext = [max(ext[0], float(p[:, 0].max())), max(ext[1], float(p[:, 1].max()))]
+            if it.mask is not None:
+                ext = [max(ext[0], it.mask_box[2]), max(ext[1], it.mask_box[3])]
+        w, h = int(math.ceil(ext[0])) or 1, int(math.ceil(ext[1])) or 1
+    return Overlays(int(image_id), int(w), int(h), items)

@@ -1,0 +1,145 @@
+"""Drawing overlays onto an image with OpenCV: the ``cocoview render`` back end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import cv2
+import numpy as np
+
+from cocoview.model.images import load_rgb, placeholder
+from cocoview.model.overlays import LAYERS, AnnOverlay, Overlays
+
+DEFAULT_LAYERS = ("masks", "boxes", "keypoints", "labels")
+
+
+def compose(rgb: np.ndarray, bgra_premultiplied: np.ndarray) -> np.ndarray:
+    """``rgb`` under a premultiplied BGRA layer of the same size."""
+    a = bgra_premultiplied[..., 3:4].astype(np.float32) / 255.0
+    over = bgra_premultiplied[..., [2, 1, 0]].astype(np.float32)
+    return np.clip(rgb.astype(np.float32) * (1 - a) + over, 0, 255).astype(np.uint8)
+
+
+def _fit(rgb: np.ndarray, w: int, h: int) -> np.ndarray:
+    if rgb.shape[:2] == (h, w):
+        return rgb
+    out = np.zeros((h, w, 3), np.uint8)
+    hh, ww = min(h, rgb.shape[0]), min(w, rgb.shape[1])
+    out[:hh, :ww] = rgb[:hh, :ww]
+    return out
+
+
+def render(ov: Overlays, image: np.ndarray | None, layers: Iterable[str] = DEFAULT_LAYERS,
+           opacity: float = 0.45, results: bool = True, min_score: float = 0.0,
+           note: str = "") -> np.ndarray:
+    """The image (or a placeholder) with the chosen overlay layers, as RGB uint8."""
+    layers = set(layers)
+    unknown = layers - set(LAYERS)
+    if unknown:
+        raise ValueError(f"unknown layer(s): {', '.join(sorted(unknown))}")
+    w, h = max(ov.width, 1), max(ov.height, 1)
+    base = _fit(image, w, h) if image is not None else placeholder(w, h)
+    if "masks" in layers:
+        base = compose(base, ov.mask_layer(opacity=opacity, results=results,
+                                           min_score=min_score))
+    canvas = np.ascontiguousarray(base)
+    items = ov.visible(results=results, min_score=min_score)
+    thick = max(1, round(min(w, h) / 400))
+    if "masks" in layers or "outlines" in layers:
+        for it in items:
+            if it.polygons:
+                pts = [np.round(p).astype(np.int32) for p in it.polygons]
+                cv2.polylines(canvas, pts, True, it.color, thick, cv2.LINE_AA)
+    if "boxes" in layers:
+        for it in items:
+            _box(canvas, it, thick)
+    if "keypoints" in layers:
+        for it in items:
+            _keypoints(canvas, it, thick)
+    if "labels" in layers:
+        for it in items:
+            _label(canvas, it)
+    if note:
+        _banner(canvas, note)
+    return canvas
+
+
+def _box(canvas: np.ndarray, it: AnnOverlay, thick: int) -> None:
+    if it.bbox is None:
+        return
+    x, y, bw, bh = it.bbox
+    p0 = (round(x), round(y))
+    p1 = (round(x + bw), round(y + bh))
+    if it.is_result:  # detections: dashed, so they read apart from ground truth
+        for a, b in _dashes(p0, p1):
+            cv2.line(canvas, a, b, it.color, thick, cv2.LINE_AA)
+    else:
+        cv2.rectangle(canvas, p0, p1, it.color, thick + 1, cv2.LINE_AA)
+
+
+def _dashes(p0: tuple[int, int], p1: tuple[int, int], dash: int = 6) -> list[
+        tuple[tuple[int, int], tuple[int, int]]]:
+    (x0, y0), (x1, y1) = p0, p1
+    segs = []
+    for ax, ay, bx, by in ((x0, y0, x1, y0), (x1, y0, x1, y1), (x1, y1, x0, y1), (x0, y1, x0, y0)):
+        n = max(1, int(max(abs(bx - ax), abs(by - ay)) // dash))
+        for k in range(0, n, 2):
+            t0, t1 = k / n, min(1.0, (k + 1) / n)
+            segs.append(((round(ax + (bx - ax) * t0), round(ay + (by - ay) * t0)),
+                         (round(ax + (bx - ax) * t1), round(ay + (by - ay) * t1))))
+    return segs
+
+
+def _keypoints(canvas: np.ndarray, it: AnnOverlay, thick: int) -> None:
+    kp = it.keypoints
+    if kp is None or not len(kp):
+        return
+    vis = kp[:, 2]
+    if it.skeleton is not None:
+        for a, b in it.skeleton.tolist():
+            if 0 <= a < len(kp) and 0 <= b < len(kp) and vis[a] > 0 and vis[b] > 0:
+                cv2.line(canvas, (round(kp[a, 0]), round(kp[a, 1])),
+                         (round(kp[b, 0]), round(kp[b, 1])), it.color, thick + 1, cv2.LINE_AA)
+    r = 2 + thick
+    for x, y, v in kp.tolist():
+        if v <= 0:  # absent: never drawn, even where coordinates are given
+            continue
+        c = (round(x), round(y))
+        if v >= 2:
+            cv2.circle(canvas, c, r, (255, 255, 255), -1, cv2.LINE_AA)
+            cv2.circle(canvas, c, r, it.color, max(1, thick), cv2.LINE_AA)
+        else:  # occluded: hollow
+            cv2.circle(canvas, c, r, it.color, max(1, thick), cv2.LINE_AA)
+
+
+def _label(canvas: np.ndarray, it: AnnOverlay) -> None:
+    if it.bbox is None:
+        return
+    x, y = round(it.bbox[0]), round(it.bbox[1])
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.4
+    (tw, th), base = cv2.getTextSize(it.label, font, scale, 1)
+    y0 = max(y - th - base - 2, 0)
+    cv2.rectangle(canvas, (x, y0), (x + tw + 4, y0 + th + base + 2), it.color, -1)
+    lum = 0.299 * it.color[0] + 0.587 * it.color[1] + 0.114 * it.color[2]
+    ink = (0, 0, 0) if lum > 140 else (255, 255, 255)
+    cv2.putText(canvas, it.label, (x + 2, y0 + th + 1), font, scale, ink, 1, cv2.LINE_AA)
+
+
+def _banner(canvas: np.ndarray, text: str) -> None:
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.5
+    (tw, th), base = cv2.getTextSize(text, font, scale, 1)
+    cv2.rectangle(canvas, (0, 0), (tw + 12, th + base + 10), (40, 40, 40), -1)
+    cv2.putText(canvas, text, (6, th + 5), font, scale, (255, 220, 120), 1, cv2.LINE_AA)
+
+
+def render_image(ds: object, image_id: int, layers: Iterable[str] = DEFAULT_LAYERS,
+                 opacity: float = 0.45, results: bool = True,
+                 min_score: float = 0.0) -> tuple[np.ndarray, str]:
+    """Load the image of ``image_id`` and draw its overlays; returns (RGB, warning)."""
+    from cocoview.model.dataset import Dataset
+
+    assert isinstance(ds, Dataset)
+    ov = ds.overlays(image_id, results=results)
+    loaded = load_rgb(ds.image_path(image_id))
+    note = "" if loaded.rgb is not None else loaded.error.split(":")[0]
+    return render(ov, loaded.rgb, layers, opacity, results, min_score, note), loaded.error

@@ -1,0 +1,43 @@
+"""Writes that never leave a partial file: a temporary file beside the target, then rename."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+
+class WriteError(Exception):
+    """An output could not be written; nothing was left behind."""
+
+
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], object],
+                 overwrite: bool = True) -> None:
+    """Call ``write(fh)`` on a temporary file in the target's folder, then rename it."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.exists() and not overwrite:
+        raise WriteError(f"{target} exists (use --force to overwrite)")
+    if not folder.is_dir():
+        raise WriteError(f"cannot write {target}: folder {folder} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise WriteError(f"cannot write {target}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise WriteError(f"cannot write {target}: {exc.strerror or exc}") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from cocoview.model.dataset import Dataset, open  # noqa: A004
+from cocoview.model.dataset import Dataset, open
 from cocoview.model.errors import CocoFormatError, Problem, Severity
 
 __all__ = ["CocoFormatError", "Dataset", "Problem", "Severity", "__version__", "open"]

@@ -178,7 +178,7 @@ def run_gui(argv: Sequence[str]) -> int:
     _files_args(parser)
     args = parser.parse_args(list(argv))
     try:
-        from cocoview.qt.app import run  # type: ignore[import-not-found]
+        from cocoview.qt.app import run
     except ImportError as exc:
         print(f"cocoview: the desktop app is not available ({exc}); try 'cocoview stats'",
               file=sys.stderr)

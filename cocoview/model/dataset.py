@@ -386,7 +386,7 @@ def _drop_cross_file_duplicates(anns: AnnColumns, src: np.ndarray) -> tuple[
     return anns.take(keep), src[keep]
 
 
-def open(  # noqa: A001 - the public name is cocoview.open
+def open(
     paths: PathLike | Sequence[PathLike],
     images: PathLike | None = None,
     results: PathLike | None = None,

@@ -27,6 +27,7 @@ from cocoview.model.records import (
     FAST_DECODER,
     IMAGE_LIST_DECODER,
     MISSING_ID,
+    RAW_FIELDS_DECODER,
     RAW_LIST_DECODER,
     TOP_DECODER,
     AnnRec,
@@ -298,9 +299,11 @@ class _Builder:
             return self._build_slow()
         if len(anns) and ((anns.id == MISSING_ID).any() or (anns.image_id == MISSING_ID).any()):
             return self._build_slow()
-        return self._finish(doc.images, doc.categories, anns, seg_raws, kp_raws,
-                            doc.annotations, rec_spans=None, n_records=len(doc.annotations),
-                            is_list=False, has_annotations=has_annotations)
+        fi = self._finish(doc.images, doc.categories, anns, seg_raws, kp_raws,
+                          doc.annotations, rec_spans=None, n_records=len(doc.annotations),
+                          is_list=False, has_annotations=has_annotations)
+        fi.has_categories_key = len(doc.categories) > 0
+        return fi
 
     def _reject_top(self) -> None:
         try:
@@ -355,12 +358,14 @@ class _Builder:
         for key in ("images", "annotations", "categories"):
             raw = top.get(key)
             if raw is not None and rawspan.first_byte(raw) not in (b"[", b"n"):
-                got = {b"{": "an object", b'"': "a string"}.get(rawspan.first_byte(raw), "not a list")
+                got = {b"{": "an object", b'"': "a string"}.get(rawspan.first_byte(raw),
+                                                                 "not a list")
                 off = int(rawspan.offsets([raw], self.data)[0])
                 raise CocoFormatError(self.path, f"'{key}' must be a list, got {got}", off)
         ann_raw = top.get("annotations")
         has_annotations = ann_raw is not None and not rawspan.is_null(ann_raw)
-        rec_raws = RAW_LIST_DECODER.decode(ann_raw) if has_annotations else []
+        rec_raws = RAW_LIST_DECODER.decode(ann_raw) if ann_raw is not None and \
+            has_annotations else []
         structs, keep = self._decode_records(rec_raws, "annotations")
         anns, seg_raws, kp_raws = self._columns_from_structs(structs)
         spans = (rawspan.offsets(rec_raws, self.data), rawspan.lengths(rec_raws))
@@ -413,21 +418,20 @@ class _Builder:
                 structs.append(AnnRec())
                 continue
             v = sal.values
-            seg = msgspec.Raw(msgspec.json.encode(obj["segmentation"])) if isinstance(
-                obj.get("segmentation"), (list, dict)) else msgspec.Raw()
-            kp = msgspec.Raw(msgspec.json.encode(obj["keypoints"])) if isinstance(
-                obj.get("keypoints"), list) and all(
-                isinstance(x, (int, float)) and not isinstance(x, bool)
-                for x in obj["keypoints"]) else msgspec.Raw()
+            rf = RAW_FIELDS_DECODER.decode(raw)  # Raw values that point into the file
+            seg_ok = isinstance(obj.get("segmentation"), (list, dict))
+            kp = obj.get("keypoints")
+            kp_ok = isinstance(kp, list) and all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) for x in kp)
             structs.append(AnnRec(
                 id=v["id"], image_id=v["image_id"], category_id=v["category_id"],
                 bbox=v["bbox"], area=v["area"], iscrowd=v["iscrowd"],
                 num_keypoints=v["num_keypoints"], score=v["score"],
-                segmentation=seg, keypoints=kp,
-                caption=msgspec.Raw(msgspec.json.encode(obj["caption"]))
-                if isinstance(obj.get("caption"), str) else msgspec.Raw(),
-                segments_info=msgspec.Raw(msgspec.json.encode(obj["segments_info"]))
-                if isinstance(obj.get("segments_info"), list) else msgspec.Raw(),
+                segmentation=rf.segmentation if seg_ok else msgspec.Raw(),
+                keypoints=rf.keypoints if kp_ok else msgspec.Raw(),
+                caption=rf.caption if isinstance(obj.get("caption"), str) else msgspec.Raw(),
+                segments_info=rf.segments_info if isinstance(obj.get("segments_info"), list)
+                else msgspec.Raw(),
             ))
             keep.append(i)
         return structs, keep
@@ -437,7 +441,7 @@ class _Builder:
         self, recs: list[AnnRec]
     ) -> tuple[AnnColumns, list[msgspec.Raw], list[msgspec.Raw]]:
         n = len(recs)
-        cols = AnnColumns.empty(0)
+        cols = AnnColumns.empty(n)
         cols.id = np.fromiter([a.id for a in recs], np.int64, n)
         cols.image_id = np.fromiter([a.image_id for a in recs], np.int64, n)
         cols.category_id = np.fromiter([a.category_id for a in recs], np.int64, n)

@@ -140,7 +140,7 @@ def _label(ds: Dataset, cid: int, iscrowd: bool, score: float) -> str:
 def _outline_from_mask(mask: np.ndarray, x0: int, y0: int) -> list[np.ndarray]:
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL,
                                    cv2.CHAIN_APPROX_SIMPLE)
-    return [c.reshape(-1, 2).astype(np.float32) + np.float32([x0, y0]) for c in contours
+    return [c.reshape(-1, 2).astype(np.float32) + np.array([x0, y0], np.float32) for c in contours
             if len(c) >= 2]
 
 
@@ -225,5 +225,5 @@ def build_overlays(ds: Dataset, image_id: int, results: bool = True) -> Overlays
                 ext = [max(ext[0], float(p[:, 0].max())), max(ext[1], float(p[:, 1].max()))]
             if it.mask is not None:
                 ext = [max(ext[0], it.mask_box[2]), max(ext[1], it.mask_box[3])]
-        w, h = int(math.ceil(ext[0])) or 1, int(math.ceil(ext[1])) or 1
+        w, h = math.ceil(ext[0]) or 1, math.ceil(ext[1]) or 1
     return Overlays(int(image_id), int(w), int(h), items)

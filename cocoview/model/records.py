@@ -55,7 +55,17 @@ class FastDoc(msgspec.Struct, gc=False):
     categories: Raw = Raw()
 
 
+class RawFields(msgspec.Struct, gc=False):
+    """The raw-kept fields of an annotation, for records salvaged one by one."""
+
+    segmentation: Raw = Raw()
+    keypoints: Raw = Raw()
+    caption: Raw = Raw()
+    segments_info: Raw = Raw()
+
+
 ANN_DECODER = msgspec.json.Decoder(AnnRec)
+RAW_FIELDS_DECODER = msgspec.json.Decoder(RawFields)
 ANN_LIST_DECODER = msgspec.json.Decoder(list[AnnRec])
 IMAGE_LIST_DECODER = msgspec.json.Decoder(list[ImageRec])
 RAW_LIST_DECODER = msgspec.json.Decoder(list[Raw])
@@ -179,9 +189,8 @@ def lenient_image(rec: Any) -> Lenient:
     vals["file_name"] = fn
     for key in ("width", "height"):
         v = rec.get(key, -1)
-        if _is_int(v) and 0 <= v < 2**31:
-            vals[key] = int(v)
-        elif isinstance(v, float) and v.is_integer() and 0 <= v < 2**31:
+        integral = _is_int(v) or (isinstance(v, float) and v.is_integer())
+        if integral and 0 <= v < 2**31:
             vals[key] = int(v)
         else:
             out.errors.append(f"'{key}' must be a non-negative integer, got {_short(v)}")

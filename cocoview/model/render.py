@@ -42,7 +42,7 @@ def render(ov: Overlays, image: np.ndarray | None, layers: Iterable[str] = DEFAU
     if "masks" in layers:
         base = compose(base, ov.mask_layer(opacity=opacity, results=results,
                                            min_score=min_score))
-    canvas = np.ascontiguousarray(base)
+    canvas = np.array(base, dtype=np.uint8, order="C", copy=True)
     items = ov.visible(results=results, min_score=min_score)
     thick = max(1, round(min(w, h) / 400))
     if "masks" in layers or "outlines" in layers:

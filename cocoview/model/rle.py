@@ -49,7 +49,7 @@ def counts_to_string(counts: np.ndarray) -> str:
         while more:
             ch = x & 0x1F
             x >>= 5
-            more = not ((ch & 0x10) == 0 and x == 0 or (ch & 0x10) != 0 and x == -1)
+            more = not (((ch & 0x10) == 0 and x == 0) or ((ch & 0x10) != 0 and x == -1))
             if more:
                 ch |= 0x20
             out.append(ch + 48)

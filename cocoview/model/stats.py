@@ -38,16 +38,16 @@ def dataset_stats(ds: Dataset) -> dict[str, Any]:
             "name": c.name,
             "supercategory": c.supercategory,
             "instances": int(hi - lo),
-            "images": int(len(np.unique(img_sorted[lo:hi]))),
+            "images": len(np.unique(img_sorted[lo:hi])),
         })
     kinds = {SEG_KIND_NAMES[int(k)]: int(n) for k, n in zip(*np.unique(a.seg_kind,
                                                                         return_counts=True),
                                                              strict=True)}
     out: dict[str, Any] = {
         "files": [{"path": str(f.path), "kind": f.kind} for f in ds.files],
-        "images": int(len(ds.image_ids)),
-        "annotations": int(len(a)),
-        "categories": int(len(ds.categories)),
+        "images": len(ds.image_ids),
+        "annotations": len(a),
+        "categories": len(ds.categories),
         "crowd_annotations": int((a.iscrowd == 1).sum()),
         "keypoint_annotations": int((a.kp_off >= 0).sum()),
         "labelled_keypoint_annotations": int((a.num_keypoints > 0).sum()),

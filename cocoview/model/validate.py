@@ -113,14 +113,12 @@ def _references(ds: Dataset) -> Iterator[Problem]:
         for row in np.flatnonzero(ds.ann_image_row < 0).tolist():
             yield _ann_problem(ds, row, Severity.ERROR, "unknown-image",
                                f"image_id {int(ds.anns.image_id[row])} is not in 'images'")
-    for k, f in enumerate(ds.files):
-        if f.kind in ("captions", "image_info") or not len(f.anns):
-            continue
-        if not f.has_categories_key:
+    for f in ds.files:
+        if f.kind not in ("captions", "image_info") and len(f.anns) and \
+                not f.has_categories_key:
             yield Problem(Severity.WARNING, "no-categories",
                           "the file has no 'categories' list; category names are unknown",
                           "categories", str(f.path))
-            continue
     undefined = {c.id for c in ds.categories if not c.defined}
     if undefined and any(f.has_categories_key and f.kind not in ("captions",)
                          for f in ds.files):

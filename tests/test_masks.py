@@ -1,0 +1,116 @@
+"""Masks equal pycocotools' where pycocotools is right, and are safe where it is not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pycocotools import mask as mu
+
+import cocoview
+from cocoview.model.masks import clean_segmentation, geometry_area, geometry_mask
+from cocoview.model.rle import check_rle, counts_to_string, string_to_counts
+from tests.builders import doc, write
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 40), st.integers(0, 2**32 - 1))
+def test_counts_string_roundtrip(h: int, w: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    m = (rng.random((h, w)) < rng.random()).astype(np.uint8)
+    rle = mu.encode(np.asfortranarray(m))
+    counts = string_to_counts(rle["counts"])
+    assert counts.sum() == h * w
+    assert counts_to_string(counts) == rle["counts"].decode()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.floats(-5, 60, allow_nan=False), min_size=6, max_size=30)
+                .filter(lambda p: len(p) % 2 == 0), min_size=1, max_size=3))
+def test_polygon_mask_equals_pycocotools(polys: list[list[float]]) -> None:
+    h, w = 37, 53
+    ref = mu.decode(mu.merge(mu.frPyObjects(polys, h, w))).astype(bool)
+    g = clean_segmentation(polys)
+    assert np.array_equal(geometry_mask(g, h, w), ref)
+    assert geometry_area(g, h, w) == ref.sum()
+
+
+def test_uncompressed_and_compressed_rle_equal_pycocotools() -> None:
+    rng = np.random.default_rng(1)
+    m = np.asfortranarray((rng.random((30, 40)) > 0.6).astype(np.uint8))
+    rle = mu.encode(m)
+    counts = string_to_counts(rle["counts"]).tolist()
+    for seg in ({"size": [30, 40], "counts": rle["counts"].decode()},
+                {"size": [30, 40], "counts": counts}):
+        g = clean_segmentation(seg)
+        assert not g.problems
+        assert np.array_equal(geometry_mask(g, 30, 40), m.astype(bool))
+
+
+@pytest.mark.parametrize(
+    ("seg", "needle"),
+    [
+        ([], "empty list"),
+        ([[1, 2, 3, 4]], "2 point(s)"),  # pycocotools would read this as a box
+        ([[1, 2, 3, 4, 5]], "odd number"),
+        ([[1, 2]], "1 point(s)"),
+        ([["a", 1, 2, 3, 4, 5]], "not a list of numbers"),
+        ([1, 2, 3, 4, 5, 6], "flat list"),
+        ({"size": [10, 10], "counts": [50, 60]}, "sum to 110"),
+        ({"size": [10, 10], "counts": [50, 40]}, "sum to 90"),
+        ({"size": [10, 10], "counts": [-5, 105]}, "negative"),
+        ({"size": [10], "counts": [100]}, "'size'"),
+        ({"size": [10, 10], "counts": "!!!"}, "corrupt"),
+        ({"size": [10, 10], "counts": 5}, "string or a list"),
+        ("polygon", "must be a list"),
+    ],
+)
+def test_degenerate_input_is_reported_not_raised(seg: object, needle: str) -> None:
+    g = clean_segmentation(seg)
+    assert any(needle in p for p in g.problems), g.problems
+    m = geometry_mask(g, 10, 10)
+    assert m.shape == (10, 10) and m.dtype == bool
+
+
+def test_overlong_counts_are_cut_not_overflowed() -> None:
+    chk = check_rle({"size": [4, 4], "counts": [3, 10, 30]})
+    assert chk.rle is not None
+    m = mu.decode(chk.rle)
+    assert m.shape == (4, 4) and m.sum() == 10  # 3 off, 10 on, the rest off
+
+
+def test_mask_of_rle_with_other_size_than_image(tmp_path: Path) -> None:
+    d = doc()
+    # image 2 is 20×10; this RLE says 12×20
+    d["annotations"][2]["segmentation"] = {"size": [12, 20], "counts": [0, 240]}
+    ds = cocoview.open(write(tmp_path / "a.json", d))
+    m = ds.mask(4294967297)
+    assert m.shape == (10, 20) and m.all()
+    assert any(p.code == "rle-size-mismatch" and "(id 4294967297)" in p.location
+               for p in ds.problems())
+
+
+def test_mask_api_matches_pycocotools_on_doc(tmp_path: Path) -> None:
+    from pycocotools.coco import COCO
+
+    p = write(tmp_path / "a.json", doc())
+    ds = cocoview.open(p)
+    coco = COCO(str(p))
+    for aid, ann in coco.anns.items():
+        assert np.array_equal(ds.mask(aid), coco.annToMask(ann).astype(bool))
+
+
+def test_degenerate_polygons_in_file(tmp_path: Path) -> None:
+    d = doc()
+    d["annotations"][0]["segmentation"] = [[1, 1, 5, 1]]
+    d["annotations"][1]["segmentation"] = [[20, 5, 26, 5, 26, 11], [1, 1]]
+    ds = cocoview.open(write(tmp_path / "a.json", d))
+    assert not ds.mask(10).any()
+    m = ds.mask(11)
+    assert m.any()
+    probs = [p for p in ds.problems() if p.code == "degenerate-polygon"]
+    locs = {p.location for p in probs}
+    assert "annotations[0] (id 10)" in locs and "annotations[1] (id 11)" in locs

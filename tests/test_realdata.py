@@ -128,3 +128,31 @@ def test_panoptic_segments_match_png(item: tuple[Path, dict]) -> None:
         assert ours.shape == (h, w)
         hh, ww = min(h, ref.shape[0]), min(w, ref.shape[1])
         assert np.array_equal(ours[:hh, :ww], ref[:hh, :ww])
+
+
+@pytest.mark.parametrize("item", SETS, ids=[set_id(x) for x in SETS])
+def test_cli_on_every_set(item: tuple[Path, dict], tmp_path: Path,
+                          capsys: pytest.CaptureFixture[str]) -> None:
+    """stats, validate and render work on every set (exit 0/1, never 2)."""
+    import json
+
+    from cocoview.cli import main
+
+    root, s = item
+    args = [str(root / s["annotation"])]
+    if s["kind"] == "results" and s.get("ground_truth"):
+        args = [str(root / s["ground_truth"]), "--results", str(root / s["annotation"])]
+    if s.get("images"):
+        args += ["--images", str(root / s["images"])]
+    assert main(["stats", *args, "--json"]) == 0
+    st = json.loads(capsys.readouterr().out)
+    assert st["images"] >= 0
+    assert main(["validate", *args, "--json"]) in (0, 1)
+    json.loads(capsys.readouterr().out)
+    ds = _open(root, s)
+    if len(ds.image_ids):
+        # the image with the most annotations
+        iid = int(ds.image_ids[int(np.argmax(ds.image_ann_count))])
+        out = tmp_path / "r.png"
+        assert main(["render", *args, "--image-id", str(iid), "--out", str(out)]) == 0
+        assert out.stat().st_size > 0

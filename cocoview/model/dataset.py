@@ -113,24 +113,25 @@ class Dataset:
         for k, f in enumerate(self.files):
             parts.append(f.anns)
             srcs.append(np.full(len(f.anns), k, np.int16))
-        anns = AnnColumns.concat(parts)
+        anns = parts[0] if len(parts) == 1 else AnnColumns.concat(parts)
         src = np.concatenate(srcs) if srcs else np.empty(0, np.int16)
         if len(self.files) > 1 and len(anns):
             anns, src = _drop_cross_file_duplicates(anns, src)
         img_row = self.image_rows(anns.image_id)
-        order = np.lexsort((np.arange(len(anns)), np.where(img_row < 0, len(self.image_ids),
-                                                            img_row)))
-        self.anns = anns.take(order)
-        self.ann_src = src[order]
-        self.ann_image_row = img_row[order]
+        # Rows stay in file order (permuting every column costs ~0.4 s on train2017);
+        # ``ann_order`` lists the rows image by image, file order kept within an image.
+        key = np.where(img_row < 0, len(self.image_ids), img_row)
+        self.anns = anns
+        self.ann_src = src
+        self.ann_image_row = img_row
+        self.ann_order = np.argsort(key, kind="stable")
         n_img = len(self.image_ids)
-        valid = self.ann_image_row >= 0
-        counts = np.bincount(self.ann_image_row[valid], minlength=n_img)
+        valid = img_row >= 0
+        counts = np.bincount(img_row[valid], minlength=n_img)
         self.image_ann_count = counts.astype(np.int64)
         self.image_ann_start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) \
             if n_img else np.empty(0, np.int64)
-        self._ann_sort = np.argsort(self.anns.id, kind="stable")
-        self._ann_sorted_ids = self.anns.id[self._ann_sort]
+        self._ann_sort: np.ndarray | None = None
 
     # ----- lookups ------------------------------------------------------
     def image_rows(self, image_ids: np.ndarray) -> np.ndarray:
@@ -150,16 +151,22 @@ class Dataset:
         return row
 
     def ann_row(self, annotation_id: int) -> int:
-        ids = self._ann_sorted_ids
-        pos = int(np.searchsorted(ids, annotation_id))
-        if pos >= len(ids) or ids[pos] != annotation_id:
+        """The row of an annotation id (the first one if a file repeats the id)."""
+        if self._ann_sort is None:  # built on first use: most sessions never need it
+            self._ann_sort = np.argsort(self.anns.id, kind="stable")
+        ids = self.anns.id
+        pos = int(np.searchsorted(ids, annotation_id, sorter=self._ann_sort))
+        if pos >= len(ids) or ids[self._ann_sort[pos]] != annotation_id:
             raise KeyError(f"no annotation with id {annotation_id}")
         return int(self._ann_sort[pos])
 
     def ann_rows(self, image_id: int) -> np.ndarray:
-        row = self.image_row(image_id)
-        s = int(self.image_ann_start[row])
-        return np.arange(s, s + int(self.image_ann_count[row]), dtype=np.int64)
+        """The image's annotation rows, in file order."""
+        return self.ann_rows_of_image_row(self.image_row(image_id))
+
+    def ann_rows_of_image_row(self, image_row: int) -> np.ndarray:
+        s = int(self.image_ann_start[image_row])
+        return self.ann_order[s : s + int(self.image_ann_count[image_row])]
 
     # ----- public API ---------------------------------------------------
     @property
@@ -365,6 +372,10 @@ class Results:
             return None
         vals = vals[: len(vals) - len(vals) % 3]
         return np.asarray(vals, np.float64).reshape(-1, 3)
+
+
+def _is_identity(order: np.ndarray) -> bool:
+    return bool(len(order) == 0 or (order == np.arange(len(order))).all())
 
 
 def _drop_cross_file_duplicates(anns: AnnColumns, src: np.ndarray) -> tuple[

@@ -10,6 +10,8 @@ from __future__ import annotations
 import gc
 import json
 import math
+from itertools import chain
+from operator import attrgetter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -290,13 +292,13 @@ class _Builder:
             has_annotations = False
         else:
             has_annotations = True
-        if not all(len(r.segmentation) for r in doc.annotations):
-            # anchor-less records: locate every record exactly instead
-            return self._build_slow(doc)
         try:
             anns, seg_raws, kp_raws = self._columns_from_structs(doc.annotations)
         except OverflowError:  # an id beyond 64 bits
             return self._build_slow()
+        if (rawspan.lengths(seg_raws) == 0).any():
+            # anchor-less records: locate every record exactly instead
+            return self._build_slow(doc)
         if len(anns) and ((anns.id == MISSING_ID).any() or (anns.image_id == MISSING_ID).any()):
             return self._build_slow()
         fi = self._finish(doc.images, doc.categories, anns, seg_raws, kp_raws,
@@ -442,18 +444,23 @@ class _Builder:
     ) -> tuple[AnnColumns, list[msgspec.Raw], list[msgspec.Raw]]:
         n = len(recs)
         cols = AnnColumns.empty(n)
-        cols.id = np.fromiter([a.id for a in recs], np.int64, n)
-        cols.image_id = np.fromiter([a.image_id for a in recs], np.int64, n)
-        cols.category_id = np.fromiter([a.category_id for a in recs], np.int64, n)
-        cols.bbox = np.array([a.bbox for a in recs], np.float64).reshape(n, 4)
-        cols.area = np.fromiter([a.area for a in recs], np.float64, n)
-        cols.iscrowd = np.fromiter([a.iscrowd for a in recs], np.int64, n).astype(np.int8)
-        cols.num_keypoints = np.fromiter([a.num_keypoints for a in recs], np.int64, n).astype(
-            np.int32)
-        cols.score = np.fromiter([a.score for a in recs], np.float64, n).astype(np.float32)
+
+        def col(name: str, dtype: Any) -> np.ndarray:
+            # map + attrgetter run in C: ~3x faster than a comprehension
+            return np.fromiter(map(attrgetter(name), recs), dtype, n)
+
+        cols.id = col("id", np.int64)
+        cols.image_id = col("image_id", np.int64)
+        cols.category_id = col("category_id", np.int64)
+        cols.bbox = np.fromiter(chain.from_iterable(map(attrgetter("bbox"), recs)), np.float64,
+                                4 * n).reshape(n, 4)
+        cols.area = col("area", np.float64)
+        cols.iscrowd = col("iscrowd", np.int64).astype(np.int8)
+        cols.num_keypoints = col("num_keypoints", np.int64).astype(np.int32)
+        cols.score = col("score", np.float64).astype(np.float32)
         cols.ordinal = np.arange(n, dtype=np.int64)
-        seg_raws = [a.segmentation for a in recs]
-        kp_raws = [a.keypoints for a in recs]
+        seg_raws = list(map(attrgetter("segmentation"), recs))
+        kp_raws = list(map(attrgetter("keypoints"), recs))
         return cols, seg_raws, kp_raws
 
     def _seg_kinds(self, seg_off: np.ndarray, seg_len: np.ndarray,
@@ -580,8 +587,9 @@ class _Builder:
         if not has_annotations and not fi.is_list:
             fi.kind = "image_info"
             return
-        cap = np.fromiter((len(s.caption) > 0 for s in structs), bool, len(structs))
-        pan = np.fromiter((len(s.segments_info) > 0 for s in structs), bool, len(structs))
+        n = len(structs)
+        cap = np.fromiter(map(len, map(attrgetter("caption"), structs)), np.int64, n) > 0
+        pan = np.fromiter(map(len, map(attrgetter("segments_info"), structs)), np.int64, n) > 0
         if cap.any():
             fi.kind = "captions"
             for i in np.flatnonzero(cap):

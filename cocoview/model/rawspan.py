@@ -73,11 +73,13 @@ _BULK_OK = _layout_ok()
 
 def offsets(raws: Sequence[msgspec.Raw], data: bytes) -> np.ndarray:
     """Byte offsets of ``raws`` in ``data`` (-1 for empty Raw values)."""
+    lens = np.fromiter(map(len, raws), np.int64, len(raws))
+    if not lens.any():
+        return np.full(len(raws), -1, np.int64)
     base = buffer_address(data)
     addrs = _bulk_addresses(raws) if _BULK_OK else None
     if addrs is None:
         addrs = _slow_addresses(raws)
-    lens = np.fromiter(map(len, raws), np.int64, len(raws))
     out = addrs - base
     out[lens == 0] = -1
     if ((out[lens > 0] < 0) | (out[lens > 0] + lens[lens > 0] > len(data))).any():

@@ -309,6 +309,32 @@ class Dataset:
             return list(probs)
         return list(self._problems)
 
+    def image_problems(self, image_id: int, check_files: bool = True) -> list[Problem]:
+        """Problems of one image and its annotations, computed now (cheap)."""
+        from cocoview.model.validate import validate_image
+
+        return validate_image(self, image_id, check_files)
+
+    def category_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(instances, images) per category, aligned with :attr:`categories`."""
+        ids = np.asarray([c.id for c in self.categories], np.int64)
+        if not len(ids):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        order = np.argsort(ids)
+        pos = np.searchsorted(ids, self.anns.category_id, sorter=order)
+        pos = np.minimum(pos, len(ids) - 1)
+        known = ids[order[pos]] == self.anns.category_id
+        cat_idx = order[pos[known]]
+        inst = np.bincount(cat_idx, minlength=len(ids))
+        img = self.ann_image_row[known]
+        pairs = np.unique(cat_idx.astype(np.int64) * (len(self.image_ids) + 1) + (img + 1))
+        imgs = np.bincount(pairs // (len(self.image_ids) + 1), minlength=len(ids))
+        return inst.astype(np.int64), imgs.astype(np.int64)
+
+    def annotation_record(self, row: int) -> dict[str, Any]:
+        """The annotation object of dataset row ``row`` as it is in the file."""
+        return self._ann_record(row)
+
     def stats(self) -> dict[str, Any]:
         from cocoview.model.stats import dataset_stats
 

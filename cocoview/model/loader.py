@@ -2,7 +2,7 @@
 
 Opening builds no Python objects for polygon coordinates or keypoints: those
 stay bytes in the file, found by ``seg_off``/``seg_len`` and decoded on demand.
-See ``docs/decisions/parser.md`` for why the fast path looks the way it does.
+See ``docs/decisions/parser.md`` for why the loader looks the way it does.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 import gc
 import json
 import math
-from itertools import chain
-from operator import attrgetter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,19 @@ import msgspec
 import numpy as np
 
 from cocoview.model import rawspan
+from cocoview.model.columns import (  # re-exported: the kinds are part of the API
+    ANN_COLUMNS,
+    SEG_EMPTY,
+    SEG_INVALID,
+    SEG_KIND_NAMES,
+    SEG_NONE,
+    SEG_PANOPTIC,
+    SEG_POLYGON,
+    SEG_RLE,
+    SEG_RLE_RAW,
+    AnnColumns,
+    ImageColumns,
+)
 from cocoview.model.errors import CocoFormatError, Problem, Severity
 from cocoview.model.records import (
     ANN_DECODER,
@@ -39,95 +52,17 @@ from cocoview.model.records import (
 )
 from cocoview.model.source import decode_error, read_bytes
 
+__all__ = [
+    "ANN_COLUMNS", "SEG_EMPTY", "SEG_INVALID", "SEG_KIND_NAMES", "SEG_NONE", "SEG_PANOPTIC",
+    "SEG_POLYGON", "SEG_RLE", "SEG_RLE_RAW", "AnnColumns", "Cancelled", "FileIndex",
+    "ImageColumns", "Progress", "load_file",
+]
+
 Progress = Callable[[float, str], None]
 
-# segmentation kinds
-SEG_NONE = 0  # no segmentation key (or null)
-SEG_POLYGON = 1
-SEG_RLE = 2  # compressed counts string
-SEG_RLE_RAW = 3  # uncompressed counts list
-SEG_EMPTY = 4  # segmentation: []
-SEG_INVALID = 5
-SEG_PANOPTIC = 6
-SEG_KIND_NAMES = {
-    SEG_NONE: "none",
-    SEG_POLYGON: "polygon",
-    SEG_RLE: "rle",
-    SEG_RLE_RAW: "rle-uncompressed",
-    SEG_EMPTY: "empty",
-    SEG_INVALID: "invalid",
-    SEG_PANOPTIC: "panoptic",
-}
-
-ANN_COLUMNS: dict[str, Any] = {
-    "id": np.int64,
-    "image_id": np.int64,
-    "category_id": np.int64,
-    "area": np.float64,
-    "iscrowd": np.int8,
-    "num_keypoints": np.int32,
-    "score": np.float32,
-    "seg_kind": np.int8,
-    "seg_off": np.int64,
-    "seg_len": np.int64,
-    "kp_off": np.int64,
-    "kp_len": np.int64,
-    "ordinal": np.int64,
-}
-
-
-@dataclass
-class AnnColumns:
-    """Annotation columns in file order (only usable records)."""
-
-    id: np.ndarray
-    image_id: np.ndarray
-    category_id: np.ndarray
-    bbox: np.ndarray  # (n, 4) float64, NaN where absent
-    area: np.ndarray
-    iscrowd: np.ndarray
-    num_keypoints: np.ndarray
-    score: np.ndarray
-    seg_kind: np.ndarray
-    seg_off: np.ndarray
-    seg_len: np.ndarray
-    kp_off: np.ndarray
-    kp_len: np.ndarray
-    ordinal: np.ndarray  # index in the file's annotations array
-    # For SEG_PANOPTIC rows ``seg_off`` is the index in the record's segments_info.
-
-    @classmethod
-    def empty(cls, n: int = 0) -> AnnColumns:
-        cols = {k: np.zeros(n, dt) for k, dt in ANN_COLUMNS.items()}
-        return cls(bbox=np.full((n, 4), np.nan), **cols)
-
-    def __len__(self) -> int:
-        return len(self.id)
-
-    def take(self, idx: np.ndarray) -> AnnColumns:
-        return AnnColumns(**{k: getattr(self, k)[idx] for k in (*ANN_COLUMNS, "bbox")})
-
-    @staticmethod
-    def concat(parts: list[AnnColumns]) -> AnnColumns:
-        if not parts:
-            return AnnColumns.empty()
-        return AnnColumns(
-            **{k: np.concatenate([getattr(p, k) for p in parts]) for k in (*ANN_COLUMNS, "bbox")}
-        )
-
-
-@dataclass
-class ImageColumns:
-    id: np.ndarray
-    width: np.ndarray
-    height: np.ndarray
-    file_name: list[str]
-    rec_off: np.ndarray
-    rec_len: np.ndarray
-    ordinal: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.id)
+#: records typed-decoded per msgspec call: bounds the structs alive at once (~20 MB)
+CHUNK = 50_000
+_RAW_KEYS = ("segmentation", "keypoints", "caption", "segments_info")
 
 
 @dataclass
@@ -141,68 +76,33 @@ class FileIndex:
     anns: AnnColumns
     categories: list[dict[str, Any]]
     problems: list[Problem] = field(default_factory=list)
-    #: exact record spans in file order (-1 = not yet located)
+    #: byte span of every record of the annotations array, in file order
     ann_rec_off: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     ann_rec_len: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    n_records: int = 0
     is_list: bool = False  # a bare top-level list (results files)
     has_categories_key: bool = True
-    #: panoptic: per annotation record, (png file_name, segments_info offsets)
+    #: panoptic: annotation record ordinal → PNG file name
     panoptic_png: dict[int, str] = field(default_factory=dict)
     captions: dict[int, list[str]] = field(default_factory=dict)
     _top: dict[str, msgspec.Raw] | None = None
-    _array_start: int | None = None
 
-    # ----- raw access ---------------------------------------------------
+    @property
+    def n_records(self) -> int:
+        return len(self.ann_rec_off)
+
     def top(self) -> dict[str, msgspec.Raw]:
-        """Top-level keys → raw values (scanned once, on first use)."""
+        """Top-level keys → raw values (scanned on first use; unknown keys included)."""
         if self._top is None:
             self._top = {} if self.is_list else TOP_DECODER.decode(self.data)
         return self._top
 
-    def raw(self, off: int, length: int) -> bytes:
-        return self.data[off : off + length] if off >= 0 else b""
-
-    def _annotations_array_start(self) -> int:
-        if self._array_start is None:
-            if self.is_list:
-                start = self.data.index(b"[")
-            else:
-                arr = self.top()["annotations"]
-                start = rawspan.offsets([arr], self.data)[0]
-            self._array_start = rawspan.next_value_start(self.data, start + 1)
-        return self._array_start
-
-    def record_span(self, ordinal: int) -> tuple[int, int]:
-        """Exact byte span of the ``ordinal``-th annotation record, located on demand.
-
-        In the fast path only each record's segmentation is located at open time;
-        a record's bounds are found by scanning forward from the previous
-        record's segmentation, which is known to lie outside any string.
-        """
-        off = int(self.ann_rec_off[ordinal])
-        if off >= 0:
-            return off, int(self.ann_rec_len[ordinal])
-        data = self.data
-        if ordinal == 0:
-            start = self._annotations_array_start()
-        else:
-            prev_end = rawspan.close_of_container(data, self._anchor_end(ordinal - 1))
-            start = rawspan.next_value_start(data, prev_end + 1)
-        end = rawspan.close_of_container(data, self._anchor_end(ordinal)) + 1
-        self.ann_rec_off[ordinal] = start
-        self.ann_rec_len[ordinal] = end - start
-        return start, end - start
-
-    def _anchor_end(self, ordinal: int) -> int:
-        return int(self._anchor_off[ordinal] + self._anchor_len[ordinal])
-
-    _anchor_off: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    _anchor_len: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    def record_bytes(self, ordinal: int) -> bytes:
+        off, n = int(self.ann_rec_off[ordinal]), int(self.ann_rec_len[ordinal])
+        return self.data[off : off + n]
 
     def record(self, ordinal: int) -> Any:
-        off, length = self.record_span(ordinal)
-        return msgspec.json.decode(self.data[off : off + length])
+        """The ``ordinal``-th element of the annotations array, as in the file."""
+        return msgspec.json.decode(self.record_bytes(ordinal))
 
     def image_record(self, row: int) -> Any:
         off, length = int(self.images.rec_off[row]), int(self.images.rec_len[row])
@@ -211,7 +111,7 @@ class FileIndex:
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    """The cyclic GC doubles dict/struct-heavy decodes; pause it during a load."""
+    """The cyclic GC doubles object-heavy decodes; pause it during a load."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -241,13 +141,13 @@ def load_file(
 
     step(0.0, f"reading {p.name}")
     data = read_bytes(p)
-    step(0.15, f"parsing {p.name}")
+    step(0.1, f"parsing {p.name}")
     with _gc_paused():
         return _Builder(p, data, step).build()
 
 
-def _nonfinite_problems(obj: Any, path: str) -> list[str]:
-    """Locations of NaN/Infinity numbers inside a decoded record."""
+def _nonfinite_paths(obj: Any, path: str) -> list[str]:
+    """Locations of NaN/Infinity numbers inside a decoded value."""
     out: list[str] = []
     stack: list[tuple[Any, str]] = [(obj, path)]
     while stack:
@@ -261,6 +161,23 @@ def _nonfinite_problems(obj: Any, path: str) -> list[str]:
     return out
 
 
+class _RawFields:
+    """Offsets and lengths of the raw-kept fields, one row per record."""
+
+    def __init__(self, n: int) -> None:
+        self.off = {k: np.full(n, -1, np.int64) for k in _RAW_KEYS}
+        self.len = {k: np.zeros(n, np.int64) for k in _RAW_KEYS}
+
+    def fill(self, sl: slice, structs: list[Any], buf: bytes, shift: int) -> None:
+        for key in _RAW_KEYS:
+            lens = np.fromiter(map(len, map(attrgetter(key), structs)), np.int64, len(structs))
+            if not lens.any():  # the common case for keypoints, captions, segments_info
+                continue
+            off = rawspan.offsets(list(map(attrgetter(key), structs)), buf)
+            self.off[key][sl] = np.where(off >= 0, off + shift, -1)
+            self.len[key][sl] = lens
+
+
 class _Builder:
     def __init__(self, path: Path, data: bytes, step: Callable[[float, str], None]) -> None:
         self.path = path
@@ -272,40 +189,40 @@ class _Builder:
                 image_id: int | None = None, ann_id: int | None = None) -> None:
         self.problems.append(Problem(sev, code, msg, loc, str(self.path), image_id, ann_id))
 
-    # ------------------------------------------------------------------
+    # ----- entry --------------------------------------------------------
     def build(self) -> FileIndex:
-        data = self.data
-        first = data.lstrip()[:1]
+        first = self.data.lstrip()[:1]
         if first == b"[":
             return self._build_list()
         if first != b"{":
             self._reject_top()
         try:
-            doc = FAST_DECODER.decode(data)
-        except msgspec.ValidationError:
-            return self._build_slow()
+            doc = FAST_DECODER.decode(self.data)
+        except msgspec.ValidationError as exc:
+            raise self._shape_error(exc) from None
         except msgspec.DecodeError as exc:
             return self._build_python_json(exc)
-        self.step(0.6, "indexing")
-        if doc.annotations is None:
-            doc.annotations = []
-            has_annotations = False
-        else:
-            has_annotations = True
-        try:
-            anns, seg_raws, kp_raws = self._columns_from_structs(doc.annotations)
-        except OverflowError:  # an id beyond 64 bits
-            return self._build_slow()
-        if (rawspan.lengths(seg_raws) == 0).any():
-            # anchor-less records: locate every record exactly instead
-            return self._build_slow(doc)
-        if len(anns) and ((anns.id == MISSING_ID).any() or (anns.image_id == MISSING_ID).any()):
-            return self._build_slow()
-        fi = self._finish(doc.images, doc.categories, anns, seg_raws, kp_raws,
-                          doc.annotations, rec_spans=None, n_records=len(doc.annotations),
-                          is_list=False, has_annotations=has_annotations)
+        has_annotations = doc.annotations is not None
+        for key, raw in (("images", doc.images), ("categories", doc.categories)):
+            if len(raw) and rawspan.first_byte(raw) not in (b"[", b"n"):
+                off = int(rawspan.offsets([raw], self.data)[0])
+                raise CocoFormatError(self.path, f"'{key}' must be a list, got "
+                                      f"{_json_type(rawspan.first_byte(raw))}", off)
+        fi = self._index(doc.annotations or [], doc.images, doc.categories, is_list=False)
         fi.has_categories_key = len(doc.categories) > 0
+        if not has_annotations:
+            fi.kind = "image_info"
         return fi
+
+    def _shape_error(self, exc: msgspec.ValidationError) -> CocoFormatError:
+        msg = str(exc)
+        if "$.annotations" in msg:
+            top = TOP_DECODER.decode(self.data)
+            raw = top["annotations"]
+            off = int(rawspan.offsets([raw], self.data)[0])
+            return CocoFormatError(self.path, "'annotations' must be a list, got "
+                                   f"{_json_type(rawspan.first_byte(raw))}", off)
+        return CocoFormatError(self.path, f"not a COCO document: {msg}", 0)
 
     def _reject_top(self) -> None:
         try:
@@ -320,151 +237,173 @@ class _Builder:
         )
 
     def _build_python_json(self, exc: msgspec.DecodeError) -> FileIndex:
-        """Python's json accepts NaN/Infinity literals; re-encode and go on."""
+        """Python's json accepts NaN/Infinity literals (pycocotools does too): re-encode."""
         try:
             obj = json.loads(self.data)
         except (ValueError, RecursionError):
             raise decode_error(self.path, exc, len(self.data)) from None
-        nonfinite: list[str] = []
+        found: list[str] = []
         if isinstance(obj, dict):
             for key in ("images", "annotations", "categories"):
                 if isinstance(obj.get(key), list):
-                    nonfinite += _nonfinite_problems(obj[key], key)
+                    found += _nonfinite_paths(obj[key], key)
         elif isinstance(obj, list):
-            nonfinite += _nonfinite_problems(obj, "")
-        # msgspec writes NaN/Infinity as null: the records then fail their types
-        # and become problems through the ordinary lenient path.
+            found += _nonfinite_paths(obj, "")
+        # msgspec writes NaN/Infinity as null: those records then fail their types
+        # and become problems through the ordinary per-record path.
         self.data = msgspec.json.encode(obj)
-        for where in nonfinite[:1000]:
+        for where in found[:1000]:
             self.problem(Severity.ERROR, "non-finite-number",
                          "NaN or Infinity is not valid JSON (treated as missing)", where)
-        if len(nonfinite) > 1000:
+        if len(found) > 1000:
             self.problem(Severity.ERROR, "non-finite-number",
-                         f"{len(nonfinite) - 1000} more NaN/Infinity values")
+                         f"{len(found) - 1000} more NaN/Infinity values")
         self.problem(Severity.WARNING, "not-strict-json",
-                     "file is not strict JSON; annotations are shown as re-encoded")
+                     "the file is not strict JSON; records are shown as re-encoded")
         return self.build()
 
-    # ------------------------------------------------------------------
-    def _top_raw(self) -> dict[str, msgspec.Raw]:
+    def _build_list(self) -> FileIndex:
+        """A bare top-level list: a results file."""
         try:
-            return TOP_DECODER.decode(self.data)
-        except msgspec.ValidationError as exc:
-            raise CocoFormatError(self.path, f"not a COCO document: {exc}", 0) from None
+            raws = RAW_LIST_DECODER.decode(self.data)
         except msgspec.DecodeError as exc:
-            raise decode_error(self.path, exc, len(self.data)) from None
-
-    def _build_slow(self, doc: Any = None) -> FileIndex:
-        """Record-by-record decode: exact spans, and problems instead of exceptions."""
-        top = self._top_raw()
-        for key in ("images", "annotations", "categories"):
-            raw = top.get(key)
-            if raw is not None and rawspan.first_byte(raw) not in (b"[", b"n"):
-                got = {b"{": "an object", b'"': "a string"}.get(rawspan.first_byte(raw),
-                                                                 "not a list")
-                off = int(rawspan.offsets([raw], self.data)[0])
-                raise CocoFormatError(self.path, f"'{key}' must be a list, got {got}", off)
-        ann_raw = top.get("annotations")
-        has_annotations = ann_raw is not None and not rawspan.is_null(ann_raw)
-        rec_raws = RAW_LIST_DECODER.decode(ann_raw) if ann_raw is not None and \
-            has_annotations else []
-        structs, keep = self._decode_records(rec_raws, "annotations")
-        anns, seg_raws, kp_raws = self._columns_from_structs(structs)
-        spans = (rawspan.offsets(rec_raws, self.data), rawspan.lengths(rec_raws))
-        anns = anns.take(np.asarray(keep, np.int64)) if len(keep) != len(structs) else anns
-        seg_raws = [seg_raws[i] for i in keep]
-        kp_raws = [kp_raws[i] for i in keep]
-        structs = [structs[i] for i in keep]
-        imgs = top.get("images", msgspec.Raw())
-        cats = top.get("categories", msgspec.Raw())
-        fi = self._finish(imgs, cats, anns, seg_raws, kp_raws, structs, rec_spans=spans,
-                          n_records=len(rec_raws), is_list=False,
-                          has_annotations=has_annotations)
-        fi.has_categories_key = "categories" in top
-        fi._top = top
+            return self._build_python_json(exc)
+        fi = self._index(raws, msgspec.Raw(), msgspec.Raw(), is_list=True)
+        fi.has_categories_key = False
+        # results carry no ids: number them 1..n like pycocotools' loadRes
+        no_id = fi.anns.id == MISSING_ID
+        fi.anns.id[no_id] = fi.anns.ordinal[no_id] + 1
         return fi
 
-    def _decode_records(self, raws: list[msgspec.Raw], where: str,
-                        is_result: bool = False) -> tuple[list[AnnRec], list[int]]:
-        """Typed decode record by record; lenient salvage where that fails."""
-        structs: list[AnnRec] = []
-        keep: list[int] = []
-        for i, raw in enumerate(raws):
+    # ----- the index ----------------------------------------------------
+    def _index(self, rec_raws: list[msgspec.Raw], images_raw: msgspec.Raw,
+               cats_raw: msgspec.Raw, is_list: bool) -> FileIndex:
+        data = self.data
+        n = len(rec_raws)
+        rec_off = rawspan.offsets(rec_raws, data)
+        rec_len = rawspan.lengths(rec_raws)
+        cols = AnnColumns.empty(n)
+        cols.ordinal = np.arange(n, dtype=np.int64)
+        raw = _RawFields(n)
+        keep = np.ones(n, bool)
+        mv = memoryview(data)
+        for c in range(0, n, CHUNK):
+            e = min(n, c + CHUNK)
+            self.step(0.15 + 0.6 * c / max(n, 1), "indexing annotations")
+            start, end = int(rec_off[c]), int(rec_off[e - 1] + rec_len[e - 1])
+            # between two elements of a JSON array there is only a comma and white
+            # space, so the records c..e-1 plus brackets are a valid array
+            buf = b"".join((b"[", mv[start:end], b"]"))
+            sl = slice(c, e)
+            try:
+                structs = ANN_LIST_DECODER.decode(buf)
+                if len(structs) != e - c:
+                    raise msgspec.ValidationError("record count")
+                self._fill(cols, sl, structs)
+                if not self._placeable(cols, sl, structs, is_list):
+                    raise msgspec.ValidationError("missing ids")
+                raw.fill(sl, structs, buf, start - 1)
+            except (msgspec.ValidationError, OverflowError):
+                structs_or_none = self._salvage(rec_raws[c:e], c, is_list)
+                ok = np.array([s is not None for s in structs_or_none], bool)
+                keep[sl] = ok
+                filler = [s if s is not None else AnnRec(id=0, image_id=0)
+                          for s in structs_or_none]
+                self._fill(cols, sl, filler)
+                raw.fill(sl, filler, data, 0)
+        self.step(0.8, "indexing images")
+        cols.seg_off, cols.seg_len = raw.off["segmentation"], raw.len["segmentation"]
+        cols.kp_off, cols.kp_len = raw.off["keypoints"], raw.len["keypoints"]
+        cols.seg_kind = self._seg_kinds(cols.seg_off, cols.seg_len)
+        images = self._images(images_raw)
+        categories = self._categories(cats_raw)
+        fi = FileIndex(path=self.path, data=data, kind="instances", images=images,
+                       anns=cols, categories=categories, problems=self.problems,
+                       ann_rec_off=rec_off, ann_rec_len=rec_len, is_list=is_list)
+        self._special_kinds(fi, raw, keep)
+        if not keep.all():
+            fi.anns = fi.anns.take(np.flatnonzero(keep[fi.anns.ordinal]))
+        self.step(1.0, "done")
+        return fi
+
+    @staticmethod
+    def _fill(cols: AnnColumns, sl: slice, recs: list[Any]) -> None:
+        n = len(recs)
+
+        def col(name: str, dtype: Any) -> np.ndarray:
+            # map + attrgetter run in C: ~3x faster than a comprehension
+            return np.fromiter(map(attrgetter(name), recs), dtype, n)
+
+        cols.id[sl] = col("id", np.int64)
+        cols.image_id[sl] = col("image_id", np.int64)
+        cols.category_id[sl] = col("category_id", np.int64)
+        cols.bbox[sl] = np.fromiter(chain.from_iterable(map(attrgetter("bbox"), recs)),
+                                    np.float64, 4 * n).reshape(n, 4)
+        cols.area[sl] = col("area", np.float64)
+        cols.iscrowd[sl] = col("iscrowd", np.int64)
+        cols.num_keypoints[sl] = col("num_keypoints", np.int64)
+        cols.score[sl] = col("score", np.float64)
+
+    @staticmethod
+    def _placeable(cols: AnnColumns, sl: slice, structs: list[AnnRec], is_list: bool) -> bool:
+        """Every record has an image id, and an id unless results or panoptic."""
+        if (cols.image_id[sl] == MISSING_ID).any():
+            return False
+        if is_list:
+            return True
+        no_id = np.flatnonzero(cols.id[sl] == MISSING_ID)
+        return all(len(structs[int(i)].segments_info) for i in no_id)
+
+    def _salvage(self, raws: list[msgspec.Raw], base: int, is_list: bool) -> list[AnnRec | None]:
+        """Record by record: typed where possible, lenient where not; problems for the rest."""
+        out: list[AnnRec | None] = []
+        for k, raw in enumerate(raws):
+            i = base + k
             try:
                 rec = ANN_DECODER.decode(raw)
-                ok = rec.id != MISSING_ID or is_result or len(rec.segments_info) > 0
-                if not all(-(2**63) <= v < 2**63 for v in (rec.id, rec.image_id,
-                                                             rec.category_id)):
-                    raise msgspec.ValidationError("id out of range")
-                if ok and rec.image_id != MISSING_ID:
-                    structs.append(rec)
-                    keep.append(i)
+                ids_ok = all(-(2**63) <= v < 2**63 for v in (rec.id, rec.image_id,
+                                                             rec.category_id))
+                if ids_ok and rec.image_id != MISSING_ID and (
+                        rec.id != MISSING_ID or is_list or len(rec.segments_info)):
+                    out.append(rec)
                     continue
             except msgspec.ValidationError:
                 pass
-            except msgspec.DecodeError:  # cannot happen for a Raw from a valid doc
-                pass
             obj = msgspec.json.decode(raw)
-            sal = lenient_annotation(obj, require_id=not is_result,
+            pan = isinstance(obj, dict) and isinstance(obj.get("segments_info"), list)
+            sal = lenient_annotation(obj, require_id=not (is_list or pan),
                                      require_category=False)
-            loc = f"{where}[{i}]"
-            aid = sal.values.get("id") if isinstance(obj, dict) else None
-            if aid is not None and aid != MISSING_ID:
+            aid = sal.values.get("id", MISSING_ID)
+            loc = f"annotations[{i}]" if not is_list else f"[{i}]"
+            if aid != MISSING_ID:
                 loc += f" (id {aid})"
             for err in sal.errors:
                 self.problem(Severity.ERROR, "bad-record", err, loc,
                              ann_id=aid if aid != MISSING_ID else None)
             if not sal.usable:
                 self.problem(Severity.ERROR, "record-skipped",
-                             "annotation left out: it cannot be placed", loc)
-                structs.append(AnnRec())
+                             "annotation left out: it cannot be placed on an image", loc)
+                out.append(None)
                 continue
             v = sal.values
-            rf = RAW_FIELDS_DECODER.decode(raw)  # Raw values that point into the file
-            seg_ok = isinstance(obj.get("segmentation"), (list, dict))
+            rf = RAW_FIELDS_DECODER.decode(raw)  # Raw values pointing into the file
             kp = obj.get("keypoints")
             kp_ok = isinstance(kp, list) and all(
                 isinstance(x, (int, float)) and not isinstance(x, bool) for x in kp)
-            structs.append(AnnRec(
+            empty = msgspec.Raw()
+            out.append(AnnRec(
                 id=v["id"], image_id=v["image_id"], category_id=v["category_id"],
                 bbox=v["bbox"], area=v["area"], iscrowd=v["iscrowd"],
                 num_keypoints=v["num_keypoints"], score=v["score"],
-                segmentation=rf.segmentation if seg_ok else msgspec.Raw(),
-                keypoints=rf.keypoints if kp_ok else msgspec.Raw(),
-                caption=rf.caption if isinstance(obj.get("caption"), str) else msgspec.Raw(),
-                segments_info=rf.segments_info if isinstance(obj.get("segments_info"), list)
-                else msgspec.Raw(),
+                segmentation=rf.segmentation if isinstance(obj.get("segmentation"),
+                                                           (list, dict)) else empty,
+                keypoints=rf.keypoints if kp_ok else empty,
+                caption=rf.caption if isinstance(obj.get("caption"), str) else empty,
+                segments_info=rf.segments_info if pan else empty,
             ))
-            keep.append(i)
-        return structs, keep
+        return out
 
-    # ------------------------------------------------------------------
-    def _columns_from_structs(
-        self, recs: list[AnnRec]
-    ) -> tuple[AnnColumns, list[msgspec.Raw], list[msgspec.Raw]]:
-        n = len(recs)
-        cols = AnnColumns.empty(n)
-
-        def col(name: str, dtype: Any) -> np.ndarray:
-            # map + attrgetter run in C: ~3x faster than a comprehension
-            return np.fromiter(map(attrgetter(name), recs), dtype, n)
-
-        cols.id = col("id", np.int64)
-        cols.image_id = col("image_id", np.int64)
-        cols.category_id = col("category_id", np.int64)
-        cols.bbox = np.fromiter(chain.from_iterable(map(attrgetter("bbox"), recs)), np.float64,
-                                4 * n).reshape(n, 4)
-        cols.area = col("area", np.float64)
-        cols.iscrowd = col("iscrowd", np.int64).astype(np.int8)
-        cols.num_keypoints = col("num_keypoints", np.int64).astype(np.int32)
-        cols.score = col("score", np.float64).astype(np.float32)
-        cols.ordinal = np.arange(n, dtype=np.int64)
-        seg_raws = list(map(attrgetter("segmentation"), recs))
-        kp_raws = list(map(attrgetter("keypoints"), recs))
-        return cols, seg_raws, kp_raws
-
-    def _seg_kinds(self, seg_off: np.ndarray, seg_len: np.ndarray,
-                   seg_raws: list[msgspec.Raw]) -> np.ndarray:
+    def _seg_kinds(self, seg_off: np.ndarray, seg_len: np.ndarray) -> np.ndarray:
         data = np.frombuffer(self.data, np.uint8)
         n = len(seg_off)
         kind = np.full(n, SEG_INVALID, np.int8)
@@ -473,25 +412,22 @@ class _Builder:
         first = np.zeros(n, np.uint8)
         first[present] = data[seg_off[present]]
         kind[first == ord("n")] = SEG_NONE  # null
-        is_list = first == ord("[")
-        if is_list.any():
-            idx = np.flatnonzero(is_list)
+        idx = np.flatnonzero(first == ord("["))
+        if len(idx):
             second = data[np.minimum(seg_off[idx] + 1, len(data) - 1)]
             empty = second == ord("]")
-            ws = np.isin(second, np.frombuffer(b" \t\r\n", np.uint8))
-            for j in idx[ws]:  # rare: "[ ]" or pretty-printed lists
-                empty[np.searchsorted(idx, j)] = bytes(seg_raws[j]).replace(b" ", b"").replace(
-                    b"\n", b"").replace(b"\t", b"").replace(b"\r", b"") == b"[]"
+            for k in np.flatnonzero(np.isin(second, np.frombuffer(b" \t\r\n", np.uint8))):
+                j = int(idx[k])  # rare: "[ ]" or a pretty-printed list
+                text = self.data[seg_off[j] : seg_off[j] + seg_len[j]]
+                empty[k] = b"".join(text.split()) == b"[]"
             kind[idx] = np.where(empty, SEG_EMPTY, SEG_POLYGON)
-        for j in np.flatnonzero(first == ord("{")):
-            raw = bytes(seg_raws[j])
-            k = raw.find(b'"counts"')
-            if k < 0:
+        for j in np.flatnonzero(first == ord("{")).tolist():
+            text = self.data[seg_off[j] : seg_off[j] + seg_len[j]]
+            at = text.find(b'"counts"')
+            if at < 0:
                 continue
-            k = raw.find(b":", k) + 1
-            while k < len(raw) and raw[k] in b" \t\r\n":
-                k += 1
-            c = raw[k : k + 1]
+            rest = text[text.find(b":", at) + 1 :].lstrip()
+            c = rest[:1]
             kind[j] = SEG_RLE if c == b'"' else SEG_RLE_RAW if c == b"[" else SEG_INVALID
         return kind
 
@@ -499,10 +435,9 @@ class _Builder:
         if len(raw) == 0 or rawspan.is_null(raw):
             e = np.empty(0, np.int64)
             return ImageColumns(e, e.astype(np.int32), e.astype(np.int32), [], e, e, e)
-        if rawspan.first_byte(raw) != b"[":
-            off = int(rawspan.offsets([raw], self.data)[0])
-            raise CocoFormatError(self.path, "'images' must be a list", off)
         raws = RAW_LIST_DECODER.decode(raw)
+        recs: list[ImageRec] = []
+        keep: list[int] = []
         try:
             recs = IMAGE_LIST_DECODER.decode(raw)
             if any(r.id == MISSING_ID or not -(2**63) < r.id < 2**63 for r in recs):
@@ -511,8 +446,7 @@ class _Builder:
         except msgspec.ValidationError:
             recs, keep = [], []
             for i, r in enumerate(raws):
-                obj = msgspec.json.decode(r)
-                sal = lenient_image(obj)
+                sal = lenient_image(msgspec.json.decode(r))
                 loc = f"images[{i}]"
                 if sal.values.get("id", MISSING_ID) != MISSING_ID:
                     loc += f" (id {sal.values['id']})"
@@ -525,26 +459,21 @@ class _Builder:
                 recs.append(ImageRec(**sal.values))
                 keep.append(i)
         n = len(recs)
-        offs = rawspan.offsets(raws, self.data)
-        lens = rawspan.lengths(raws)
         k = np.asarray(keep, np.int64)
         return ImageColumns(
-            id=np.fromiter([r.id for r in recs], np.int64, n),
-            width=np.fromiter([r.width for r in recs], np.int64, n).astype(np.int32),
-            height=np.fromiter([r.height for r in recs], np.int64, n).astype(np.int32),
-            file_name=[r.file_name for r in recs],
-            rec_off=offs[k], rec_len=lens[k], ordinal=k,
+            id=np.fromiter(map(attrgetter("id"), recs), np.int64, n),
+            width=np.fromiter(map(attrgetter("width"), recs), np.int64, n).astype(np.int32),
+            height=np.fromiter(map(attrgetter("height"), recs), np.int64, n).astype(np.int32),
+            file_name=list(map(attrgetter("file_name"), recs)),
+            rec_off=rawspan.offsets(raws, self.data)[k], rec_len=rawspan.lengths(raws)[k],
+            ordinal=k,
         )
 
     def _categories(self, raw: msgspec.Raw) -> list[dict[str, Any]]:
         if len(raw) == 0 or rawspan.is_null(raw):
             return []
-        obj = msgspec.json.decode(raw)
-        if not isinstance(obj, list):
-            off = int(rawspan.offsets([raw], self.data)[0])
-            raise CocoFormatError(self.path, "'categories' must be a list", off)
         cats: list[dict[str, Any]] = []
-        for i, c in enumerate(obj):
+        for i, c in enumerate(msgspec.json.decode(raw)):
             cid = c.get("id") if isinstance(c, dict) else None
             if not isinstance(cid, int) or isinstance(cid, bool) or not -(2**63) < cid < 2**63:
                 self.problem(Severity.ERROR, "bad-category",
@@ -553,139 +482,76 @@ class _Builder:
             cats.append(c)
         return cats
 
-    def _finish(self, images_raw: msgspec.Raw, cats_raw: msgspec.Raw, anns: AnnColumns,
-                seg_raws: list[msgspec.Raw], kp_raws: list[msgspec.Raw], structs: list[AnnRec],
-                rec_spans: tuple[np.ndarray, np.ndarray] | None, n_records: int,
-                is_list: bool, has_annotations: bool) -> FileIndex:
-        self.step(0.7, "indexing geometry")
-        anns.seg_off = rawspan.offsets(seg_raws, self.data)
-        anns.seg_len = rawspan.lengths(seg_raws)
-        anns.kp_off = rawspan.offsets(kp_raws, self.data)
-        anns.kp_len = rawspan.lengths(kp_raws)
-        anns.seg_kind = self._seg_kinds(anns.seg_off, anns.seg_len, seg_raws)
-        images = self._images(images_raw)
-        self.step(0.85, "categories")
-        categories = self._categories(cats_raw)
-        if rec_spans is None:
-            rec_off = np.full(n_records, -1, np.int64)
-            rec_len = np.full(n_records, -1, np.int64)
-        else:
-            rec_off, rec_len = rec_spans
-        fi = FileIndex(path=self.path, data=self.data, kind="instances", images=images,
-                       anns=anns, categories=categories, problems=self.problems,
-                       ann_rec_off=rec_off, ann_rec_len=rec_len, n_records=n_records,
-                       is_list=is_list)
-        fi._anchor_off = anns.seg_off.copy()
-        fi._anchor_len = anns.seg_len.copy()
-        self._special_kinds(fi, structs, has_annotations)
-        self.step(1.0, "done")
-        return fi
-
-    def _special_kinds(self, fi: FileIndex, structs: list[AnnRec],
-                       has_annotations: bool) -> None:
-        """Captions, panoptic, keypoints, image-info: decided from what the records hold."""
-        if not has_annotations and not fi.is_list:
-            fi.kind = "image_info"
-            return
-        n = len(structs)
-        cap = np.fromiter(map(len, map(attrgetter("caption"), structs)), np.int64, n) > 0
-        pan = np.fromiter(map(len, map(attrgetter("segments_info"), structs)), np.int64, n) > 0
+    # ----- kinds of file ------------------------------------------------
+    def _special_kinds(self, fi: FileIndex, raw: _RawFields, keep: np.ndarray) -> None:
+        """Captions, panoptic, keypoints, results, labels: decided from what records hold."""
+        cap = (raw.len["caption"] > 0) & keep
+        pan = (raw.len["segments_info"] > 0) & keep
         if cap.any():
             fi.kind = "captions"
-            for i in np.flatnonzero(cap):
-                s = structs[i]
-                text = msgspec.json.decode(s.caption)
-                if isinstance(text, str):
-                    fi.captions.setdefault(s.image_id, []).append(text)
-            fi.anns = fi.anns.take(np.flatnonzero(~cap))
+            for i in np.flatnonzero(cap).tolist():
+                off, n = int(raw.off["caption"][i]), int(raw.len["caption"][i])
+                text = msgspec.json.decode(self.data[off : off + n])
+                fi.captions.setdefault(int(fi.anns.image_id[i]), []).append(text)
+            keep &= ~cap
         elif pan.any():
             fi.kind = "panoptic"
-            fi.anns = self._panoptic_segments(fi, structs)
-        elif (fi.anns.kp_off >= 0).any():
+            fi.anns = self._panoptic_segments(fi, raw, np.flatnonzero(pan))
+            return  # segments' ordinals point at kept records
+        elif (fi.anns.kp_off[keep] >= 0).any():
             fi.kind = "keypoints"
         elif fi.is_list:
             fi.kind = "results"
-        elif len(fi.anns) and (fi.anns.seg_kind == SEG_NONE).all() and np.isnan(
-                fi.anns.bbox).all():
+        elif keep.any() and (fi.anns.seg_kind[keep] == SEG_NONE).all() and np.isnan(
+                fi.anns.bbox[keep]).all():
             fi.kind = "labels"
-        if fi.kind not in ("captions", "panoptic") and len(fi.anns):
-            self._check_categories_present(fi)
+        if fi.kind != "captions":
+            missing = keep & (fi.anns.category_id == MISSING_ID)
+            for j in np.flatnonzero(missing)[:1000].tolist():
+                self.problem(Severity.ERROR, "missing-key", "missing required key 'category_id'",
+                             f"annotations[{j}] (id {int(fi.anns.id[j])})",
+                             ann_id=int(fi.anns.id[j]))
 
-    def _check_categories_present(self, fi: FileIndex) -> None:
-        missing = fi.anns.category_id == MISSING_ID
-        for j in np.flatnonzero(missing)[:1000]:
-            self.problem(Severity.ERROR, "missing-key", "missing required key 'category_id'",
-                         f"annotations[{int(fi.anns.ordinal[j])}] (id {int(fi.anns.id[j])})",
-                         ann_id=int(fi.anns.id[j]))
-
-    def _panoptic_segments(self, fi: FileIndex, structs: list[AnnRec]) -> AnnColumns:
+    def _panoptic_segments(self, fi: FileIndex, raw: _RawFields,
+                           rows: np.ndarray) -> AnnColumns:
         """Flatten ``segments_info`` so each segment is one row, like an annotation."""
-        rows: list[tuple[int, int, int, tuple[float, ...], float, int, int]] = []
-        for row, s in enumerate(structs):
-            if not len(s.segments_info):
-                continue
-            ordinal = int(fi.anns.ordinal[row])
-            rec = msgspec.json.decode(self._record_bytes(fi, ordinal))
+        out: list[tuple[int, int, int, tuple[float, ...], float, int, int, int]] = []
+        for ordinal in rows.tolist():
+            image_id = int(fi.anns.image_id[ordinal])
+            rec = fi.record(ordinal)
             png = rec.get("file_name", "") if isinstance(rec, dict) else ""
             fi.panoptic_png[ordinal] = png if isinstance(png, str) else ""
-            segs = msgspec.json.decode(s.segments_info)
-            for k, seg in enumerate(segs):
-                sal = lenient_annotation({**seg, "image_id": s.image_id})
+            for k, seg in enumerate(rec.get("segments_info", [])):
                 loc = f"annotations[{ordinal}].segments_info[{k}]"
+                if not isinstance(seg, dict):
+                    self.problem(Severity.ERROR, "bad-record", "segment must be an object", loc)
+                    continue
+                sal = lenient_annotation({**seg, "image_id": image_id})
                 for err in sal.errors:
-                    self.problem(Severity.ERROR, "bad-record", err, loc, image_id=s.image_id)
+                    self.problem(Severity.ERROR, "bad-record", err, loc, image_id=image_id)
                 if not sal.usable:
                     continue
                 v = sal.values
-                rows.append((v["id"], s.image_id, v["category_id"], v["bbox"], v["area"],
-                             v["iscrowd"], ordinal * 65536 + k))
-        n = len(rows)
+                out.append((v["id"], image_id, v["category_id"], v["bbox"], v["area"],
+                            v["iscrowd"], ordinal, k))
+        n = len(out)
         cols = AnnColumns.empty(n)
         if n:
-            cols.id = np.array([r[0] for r in rows], np.int64)
-            cols.image_id = np.array([r[1] for r in rows], np.int64)
-            cols.category_id = np.array([r[2] for r in rows], np.int64)
-            cols.bbox = np.array([r[3] for r in rows], np.float64).reshape(n, 4)
-            cols.area = np.array([r[4] for r in rows], np.float64)
-            cols.iscrowd = np.array([r[5] for r in rows], np.int8)
-            code = np.array([r[6] for r in rows], np.int64)
-            cols.ordinal = code // 65536
-            cols.seg_off = code % 65536  # segment index inside segments_info
-            cols.seg_len[:] = 0
-            cols.num_keypoints[:] = -1
-            cols.score[:] = np.nan
-            cols.kp_off[:] = -1
-            cols.seg_kind[:] = SEG_PANOPTIC
+            cols.id = np.array([r[0] for r in out], np.int64)
+            cols.image_id = np.array([r[1] for r in out], np.int64)
+            cols.category_id = np.array([r[2] for r in out], np.int64)
+            cols.bbox = np.array([r[3] for r in out], np.float64).reshape(n, 4)
+            cols.area = np.array([r[4] for r in out], np.float64)
+            cols.iscrowd = np.array([r[5] for r in out], np.int8)
+            cols.ordinal = np.array([r[6] for r in out], np.int64)
+            cols.seg_off = np.array([r[7] for r in out], np.int64)  # index in segments_info
+        cols.num_keypoints[:] = -1
+        cols.score[:] = np.nan
+        cols.kp_off[:] = -1
+        cols.seg_kind[:] = SEG_PANOPTIC
         return cols
 
-    def _record_bytes(self, fi: FileIndex, ordinal: int) -> bytes:
-        off, length = fi.record_span(ordinal)
-        return fi.data[off : off + length]
 
-    # ------------------------------------------------------------------
-    def _build_list(self) -> FileIndex:
-        """A bare top-level list: a results file (or a bare category list)."""
-        try:
-            raws = RAW_LIST_DECODER.decode(self.data)
-        except msgspec.DecodeError as exc:
-            return self._build_python_json(exc)
-        try:
-            structs = ANN_LIST_DECODER.decode(self.data)
-            keep = list(range(len(structs)))
-            if any(not -(2**63) < s.image_id < 2**63 or s.image_id == MISSING_ID
-                   for s in structs):
-                raise msgspec.ValidationError("bad image id")
-        except msgspec.ValidationError:
-            structs, keep = self._decode_records(raws, "", is_result=True)
-            structs = [structs[i] for i in keep] if len(structs) != len(keep) else structs
-        anns, seg_raws, kp_raws = self._columns_from_structs(structs)
-        anns.ordinal = np.asarray(keep, np.int64)
-        spans = (rawspan.offsets(raws, self.data), rawspan.lengths(raws))
-        # results carry no ids: number them 1..n like pycocotools' loadRes
-        no_id = anns.id == MISSING_ID
-        anns.id[no_id] = anns.ordinal[no_id] + 1
-        fi = self._finish(msgspec.Raw(), msgspec.Raw(), anns, seg_raws, kp_raws, structs,
-                          rec_spans=spans, n_records=len(raws), is_list=True,
-                          has_annotations=True)
-        fi.has_categories_key = False
-        return fi
+def _json_type(first: bytes) -> str:
+    return {b"{": "an object", b"[": "a list", b'"': "a string", b"t": "a boolean",
+            b"f": "a boolean", b"n": "null"}.get(first, "a number")

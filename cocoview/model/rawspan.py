@@ -12,7 +12,6 @@ the slow path is used whenever the check fails.
 from __future__ import annotations
 
 import ctypes
-import re
 from collections.abc import Sequence
 
 import msgspec
@@ -71,7 +70,7 @@ def _layout_ok() -> bool:
 _BULK_OK = _layout_ok()
 
 
-def offsets(raws: Sequence[msgspec.Raw], data: bytes) -> np.ndarray:
+def offsets(raws: Sequence[msgspec.Raw], data: bytes | memoryview) -> np.ndarray:
     """Byte offsets of ``raws`` in ``data`` (-1 for empty Raw values)."""
     lens = np.fromiter(map(len, raws), np.int64, len(raws))
     if not lens.any():
@@ -89,49 +88,6 @@ def offsets(raws: Sequence[msgspec.Raw], data: bytes) -> np.ndarray:
 
 def lengths(raws: Sequence[msgspec.Raw]) -> np.ndarray:
     return np.fromiter(map(len, raws), np.int64, len(raws))
-
-
-_TOKEN = re.compile(rb'["{}\[\]]')
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_WS = b" \t\r\n"
-
-
-def close_of_container(data: bytes, pos: int) -> int:
-    """Index of the ``}``/``]`` closing the container that ``pos`` lies in.
-
-    ``pos`` must be outside any string (e.g. just after a complete value).
-    """
-    depth = 0
-    while True:
-        m = _TOKEN.search(data, pos)
-        if m is None:
-            raise ValueError("unterminated container")
-        c = data[m.start()]
-        if c == 0x22:  # '"'
-            s = _STRING.match(data, m.start())
-            if s is None:
-                raise ValueError("unterminated string")
-            pos = s.end()
-            continue
-        if c in b"{[":
-            depth += 1
-        else:
-            if depth == 0:
-                return m.start()
-            depth -= 1
-        pos = m.start() + 1
-
-
-def next_value_start(data: bytes, pos: int) -> int:
-    """Skip white space and one comma from ``pos``; the next value's first byte."""
-    n = len(data)
-    while pos < n and data[pos] in _WS:
-        pos += 1
-    if pos < n and data[pos] == 0x2C:  # ','
-        pos += 1
-    while pos < n and data[pos] in _WS:
-        pos += 1
-    return pos
 
 
 def first_byte(raw: msgspec.Raw) -> bytes:

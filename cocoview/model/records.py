@@ -48,10 +48,10 @@ class ImageRec(msgspec.Struct, gc=False):
 
 
 class FastDoc(msgspec.Struct, gc=False):
-    """A COCO document with only annotations typed; everything else kept raw."""
+    """A COCO document split into raw parts: one pass, no values built but the splits."""
 
     images: Raw = Raw()
-    annotations: list[AnnRec] | None = None
+    annotations: list[Raw] | None = None
     categories: Raw = Raw()
 
 

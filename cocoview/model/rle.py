@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from pycocotools import mask as mask_utils
 
 
 def string_to_counts(s: str | bytes) -> np.ndarray:
@@ -104,6 +105,8 @@ def check_rle(seg: dict[str, Any]) -> RleCheck:
             arr[-1] -= int(csum[k]) - h * w
         else:
             arr = np.append(arr, h * w - total)
-    if isinstance(counts, str) and not problems:
+    if isinstance(counts, (str, bytes)) and not problems:
         return RleCheck({"size": [h, w], "counts": counts}, h, w, problems)
-    return RleCheck({"size": [h, w], "counts": counts_to_string(arr)}, h, w, problems)
+    # pycocotools compresses a safe uncompressed RLE itself (C speed)
+    rle = mask_utils.frPyObjects({"size": [h, w], "counts": arr.tolist()}, h, w)
+    return RleCheck(rle, h, w, problems)

@@ -51,14 +51,37 @@ def validate(ds: Dataset, check_files: bool = False) -> list[Problem]:
     out: list[Problem] = list(ds.problems_at_load)
     if ds.results is not None:
         out += ds.results.problems
+    rows = np.arange(len(ds.anns))
+    images = np.arange(len(ds.image_ids))
     out += _limit(_duplicates(ds))
-    out += _limit(_references(ds))
-    out += _limit(_boxes(ds))
-    out += _limit(_images(ds))
-    out += _limit(_geometry(ds))
-    out += _limit(_keypoints(ds))
+    out += _limit(_references(ds, rows))
+    out += _limit(_boxes(ds, rows))
+    out += _limit(_images(ds, images))
+    out += _limit(_geometry(ds, rows))
+    out += _limit(_keypoints(ds, rows))
     if check_files:
-        out += _limit(_files(ds))
+        out += _limit(_files(ds, images))
+        out += _limit(_panoptic_files(ds))
+    out.sort(key=lambda p: -int(p.severity))
+    return out
+
+
+def validate_image(ds: Dataset, image_id: int, check_files: bool = True) -> list[Problem]:
+    """The problems of one image and its annotations (cheap: only its rows are decoded)."""
+    img = ds.image_row(image_id)
+    rows = ds.ann_rows(image_id)
+    ann_ids = set(ds.anns.id[rows].tolist())
+    out = [p for p in ds.problems_at_load
+           if p.image_id == image_id or (p.annotation_id is not None and p.annotation_id in
+                                         ann_ids)]
+    images = np.asarray([img])
+    out += _limit(_references(ds, rows))
+    out += _limit(_boxes(ds, rows))
+    out += _limit(_images(ds, images))
+    out += _limit(_geometry(ds, rows))
+    out += _limit(_keypoints(ds, rows))
+    if check_files:
+        out += _limit(_files(ds, images))
     out.sort(key=lambda p: -int(p.severity))
     return out
 
@@ -108,9 +131,9 @@ def _duplicates(ds: Dataset) -> Iterator[Problem]:
                           str(f.path))
 
 
-def _references(ds: Dataset) -> Iterator[Problem]:
+def _references(ds: Dataset, rows: np.ndarray) -> Iterator[Problem]:
     if not ds.images_implied:
-        for row in np.flatnonzero(ds.ann_image_row < 0).tolist():
+        for row in rows[ds.ann_image_row[rows] < 0].tolist():
             yield _ann_problem(ds, row, Severity.ERROR, "unknown-image",
                                f"image_id {int(ds.anns.image_id[row])} is not in 'images'")
     for f in ds.files:
@@ -122,19 +145,19 @@ def _references(ds: Dataset) -> Iterator[Problem]:
     undefined = {c.id for c in ds.categories if not c.defined}
     if undefined and any(f.has_categories_key and f.kind not in ("captions",)
                          for f in ds.files):
-        mask = np.isin(ds.anns.category_id, list(undefined))
-        for row in np.flatnonzero(mask).tolist():
+        mask = np.isin(ds.anns.category_id[rows], list(undefined))
+        for row in rows[mask].tolist():
             if ds.files[int(ds.ann_src[row])].has_categories_key:
                 yield _ann_problem(ds, row, Severity.ERROR, "unknown-category",
                                    f"category_id {int(ds.anns.category_id[row])} is not in "
                                    "'categories'")
 
 
-def _boxes(ds: Dataset) -> Iterator[Problem]:
-    b = ds.anns.bbox
+def _boxes(ds: Dataset, rows: np.ndarray) -> Iterator[Problem]:
+    b = ds.anns.bbox[rows]
     if not len(b):
         return
-    img = ds.ann_image_row
+    img = ds.ann_image_row[rows]
     w = np.where(img >= 0, ds.image_width[np.maximum(img, 0)], -1).astype(np.float64)
     h = np.where(img >= 0, ds.image_height[np.maximum(img, 0)], -1).astype(np.float64)
     has = ~np.isnan(b).any(axis=1)
@@ -143,45 +166,45 @@ def _boxes(ds: Dataset) -> Iterator[Problem]:
     t = BBOX_TOLERANCE
     outside = known & ((b[:, 0] < -t) | (b[:, 1] < -t) | (b[:, 0] + b[:, 2] > w + t)
                        | (b[:, 1] + b[:, 3] > h + t))
-    for row in np.flatnonzero(nonpos).tolist():
-        yield _ann_problem(ds, row, Severity.WARNING, "empty-bbox",
-                           f"bbox {b[row].tolist()} has no area")
-    for row in np.flatnonzero(outside).tolist():
-        yield _ann_problem(ds, row, Severity.WARNING, "bbox-outside-image",
-                           f"bbox {b[row].tolist()} extends outside the "
-                           f"{int(w[row])}×{int(h[row])} image")
-    kinds = np.array([ds.files[int(s)].kind for s in range(len(ds.files))])
-    needs_box = np.isin(kinds[ds.ann_src], ["instances", "keypoints"])
-    for row in np.flatnonzero(~has & needs_box).tolist():
+    for k in np.flatnonzero(nonpos).tolist():
+        yield _ann_problem(ds, int(rows[k]), Severity.WARNING, "empty-bbox",
+                           f"bbox {b[k].tolist()} has no area")
+    for k in np.flatnonzero(outside).tolist():
+        yield _ann_problem(ds, int(rows[k]), Severity.WARNING, "bbox-outside-image",
+                           f"bbox {b[k].tolist()} extends outside the "
+                           f"{int(w[k])}×{int(h[k])} image")
+    kinds = np.array([f.kind for f in ds.files])
+    needs_box = np.isin(kinds[ds.ann_src[rows]], ["instances", "keypoints"])
+    for row in rows[~has & needs_box].tolist():
         yield _ann_problem(ds, row, Severity.WARNING, "missing-bbox", "annotation has no bbox")
 
 
-def _images(ds: Dataset) -> Iterator[Problem]:
+def _images(ds: Dataset, images: np.ndarray) -> Iterator[Problem]:
     if ds.images_implied:
         return
-    bad = (ds.image_width <= 0) | (ds.image_height <= 0)
-    for row in np.flatnonzero(bad).tolist():
+    bad = (ds.image_width[images] <= 0) | (ds.image_height[images] <= 0)
+    for row in images[bad].tolist():
         src = ds.files[int(ds.image_src[row])]
         yield Problem(Severity.WARNING, "image-size-missing",
                       "image has no usable width/height", image_location(ds, row),
                       str(src.path), image_id=int(ds.image_ids[row]))
-    empty = np.array([not n for n in ds.image_file_names], bool)
-    for row in np.flatnonzero(empty & ~bad).tolist():
+    empty = np.array([not ds.image_file_names[i] for i in images.tolist()], bool)
+    for row in images[empty & ~bad].tolist():
         yield Problem(Severity.ERROR, "no-file-name", "image has no file_name",
                       image_location(ds, row), str(ds.files[int(ds.image_src[row])].path),
                       image_id=int(ds.image_ids[row]))
 
 
-def _geometry(ds: Dataset) -> Iterator[Problem]:
-    kinds = ds.anns.seg_kind
-    for row in np.flatnonzero(kinds == SEG_INVALID).tolist():
+def _geometry(ds: Dataset, rows: np.ndarray) -> Iterator[Problem]:
+    kinds = ds.anns.seg_kind[rows]
+    for row in rows[kinds == SEG_INVALID].tolist():
         yield _ann_problem(ds, row, Severity.ERROR, "bad-segmentation",
                            "segmentation is neither polygons nor an RLE")
-    for row in np.flatnonzero(kinds == SEG_EMPTY).tolist():
+    for row in rows[kinds == SEG_EMPTY].tolist():
         yield _ann_problem(ds, row, Severity.INFO, "empty-segmentation",
                            "segmentation is an empty list (box only, no mask)")
     geo = np.isin(kinds, [SEG_POLYGON, SEG_RLE, SEG_RLE_RAW])
-    for row in np.flatnonzero(geo).tolist():
+    for row in rows[geo].tolist():
         g = ds.geometry(row)
         for msg in g.problems:
             code = "degenerate-polygon" if "polygon" in msg else "bad-rle"
@@ -195,7 +218,7 @@ def _geometry(ds: Dataset) -> Iterator[Problem]:
         if g.empty and not g.problems:
             yield _ann_problem(ds, row, Severity.WARNING, "degenerate-polygon",
                                "segmentation has no usable polygon")
-    if ds.results is not None:
+    if ds.results is not None and len(rows) == len(ds.anns):
         res = ds.results
         for row in np.flatnonzero(np.isin(res.anns.seg_kind, [SEG_RLE, SEG_RLE_RAW])).tolist():
             g = clean_segmentation(res.segmentation(row))
@@ -206,9 +229,8 @@ def _geometry(ds: Dataset) -> Iterator[Problem]:
                               image_id=int(res.anns.image_id[row]))
 
 
-def _keypoints(ds: Dataset) -> Iterator[Problem]:
-    rows = np.flatnonzero(ds.anns.kp_off >= 0)
-    for row in rows.tolist():
+def _keypoints(ds: Dataset, rows: np.ndarray) -> Iterator[Problem]:
+    for row in rows[ds.anns.kp_off[rows] >= 0].tolist():
         kp = ds.keypoints_array(row)
         if kp is None:
             yield _ann_problem(ds, row, Severity.ERROR, "bad-keypoints",
@@ -231,10 +253,10 @@ def _keypoints(ds: Dataset) -> Iterator[Problem]:
                                f"num_keypoints is {nk}, but {labelled} keypoints are labelled")
 
 
-def _files(ds: Dataset) -> Iterator[Problem]:
+def _files(ds: Dataset, images: np.ndarray) -> Iterator[Problem]:
     if ds.images_implied:
         return
-    for row in range(len(ds.image_ids)):
+    for row in images.tolist():
         iid = int(ds.image_ids[row])
         fn = ds.image_file_names[row]
         if not fn:
@@ -258,7 +280,6 @@ def _files(ds: Dataset) -> Iterator[Problem]:
             yield Problem(Severity.ERROR, "image-size",
                           f"image file is {w}×{h}, the JSON says {jw}×{jh}", loc, src,
                           image_id=iid)
-    yield from _panoptic_files(ds)
 
 
 def _panoptic_files(ds: Dataset) -> Iterator[Problem]:

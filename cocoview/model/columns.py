@@ -1,0 +1,96 @@
+"""The compact tables a file is indexed into: numpy columns, one row per record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+# segmentation kinds
+SEG_NONE = 0  # no segmentation key (or null)
+SEG_POLYGON = 1
+SEG_RLE = 2  # compressed counts string
+SEG_RLE_RAW = 3  # uncompressed counts list
+SEG_EMPTY = 4  # segmentation: []
+SEG_INVALID = 5
+SEG_PANOPTIC = 6
+SEG_KIND_NAMES = {
+    SEG_NONE: "none",
+    SEG_POLYGON: "polygon",
+    SEG_RLE: "rle",
+    SEG_RLE_RAW: "rle-uncompressed",
+    SEG_EMPTY: "empty",
+    SEG_INVALID: "invalid",
+    SEG_PANOPTIC: "panoptic",
+}
+
+ANN_COLUMNS: dict[str, Any] = {
+    "id": np.int64,
+    "image_id": np.int64,
+    "category_id": np.int64,
+    "area": np.float64,
+    "iscrowd": np.int8,
+    "num_keypoints": np.int32,
+    "score": np.float32,
+    "seg_kind": np.int8,
+    "seg_off": np.int64,
+    "seg_len": np.int64,
+    "kp_off": np.int64,
+    "kp_len": np.int64,
+    "ordinal": np.int64,
+}
+
+
+@dataclass
+class AnnColumns:
+    """Annotation columns in file order (only usable records)."""
+
+    id: np.ndarray
+    image_id: np.ndarray
+    category_id: np.ndarray
+    bbox: np.ndarray  # (n, 4) float64, NaN where absent
+    area: np.ndarray
+    iscrowd: np.ndarray
+    num_keypoints: np.ndarray
+    score: np.ndarray
+    seg_kind: np.ndarray
+    seg_off: np.ndarray
+    seg_len: np.ndarray
+    kp_off: np.ndarray
+    kp_len: np.ndarray
+    ordinal: np.ndarray  # index in the file's annotations array
+    # For SEG_PANOPTIC rows ``seg_off`` is the index in the record's segments_info.
+
+    @classmethod
+    def empty(cls, n: int = 0) -> AnnColumns:
+        cols = {k: np.zeros(n, dt) for k, dt in ANN_COLUMNS.items()}
+        return cls(bbox=np.full((n, 4), np.nan), **cols)
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    def take(self, idx: np.ndarray) -> AnnColumns:
+        return AnnColumns(**{k: getattr(self, k)[idx] for k in (*ANN_COLUMNS, "bbox")})
+
+    @staticmethod
+    def concat(parts: list[AnnColumns]) -> AnnColumns:
+        if not parts:
+            return AnnColumns.empty()
+        return AnnColumns(
+            **{k: np.concatenate([getattr(p, k) for p in parts]) for k in (*ANN_COLUMNS, "bbox")}
+        )
+
+
+@dataclass
+class ImageColumns:
+    id: np.ndarray
+    width: np.ndarray
+    height: np.ndarray
+    file_name: list[str]
+    rec_off: np.ndarray
+    rec_len: np.ndarray
+    ordinal: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.id)

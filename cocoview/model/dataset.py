@@ -207,6 +207,23 @@ class Dataset:
         rec = self.files[src].image_record(int(self.image_src_row[row]))
         return rec if isinstance(rec, dict) else {"id": int(image_id)}
 
+    def image_license(self, image_id: int) -> dict[str, Any] | None:
+        """The ``licenses`` entry named by the image's ``license`` id, if any."""
+        lic = self.image_record(image_id).get("license")
+        row = self.image_row(image_id)
+        src = int(self.image_src[row])
+        if lic is None or src < 0:
+            return None
+        raw = self.files[src].top().get("licenses")
+        if raw is None:
+            return None
+        entries = msgspec.json.decode(raw)
+        if isinstance(entries, list):
+            for e in entries:
+                if isinstance(e, dict) and e.get("id") == lic:
+                    return e
+        return None
+
     def annotation_ids(self, image_id: int) -> np.ndarray:
         return self.anns.id[self.ann_rows(image_id)].copy()
 

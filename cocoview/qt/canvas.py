@@ -1,0 +1,347 @@
+"""The image canvas: a QGraphicsView whose scene coordinates are image pixels.
+
+Zoom with the wheel (under the cursor) or Ctrl +/−, pan by dragging, fit (F),
+100 % (1), zoom to the selected annotation (Z). Hover highlights an annotation
+and shows a tooltip; a click selects it. Pixel-exact (no smoothing) past 100 %.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor,
+    QMouseEvent,
+    QPainter,
+    QPixmap,
+    QPolygonF,
+    QResizeEvent,
+    QTransform,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QToolTip, QWidget
+
+from cocoview.model.overlays import AnnOverlay
+from cocoview.qt.canvas_items import (
+    BoxesItem,
+    HighlightItem,
+    KeypointsItem,
+    LabelsItem,
+    LayerItem,
+    OutlinesItem,
+    PlaceholderItem,
+    polygons_of,
+)
+from cocoview.qt.frames import Frame
+from cocoview.qt.state import ViewerState
+
+ZOOM_MIN, ZOOM_MAX = 0.02, 64.0
+CLICK_SLOP = 4  # px a press may move and still be a click
+
+
+class Canvas(QGraphicsView):
+    cursorMoved = Signal(float, float)  # image pixel coordinates (NaN outside)
+    zoomChanged = Signal(float)
+
+    def __init__(self, state: ViewerState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.setScene(QGraphicsScene(self))
+        self.setBackgroundBrush(QColor(38, 40, 44))
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        self.setMouseTracking(True)
+        self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+
+        self.image_item = QGraphicsPixmapItem()
+        self.image_item.setZValue(0)
+        self.image_item.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
+        self.mask_item = QGraphicsPixmapItem()
+        self.mask_item.setZValue(1)
+        self.placeholder = PlaceholderItem()
+        self.outlines = OutlinesItem(2)
+        self.boxes = BoxesItem(3)
+        self.keypoints = KeypointsItem(4)
+        self.labels = LabelsItem(5)
+        self.highlight = HighlightItem(6)
+        self.layers: list[LayerItem] = [self.outlines, self.boxes, self.keypoints, self.labels,
+                                        self.highlight]
+        for item in (self.placeholder, self.image_item, self.mask_item, *self.layers):
+            self.scene().addItem(item)
+        for layer in self.layers:
+            layer.visible_fn = self._is_visible
+
+        self.frame: Frame | None = None
+        self.polys: dict[int, list[QPolygonF]] = {}
+        self._fit_pending = True
+        self._auto_fit = True
+        self._press: QPoint | None = None
+        self._tooltip_row = -2
+
+        state.layersChanged.connect(self.apply_layers)
+        state.opacityChanged.connect(lambda v: self.mask_item.setOpacity(v))
+        state.outlineOnlyChanged.connect(lambda _on: self.apply_layers())
+        state.visibilityChanged.connect(self._repaint_layers)
+        state.minScoreChanged.connect(lambda _v: self._repaint_layers())
+        state.hoverChanged.connect(lambda _r: self._update_marks())
+        state.selectionChanged.connect(lambda _r: self._update_marks())
+        self.mask_item.setOpacity(state.opacity)
+        self.apply_layers()
+
+    # ----- content ------------------------------------------------------
+    def show_frame(self, frame: Frame) -> None:
+        """Put a decoded frame on screen (GUI thread: QPixmaps are made here)."""
+        same_size = self.frame is not None and (self.frame.width, self.frame.height) == (
+            frame.width, frame.height)
+        self.frame = frame
+        rect = QRectF(0, 0, frame.width, frame.height)
+        if frame.image is not None:
+            pm = QPixmap.fromImage(frame.image)
+            self.image_item.setPixmap(pm)
+            # a reduced decode of a huge image still covers the JSON's size
+            sx = frame.width / max(pm.width(), 1)
+            sy = frame.height / max(pm.height(), 1)
+            self.image_item.setTransform(QTransform.fromScale(sx, sy))
+            self.image_item.setVisible(True)
+            self.placeholder.setVisible(False)
+        else:
+            self.image_item.setPixmap(QPixmap())
+            self.image_item.setVisible(False)
+            self.placeholder.set(frame.width, frame.height, frame.error)
+            self.placeholder.setVisible(True)
+        self.set_mask(frame.mask)
+        self.polys = {it.row * 2 + it.is_result: polygons_of(it) for it in frame.overlays.items}
+        for layer in self.layers:
+            layer.set_items(frame.overlays.items, rect, self.polys)
+        self.scene().setSceneRect(rect)
+        self._update_marks()
+        self._update_smoothing()
+        if self._auto_fit or not same_size or self._fit_pending:
+            self.fit()
+
+    def set_mask(self, mask: object) -> None:
+        if mask is None or self.frame is None:
+            self.mask_item.setPixmap(QPixmap())
+            return
+        pm = QPixmap.fromImage(mask)  # type: ignore[arg-type]
+        self.mask_item.setPixmap(pm)
+        sx = self.frame.width / max(pm.width(), 1)
+        sy = self.frame.height / max(pm.height(), 1)
+        self.mask_item.setTransform(QTransform.fromScale(sx, sy))
+
+    def clear(self) -> None:
+        self.frame = None
+        self.image_item.setPixmap(QPixmap())
+        self.mask_item.setPixmap(QPixmap())
+        self.placeholder.setVisible(False)
+        for layer in self.layers:
+            layer.set_items([], QRectF(), {})
+
+    # ----- layers -------------------------------------------------------
+    def apply_layers(self) -> None:
+        lay = self.state.layers
+        outline_only = self.state.outline_only
+        self.mask_item.setVisible(lay.get("masks", True) and not outline_only)
+        self.outlines.outline_only = outline_only
+        self.outlines.setVisible(lay.get("masks", True))
+        self.boxes.setVisible(lay.get("boxes", True))
+        self.keypoints.setVisible(lay.get("keypoints", True))
+        self.labels.setVisible(lay.get("labels", True))
+        self._repaint_layers()
+
+    def _is_visible(self, it: AnnOverlay) -> bool:
+        if it.category_id in self.state.hidden_categories:
+            return False
+        if it.is_result:
+            return self.state.layers.get("results", True) and it.score >= self.state.min_score
+        return True
+
+    def _repaint_layers(self) -> None:
+        for layer in self.layers:
+            layer.update()
+
+    # ----- hover & selection -------------------------------------------
+    def item_for_row(self, row: int, is_result: bool = False) -> AnnOverlay | None:
+        if self.frame is None or row < 0:
+            return None
+        for it in self.frame.overlays.items:
+            if it.row == row and it.is_result == is_result:
+                return it
+        return None
+
+    def _update_marks(self) -> None:
+        self.highlight.set_marked(self.item_for_row(self.state.hover_row),
+                                  self.item_for_row(self.state.selected_row))
+
+    def hit_test(self, pos: QPointF) -> AnnOverlay | None:
+        """The smallest visible ground-truth annotation under ``pos`` (scene coordinates)."""
+        if self.frame is None:
+            return None
+        x, y = pos.x(), pos.y()
+        best: tuple[float, AnnOverlay] | None = None
+        for it in self.frame.overlays.items:
+            if it.is_result or not self._is_visible(it):
+                continue
+            hit = False
+            polys = self.polys.get(it.row * 2, [])
+            if it.mask is not None:
+                x0, y0, x1, y1 = it.mask_box
+                if x0 <= x < x1 and y0 <= y < y1:
+                    hit = bool(it.mask[int(y - y0), int(x - x0)])
+            elif polys:
+                hit = any(p.containsPoint(pos, Qt.FillRule.OddEvenFill) for p in polys)
+            elif it.bbox is not None:
+                bx, by, bw, bh = it.bbox
+                hit = bx <= x <= bx + bw and by <= y <= by + bh
+            if hit:
+                area = it.area if math.isfinite(it.area) and it.area > 0 else 1e18
+                if best is None or area < best[0]:
+                    best = (area, it)
+        return best[1] if best else None
+
+    def keypoint_at(self, pos: QPointF) -> tuple[AnnOverlay, int] | None:
+        if self.frame is None or not self.keypoints.isVisible():
+            return None
+        tol = 6.0 / max(self.transform().m11(), 1e-6)
+        for it in self.frame.overlays.items:
+            if it.keypoints is None or not self._is_visible(it):
+                continue
+            kp = it.keypoints
+            d = np.hypot(kp[:, 0] - pos.x(), kp[:, 1] - pos.y())
+            d[kp[:, 2] <= 0] = np.inf
+            k = int(np.argmin(d)) if len(d) else -1
+            if k >= 0 and d[k] <= tol:
+                return it, k
+        return None
+
+    # ----- zoom ---------------------------------------------------------
+    @property
+    def zoom(self) -> float:
+        return float(self.transform().m11())
+
+    def set_zoom(self, z: float, anchor: QPointF | None = None) -> None:
+        z = min(max(z, ZOOM_MIN), ZOOM_MAX)
+        cur = self.zoom or 1.0
+        self._auto_fit = False
+        if anchor is not None:
+            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+            before = self.mapToScene(anchor.toPoint())
+            self.scale(z / cur, z / cur)
+            after = self.mapToScene(anchor.toPoint())
+            d = after - before
+            self.translate(d.x(), d.y())
+            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        else:
+            self.scale(z / cur, z / cur)
+        self._update_smoothing()
+        self.zoomChanged.emit(self.zoom)
+
+    def zoom_in(self) -> None:
+        self.set_zoom(self.zoom * 1.25)
+
+    def zoom_out(self) -> None:
+        self.set_zoom(self.zoom / 1.25)
+
+    def actual_size(self) -> None:
+        self.set_zoom(1.0)
+        if self.frame is not None:
+            self.centerOn(self.frame.width / 2, self.frame.height / 2)
+
+    def fit(self) -> None:
+        if self.frame is None:
+            return
+        self._fit_pending = self.viewport().width() < 10
+        self.fitInView(QRectF(0, 0, self.frame.width, self.frame.height),
+                       Qt.AspectRatioMode.KeepAspectRatio)
+        self._auto_fit = True
+        self._update_smoothing()
+        self.zoomChanged.emit(self.zoom)
+
+    def zoom_to_selection(self) -> None:
+        it = self.item_for_row(self.state.selected_row)
+        if it is None or it.bbox is None:
+            return
+        x, y, w, h = (float(v) for v in it.bbox)
+        pad = max(w, h) * 0.25 + 8
+        self.fitInView(QRectF(x - pad, y - pad, w + 2 * pad, h + 2 * pad),
+                       Qt.AspectRatioMode.KeepAspectRatio)
+        if self.zoom > ZOOM_MAX:
+            self.set_zoom(ZOOM_MAX)
+        self._auto_fit = False
+        self._update_smoothing()
+        self.zoomChanged.emit(self.zoom)
+
+    def _update_smoothing(self) -> None:
+        smooth = self.zoom < 1.0
+        mode = (Qt.TransformationMode.SmoothTransformation if smooth
+                else Qt.TransformationMode.FastTransformation)
+        self.image_item.setTransformationMode(mode)
+        self.mask_item.setTransformationMode(mode)
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
+
+    # ----- events -------------------------------------------------------
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.set_zoom(self.zoom * (1.2 ** steps), event.position())
+        event.accept()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self._auto_fit or self._fit_pending:
+            QTimer.singleShot(0, self.fit)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._press = event.position().toPoint()
+        super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        super().mouseReleaseEvent(event)
+        self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+        if event.button() != Qt.MouseButton.LeftButton or self._press is None:
+            return
+        moved = (event.position().toPoint() - self._press).manhattanLength()
+        self._press = None
+        if moved <= CLICK_SLOP:
+            it = self.hit_test(self.mapToScene(event.position().toPoint()))
+            self.state.select(it.row if it is not None else -1)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        super().mouseMoveEvent(event)
+        pos = self.mapToScene(event.position().toPoint())
+        if self.frame is not None and 0 <= pos.x() < self.frame.width and \
+                0 <= pos.y() < self.frame.height:
+            self.cursorMoved.emit(pos.x(), pos.y())
+        else:
+            self.cursorMoved.emit(math.nan, math.nan)
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            return  # panning
+        kp = self.keypoint_at(pos)
+        it = self.hit_test(pos)
+        self.state.hover(it.row if it is not None else -1)
+        gp = event.globalPosition().toPoint()
+        if kp is not None:
+            ann, k = kp
+            names = ann.keypoint_names
+            name = names[k] if k < len(names) else f"keypoint {k + 1}"
+            vis = {1: "occluded", 2: "visible"}.get(int(ann.keypoints[k, 2]), "")  # type: ignore[index]
+            QToolTip.showText(gp, f"{name} ({vis}) — {ann.label} #{ann.ann_id}", self)
+            self._tooltip_row = -3
+        elif it is not None:
+            if self._tooltip_row != it.row:
+                area = f"{it.area:,.0f}" if math.isfinite(it.area) else "?"
+                QToolTip.showText(gp, f"{it.label}\nid {it.ann_id}\narea {area} px²", self)
+                self._tooltip_row = it.row
+        elif self._tooltip_row != -2:
+            QToolTip.hideText()
+            self._tooltip_row = -2
+
+    def leaveEvent(self, event: QEvent) -> None:  # noqa: N802
+        self.state.hover(-1)
+        self.cursorMoved.emit(math.nan, math.nan)

@@ -1,0 +1,113 @@
+"""Opening datasets in a worker thread, with progress and cancel."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+import cocoview
+from cocoview.model.errors import CocoFormatError
+from cocoview.model.loader import Cancelled
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    files: tuple[Path, ...]
+    images: Path | None = None
+    results: Path | None = None
+    label: str = field(default="", compare=False)
+
+    def describe(self) -> str:
+        return self.label or ", ".join(p.name for p in self.files)
+
+
+class _LoadThread(QThread):
+    progress = Signal(float, str)
+    loaded = Signal(object, object)  # OpenRequest, Dataset
+    failed = Signal(object, str)  # OpenRequest, message
+    cancelled = Signal(object)
+
+    def __init__(self, req: OpenRequest, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.req = req
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        try:
+            ds = cocoview.open(list(self.req.files), images=self.req.images,
+                               results=self.req.results,
+                               progress=lambda f, what: self.progress.emit(f, what),
+                               cancelled=self.stop.is_set)
+        except Cancelled:
+            self.cancelled.emit(self.req)
+        except CocoFormatError as exc:
+            self.failed.emit(self.req, str(exc))
+        except MemoryError:
+            self.failed.emit(self.req, f"{self.req.describe()}: out of memory")
+        except Exception as exc:  # any other failure is still a message, not a crash
+            self.failed.emit(self.req, f"{self.req.describe()}: {type(exc).__name__}: {exc}")
+        else:
+            self.loaded.emit(self.req, ds)
+
+
+class DatasetLoader(QObject):
+    """One load at a time: a new request cancels the one under way."""
+
+    started = Signal(object)  # OpenRequest
+    progress = Signal(float, str)
+    loaded = Signal(object, object)
+    failed = Signal(object, str)
+    cancelled = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thread: _LoadThread | None = None
+        self._old: list[_LoadThread] = []
+
+    @property
+    def busy(self) -> bool:
+        return self.thread is not None and self.thread.isRunning()
+
+    def open(self, req: OpenRequest) -> None:
+        self.cancel()
+        t = _LoadThread(req, self)
+        t.progress.connect(self.progress)
+        t.loaded.connect(self._on_loaded)
+        t.failed.connect(self._on_failed)
+        t.cancelled.connect(self.cancelled)
+        t.finished.connect(lambda: self._reap(t))
+        self.thread = t
+        self.started.emit(req)
+        t.start()
+
+    def cancel(self) -> None:
+        if self.thread is not None:
+            self.thread.stop.set()
+            self._old.append(self.thread)
+            self.thread = None
+
+    def wait(self, msecs: int = 30000) -> bool:
+        """Cancel and wait for every load thread (window closing)."""
+        self.cancel()
+        ok = True
+        for t in list(self._old):
+            ok = t.wait(msecs) and ok
+        return ok
+
+    def _on_loaded(self, req: OpenRequest, ds: object) -> None:
+        if self.thread is not None and self.thread.req == req and not self.thread.stop.is_set():
+            self.loaded.emit(req, ds)
+
+    def _on_failed(self, req: OpenRequest, msg: str) -> None:
+        if self.thread is not None and self.thread.req == req:
+            self.failed.emit(req, msg)
+
+    def _reap(self, t: _LoadThread) -> None:
+        if t in self._old:
+            self._old.remove(t)
+        if t is self.thread:
+            self.thread = None
+        t.deleteLater()

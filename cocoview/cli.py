@@ -176,6 +176,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 def run_gui(argv: Sequence[str]) -> int:
     parser = build_parser()
     _files_args(parser)
+    parser.add_argument("--screenshot", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(list(argv))
     try:
         from cocoview.qt.app import run

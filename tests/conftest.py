@@ -37,3 +37,22 @@ def set_id(item: tuple[Path, dict]) -> str:
 @pytest.fixture
 def demo_instances() -> Path:
     return DEMO / "annotations" / "instances_demo.json"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-snapshots", action="store_true",
+                     help="rewrite the canvas pixel snapshots in tests/data/snapshots")
+
+
+@pytest.fixture
+def update_snapshots(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-snapshots"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path_factory: pytest.TempPathFactory,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own settings file; no test touches the user's."""
+    path = tmp_path_factory.mktemp("settings") / "cocoview.ini"
+    monkeypatch.setenv("COCOVIEW_SETTINGS", str(path))
+    monkeypatch.setenv("COCOVIEW_CACHE_DIR", str(path.parent / "cache"))

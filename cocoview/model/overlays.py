@@ -104,7 +104,11 @@ def paint_mask(out: np.ndarray, it: AnnOverlay, opacity: float) -> None:
         x0, y0, x1, y1 = it.mask_box
         region = it.mask
     else:
-        pts = [np.round(p * (1 << _SHIFT)).astype(np.int32) for p in it.polygons]
+        # fillPoly's integer coordinates are pixel centres; COCO's are pixel corners
+        pts = [np.round((p - 0.5) * (1 << _SHIFT)).astype(np.int32) for p in it.polygons]
+        if opacity >= 1.0 and not it.iscrowd:  # straight into the layer: ~20x faster
+            cv2.fillPoly(out, pts, (b, g, r, 255), lineType=cv2.LINE_8, shift=_SHIFT)
+            return
         allp = np.concatenate(it.polygons)
         x0 = max(int(np.floor(allp[:, 0].min())), 0)
         y0 = max(int(np.floor(allp[:, 1].min())), 0)
@@ -120,11 +124,14 @@ def paint_mask(out: np.ndarray, it: AnnOverlay, opacity: float) -> None:
         return
     if it.iscrowd:
         region = region & _hatch(y1 - y0, x1 - x0, x0, y0)
-    alpha = np.float32(opacity)
     dst = out[y0:y1, x0:x1]
-    sel = dst[region].astype(np.float32)
-    src = np.array([b * alpha, g * alpha, r * alpha, 255 * alpha], np.float32)
-    dst[region] = (src + sel * (1 - alpha)).astype(np.uint8)
+    if opacity >= 1.0:  # the GUI's case: the layer's opacity is applied when drawn
+        dst[region] = (b, g, r, 255)
+        return
+    a = int(round(opacity * 256))
+    src = np.array([b, g, r, 255], np.uint16) * a
+    sel = dst[region].astype(np.uint16)
+    dst[region] = ((src + sel * (256 - a)) >> 8).astype(np.uint8)
 
 
 def _label(ds: Dataset, cid: int, iscrowd: bool, score: float) -> str:

@@ -1,0 +1,60 @@
+"""Every user action with its shortcut, in one table (menus, toolbar and Help read it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QKeySequence
+
+StdKey = QKeySequence.StandardKey
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    key: str
+    text: str
+    shortcuts: tuple[str | StdKey, ...] = ()
+    tip: str = ""
+    checkable: bool = False
+    group: str = ""
+
+
+SPECS: tuple[ActionSpec, ...] = (
+    ActionSpec("open", "&Open…", (StdKey.Open,), "Open COCO JSON file(s)", group="File"),
+    ActionSpec("open_results", "Open &Results…", ("Ctrl+Shift+O",),
+               "Attach a detection results file to the open dataset", group="File"),
+    ActionSpec("open_demo", "Open &Demo Dataset", (), "The bundled demo: 19 real COCO images",
+               group="File"),
+    ActionSpec("close", "&Close", (StdKey.Close,), "Close the dataset", group="File"),
+    ActionSpec("quit", "&Quit", (StdKey.Quit,), group="File"),
+    ActionSpec("next", "&Next Image", ("Right", "D"), group="Go"),
+    ActionSpec("prev", "&Previous Image", ("Left", "A"), group="Go"),
+    ActionSpec("first", "&First Image", ("Home",), group="Go"),
+    ActionSpec("last", "&Last Image", ("End",), group="Go"),
+    ActionSpec("goto", "&Go to Image Id…", ("Ctrl+G",), group="Go"),
+    ActionSpec("find", "&Find by File Name…", (StdKey.Find,), group="Go"),
+    ActionSpec("masks", "&Masks", ("M",), "Show masks", True, "View"),
+    ActionSpec("boxes", "&Boxes", ("B",), "Show bounding boxes", True, "View"),
+    ActionSpec("keypoints", "&Keypoints", ("K",), "Show keypoints and skeletons", True, "View"),
+    ActionSpec("labels", "&Labels", ("L",), "Show category labels", True, "View"),
+    ActionSpec("results", "&Detections", ("R",), "Show detections from a results file", True,
+               "View"),
+    ActionSpec("outline_only", "&Outline Only", ("O",), "Masks as outlines, no fill", True,
+               "View"),
+    ActionSpec("opacity_up", "More Mask Opacity", ("]",), group="View"),
+    ActionSpec("opacity_down", "Less Mask Opacity", ("[",), group="View"),
+    ActionSpec("fit", "&Fit to Window", ("F",), group="View"),
+    ActionSpec("actual", "&Actual Size (100 %)", ("1",), group="View"),
+    ActionSpec("zoom_in", "Zoom &In", (StdKey.ZoomIn, "+", "="), group="View"),
+    ActionSpec("zoom_out", "Zoom &Out", (StdKey.ZoomOut, "-"), group="View"),
+    ActionSpec("zoom_sel", "&Zoom to Selection", ("Z",), group="View"),
+    ActionSpec("deselect", "Clear Selection", ("Esc",), group="View"),
+    ActionSpec("fullscreen", "F&ull Screen", ("F11",), checkable=True, group="View"),
+    ActionSpec("shortcuts", "&Keyboard Shortcuts", ("F1", "Ctrl+/"), group="Help"),
+    ActionSpec("about", "&About cocoview", (), group="Help"),
+)
+
+
+def key_text(s: str | StdKey) -> str:
+    seq = QKeySequence(s)
+    return seq.toString(QKeySequence.SequenceFormat.NativeText)

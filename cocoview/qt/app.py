@@ -1,0 +1,55 @@
+"""The composition root of the desktop app: QApplication, main window, first open."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from cocoview import __version__
+
+
+def run(args: argparse.Namespace) -> int:
+    """Open the window (on the files given, or the demo) and run the event loop."""
+    from cocoview.qt.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("cocoview")
+    app.setOrganizationName("cocoview")
+    app.setApplicationVersion(__version__)
+    win = MainWindow()
+    win.show()
+    files = [Path(f) for f in args.files]
+    if getattr(args, "demo", False):
+        from cocoview.resources import demo_files
+
+        files = demo_files() + files
+    if files:
+        label = "demo dataset" if getattr(args, "demo", False) and len(files) == 2 else ""
+        QTimer.singleShot(0, lambda: win.open_files(files, args.images,
+                                                    getattr(args, "results", None), label))
+    screenshot = getattr(args, "screenshot", None)
+    if screenshot:
+        _schedule_screenshot(app, win, Path(screenshot))
+    return int(app.exec())
+
+
+def _schedule_screenshot(app: QApplication, win: object, path: Path) -> None:
+    """Hidden ``--screenshot PATH``: save the window once the first frame is shown, then quit."""
+    from cocoview.qt.main_window import MainWindow
+
+    assert isinstance(win, MainWindow)
+
+    def shoot() -> None:
+        win.grab().save(str(path))
+        app.quit()
+
+    def on_frame(_f: object) -> None:
+        QTimer.singleShot(400, shoot)
+
+    win.frames.frameReady.connect(on_frame)
+    QTimer.singleShot(30000, shoot)  # never hang

@@ -1,0 +1,463 @@
+"""The main window: assembles the canvas, docks, actions and status bar. No domain logic."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QSlider,
+    QToolButton,
+    QWidget,
+)
+
+from cocoview import __version__
+from cocoview.model.dataset import Dataset
+from cocoview.qt.actions import SPECS
+from cocoview.qt.canvas import Canvas
+from cocoview.qt.category_tree import CategoryPanel
+from cocoview.qt.frames import Frame, FrameLoader
+from cocoview.qt.help import about_text, shortcuts_html
+from cocoview.qt.image_browser import ImageBrowser
+from cocoview.qt.inspector import InspectorPanel
+from cocoview.qt.loading import DatasetLoader, OpenRequest
+from cocoview.qt.settings import app_settings
+from cocoview.qt.state import ViewerState
+
+JSON_FILTER = "COCO JSON (*.json *.json.gz *.gz);;All files (*)"
+MAX_RECENT = 10
+PREFETCH = (1, -1, 2)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("cocoview")
+        self.setAcceptDrops(True)
+        self.setDockNestingEnabled(True)
+        self.state = ViewerState(self)
+        self.settings = app_settings()
+        self.loader = DatasetLoader(self)
+        self.frames = FrameLoader(self)
+        self.canvas = Canvas(self.state, self)
+        self.setCentralWidget(self.canvas)
+        self.pending: OpenRequest | None = None
+        self.current: OpenRequest | None = None
+
+        self.browser = ImageBrowser(self.state, self)
+        self.categories = CategoryPanel(self.state, self)
+        self.inspector = InspectorPanel(self.state, self)
+        self.docks = {
+            "images": self._dock("Images", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea),
+            "categories": self._dock("Categories", self.categories,
+                                     Qt.DockWidgetArea.RightDockWidgetArea),
+            "inspector": self._dock("Inspector", self.inspector,
+                                    Qt.DockWidgetArea.RightDockWidgetArea),
+        }
+        self.actions_: dict[str, QAction] = {}
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status()
+        self._connect()
+        self._restore()
+
+    # ----- construction -------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.lower()}")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_actions(self) -> None:
+        handlers = {
+            "open": self.open_dialog, "open_results": self.open_results_dialog,
+            "open_demo": self.open_demo, "close": self.close_dataset,
+            "quit": self.close,
+            "next": lambda: self.state.step(1), "prev": lambda: self.state.step(-1),
+            "first": self.state.go_first, "last": self.state.go_last,
+            "goto": self.goto_dialog, "find": self.browser.focus_search,
+            "opacity_up": lambda: self.state.set_opacity(self.state.opacity + 0.1),
+            "opacity_down": lambda: self.state.set_opacity(self.state.opacity - 0.1),
+            "fit": self.canvas.fit, "actual": self.canvas.actual_size,
+            "zoom_in": self.canvas.zoom_in, "zoom_out": self.canvas.zoom_out,
+            "zoom_sel": self.canvas.zoom_to_selection,
+            "deselect": lambda: self.state.select(-1),
+            "fullscreen": self.toggle_fullscreen,
+            "shortcuts": self.show_shortcuts, "about": self.show_about,
+        }
+        for spec in SPECS:
+            act = QAction(spec.text, self)
+            act.setObjectName(f"action_{spec.key}")
+            act.setShortcuts([QKeySequence(s) for s in spec.shortcuts])
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            if spec.tip:
+                act.setStatusTip(spec.tip)
+            tip = spec.tip or spec.text.replace("&", "").rstrip("…")
+            if spec.shortcuts:
+                tip += f"  ({QKeySequence(spec.shortcuts[0]).toString()})"
+            act.setToolTip(tip)
+            act.setCheckable(spec.checkable)
+            if spec.key in self.state.layers:
+                act.setChecked(self.state.layers[spec.key])
+                act.toggled.connect(lambda on, k=spec.key: self.state.set_layer(k, on))
+            elif spec.key == "outline_only":
+                act.toggled.connect(self.state.set_outline_only)
+            elif spec.key in handlers:
+                if spec.checkable:
+                    act.toggled.connect(handlers[spec.key])
+                else:
+                    act.triggered.connect(handlers[spec.key])
+            self.addAction(act)
+            self.actions_[spec.key] = act
+        self.recent_menu_actions: list[QAction] = []
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        menus = {g: bar.addMenu(f"&{g}") for g in ("File", "View", "Go", "Help")}
+        for spec in SPECS:
+            menu = menus[spec.group]
+            if spec.key == "close":
+                self.recent_menu = menu.addMenu("Open &Recent")
+                self.recent_menu.aboutToShow.connect(self._fill_recent)
+            if spec.key in ("quit", "fit", "opacity_up", "goto", "fullscreen"):
+                menu.addSeparator()
+            menu.addAction(self.actions_[spec.key])
+        menus["View"].addSeparator()
+        panels = menus["View"].addMenu("&Panels")
+        for dock in self.docks.values():
+            panels.addAction(dock.toggleViewAction())
+
+    def _build_toolbar(self) -> None:
+        tb = self.addToolBar("Main")
+        tb.setObjectName("toolbar_main")
+        tb.setMovable(False)
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for key in ("open", "prev", "next"):
+            tb.addAction(self.actions_[key])
+        tb.addSeparator()
+        for key in ("fit", "actual"):
+            tb.addAction(self.actions_[key])
+        tb.addSeparator()
+        for key in ("masks", "boxes", "keypoints", "labels", "results", "outline_only"):
+            tb.addAction(self.actions_[key])
+        tb.addSeparator()
+        box = QWidget(self)
+        lay = QHBoxLayout(box)
+        lay.setContentsMargins(6, 0, 6, 0)
+        lay.addWidget(QLabel("Opacity"))
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal, box)
+        self.opacity_slider.setObjectName("opacity_slider")
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setFixedWidth(110)
+        self.opacity_slider.setValue(round(self.state.opacity * 100))
+        self.opacity_slider.setToolTip("Mask opacity  ([ and ])")
+        lay.addWidget(self.opacity_slider)
+        tb.addWidget(box)
+
+    def _build_status(self) -> None:
+        sb = self.statusBar()
+        self.status_pos = QLabel("")
+        self.status_size = QLabel("")
+        self.status_zoom = QLabel("")
+        self.status_index = QLabel("")
+        for lab in (self.status_pos, self.status_size, self.status_zoom, self.status_index):
+            lab.setMinimumWidth(80)
+            lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            sb.addPermanentWidget(lab)
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 1000)
+        self.progress.setFixedWidth(220)
+        self.progress.setVisible(False)
+        self.cancel_button = QToolButton(self)
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.setObjectName("cancel_load")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel_load)
+        sb.addWidget(self.progress)
+        sb.addWidget(self.cancel_button)
+
+    def _connect(self) -> None:
+        st = self.state
+        st.currentImageChanged.connect(self._on_current_image)
+        st.imageListChanged.connect(self._update_index)
+        st.visibilityChanged.connect(lambda: self.frames.set_visible(st.visible_categories()))
+        st.layersChanged.connect(self._sync_layer_actions)
+        st.opacityChanged.connect(self._sync_opacity)
+        self.opacity_slider.valueChanged.connect(lambda v: st.set_opacity(v / 100))
+        self.frames.frameReady.connect(self._on_frame)
+        self.frames.maskReady.connect(self._on_mask)
+        self.frames.failed.connect(lambda _i, msg: self.statusBar().showMessage(msg, 8000))
+        self.canvas.cursorMoved.connect(self._on_cursor)
+        self.canvas.zoomChanged.connect(lambda z: self.status_zoom.setText(f"{z * 100:.0f} %"))
+        self.loader.started.connect(self._on_load_started)
+        self.loader.progress.connect(self._on_load_progress)
+        self.loader.loaded.connect(self._on_loaded)
+        self.loader.failed.connect(self._on_load_failed)
+        self.loader.cancelled.connect(lambda _r: self._end_progress("Opening cancelled"))
+
+    # ----- opening ------------------------------------------------------
+    def open_files(self, files: list[Path], images: Path | None = None,
+                   results: Path | None = None, label: str = "") -> None:
+        req = OpenRequest(tuple(Path(f) for f in files), images, results, label)
+        self.pending = req
+        self.loader.open(req)
+
+    def open_dialog(self) -> None:
+        start = str(self.settings.value("last_dir", str(Path.home())))
+        files, _ = QFileDialog.getOpenFileNames(self, "Open COCO annotations", start,
+                                                JSON_FILTER)
+        if files:
+            self.settings.setValue("last_dir", str(Path(files[0]).parent))
+            self.open_files([Path(f) for f in files])
+
+    def open_results_dialog(self) -> None:
+        if self.current is None:
+            QMessageBox.information(self, "Open results", "Open a ground-truth file first.")
+            return
+        start = str(self.settings.value("last_dir", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Open detection results", start, JSON_FILTER)
+        if path:
+            cur = self.current
+            self.open_files(list(cur.files), cur.images, Path(path), cur.label)
+
+    def open_demo(self) -> None:
+        from cocoview.resources import demo_files
+
+        self.open_files(demo_files(), label="demo dataset")
+
+    def cancel_load(self) -> None:
+        self.loader.cancel()
+        self._end_progress("Opening cancelled")
+
+    def close_dataset(self) -> None:
+        self.current = None
+        self.frames.set_dataset(None)
+        self.state.set_dataset(None)
+        self.canvas.clear()
+        self.setWindowTitle("cocoview")
+
+    @Slot(object)
+    def _on_load_started(self, req: OpenRequest) -> None:
+        self.progress.setValue(0)
+        self.progress.setFormat(f"Opening {req.describe()}… %p%")
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+
+    @Slot(float, str)
+    def _on_load_progress(self, frac: float, what: str) -> None:
+        self.progress.setValue(int(frac * 1000))
+        self.progress.setToolTip(what)
+
+    @Slot(object, object)
+    def _on_loaded(self, req: OpenRequest, ds: Dataset) -> None:
+        self._end_progress(f"Opened {req.describe()}: {len(ds.image_ids):,} images, "
+                           f"{len(ds.anns):,} annotations")
+        self.current = req
+        self.pending = None
+        self.frames.set_dataset(ds)
+        self.state.set_dataset(ds)
+        self.actions_["results"].setEnabled(ds.results is not None)
+        self.setWindowTitle(f"{req.describe()} — cocoview")
+        if req.label != "demo dataset":
+            self._add_recent(req)
+
+    @Slot(object, str)
+    def _on_load_failed(self, req: OpenRequest, message: str) -> None:
+        self._end_progress("Opening failed")
+        self.pending = None
+        box = QMessageBox(QMessageBox.Icon.Critical, "Cannot open dataset",
+                          f"cocoview could not open {req.describe()}.", parent=self)
+        box.setInformativeText(message)
+        box.setObjectName("load_error")
+        box.open()
+
+    def _end_progress(self, message: str) -> None:
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self.statusBar().showMessage(message, 10000)
+
+    # ----- recent files -------------------------------------------------
+    def recent(self) -> list[list[str]]:
+        value = self.settings.value("recent", [])
+        items = value if isinstance(value, list) else [value] if value else []
+        out: list[list[str]] = []
+        for v in items:
+            parts = [p for p in str(v).split("\n") if p]
+            if parts:
+                out.append(parts)
+        return out
+
+    def _add_recent(self, req: OpenRequest) -> None:
+        entry = "\n".join(str(p.resolve()) for p in req.files)
+        items = ["\n".join(r) for r in self.recent() if "\n".join(r) != entry]
+        self.settings.setValue("recent", [entry, *items][:MAX_RECENT])
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        entries = self.recent()
+        if not entries:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+            return
+        for k, parts in enumerate(entries):
+            label = " + ".join(Path(p).name for p in parts)
+            act = self.recent_menu.addAction(f"&{k + 1} {label}")
+            act.setToolTip("\n".join(parts))
+            act.triggered.connect(lambda _c=False, ps=parts: self.open_files(
+                [Path(p) for p in ps]))
+        self.recent_menu.addSeparator()
+        self.recent_menu.addAction("Clear Recent", lambda: self.settings.setValue("recent", []))
+
+    # ----- navigation and frames ---------------------------------------
+    @Slot(int)
+    def _on_current_image(self, image_id: int) -> None:
+        self._update_index()
+        if image_id < 0 or self.state.dataset is None:
+            self.canvas.clear()
+            return
+        self.frames.request(image_id)
+        ids = self.state.image_list
+        i = self.state.current_index()
+        if i >= 0:
+            self.frames.prefetch([int(ids[i + d]) for d in PREFETCH if 0 <= i + d < len(ids)])
+
+    @Slot(object)
+    def _on_frame(self, frame: Frame) -> None:
+        if frame.image_id != self.state.current_image:
+            return
+        self.canvas.show_frame(frame)
+        self.status_size.setText(f"{frame.width} × {frame.height}")
+        if frame.error:
+            self.statusBar().showMessage(frame.error, 8000)
+
+    @Slot(int, object)
+    def _on_mask(self, image_id: int, mask: object) -> None:
+        if image_id == self.state.current_image:
+            self.canvas.set_mask(mask)
+
+    def _update_index(self) -> None:
+        n = len(self.state.image_list)
+        i = self.state.current_index()
+        self.status_index.setText(f"{i + 1:,} / {n:,}" if i >= 0 else f"– / {n:,}")
+
+    def _on_cursor(self, x: float, y: float) -> None:
+        self.status_pos.setText("" if math.isnan(x) else f"{int(x)}, {int(y)}")
+
+    def goto_dialog(self) -> None:
+        ds = self.state.dataset
+        if ds is None:
+            return
+        text, ok = QInputDialog.getText(self, "Go to image", "Image id or file name:")
+        if not ok or not text.strip():
+            return
+        text = text.strip()
+        if text.lstrip("-").isdigit() and ds.image_rows([int(text)])[0] >= 0:
+            self.state.set_current_image(int(text))
+            return
+        for k, name in enumerate(ds.image_file_names):
+            if name == text or Path(name).name == text:
+                self.state.set_current_image(int(ds.image_ids[k]))
+                return
+        QMessageBox.information(self, "Go to image", f"No image with id or file name {text!r}.")
+
+    # ----- view ---------------------------------------------------------
+    def _sync_layer_actions(self) -> None:
+        for key, on in self.state.layers.items():
+            act = self.actions_.get(key)
+            if act is not None and act.isChecked() != on:
+                act.setChecked(on)
+
+    def _sync_opacity(self, value: float) -> None:
+        v = round(value * 100)
+        if self.opacity_slider.value() != v:
+            self.opacity_slider.blockSignals(True)
+            self.opacity_slider.setValue(v)
+            self.opacity_slider.blockSignals(False)
+
+    def toggle_fullscreen(self, on: bool) -> None:
+        self.showFullScreen() if on else self.showNormal()
+
+    def show_shortcuts(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", "", parent=self)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(shortcuts_html(SPECS))
+        box.setObjectName("shortcuts_dialog")
+        box.open()
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About cocoview", about_text(__version__))
+
+    # ----- settings -----------------------------------------------------
+    def _restore(self) -> None:
+        s = self.settings
+        geo = s.value("window/geometry")
+        if isinstance(geo, QByteArray):
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1400, 900)
+        st = s.value("window/state")
+        if isinstance(st, QByteArray):
+            self.restoreState(st)
+        for key in self.state.layers:
+            v = s.value(f"layers/{key}")
+            if v is not None:
+                self.state.set_layer(key, str(v).lower() in ("true", "1"))
+        op = s.value("view/opacity")
+        if op is not None:
+            self.state.set_opacity(float(str(op)))
+        oo = s.value("view/outline_only")
+        if oo is not None:
+            on = str(oo).lower() in ("true", "1")
+            self.state.set_outline_only(on)
+            self.actions_["outline_only"].setChecked(on)
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        for key, on in self.state.layers.items():
+            s.setValue(f"layers/{key}", on)
+        s.setValue("view/opacity", self.state.opacity)
+        s.setValue("view/outline_only", self.state.outline_only)
+        s.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.save_settings()
+        self.loader.wait()
+        self.frames.shutdown()
+        for panel in (self.browser, self.inspector, self.categories):
+            shutdown = getattr(panel, "shutdown", None)
+            if callable(shutdown):
+                shutdown()
+        super().closeEvent(event)
+
+    # ----- drag and drop ------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if any(_is_json(u.toLocalFile()) for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        files = [Path(u.toLocalFile()) for u in event.mimeData().urls()
+                 if _is_json(u.toLocalFile())]
+        if files:
+            event.acceptProposedAction()
+            QTimer.singleShot(0, lambda: self.open_files(files))
+
+
+def _is_json(path: str) -> bool:
+    p = path.lower()
+    return p.endswith((".json", ".json.gz", ".gz"))

@@ -521,8 +521,8 @@ def severity_icon(sev: Severity) -> QIcon:
 
 
 class _ProblemSignals(QObject):
-    #: request number, image id, problems
-    done = Signal(int, int, object)
+    #: request number, image id, problems (ids as Python ints: they may exceed 32 bits)
+    done = Signal(int, object, object)
 
 
 class _ProblemTask(QRunnable):
@@ -554,10 +554,11 @@ def _heading(text: str, parent: QWidget) -> QLabel:
 
 
 class InspectorPanel(QWidget):
-    """Annotation list + tabs: Annotation (properties, keypoints), JSON, Image, Problems."""
+    """Annotation list + tabs: Details (properties, keypoints), JSON, Image, Problems."""
 
-    #: the validation problems of an image are ready (image id, problems)
-    problemsReady = Signal(int, list)
+    #: the validation problems of an image are ready (image id, problems); the id is
+    #: passed as a Python int (``Signal(int)`` would wrap ids above 2³¹)
+    problemsReady = Signal(object, list)
 
     def __init__(self, state: ViewerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)

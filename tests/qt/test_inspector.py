@@ -371,3 +371,29 @@ def test_panels_render_offscreen(state: ViewerState, qtbot, tmp_path: Path) -> N
     assert inspector.minimumSizeHint().width() <= 320  # fits a narrow dock
     out = tmp_path / "panels.png"
     assert host.grab().save(str(out)) and out.stat().st_size > 10_000
+
+
+@pytest.mark.qt_no_exception_capture
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.xfail(strict=True, reason="ViewerState.currentImageChanged is Signal(int): "
+                   "ids >= 2**31 overflow in the emit; Signal('qlonglong') fixes it")
+def test_image_ids_above_32_bits(qapp, qtbot, tmp_path: Path) -> None:
+    """The panel reads ids from the state, never from an ``int`` signal argument."""
+    big = 5_000_000_001
+    doc = {"images": [{"id": big, "file_name": "x.jpg", "width": 10, "height": 10}],
+           "annotations": [{"id": 2**40, "image_id": big, "category_id": 1,
+                            "bbox": [5, 5, 20, 20], "area": 400, "iscrowd": 0}],
+           "categories": [{"id": 1, "name": "a"}]}
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(doc))
+    state = ViewerState()
+    panel = InspectorPanel(state)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.problemsReady, timeout=5000) as blocker:
+        state.set_dataset(cocoview.open(path))
+    assert blocker.args[0] == big
+    assert panel.list_model.rowCount() == 1
+    assert panel.image_grid.value("id") == str(big)
+    panel.list_view.setCurrentIndex(panel.list_model.index(0))
+    assert state.selected_row == 0
+    assert panel.details.value("id") == str(2**40)

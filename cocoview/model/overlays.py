@@ -1,9 +1,10 @@
 """Render-ready overlay layers for one image: masks, outlines, boxes, keypoints, labels.
 
 The GUI and ``cocoview render`` both draw from :class:`Overlays`; nothing else
-decodes geometry for display. Display masks of polygons are filled with
-``cv2.fillPoly`` (sub-pixel, ~0.1 ms per image); RLEs and panoptic segments are
-decoded exactly. Exact masks for measurement go through :meth:`Dataset.mask`.
+decodes geometry for display. Every mask shown is pycocotools' own (decoded on
+the annotation's box only): what you see is the mask training sees, pixel for
+pixel. ``cv2.fillPoly`` is ~20x faster but ~14 % larger on small objects
+(it fills every pixel an edge touches), visible at high zoom.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
+from pycocotools import mask as mask_utils
 
 from cocoview.model.loader import SEG_PANOPTIC
 from cocoview.model.masks import Geometry, clean_segmentation, geometry_mask
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
     from cocoview.model.dataset import Dataset
 
 LAYERS = ("masks", "outlines", "boxes", "keypoints", "labels")
-_SHIFT = 3  # fillPoly sub-pixel bits
 
 
 @dataclass
@@ -98,40 +99,39 @@ def _hatch(h: int, w: int, x0: int, y0: int) -> np.ndarray:
 
 def paint_mask(out: np.ndarray, it: AnnOverlay, opacity: float) -> None:
     """Composite one annotation's mask into a premultiplied BGRA image, in place."""
-    h, w = out.shape[:2]
+    if it.mask is None:
+        return
     r, g, b = it.color
-    if it.mask is not None:
-        x0, y0, x1, y1 = it.mask_box
-        region = it.mask
-    else:
-        # fillPoly's integer coordinates are pixel centres; COCO's are pixel corners
-        pts = [np.round((p - 0.5) * (1 << _SHIFT)).astype(np.int32) for p in it.polygons]
-        if opacity >= 1.0 and not it.iscrowd:  # straight into the layer: ~20x faster
-            cv2.fillPoly(out, pts, (b, g, r, 255), lineType=cv2.LINE_8, shift=_SHIFT)
-            return
-        allp = np.concatenate(it.polygons)
-        x0 = max(int(np.floor(allp[:, 0].min())), 0)
-        y0 = max(int(np.floor(allp[:, 1].min())), 0)
-        x1 = min(int(np.ceil(allp[:, 0].max())) + 1, w)
-        y1 = min(int(np.ceil(allp[:, 1].max())) + 1, h)
-        if x1 <= x0 or y1 <= y0:
-            return
-        region8 = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        off = np.array([x0, y0], np.int32) << _SHIFT
-        cv2.fillPoly(region8, [p - off for p in pts], 1, lineType=cv2.LINE_8, shift=_SHIFT)
-        region = region8.astype(bool)
+    x0, y0, x1, y1 = it.mask_box
+    h, w = out.shape[:2]
+    x1, y1 = min(x1, w), min(y1, h)
     if x1 <= x0 or y1 <= y0:
         return
+    region = it.mask[: y1 - y0, : x1 - x0]
     if it.iscrowd:
         region = region & _hatch(y1 - y0, x1 - x0, x0, y0)
     dst = out[y0:y1, x0:x1]
-    if opacity >= 1.0:  # the GUI's case: the layer's opacity is applied when drawn
+    if opacity >= 1.0:  # the GUI's case: the opacity is applied when blending
         dst[region] = (b, g, r, 255)
         return
     a = int(round(opacity * 256))
     src = np.array([b, g, r, 255], np.uint16) * a
     sel = dst[region].astype(np.uint16)
     dst[region] = ((src + sel * (256 - a)) >> 8).astype(np.uint8)
+
+
+def polygon_region(polys: list[np.ndarray], h: int, w: int) -> tuple[
+        np.ndarray | None, tuple[int, int, int, int]]:
+    """The exact pycocotools mask of polygons, cropped to its extent.
+
+    Decoded at the full image size: shifting the coordinates to decode only the
+    box changes a few edge pixels (float rounding inside pycocotools).
+    """
+    if h <= 0 or w <= 0:
+        allp = np.concatenate(polys)
+        w, h = int(np.ceil(allp[:, 0].max())) + 2, int(np.ceil(allp[:, 1].max())) + 2
+    rles = mask_utils.frPyObjects([p.ravel().tolist() for p in polys], h, w)
+    return _crop(mask_utils.decode(mask_utils.merge(rles)).astype(bool))
 
 
 def _label(ds: Dataset, cid: int, iscrowd: bool, score: float) -> str:
@@ -184,6 +184,7 @@ def _item(ds: Dataset, row: int, seg: Any, kp: np.ndarray | None, h: int, w: int
         if g.polygons:
             it.seg_kind = "polygon"
             it.polygons = [p.astype(np.float32) for p in g.polygons]
+            it.mask, it.mask_box = polygon_region(g.polygons, h, w)
         elif g.rle is not None:
             it.seg_kind = "rle"
             if h <= 0 or w <= 0:

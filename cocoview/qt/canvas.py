@@ -61,8 +61,6 @@ class Canvas(QGraphicsView):
         self.image_item = QGraphicsPixmapItem()
         self.image_item.setZValue(0)
         self.image_item.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
-        self.mask_item = QGraphicsPixmapItem()
-        self.mask_item.setZValue(1)
         self.placeholder = PlaceholderItem()
         self.outlines = OutlinesItem(2)
         self.boxes = BoxesItem(3)
@@ -71,7 +69,7 @@ class Canvas(QGraphicsView):
         self.highlight = HighlightItem(6)
         self.layers: list[LayerItem] = [self.outlines, self.boxes, self.keypoints, self.labels,
                                         self.highlight]
-        for item in (self.placeholder, self.image_item, self.mask_item, *self.layers):
+        for item in (self.image_item, self.placeholder, *self.layers):
             self.scene().addItem(item)
         for layer in self.layers:
             layer.visible_fn = self._is_visible
@@ -84,13 +82,11 @@ class Canvas(QGraphicsView):
         self._tooltip_row = -2
 
         state.layersChanged.connect(self.apply_layers)
-        state.opacityChanged.connect(lambda v: self.mask_item.setOpacity(v))
         state.outlineOnlyChanged.connect(lambda _on: self.apply_layers())
         state.visibilityChanged.connect(self._repaint_layers)
         state.minScoreChanged.connect(lambda _v: self._repaint_layers())
         state.hoverChanged.connect(lambda _r: self._update_marks())
         state.selectionChanged.connect(lambda _r: self._update_marks())
-        self.mask_item.setOpacity(state.opacity)
         self.apply_layers()
 
     # ----- content ------------------------------------------------------
@@ -100,22 +96,11 @@ class Canvas(QGraphicsView):
             frame.width, frame.height)
         self.frame = frame
         rect = QRectF(0, 0, frame.width, frame.height)
-        if frame.image is not None:
-            pm = QPixmap.fromImage(frame.image)
-            self.image_item.setPixmap(pm)
-            # a reduced decode of a huge image still covers the JSON's size
-            sx = frame.width / max(pm.width(), 1)
-            sy = frame.height / max(pm.height(), 1)
-            self.image_item.setTransform(QTransform.fromScale(sx, sy))
-            self.image_item.setVisible(True)
-            self.placeholder.setVisible(False)
-        else:
-            self.image_item.setPixmap(QPixmap())
-            self.image_item.setVisible(False)
-            self.placeholder.set(frame.width, frame.height, frame.error)
-            self.placeholder.setVisible(True)
-        self.set_mask(frame.mask)
-        self.polys = {it.row * 2 + it.is_result: polygons_of(it) for it in frame.overlays.items}
+        self._show_pixmap()
+        self.placeholder.set(frame.width, frame.height, frame.error)
+        self.placeholder.setVisible(bool(frame.error))
+        self.polys = frame.polys or {it.row * 2 + it.is_result: polygons_of(it)
+                                     for it in frame.overlays.items}
         for layer in self.layers:
             layer.set_items(frame.overlays.items, rect, self.polys)
         self.scene().setSceneRect(rect)
@@ -124,20 +109,27 @@ class Canvas(QGraphicsView):
         if self._auto_fit or not same_size or self._fit_pending:
             self.fit()
 
-    def set_mask(self, mask: object) -> None:
-        if mask is None or self.frame is None:
-            self.mask_item.setPixmap(QPixmap())
+    def show_look(self, frame: Frame) -> None:
+        """The same frame re-blended (hidden categories or opacity changed)."""
+        if self.frame is not None and frame.image_id == self.frame.image_id:
+            self.frame = frame
+            self._show_pixmap()
+
+    def _show_pixmap(self) -> None:
+        f = self.frame
+        if f is None:
             return
-        pm = QPixmap.fromImage(mask)  # type: ignore[arg-type]
-        self.mask_item.setPixmap(pm)
-        sx = self.frame.width / max(pm.width(), 1)
-        sy = self.frame.height / max(pm.height(), 1)
-        self.mask_item.setTransform(QTransform.fromScale(sx, sy))
+        masks = self.state.layers.get("masks", True) and not self.state.outline_only
+        img = f.composite if masks and f.composite is not None else f.base
+        pm = QPixmap.fromImage(img)
+        self.image_item.setPixmap(pm)
+        # a reduced decode of a huge image still covers the JSON's size
+        self.image_item.setTransform(QTransform.fromScale(f.width / max(pm.width(), 1),
+                                                          f.height / max(pm.height(), 1)))
 
     def clear(self) -> None:
         self.frame = None
         self.image_item.setPixmap(QPixmap())
-        self.mask_item.setPixmap(QPixmap())
         self.placeholder.setVisible(False)
         for layer in self.layers:
             layer.set_items([], QRectF(), {})
@@ -146,7 +138,7 @@ class Canvas(QGraphicsView):
     def apply_layers(self) -> None:
         lay = self.state.layers
         outline_only = self.state.outline_only
-        self.mask_item.setVisible(lay.get("masks", True) and not outline_only)
+        self._show_pixmap()
         self.outlines.outline_only = outline_only
         self.outlines.setVisible(lay.get("masks", True))
         self.boxes.setVisible(lay.get("boxes", True))
@@ -281,7 +273,6 @@ class Canvas(QGraphicsView):
         mode = (Qt.TransformationMode.SmoothTransformation if smooth
                 else Qt.TransformationMode.FastTransformation)
         self.image_item.setTransformationMode(mode)
-        self.mask_item.setTransformationMode(mode)
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
 
     # ----- events -------------------------------------------------------

@@ -24,7 +24,8 @@ def qcolor(rgb: tuple[int, int, int], alpha: int = 255) -> QColor:
 
 
 def polygons_of(it: AnnOverlay) -> list[QPolygonF]:
-    return [QPolygonF([QPointF(float(x), float(y)) for x, y in p]) for p in it.polygons]
+    """Outlines as QPolygonF (a value type: safe to build in a worker thread)."""
+    return [QPolygonF([QPointF(x, y) for x, y in p.tolist()]) for p in it.polygons]
 
 
 class LayerItem(QGraphicsItem):
@@ -61,15 +62,16 @@ class LayerItem(QGraphicsItem):
 
 
 class OutlinesItem(LayerItem):
+    antialias = True
     """Polygon and mask outlines (the mask fill itself is a pixmap item)."""
 
     outline_only = False
 
     def paint(self, p: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, self.antialias)
         for it in self.shown():
-            pen = QPen(qcolor(it.color), 2.0 if self.outline_only else 1.2)
+            pen = QPen(qcolor(it.color), 2.0 if self.outline_only else 1.0)
             pen.setCosmetic(True)
             if it.is_result:
                 pen.setStyle(Qt.PenStyle.DashLine)
@@ -200,11 +202,11 @@ class HighlightItem(LayerItem):
 
 
 class PlaceholderItem(QGraphicsItem):
-    """A neutral checkerboard of the JSON's size, with the reason, for a missing image."""
+    """Why the image is not shown, written over the grey placeholder frame."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.setZValue(-1)
+        self.setZValue(7)
         self.rect = QRectF()
         self.message = ""
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
@@ -220,9 +222,6 @@ class PlaceholderItem(QGraphicsItem):
 
     def paint(self, p: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        p.fillRect(self.rect, QColor(92, 92, 96))
-        brush = QBrush(QColor(106, 106, 110), Qt.BrushStyle.Dense6Pattern)
-        p.fillRect(self.rect, brush)
         t = p.worldTransform()
         p.save()
         p.resetTransform()

@@ -1,31 +1,38 @@
-"""Frames: an image decoded and its overlays built, in worker threads, cached, prefetched.
+"""Frames: an image decoded and its masks composited, in worker threads, cached, prefetched.
 
 The GUI thread only asks for a frame and receives it through a queued signal;
-decoding (image file, masks, RLEs) never runs on it. A frame that arrives for
-an image the user has already left is kept in the cache but not shown.
+decoding (image file, masks, RLEs) and compositing never run on it. Masks are
+blended into a copy of the image in the worker (one opaque pixmap to paint:
+~0.5 ms instead of ~2 ms for a translucent overlay pixmap at 1280×900). A frame
+that arrives for an image the user has already left is cached, not shown.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QPolygonF
 
 from cocoview.model.dataset import Dataset
+from cocoview.model.images import placeholder
 from cocoview.model.overlays import Overlays
-from cocoview.qt.qimage import bgra_to_qimage, bgrx_to_qimage
+from cocoview.qt.canvas_items import polygons_of
+from cocoview.qt.qimage import bgrx_to_qimage
 
 #: above this many pixels an image is decoded at reduced resolution (still shown at full size)
 LARGE_PIXELS = 24_000_000
-#: Pillow's own bomb limit is ~179 MP; past this we do not decode at all
+#: past this we do not decode at all
 MAX_PIXELS = 1_000_000_000
+
+#: what a composite was made for: (hidden categories, opacity in 1/100)
+Look = tuple[frozenset[int], int]
 
 
 @dataclass
@@ -35,16 +42,27 @@ class Frame:
     image_id: int
     width: int  # the JSON's size (scene coordinates)
     height: int
-    image: QImage | None  # None: missing/unreadable → placeholder
-    error: str
+    base: QImage  # the image (or a grey placeholder), Format_RGB32
+    error: str  # why the image could not be shown ("" if it was)
     overlays: Overlays
-    mask: QImage | None = None  # premultiplied, alpha 1.0; the canvas sets the opacity
-    mask_key: frozenset[int] | None = None  # hidden categories the mask was made for
-    nbytes: int = 0
+    composite: QImage | None = None  # base with the masks blended in (None: no masks)
+    look: Look | None = None
+    #: outlines as QPolygonF (value types: built in the worker), by row * 2 + is_result
+    polys: dict[int, list[QPolygonF]] = field(default_factory=dict)
+    base_bgrx: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def nbytes(self) -> int:
+        n = self.base.sizeInBytes()
+        if self.composite is not None:
+            n += self.composite.sizeInBytes()
+        if self.base_bgrx is not None:
+            n += self.base_bgrx.nbytes
+        return int(n)
 
 
-def decode_image(path: Path | None) -> tuple[QImage | None, str]:
-    """Decode an image file to ``QImage.Format_RGB32`` (BGRX), reduced if huge."""
+def decode_image(path: Path | None) -> tuple[np.ndarray | None, str]:
+    """Decode an image file to BGRX (``QImage.Format_RGB32`` bytes), reduced if huge."""
     if path is None:
         return None, "the image has no file name"
     try:
@@ -69,74 +87,97 @@ def decode_image(path: Path | None) -> tuple[QImage | None, str]:
         pass  # let OpenCV try; it reports failure below
     bgr = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if bgr is None:
-        try:  # Pillow reads a few formats OpenCV does not (e.g. some palette PNGs)
+        try:  # Pillow reads a few files OpenCV does not
             with Image.open(path) as im:
-                rgb = np.asarray(im.convert("RGB"))
-            bgr = rgb[..., ::-1]
+                bgr = np.asarray(im.convert("RGB"))[..., ::-1]
         except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as exc:
             return None, f"cannot decode image {path}: {exc}"
-    bgrx = cv2.cvtColor(np.ascontiguousarray(bgr), cv2.COLOR_BGR2BGRA)
-    return bgrx_to_qimage(bgrx), ""
+    return cv2.cvtColor(np.ascontiguousarray(bgr), cv2.COLOR_BGR2BGRA), ""
 
 
-def build_mask(overlays: Overlays, visible: set[int] | None) -> QImage | None:
+def composite(base_bgrx: np.ndarray, overlays: Overlays, visible: set[int] | None,
+              opacity: float) -> QImage | None:
+    """The base image with the visible masks blended in at ``opacity`` (None: no masks)."""
     if not any(it.has_mask for it in overlays.items):
         return None
     layer = overlays.mask_layer(categories=visible, opacity=1.0, results=True, min_score=0.0)
-    return bgra_to_qimage(layer)
+    h, w = base_bgrx.shape[:2]
+    if layer.shape[:2] != (h, w):  # a reduced decode of a huge image
+        layer = cv2.resize(layer, (w, h), interpolation=cv2.INTER_NEAREST)
+    covered = layer[..., 3] > 0
+    out = base_bgrx.copy()
+    if covered.any():
+        blended = cv2.addWeighted(base_bgrx, 1.0 - opacity, layer, opacity, 0.0)
+        cv2.copyTo(blended, covered.view(np.uint8), out)
+        out[..., 3] = 255
+    return bgrx_to_qimage(out)
 
 
 class _Emitter(QObject):
-    done = Signal(object, object)  # (job id, Frame | QImage | Exception)
+    done = Signal(object, object)  # (job id, Frame | (QImage | None) | Exception)
 
 
 class _FrameJob(QRunnable):
-    def __init__(self, job: int, ds: Dataset, image_id: int, visible: set[int] | None,
+    def __init__(self, job: int, ds: Dataset, image_id: int, look: Look,
                  emitter: _Emitter) -> None:
         super().__init__()
-        self.job, self.ds, self.image_id, self.visible = job, ds, image_id, visible
+        self.job, self.ds, self.image_id, self.look = job, ds, image_id, look
         self.emitter = emitter
 
     def run(self) -> None:
         try:
             ds = self.ds
             info = ds.image(self.image_id)
-            image, error = decode_image(info.path)
+            bgrx, error = decode_image(info.path)
             ov = ds.overlays(self.image_id)
-            mask = build_mask(ov, self.visible)
             w = info.width if info.width > 0 else ov.width
             h = info.height if info.height > 0 else ov.height
-            nbytes = (image.sizeInBytes() if image is not None else 0) + (
-                mask.sizeInBytes() if mask is not None else 0)
-            key = frozenset() if self.visible is None else frozenset(self.visible)
-            result: object = Frame(self.image_id, w, h, image, error, ov, mask, key, nbytes)
+            if bgrx is None:
+                grey = placeholder(w, h)
+                bgrx = cv2.cvtColor(grey, cv2.COLOR_RGB2BGRA)
+            hidden, op = self.look
+            visible = _visible(ds, hidden)
+            comp = composite(bgrx, ov, visible, op / 100)
+            polys = {it.row * 2 + it.is_result: polygons_of(it) for it in ov.items}
+            result: object = Frame(self.image_id, w, h, bgrx_to_qimage(bgrx), error, ov, comp,
+                                   self.look, polys, bgrx)
         except Exception as exc:  # reported to the GUI, never lost in a thread
             result = exc
         self.emitter.done.emit(self.job, result)
 
 
-class _MaskJob(QRunnable):
-    def __init__(self, job: int, frame: Frame, visible: set[int] | None,
+class _LookJob(QRunnable):
+    """Re-blend the masks of a cached frame for new hidden categories or opacity."""
+
+    def __init__(self, job: int, ds: Dataset, frame: Frame, look: Look,
                  emitter: _Emitter) -> None:
         super().__init__()
-        self.job, self.frame, self.visible, self.emitter = job, frame, visible, emitter
+        self.job, self.ds, self.frame, self.look, self.emitter = job, ds, frame, look, emitter
 
     def run(self) -> None:
         try:
-            result: object = build_mask(self.frame.overlays, self.visible)
+            f = self.frame
+            assert f.base_bgrx is not None
+            hidden, op = self.look
+            result: object = composite(f.base_bgrx, f.overlays, _visible(self.ds, hidden),
+                                       op / 100)
         except Exception as exc:
             result = exc
         self.emitter.done.emit(self.job, result)
+
+
+def _visible(ds: Dataset, hidden: frozenset[int]) -> set[int] | None:
+    return None if not hidden else {c.id for c in ds.categories} - hidden
 
 
 class FrameLoader(QObject):
     """Asks workers for frames; caches them by image id (bounded in MB); prefetches."""
 
     frameReady = Signal(object)  # Frame for the image currently wanted
-    maskReady = Signal(int, object)  # image id, QImage | None (after a visibility change)
-    failed = Signal(int, str)  # image id, message
+    lookReady = Signal(object)  # the wanted Frame, re-blended (hidden categories, opacity)
+    failed = Signal("qlonglong", str)  # image id, message
 
-    def __init__(self, parent: QObject | None = None, cache_mb: int = 256,
+    def __init__(self, parent: QObject | None = None, cache_mb: int = 384,
                  threads: int = 2) -> None:
         super().__init__(parent)
         self.pool = QThreadPool(self)
@@ -146,9 +187,9 @@ class FrameLoader(QObject):
         self.cache_limit = cache_mb * 1024 * 1024
         self.dataset: Dataset | None = None
         self.wanted = -1
-        self.visible: set[int] | None = None
+        self.look: Look = (frozenset(), 50)
         self._ids = itertools.count(1)
-        self._jobs: dict[int, tuple[str, int]] = {}  # job id → (kind, image id)
+        self._jobs: dict[int, tuple[str, int, Look]] = {}
         self._pending: set[int] = set()  # image ids with a frame job under way
         self._running: dict[int, QRunnable] = {}
         self._emitter = _Emitter()
@@ -163,12 +204,15 @@ class FrameLoader(QObject):
         self._jobs.clear()
         self._pending.clear()
 
-    def set_visible(self, visible: set[int] | None) -> None:
-        """Hidden categories changed: remake the current mask; drop stale cached masks."""
-        self.visible = visible
+    def set_look(self, hidden: set[int], opacity: float) -> None:
+        """Hidden categories or mask opacity changed: re-blend the current frame."""
+        look = (frozenset(hidden), round(opacity * 100))
+        if look == self.look:
+            return
+        self.look = look
         frame = self.cache.get(self.wanted)
-        if frame is not None:
-            self._submit_mask(frame)
+        if frame is not None and frame.look != look:
+            self._submit_look(frame)
 
     def request(self, image_id: int) -> None:
         """Want ``image_id`` now: from the cache at once, or as soon as a worker has it."""
@@ -177,8 +221,8 @@ class FrameLoader(QObject):
         if frame is not None:
             self.cache.move_to_end(image_id)
             self.frameReady.emit(frame)
-            if frame.mask_key != self._key():
-                self._submit_mask(frame)
+            if frame.look != self.look:
+                self._submit_look(frame)
             return
         self._submit_frame(image_id, priority=1)
 
@@ -188,30 +232,11 @@ class FrameLoader(QObject):
                 self._submit_frame(iid, priority=0)
 
     def shutdown(self, msecs: int = 5000) -> bool:
-        """Wait for the workers; True when none is left running."""
+        """Drop queued jobs and wait for running ones; True when no worker is left."""
         self.pool.clear()
         return bool(self.pool.waitForDone(msecs))
 
     # ----- internals ----------------------------------------------------
-    def _key(self) -> frozenset[int]:
-        return frozenset() if self.visible is None else frozenset(self.visible)
-
-    def _submit_frame(self, image_id: int, priority: int) -> None:
-        if self.dataset is None or image_id in self._pending:
-            return
-        job = next(self._ids)
-        self._jobs[job] = ("frame", image_id)
-        self._pending.add(image_id)
-        visible = None if self.visible is None else set(self.visible)
-        runnable = _FrameJob(job, self.dataset, image_id, visible, self._emitter)
-        self._start(job, runnable, priority)
-
-    def _submit_mask(self, frame: Frame) -> None:
-        job = next(self._ids)
-        self._jobs[job] = ("mask", frame.image_id)
-        visible = None if self.visible is None else set(self.visible)
-        self._start(job, _MaskJob(job, frame, visible, self._emitter), 2)
-
     def _start(self, job: int, runnable: QRunnable, priority: int) -> None:
         # Python keeps the runnable alive until its result is in: with Qt's
         # auto-delete, PySide may free the wrapper while run() still uses it.
@@ -219,38 +244,51 @@ class FrameLoader(QObject):
         self._running[job] = runnable
         self.pool.start(runnable, priority)
 
+    def _submit_frame(self, image_id: int, priority: int) -> None:
+        if self.dataset is None or image_id in self._pending:
+            return
+        job = next(self._ids)
+        self._jobs[job] = ("frame", image_id, self.look)
+        self._pending.add(image_id)
+        self._start(job, _FrameJob(job, self.dataset, image_id, self.look, self._emitter),
+                    priority)
+
+    def _submit_look(self, frame: Frame) -> None:
+        if self.dataset is None:
+            return
+        job = next(self._ids)
+        self._jobs[job] = ("look", frame.image_id, self.look)
+        self._start(job, _LookJob(job, self.dataset, frame, self.look, self._emitter), 2)
+
     @Slot(object, object)
     def _on_done(self, job: int, result: object) -> None:
         self._running.pop(job, None)
-        kind, image_id = self._jobs.pop(job, ("stale", -1))
+        kind, image_id, look = self._jobs.pop(job, ("stale", -1, self.look))
         if kind == "stale":
             return  # from a dataset that is no longer open
+        if isinstance(result, Exception):
+            self._pending.discard(image_id)
+            if image_id == self.wanted:
+                self.failed.emit(image_id, f"{type(result).__name__}: {result}")
+            return
         if kind == "frame":
             self._pending.discard(image_id)
-            if isinstance(result, Exception):
-                if image_id == self.wanted:
-                    self.failed.emit(image_id, f"{type(result).__name__}: {result}")
-                return
             assert isinstance(result, Frame)
             self._store(result)
             if image_id == self.wanted:
                 self.frameReady.emit(result)
-                if result.mask_key != self._key():
-                    self._submit_mask(result)
+                if result.look != self.look:
+                    self._submit_look(result)
             return
         frame = self.cache.get(image_id)
-        if isinstance(result, Exception):
-            self.failed.emit(image_id, f"{type(result).__name__}: {result}")
-            return
-        if frame is not None:
-            old = frame.mask.sizeInBytes() if frame.mask is not None else 0
-            frame.mask = result if isinstance(result, QImage) else None
-            frame.mask_key = self._key()
-            new = frame.mask.sizeInBytes() if frame.mask is not None else 0
-            frame.nbytes += new - old
-            self.cache_bytes += new - old
+        if frame is None or look != self.look:
+            return  # a newer look is on its way
+        self.cache_bytes -= frame.nbytes
+        frame.composite = result if isinstance(result, QImage) else None
+        frame.look = look
+        self.cache_bytes += frame.nbytes
         if image_id == self.wanted:
-            self.maskReady.emit(image_id, result)
+            self.lookReady.emit(frame)
 
     def _store(self, frame: Frame) -> None:
         old = self.cache.pop(frame.image_id, None)
@@ -259,9 +297,8 @@ class FrameLoader(QObject):
         self.cache[frame.image_id] = frame
         self.cache_bytes += frame.nbytes
         while self.cache_bytes > self.cache_limit and len(self.cache) > 1:
-            iid, f = next(iter(self.cache.items()))
+            iid = next(iter(self.cache))
             if iid == self.wanted:
                 self.cache.move_to_end(iid)
                 continue
-            self.cache.pop(iid)
-            self.cache_bytes -= f.nbytes
+            self.cache_bytes -= self.cache.pop(iid).nbytes

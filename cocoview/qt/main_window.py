@@ -195,12 +195,13 @@ class MainWindow(QMainWindow):
         st = self.state
         st.currentImageChanged.connect(self._on_current_image)
         st.imageListChanged.connect(self._update_index)
-        st.visibilityChanged.connect(lambda: self.frames.set_visible(st.visible_categories()))
+        st.visibilityChanged.connect(self._update_look)
+        st.opacityChanged.connect(lambda _v: self._update_look())
         st.layersChanged.connect(self._sync_layer_actions)
         st.opacityChanged.connect(self._sync_opacity)
         self.opacity_slider.valueChanged.connect(lambda v: st.set_opacity(v / 100))
         self.frames.frameReady.connect(self._on_frame)
-        self.frames.maskReady.connect(self._on_mask)
+        self.frames.lookReady.connect(self.canvas.show_look)
         self.frames.failed.connect(lambda _i, msg: self.statusBar().showMessage(msg, 8000))
         self.canvas.cursorMoved.connect(self._on_cursor)
         self.canvas.zoomChanged.connect(lambda z: self.status_zoom.setText(f"{z * 100:.0f} %"))
@@ -270,6 +271,7 @@ class MainWindow(QMainWindow):
         self.current = req
         self.pending = None
         self.frames.set_dataset(ds)
+        self._update_look()
         self.state.set_dataset(ds)
         self.actions_["results"].setEnabled(ds.results is not None)
         self.setWindowTitle(f"{req.describe()} — cocoview")
@@ -344,10 +346,8 @@ class MainWindow(QMainWindow):
         if frame.error:
             self.statusBar().showMessage(frame.error, 8000)
 
-    @Slot(int, object)
-    def _on_mask(self, image_id: int, mask: object) -> None:
-        if image_id == self.state.current_image:
-            self.canvas.set_mask(mask)
+    def _update_look(self) -> None:
+        self.frames.set_look(self.state.hidden_categories, self.state.opacity)
 
     def _update_index(self) -> None:
         n = len(self.state.image_list)

@@ -51,9 +51,9 @@ def setup(qtbot: QtBot, demo: cocoview.Dataset) -> tuple[ViewerState, Canvas, Fr
 def test_frame_decoded_in_worker(qtbot: QtBot, setup: tuple) -> None:
     state, canvas, loader = setup
     f = _frame(qtbot, loader, 142238)
-    assert f.image is not None and f.image.format() == QImage.Format.Format_RGB32
-    assert (f.image.width(), f.image.height()) == (f.width, f.height)
-    assert f.mask is not None and f.overlays.items
+    assert not f.error and f.base.format() == QImage.Format.Format_RGB32
+    assert (f.base.width(), f.base.height()) == (f.width, f.height)
+    assert f.composite is not None and f.composite != f.base and f.overlays.items
     canvas.show_frame(f)
     # a second request is served from the cache, synchronously
     with qtbot.waitSignal(loader.frameReady, timeout=1000):
@@ -91,26 +91,36 @@ def test_layers_toggle_items(qtbot: QtBot, setup: tuple) -> None:
         assert not item.isVisible()
         state.set_layer(key, True)
         assert item.isVisible()
+    f = canvas.frame
+    shown = lambda: canvas.image_item.pixmap().toImage().convertToFormat(  # noqa: E731
+        QImage.Format.Format_RGB32)
+    base = f.base.convertToFormat(QImage.Format.Format_RGB32)
+    assert shown() != base  # masks blended in
     state.set_layer("masks", False)
-    assert not canvas.mask_item.isVisible() and not canvas.outlines.isVisible()
+    assert shown() == base and not canvas.outlines.isVisible()
     state.set_layer("masks", True)
     state.set_outline_only(True)
-    assert not canvas.mask_item.isVisible() and canvas.outlines.isVisible()
-    state.set_opacity(0.2)
-    assert canvas.mask_item.opacity() == pytest.approx(0.2)
+    assert shown() == base and canvas.outlines.isVisible()
+    state.set_outline_only(False)
+    assert shown() != base
 
 
-def test_hidden_category_remakes_mask(qtbot: QtBot, setup: tuple) -> None:
+def test_hidden_category_and_opacity_reblend(qtbot: QtBot, setup: tuple) -> None:
     state, canvas, loader = setup
     f = _frame(qtbot, loader, 142238)
-    before = f.mask.copy()
-    loader.wanted = 142238
-    with qtbot.waitSignal(loader.maskReady, timeout=10000) as blocker:
+    canvas.show_frame(f)
+    before = f.composite.copy()
+    with qtbot.waitSignal(loader.lookReady, timeout=10000) as blocker:
         state.set_category_visible(1, False)  # person
-        loader.set_visible(state.visible_categories())
-    after = blocker.args[1]
-    assert after is None or after != before
-    assert not canvas._is_visible(f.overlays.items[0]) or f.overlays.items[0].category_id != 1
+        loader.set_look(state.hidden_categories, state.opacity)
+    hidden = blocker.args[0].composite
+    assert hidden != before
+    assert not canvas._is_visible(next(it for it in f.overlays.items if it.category_id == 1))
+    with qtbot.waitSignal(loader.lookReady, timeout=10000) as blocker:
+        state.set_category_visible(1, True)
+        loader.set_look(state.hidden_categories, 0.9)
+    assert blocker.args[0].composite not in (before, hidden)
+    canvas.show_look(blocker.args[0])
 
 
 def test_hover_and_click_select(qtbot: QtBot, setup: tuple) -> None:
@@ -142,10 +152,10 @@ def test_missing_image_placeholder(qtbot: QtBot) -> None:
     loader = FrameLoader()
     loader.set_dataset(ds)
     f = _frame(qtbot, loader, 255917)
-    assert f.image is None and "not found" in f.error
-    assert (f.width, f.height) == (640, 427)
+    assert "not found" in f.error
+    assert (f.width, f.height) == (640, 427) and (f.base.width(), f.base.height()) == (640, 427)
     canvas.show_frame(f)
-    assert canvas.placeholder.isVisible() and not canvas.image_item.isVisible()
+    assert canvas.placeholder.isVisible() and canvas.placeholder.message == f.error
     assert canvas.boxes.items  # overlays still drawn
     assert loader.shutdown()
 

@@ -373,10 +373,6 @@ def test_panels_render_offscreen(state: ViewerState, qtbot, tmp_path: Path) -> N
     assert host.grab().save(str(out)) and out.stat().st_size > 10_000
 
 
-@pytest.mark.qt_no_exception_capture
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
-@pytest.mark.xfail(strict=True, reason="ViewerState.currentImageChanged is Signal(int): "
-                   "ids >= 2**31 overflow in the emit; Signal('qlonglong') fixes it")
 def test_image_ids_above_32_bits(qapp, qtbot, tmp_path: Path) -> None:
     """The panel reads ids from the state, never from an ``int`` signal argument."""
     big = 5_000_000_001

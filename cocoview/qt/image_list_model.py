@@ -1,0 +1,225 @@
+"""``ImageListModel``: the rows of ``state.image_list`` for the list and the grid."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRectF,
+    QSize,
+    Qt,
+)
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QImage, QPainter, QPixmap
+
+from cocoview.qt.state import ViewerState
+from cocoview.qt.thumbnail_grid import IMAGE_SIZE_ROLE, SUBTITLE_ROLE, THUMBNAIL_ROLE
+from cocoview.qt.thumbnails import ThumbnailCache
+
+Index = QModelIndex | QPersistentModelIndex
+IMAGE_ID_ROLE = Qt.ItemDataRole.UserRole
+_TOP = QModelIndex()  # the invisible root (module-level default argument)
+_BLOCK = 1024  # image-table rows are looked up this many list rows at a time
+_LIST_ICON = QSize(32, 24)
+
+
+class ImageListModel(QAbstractTableModel):
+    """Rows of ``state.image_list``: file name (with thumbnail), id, annotation count.
+
+    Nothing is copied per row: every answer is read from the dataset when a
+    view asks, and thumbnails are asked for only for the rows being painted.
+    """
+
+    COLUMNS = ("File name", "Id", "Annotations")
+
+    def __init__(self, state: ViewerState, thumbnails: ThumbnailCache,
+                 icon_size: QSize = _LIST_ICON, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.thumbnails = thumbnails
+        self.icon_size = QSize(icon_size)
+        self._ids: np.ndarray = state.image_list
+        self._blocks: dict[int, np.ndarray] = {}
+        self._asked: dict[int, int] = {}  # image id → list row, for rows waiting for a thumbnail
+        self._icons: OrderedDict[int, QIcon] = OrderedDict()
+        self._placeholder = _placeholder_icon(self.icon_size)
+        state.imageListChanged.connect(self._reset)
+        state.visibilityChanged.connect(self._thumbnails_stale)
+        state.datasetChanged.connect(self._icons.clear)
+        thumbnails.thumbnailReady.connect(self._thumbnail_ready)
+
+    # ----- lookups ------------------------------------------------------
+    def image_id(self, row: int) -> int:
+        return int(self._ids[row])
+
+    def row_of(self, image_id: int) -> int:
+        """List row of ``image_id`` (-1 if not listed); vectorised, ~2 ms at 2 M rows."""
+        hits = np.flatnonzero(self._ids == image_id)
+        return int(hits[0]) if len(hits) else -1
+
+    def _ds_row(self, row: int) -> int:
+        b = row // _BLOCK
+        rows = self._blocks.get(b)
+        if rows is None:
+            ds = self.state.dataset
+            chunk = self._ids[b * _BLOCK : (b + 1) * _BLOCK]
+            rows = ds.image_rows(chunk) if ds is not None else np.full(len(chunk), -1)
+            if len(self._blocks) > 256:
+                self._blocks.clear()
+            self._blocks[b] = rows
+        return int(rows[row - b * _BLOCK])
+
+    # ----- Qt model interface -------------------------------------------
+    def rowCount(self, parent: Index = _TOP) -> int:
+        return 0 if parent.isValid() else len(self._ids)
+
+    def columnCount(self, parent: Index = _TOP) -> int:
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.COLUMNS):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return self.COLUMNS[section]
+            if role == Qt.ItemDataRole.TextAlignmentRole and section > 0:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | \
+            Qt.ItemFlag.ItemNeverHasChildren
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        ds = self.state.dataset
+        if ds is None or not index.isValid() or not 0 <= index.row() < len(self._ids):
+            return None
+        row, col = index.row(), index.column()
+        R = Qt.ItemDataRole
+        if role == R.DisplayRole:
+            r = self._ds_row(row)
+            if col == 0:
+                return (ds.image_file_names[r] or f"(image {self._ids[row]})") if r >= 0 else ""
+            if col == 1:
+                return int(self._ids[row])
+            return int(ds.image_ann_count[r]) if r >= 0 else 0
+        if role == R.DecorationRole and col == 0:
+            return self._icon(row)
+        if role == THUMBNAIL_ROLE:
+            return self._thumbnail(row)[0]
+        if role == R.TextAlignmentRole and col > 0:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == IMAGE_ID_ROLE:
+            return int(self._ids[row])
+        if role == IMAGE_SIZE_ROLE:
+            r = self._ds_row(row)
+            return (int(ds.image_width[r]), int(ds.image_height[r])) if r >= 0 else None
+        if role == SUBTITLE_ROLE:
+            r = self._ds_row(row)
+            n = int(ds.image_ann_count[r]) if r >= 0 else 0
+            return f"#{int(self._ids[row])} · {n} ann."
+        if role == R.ToolTipRole:
+            return self._tooltip(row)
+        return None
+
+    # ----- thumbnails ---------------------------------------------------
+    def _thumbnail(self, row: int) -> tuple[QImage | None, bool]:
+        """(image, fresh): the cached thumbnail, else the stale one while a job runs."""
+        image_id = int(self._ids[row])
+        img = self.thumbnails.get(image_id)
+        if img is not None:
+            return img, True
+        if len(self._asked) > 4096:
+            self._asked.clear()
+        self._asked[image_id] = row
+        return self.thumbnails.stale(image_id), False
+
+    def _icon(self, row: int) -> QIcon:
+        image_id = int(self._ids[row])
+        icon = self._icons.get(image_id)
+        if icon is not None:
+            self._icons.move_to_end(image_id)
+            return icon
+        img, fresh = self._thumbnail(row)
+        if img is None:
+            return self._placeholder
+        icon = QIcon(_fit_pixmap(img, self.icon_size))
+        if fresh:
+            self._icons[image_id] = icon
+            if len(self._icons) > 2000:
+                self._icons.popitem(last=False)
+        return icon
+
+    def _thumbnail_ready(self, image_id: int) -> None:
+        row = self._asked.pop(int(image_id), -1)
+        if 0 <= row < len(self._ids) and int(self._ids[row]) == image_id:
+            ix = self.index(row, 0)
+            self.dataChanged.emit(ix, ix, [Qt.ItemDataRole.DecorationRole, THUMBNAIL_ROLE])
+
+    def _thumbnails_stale(self) -> None:
+        self._icons.clear()
+        self._asked.clear()
+        if len(self._ids):
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, 0),
+                                  [Qt.ItemDataRole.DecorationRole, THUMBNAIL_ROLE])
+
+    def _tooltip(self, row: int) -> str:
+        ds = self.state.dataset
+        r = self._ds_row(row)
+        if ds is None or r < 0:
+            return ""
+        image_id = int(self._ids[row])
+        w, h = int(ds.image_width[r]), int(ds.image_height[r])
+        size = f"{w} × {h} px" if w > 0 and h > 0 else "size unknown"
+        n = int(ds.image_ann_count[r])
+        path = ds.image_path(image_id)
+        return (f"{ds.image_file_names[r] or '(no file name)'}\n"
+                f"id {image_id} · {size} · {n} annotation{'s' if n != 1 else ''}\n"
+                f"{path if path is not None else ''}")
+
+    def _reset(self) -> None:
+        self.beginResetModel()
+        self._ids = self.state.image_list
+        self._blocks.clear()
+        self._asked.clear()
+        self.endResetModel()
+
+
+def screen_dpr() -> float:
+    screen = QGuiApplication.primaryScreen()
+    return screen.devicePixelRatio() if screen is not None else 1.0
+
+
+def _fit_pixmap(img: QImage, size: QSize) -> QPixmap:
+    """``img`` scaled into a transparent pixmap of exactly ``size`` (so list text aligns)."""
+    dpr = screen_dpr()
+    pm = QPixmap(size * dpr)
+    pm.setDevicePixelRatio(dpr)
+    pm.fill(Qt.GlobalColor.transparent)
+    small = img.scaled(size * dpr, Qt.AspectRatioMode.KeepAspectRatio,
+                       Qt.TransformationMode.SmoothTransformation)
+    w, h = small.width() / dpr, small.height() / dpr
+    p = QPainter(pm)
+    p.drawImage(QRectF((size.width() - w) / 2, (size.height() - h) / 2, w, h), small)
+    p.end()
+    return pm
+
+
+def _placeholder_icon(size: QSize) -> QIcon:
+    dpr = screen_dpr()
+    pm = QPixmap(size * dpr)
+    pm.setDevicePixelRatio(dpr)
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(QColor(128, 128, 128, 60))
+    p.drawRoundedRect(QRectF(0.5, 2.5, size.width() - 1, size.height() - 5), 2, 2)
+    p.end()
+    return QIcon(pm)

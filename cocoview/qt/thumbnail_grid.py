@@ -1,0 +1,355 @@
+"""A uniform grid of thumbnails whose layout is arithmetic, so 2,000,000 items cost nothing.
+
+``QListView`` in ``IconMode`` positions every item (batched or not): measured
+6 s of layout for 2 M items, redone on every resize and model reset, and
+``scrollTo`` a row not laid out yet misses. Here cell ``k`` sits at
+``(k % columns, k // columns)``, and only visible cells are ever visited.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QEvent,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+)
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QRegion,
+    QResizeEvent,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
+
+Index = QModelIndex | QPersistentModelIndex
+
+#: item data roles the grid asks for (the model answers them; see image_browser)
+THUMBNAIL_ROLE = Qt.ItemDataRole.UserRole + 1  # QImage | None (queues a job when None)
+IMAGE_SIZE_ROLE = Qt.ItemDataRole.UserRole + 2  # (width, height) from the JSON
+SUBTITLE_ROLE = Qt.ItemDataRole.UserRole + 3  # short second line, e.g. "#139 · 20 ann."
+
+
+class ThumbnailDelegate(QStyledItemDelegate):
+    """Paints one cell: the thumbnail (or a placeholder of its aspect) above two text lines."""
+
+    def __init__(self, icon_size: int = 160, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.icon_size = icon_size
+        #: the picture area: 4:3, the commonest COCO aspect; other aspects fit inside it
+        self.box = QSize(icon_size, round(icon_size * 0.75))
+        self.pad = 8
+
+    def cell_size(self, font_height: int) -> QSize:
+        return QSize(self.box.width() + 2 * self.pad,
+                     self.box.height() + 2 * self.pad + 5 + 2 * font_height)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        return self.cell_size(option.fontMetrics.height())
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        pal: QPalette = option.palette
+        r: QRect = option.rect
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        hover = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        cell = QRectF(r).adjusted(2.5, 2.5, -2.5, -2.5)
+        if selected:
+            hl = QColor(pal.color(QPalette.ColorRole.Highlight))
+            hl.setAlpha(90)
+            painter.setPen(pal.color(QPalette.ColorRole.Highlight))
+            painter.setBrush(hl)
+            painter.drawRoundedRect(cell, 6, 6)
+        elif hover:
+            hv = QColor(pal.color(QPalette.ColorRole.Text))
+            hv.setAlpha(22)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(hv)
+            painter.drawRoundedRect(cell, 6, 6)
+        box = QRect(QPoint(r.left() + self.pad, r.top() + self.pad), self.box)
+        self._paint_image(painter, pal, box, index)
+        fm = option.fontMetrics
+        text_top = box.bottom() + 5
+        name_rect = QRect(r.left() + self.pad, text_top, box.width(), fm.height())
+        name = fm.elidedText(str(index.data(Qt.ItemDataRole.DisplayRole) or ""),
+                             Qt.TextElideMode.ElideMiddle, name_rect.width())
+        painter.setPen(pal.color(QPalette.ColorRole.Text))
+        painter.drawText(name_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter,
+                         name)
+        sub = index.data(SUBTITLE_ROLE)
+        if sub:
+            sub_rect = name_rect.translated(0, fm.height())
+            dim = QColor(pal.color(QPalette.ColorRole.Text))
+            dim.setAlphaF(0.55)
+            painter.setPen(dim)
+            painter.drawText(sub_rect,
+                             Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter,
+                             fm.elidedText(str(sub), Qt.TextElideMode.ElideRight,
+                                           sub_rect.width()))
+        painter.restore()
+
+    def _paint_image(self, painter: QPainter, pal: QPalette, box: QRect, index: Index) -> None:
+        img = index.data(THUMBNAIL_ROLE)
+        if isinstance(img, QImage) and not img.isNull():
+            dpr = img.devicePixelRatio()
+            iw, ih = img.width() / dpr, img.height() / dpr
+        else:
+            img = None
+            size = index.data(IMAGE_SIZE_ROLE)
+            iw, ih = size if size and min(size) > 0 else (4, 3)
+        s = min(box.width() / iw, box.height() / ih)
+        if img is not None:
+            s = min(s, 1.0)  # never blow a thumbnail up
+        w, h = iw * s, ih * s
+        target = QRectF(box.left() + round((box.width() - w) / 2),
+                        box.top() + round((box.height() - h) / 2), w, h)
+        if img is not None:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, s < 1.0)
+            painter.drawImage(target, img)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(QColor(0, 0, 0, 70))
+            painter.drawRect(target.adjusted(0.5, 0.5, -0.5, -0.5))
+        else:
+            base = QColor(pal.color(QPalette.ColorRole.Text))
+            base.setAlpha(28)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(base)
+            painter.drawRoundedRect(target, 3, 3)
+
+
+class ThumbnailGridView(QAbstractItemView):
+    """Cells of one fixed size, laid out left to right in as many columns as fit."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._cell = QSize(176, 220)
+        self._hover = -1
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setMouseTracking(True)
+
+    # ----- geometry -----------------------------------------------------
+    def set_cell_size(self, size: QSize) -> None:
+        self._cell = QSize(size)
+        self.updateGeometries()
+        self.viewport().update()
+
+    def cell_size(self) -> QSize:
+        return QSize(self._cell)
+
+    def columns(self) -> int:
+        return max(1, self.viewport().width() // max(self._cell.width(), 1))
+
+    def _count(self) -> int:
+        m = self.model()
+        return m.rowCount(self.rootIndex()) if m is not None else 0
+
+    def _left(self) -> int:
+        return max(0, (self.viewport().width() - self.columns() * self._cell.width()) // 2)
+
+    def _cell_rect(self, k: int) -> QRect:
+        cols = self.columns()
+        cw, ch = self._cell.width(), self._cell.height()
+        return QRect(self._left() + (k % cols) * cw,
+                     (k // cols) * ch - self.verticalScrollBar().value(), cw, ch)
+
+    def _visible_range(self) -> range:
+        cols, ch = self.columns(), self._cell.height()
+        top = self.verticalScrollBar().value()
+        first = (top // ch) * cols
+        last = ((top + self.viewport().height()) // ch + 1) * cols
+        return range(first, min(last, self._count()))
+
+    def updateGeometries(self) -> None:
+        rows = math.ceil(self._count() / self.columns())
+        ch, vh = self._cell.height(), self.viewport().height()
+        sb = self.verticalScrollBar()
+        sb.setRange(0, max(0, rows * ch - vh))
+        sb.setPageStep(max(vh, 1))
+        sb.setSingleStep(max(ch // 3, 1))
+        super().updateGeometries()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        keep = self._visible_range().start
+        super().resizeEvent(event)
+        if keep:  # the first visible cell stays the first visible cell
+            self.verticalScrollBar().setValue((keep // self.columns()) * self._cell.height())
+
+    # ----- QAbstractItemView interface -----------------------------------
+    def visualRect(self, index: Index) -> QRect:
+        if not index.isValid() or index.column() != 0:
+            return QRect()
+        return self._cell_rect(index.row())
+
+    def indexAt(self, point: QPoint) -> QModelIndex:
+        m = self.model()
+        x = point.x() - self._left()
+        if m is None or x < 0:
+            return QModelIndex()
+        col = x // self._cell.width()
+        if col >= self.columns():
+            return QModelIndex()
+        row = (point.y() + self.verticalScrollBar().value()) // self._cell.height()
+        k = row * self.columns() + col
+        return m.index(k, 0, self.rootIndex()) if 0 <= k < self._count() else QModelIndex()
+
+    def scrollTo(self, index: Index,
+                 hint: QAbstractItemView.ScrollHint = QAbstractItemView.ScrollHint.EnsureVisible,
+                 ) -> None:
+        if not index.isValid():
+            return
+        sb = self.verticalScrollBar()
+        ch, vh = self._cell.height(), self.viewport().height()
+        top = (index.row() // self.columns()) * ch
+        H = QAbstractItemView.ScrollHint
+        if hint == H.PositionAtTop:
+            sb.setValue(top)
+        elif hint == H.PositionAtBottom:
+            sb.setValue(top + ch - vh)
+        elif hint == H.PositionAtCenter:
+            sb.setValue(top - (vh - ch) // 2)
+        elif top < sb.value():
+            sb.setValue(top)
+        elif top + ch > sb.value() + vh:
+            sb.setValue(top + ch - vh)
+
+    def moveCursor(self, action: QAbstractItemView.CursorAction,
+                   modifiers: Qt.KeyboardModifier) -> QModelIndex:
+        m, n = self.model(), self._count()
+        if m is None or not n:
+            return QModelIndex()
+        cur = self.currentIndex()
+        k = cur.row() if cur.isValid() else 0
+        cols = self.columns()
+        page = cols * max(1, self.viewport().height() // self._cell.height())
+        A = QAbstractItemView.CursorAction
+        step = {A.MoveLeft: -1, A.MovePrevious: -1, A.MoveRight: 1, A.MoveNext: 1,
+                A.MoveUp: -cols, A.MoveDown: cols, A.MovePageUp: -page, A.MovePageDown: page}
+        if action == A.MoveHome:
+            k = 0
+        elif action == A.MoveEnd:
+            k = n - 1
+        elif action in step:
+            j = k + step[action]
+            if action in (A.MoveUp, A.MoveDown) and not 0 <= j < n:
+                j = k  # no wrap-around past the first or last row
+            k = min(max(j, 0), n - 1)
+        return m.index(k, 0, self.rootIndex())
+
+    def horizontalOffset(self) -> int:
+        return 0
+
+    def verticalOffset(self) -> int:
+        return self.verticalScrollBar().value()
+
+    def isIndexHidden(self, index: Index) -> bool:
+        return False
+
+    def setSelection(self, rect: QRect, command: QItemSelectionModel.SelectionFlag) -> None:
+        m, sm = self.model(), self.selectionModel()
+        if m is None or sm is None:
+            return
+        rect = rect.normalized()
+        sel = QItemSelection()
+        last_col = max(m.columnCount(self.rootIndex()) - 1, 0)
+        for k in self._visible_range():
+            if self._cell_rect(k).intersects(rect):
+                sel.select(m.index(k, 0, self.rootIndex()), m.index(k, last_col, self.rootIndex()))
+        sm.select(sel, command)
+
+    def visualRegionForSelection(self, selection: QItemSelection) -> QRegion:
+        region = QRegion()
+        vis = self._visible_range()
+        for i in range(selection.size()):
+            rng = selection.at(i)
+            for k in range(max(rng.top(), vis.start), min(rng.bottom() + 1, vis.stop)):
+                region += self._cell_rect(k)
+        return region
+
+    # ----- painting and hover -------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:
+        m = self.model()
+        if m is None:
+            return
+        painter = QPainter(self.viewport())
+        option = QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        sm = self.selectionModel()
+        cur = self.currentIndex()
+        delegate = self.itemDelegate()
+        clip = event.rect()
+        S = QStyle.StateFlag
+        base_state = option.state & ~(S.State_Selected | S.State_MouseOver | S.State_HasFocus)
+        for k in self._visible_range():
+            rect = self._cell_rect(k)
+            if not rect.intersects(clip):
+                continue
+            index = m.index(k, 0, self.rootIndex())
+            state = base_state
+            if sm is not None and sm.isSelected(index):
+                state |= S.State_Selected
+            if k == self._hover:
+                state |= S.State_MouseOver
+            if index == cur and self.hasFocus():
+                state |= S.State_HasFocus
+            option.rect = rect
+            option.state = state
+            delegate.paint(painter, option, index)
+        painter.end()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        self._set_hover(self.indexAt(event.position().toPoint()).row())
+        super().mouseMoveEvent(event)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        self._set_hover(-1)
+        super().leaveEvent(event)
+
+    def _set_hover(self, k: int) -> None:
+        if k != self._hover:
+            for old in (self._hover, k):
+                if old >= 0:
+                    self.viewport().update(self._cell_rect(old))
+            self._hover = k
+
+    def setModel(self, model: QAbstractItemModel | None) -> None:
+        old = self.model()
+        if old is not None:
+            for sig in (old.rowsInserted, old.rowsRemoved, old.layoutChanged):
+                sig.disconnect(self._relayout)
+        super().setModel(model)
+        if model is not None:
+            for sig in (model.rowsInserted, model.rowsRemoved, model.layoutChanged):
+                sig.connect(self._relayout)
+
+    def _relayout(self, *args: object) -> None:
+        self._hover = -1
+        self.updateGeometries()
+        self.viewport().update()
+
+    def reset(self) -> None:
+        self._hover = -1
+        super().reset()

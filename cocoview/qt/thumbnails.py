@@ -1,0 +1,204 @@
+"""Thumbnails made in a thread pool, cached on the GUI thread.
+
+``get(image_id)`` answers from a memory-bounded LRU or returns None and queues a
+job. Our own pending stack (newest request first, oldest dropped past
+``max_pending``) feeds the pool a few jobs at a time, so rows that scrolled out
+of view are served last or never. Jobs make a ``QImage`` (never a ``QPixmap``)
+and report back through a queued signal; results of an older generation (before
+:meth:`clear`) are dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtGui import QImage
+
+from cocoview.model.thumbnail import placeholder_thumbnail, render_thumbnail, thumbnail_size
+from cocoview.qt.qimage import bgrx_to_qimage
+from cocoview.qt.state import ViewerState
+
+if TYPE_CHECKING:
+    from cocoview.model.dataset import Dataset
+
+log = logging.getLogger(__name__)
+
+
+class _Relay(QObject):
+    """Lives on the GUI thread; workers emit on it, so delivery is queued."""
+
+    done = Signal(int, object, QImage)  # generation, image id (may exceed 32 bits), thumbnail
+
+
+class _Job(QRunnable):
+    def __init__(self, relay: _Relay, generation: int, ds: Dataset, image_id: int, size: int,
+                 categories: set[int] | None) -> None:
+        super().__init__()
+        self.relay, self.generation, self.ds = relay, generation, ds
+        self.image_id, self.size, self.categories = image_id, size, categories
+
+    def run(self) -> None:
+        try:
+            rgb = render_thumbnail(self.ds, self.image_id, self.size, self.categories)
+        except Exception:  # a damaged record must not kill the worker or leave a hole
+            log.exception("thumbnail of image %s failed", self.image_id)
+            rgb = self._fallback()
+        bgrx = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA)  # Format_RGB32: blitted without conversion
+        self.relay.done.emit(self.generation, self.image_id, bgrx_to_qimage(bgrx))
+
+    def _fallback(self) -> np.ndarray:
+        try:
+            row = self.ds.image_row(self.image_id)
+            w, h = int(self.ds.image_width[row]), int(self.ds.image_height[row])
+        except KeyError:
+            w = h = 0
+        return placeholder_thumbnail(w, h, self.size)
+
+
+class ThumbnailCache(QObject):
+    """Thumbnails of the images of ``state.dataset``, with ``state``'s visible categories."""
+
+    #: a thumbnail asked for with :meth:`get` is now cached
+    thumbnailReady = Signal(object)  # image id: an int (``Signal(int)`` is 32-bit in Qt)
+
+    def __init__(self, state: ViewerState, size: int = 160, max_mb: float = 96.0,
+                 threads: int | None = None, max_pending: int = 256,
+                 device_pixel_ratio: float = 1.0, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.size = size  # device pixels
+        self.device_pixel_ratio = device_pixel_ratio
+        self.max_bytes = int(max_mb * 1024 * 1024)
+        self.max_pending = max_pending
+        self._pool = QThreadPool(self)  # before the relay: destroyed (and joined) first
+        if threads is not None:
+            self._pool.setMaxThreadCount(max(1, threads))
+        self._relay = _Relay(self)
+        self._relay.done.connect(self._on_done)
+        self._cache: OrderedDict[int, QImage] = OrderedDict()
+        self._stale: dict[int, QImage] = {}  # before a category toggle: shown until redone
+        self._bytes = 0
+        self._pending: OrderedDict[int, None] = OrderedDict()  # newest last
+        self._running: set[int] = set()
+        self._generation = 0
+        self._closed = False
+        self.hits = 0
+        self.misses = 0
+        self.started = 0  # jobs handed to the pool
+        state.datasetChanged.connect(self.clear)
+        state.visibilityChanged.connect(self._restyle)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+
+    # ----- asking -------------------------------------------------------
+    def get(self, image_id: int) -> QImage | None:
+        """The cached thumbnail, or None after queueing a job (duplicates coalesce)."""
+        image_id = int(image_id)
+        img = self._cache.get(image_id)
+        if img is not None:
+            self._cache.move_to_end(image_id)
+            self.hits += 1
+            return img
+        self.misses += 1
+        if self._closed or self.state.dataset is None:
+            return None
+        if image_id not in self._running:
+            self._pending[image_id] = None
+            self._pending.move_to_end(image_id)  # asked again: it is wanted now
+            while len(self._pending) > self.max_pending:
+                self._pending.popitem(last=False)  # scrolled out long ago
+            self._feed()
+        return None
+
+    def peek(self, image_id: int) -> QImage | None:
+        """The cached thumbnail without queueing anything or touching the LRU order."""
+        return self._cache.get(int(image_id))
+
+    def stale(self, image_id: int) -> QImage | None:
+        """The thumbnail made before the last category toggle, to show until the new one."""
+        return self._stale.get(int(image_id))
+
+    def forget_pending(self) -> None:
+        """Drop every queued request (e.g. the view jumped far away)."""
+        self._pending.clear()
+
+    # ----- bookkeeping --------------------------------------------------
+    @property
+    def cached_bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def pending_count(self) -> int:
+        return len(self._pending) + len(self._running)
+
+    def clear(self, keep_stale: bool = False) -> None:
+        """Forget every thumbnail and queued request; results still in flight are dropped.
+
+        ``keep_stale`` keeps the old images reachable through :meth:`stale` (same
+        images, other overlays) so views need not flash placeholders meanwhile.
+        """
+        self._generation += 1
+        self._pool.clear()  # queued jobs of the old generation never start
+        self._stale = dict(self._cache) if keep_stale else {}
+        self._cache = OrderedDict()
+        self._bytes = 0
+        self._pending.clear()
+        self._running.clear()
+
+    def _restyle(self) -> None:
+        self.clear(keep_stale=True)
+
+    def shutdown(self) -> None:
+        """Stop taking requests and wait for the workers: no thread outlives this call."""
+        self._closed = True
+        self._pending.clear()
+        self._stale.clear()
+        self._pool.clear()
+        self._pool.waitForDone()
+
+    def active_threads(self) -> int:
+        return self._pool.activeThreadCount()
+
+    def _feed(self) -> None:
+        ds = self.state.dataset
+        if ds is None:
+            return
+        limit = 2 * self._pool.maxThreadCount()  # one queued behind each worker
+        cats = self.state.visible_categories()
+        while self._pending and len(self._running) < limit:
+            image_id, _ = self._pending.popitem(last=True)  # newest first
+            self._running.add(image_id)
+            self.started += 1
+            self._pool.start(_Job(self._relay, self._generation, ds, image_id, self.size, cats))
+
+    def _on_done(self, generation: int, image_id: int, img: QImage) -> None:
+        if generation != self._generation or self._closed:
+            return
+        self._running.discard(image_id)
+        img.setDevicePixelRatio(self.device_pixel_ratio)
+        self._store(image_id, img)
+        self._feed()
+        self.thumbnailReady.emit(image_id)
+
+    def _store(self, image_id: int, img: QImage) -> None:
+        self._stale.pop(image_id, None)
+        old = self._cache.pop(image_id, None)
+        if old is not None:
+            self._bytes -= old.sizeInBytes()
+        self._cache[image_id] = img
+        self._bytes += img.sizeInBytes()
+        while self._bytes > self.max_bytes and len(self._cache) > 1:
+            _, dropped = self._cache.popitem(last=False)
+            self._bytes -= dropped.sizeInBytes()
+
+    def expected_size(self, width: int, height: int) -> tuple[int, int]:
+        """The (w, h) a thumbnail of a ``width × height`` image will have."""
+        return thumbnail_size(width, height, self.size)

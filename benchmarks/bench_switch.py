@@ -18,6 +18,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,7 @@ def main() -> int:
     n = 60 if args.quick else args.images
     ann = ensure_data(n)
 
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     import cocoview
@@ -75,7 +77,9 @@ def main() -> int:
     from cocoview.qt.frames import Frame, FrameLoader
     from cocoview.qt.state import ViewerState
 
-    sys.setswitchinterval(float(os.environ.get("SWITCH", "0.005")))
+    from cocoview.qt.app import GIL_SWITCH_INTERVAL
+
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)  # as the app does
     app = QApplication.instance() or QApplication([])
     ds = cocoview.open(ann, images=REPO / "bench-data" / "val2017_images")
     ids = ds.image_ids[:n].tolist()
@@ -83,7 +87,7 @@ def main() -> int:
     canvas = Canvas(state)
     canvas.resize(1280, 900)
     canvas.show()
-    loader = FrameLoader(threads=int(os.environ.get("THREADS", "2")))
+    loader = FrameLoader()
     loader.set_dataset(ds)
     state.set_dataset(ds)
 
@@ -100,6 +104,20 @@ def main() -> int:
 
     loader.frameReady.connect(on_frame)
 
+    def wait(until: Callable[[], bool], ms: int) -> None:
+        # idle in a real event loop (a busy processEvents() loop would hold the
+        # GIL and slow the workers down, which a real app never does)
+        loop = QEventLoop()
+        timer = QTimer()
+        timer.setInterval(ms)
+        timer.timeout.connect(loop.quit)
+        loader.frameReady.connect(loop.quit)
+        timer.start()
+        while not until():
+            loop.exec()
+        timer.stop()
+        loader.frameReady.disconnect(loop.quit)
+
     def run(prefetch: bool, interval: float) -> tuple[list[float], list[float]]:
         loader.set_dataset(ds)
         shown.clear()
@@ -108,14 +126,13 @@ def main() -> int:
         for k, iid in enumerate(ids):
             t0 = time.perf_counter()
             loader.request(iid)
-            while iid not in shown:
-                app.processEvents()
+            wait(lambda i=iid: i in shown, 50)
             totals.append(shown[iid] - t0)
             if prefetch:
                 loader.prefetch([i for i in ids[k + 1 : k + 3]])
-            until = t0 + interval
-            while time.perf_counter() < until:
-                app.processEvents()
+            if interval:
+                end = t0 + interval
+                wait(lambda e=end: time.perf_counter() >= e, max(1, int(interval * 1000)))
         return totals, list(gui)
 
     anns = float(np.mean([ds.image_ann_count[ds.image_row(i)] for i in ids]))

@@ -112,7 +112,7 @@ def paint_mask(out: np.ndarray, it: AnnOverlay, opacity: float) -> None:
         region = region & _hatch(y1 - y0, x1 - x0, x0, y0)
     dst = out[y0:y1, x0:x1]
     if opacity >= 1.0:  # the GUI's case: the opacity is applied when blending
-        dst[region] = (b, g, r, 255)
+        np.copyto(dst, np.array([b, g, r, 255], np.uint8), where=region[..., None])
         return
     a = int(round(opacity * 256))
     src = np.array([b, g, r, 255], np.uint16) * a
@@ -122,16 +122,24 @@ def paint_mask(out: np.ndarray, it: AnnOverlay, opacity: float) -> None:
 
 def polygon_region(polys: list[np.ndarray], h: int, w: int) -> tuple[
         np.ndarray | None, tuple[int, int, int, int]]:
-    """The exact pycocotools mask of polygons, cropped to its extent.
+    """The exact pycocotools mask of polygons, cropped to the polygons' extent.
 
-    Decoded at the full image size: shifting the coordinates to decode only the
-    box changes a few edge pixels (float rounding inside pycocotools).
+    Decoded at the full image size (shifting the coordinates to decode only the
+    box changes a few edge pixels: float rounding inside pycocotools), then cut
+    to the extent — pycocotools never sets a pixel beyond it.
     """
+    allp = np.concatenate(polys)
     if h <= 0 or w <= 0:
-        allp = np.concatenate(polys)
         w, h = int(np.ceil(allp[:, 0].max())) + 2, int(np.ceil(allp[:, 1].max())) + 2
+    x0 = min(max(int(np.floor(allp[:, 0].min())) - 1, 0), w)
+    y0 = min(max(int(np.floor(allp[:, 1].min())) - 1, 0), h)
+    x1 = min(max(int(np.ceil(allp[:, 0].max())) + 2, 0), w)
+    y1 = min(max(int(np.ceil(allp[:, 1].max())) + 2, 0), h)
+    if x1 <= x0 or y1 <= y0:
+        return None, (0, 0, 0, 0)
     rles = mask_utils.frPyObjects([p.ravel().tolist() for p in polys], h, w)
-    return _crop(mask_utils.decode(mask_utils.merge(rles)).astype(bool))
+    full = mask_utils.decode(mask_utils.merge(rles))
+    return full[y0:y1, x0:x1].astype(bool), (x0, y0, x1, y1)
 
 
 def _label(ds: Dataset, cid: int, iscrowd: bool, score: float) -> str:

@@ -11,11 +11,16 @@ from PySide6.QtWidgets import QApplication
 
 from cocoview import __version__
 
+#: Workers (msgspec, pycocotools) hold the GIL; the GUI thread gets it back within
+#: this many seconds instead of Python's default 5 ms (benchmarks/bench_switch.py).
+GIL_SWITCH_INTERVAL = 0.0005
+
 
 def run(args: argparse.Namespace) -> int:
     """Open the window (on the files given, or the demo) and run the event loop."""
     from cocoview.qt.main_window import MainWindow
 
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("cocoview")

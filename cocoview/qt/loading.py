@@ -94,7 +94,10 @@ class DatasetLoader(QObject):
         self.cancel()
         ok = True
         for t in list(self._old):
-            ok = t.wait(msecs) and ok
+            if t.wait(msecs):
+                self._old.remove(t)
+            else:
+                ok = False
         return ok
 
     def _on_loaded(self, req: OpenRequest, ds: object) -> None:

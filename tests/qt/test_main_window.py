@@ -1,0 +1,215 @@
+"""The assembled window: open, browse, layers, categories, selection, failures, settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QMessageBox
+from pytestqt.qtbot import QtBot
+
+from cocoview.qt.main_window import MainWindow
+from cocoview.resources import demo_files
+from tests.builders import doc, write
+from tests.conftest import REAL
+
+
+@pytest.fixture
+def win(qtbot: QtBot) -> MainWindow:
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1300, 850)
+    w.show()
+    yield w
+    w.close()
+    assert w.frames.pool.activeThreadCount() == 0
+
+
+def open_and_wait(qtbot: QtBot, w: MainWindow, files: list[Path], **kw: object) -> None:
+    with qtbot.waitSignal(w.loader.loaded, timeout=20000):
+        w.open_files(files, **kw)  # type: ignore[arg-type]
+    qtbot.waitUntil(lambda: w.canvas.frame is not None
+                    and w.canvas.frame.image_id == w.state.current_image, timeout=10000)
+
+
+def test_open_demo_and_browse(qtbot: QtBot, win: MainWindow) -> None:
+    open_and_wait(qtbot, win, demo_files())
+    ds = win.state.dataset
+    assert ds is not None and len(ds.image_ids) == 19
+    assert win.canvas.frame.image_id == int(ds.image_ids[0])
+    assert "instances_demo.json" in win.windowTitle()
+    first = win.state.current_image
+    win.actions_["next"].trigger()
+    qtbot.waitUntil(lambda: win.canvas.frame.image_id == int(ds.image_ids[1]), timeout=10000)
+    assert win.status_index.text().startswith("2 /")
+    win.actions_["last"].trigger()
+    qtbot.waitUntil(lambda: win.canvas.frame.image_id == int(ds.image_ids[-1]), timeout=10000)
+    win.actions_["first"].trigger()
+    qtbot.waitUntil(lambda: win.canvas.frame.image_id == first, timeout=10000)
+    # the keyboard: → and D move on
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: win.state.current_image == int(ds.image_ids[1]), timeout=5000)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_A)
+    qtbot.waitUntil(lambda: win.state.current_image == first, timeout=5000)
+
+
+def test_layer_actions(qtbot: QtBot, win: MainWindow) -> None:
+    open_and_wait(qtbot, win, demo_files())
+    for key, item in (("boxes", win.canvas.boxes), ("keypoints", win.canvas.keypoints),
+                      ("labels", win.canvas.labels), ("masks", win.canvas.outlines)):
+        act = win.actions_[key]
+        assert act.isChecked() and item.isVisible()
+        act.trigger()
+        assert not win.state.layers[key] and not item.isVisible()
+        act.trigger()
+        assert win.state.layers[key] and item.isVisible()
+    win.opacity_slider.setValue(20)
+    assert win.state.opacity == pytest.approx(0.2)
+    win.actions_["opacity_up"].trigger()
+    assert win.opacity_slider.value() == 30
+
+
+def test_hide_category_from_tree(qtbot: QtBot, win: MainWindow) -> None:
+    open_and_wait(qtbot, win, demo_files())
+    win.state.set_current_image(142238)
+    qtbot.waitUntil(lambda: win.canvas.frame.image_id == 142238, timeout=10000)
+    before = win.canvas.image_item.pixmap().toImage()
+    model = win.categories.model
+    person = next(i for i in _category_indexes(model) if model.category_ids(i) == [1])
+    model.setData(person, Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
+    assert 1 in win.state.hidden_categories
+    qtbot.waitUntil(lambda: win.canvas.image_item.pixmap().toImage() != before, timeout=10000)
+    person_items = [it for it in win.canvas.frame.overlays.items if it.category_id == 1]
+    assert person_items and not any(win.canvas._is_visible(it) for it in person_items)
+
+
+def _category_indexes(model: object) -> list[object]:
+    out = []
+    stack = [model.index(r, 0) for r in range(model.rowCount())]  # type: ignore[attr-defined]
+    while stack:
+        idx = stack.pop()
+        out.append(idx)
+        stack.extend(model.index(r, 0, idx) for r in range(model.rowCount(idx)))  # type: ignore
+    return out
+
+
+def test_click_selects_and_inspector_follows(qtbot: QtBot, win: MainWindow) -> None:
+    open_and_wait(qtbot, win, demo_files())
+    win.state.set_current_image(785)
+    qtbot.waitUntil(lambda: win.canvas.frame.image_id == 785, timeout=10000)
+    win.canvas.fit()
+    person = next(it for it in win.canvas.frame.overlays.items if it.keypoints is not None)
+    cx, cy = person.polygons[0].mean(axis=0)
+    pt = win.canvas.mapFromScene(QPointF(float(cx), float(cy)))
+    qtbot.mouseClick(win.canvas.viewport(), Qt.MouseButton.LeftButton, pos=pt)
+    assert win.state.selected_row == person.row
+    qtbot.waitUntil(lambda: str(person.ann_id) in win.inspector.json_text(), timeout=5000)
+    assert win.inspector.keypoint_model.rowCount() == 17
+
+
+def test_missing_image_keeps_overlays(qtbot: QtBot, win: MainWindow) -> None:
+    src = REAL / "mmdet_coco_dummy" / "annotations" / "instances_val2017.json"
+    open_and_wait(qtbot, win, [src])
+    win.state.set_current_image(255917)
+    qtbot.waitUntil(lambda: win.canvas.frame.image_id == 255917, timeout=10000)
+    assert win.canvas.placeholder.isVisible()
+    assert "not found" in win.canvas.frame.error
+    assert len(win.canvas.boxes.items) == 17
+
+
+def test_failed_load_keeps_previous_dataset(qtbot: QtBot, win: MainWindow,
+                                            tmp_path: Path) -> None:
+    open_and_wait(qtbot, win, demo_files())
+    ds = win.state.dataset
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"images": [')
+    with qtbot.waitSignal(win.loader.failed, timeout=10000) as blocker:
+        win.open_files([bad])
+    assert str(bad) in blocker.args[1] and "ends too early" in blocker.args[1]
+    box = win.findChild(QMessageBox, "load_error")
+    assert box is not None and str(bad) in box.informativeText()
+    box.close()
+    assert win.state.dataset is ds
+
+
+def test_second_open_cancels_first(qtbot: QtBot, win: MainWindow, tmp_path: Path) -> None:
+    p = write(tmp_path / "a.json", doc())
+    win.open_files(demo_files())
+    with qtbot.waitSignal(win.loader.loaded, timeout=20000) as blocker:
+        win.open_files([p])
+    assert blocker.args[0].files == (p,)
+    qtbot.waitUntil(lambda: not win.loader._old, timeout=10000)
+    assert win.state.dataset is not None and len(win.state.dataset.image_ids) == 3
+
+
+def test_results_layer(qtbot: QtBot, win: MainWindow) -> None:
+    gt = REAL / "mmpose" / "coco" / "test_coco.json"
+    res = REAL / "mmpose" / "coco" / "test_coco_det_AP_H_56.json"
+    open_and_wait(qtbot, win, [gt], results=res)
+    assert win.actions_["results"].isEnabled()
+    win.state.set_current_image(785)
+    qtbot.waitUntil(lambda: win.canvas.frame.image_id == 785, timeout=10000)
+    dets = [it for it in win.canvas.frame.overlays.items if it.is_result]
+    assert dets
+    win.state.set_min_score(0.0)
+    assert any(win.canvas._is_visible(it) for it in dets)
+    win.actions_["results"].trigger()
+    assert not any(win.canvas._is_visible(it) for it in dets)
+
+
+def test_drop_json_opens_it(qtbot: QtBot, win: MainWindow, tmp_path: Path) -> None:
+    p = write(tmp_path / "dropped.json", doc())
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(win.loader.loaded, timeout=10000):
+        win.dropEvent(event)
+    assert win.state.dataset is not None and win.state.dataset.paths == [p]
+
+
+def test_settings_remembered(qtbot: QtBot, tmp_path: Path) -> None:
+    p = write(tmp_path / "a.json", doc())
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    with qtbot.waitSignal(w.loader.loaded, timeout=10000):
+        w.open_files([p])
+    w.actions_["boxes"].trigger()
+    w.opacity_slider.setValue(70)
+    w.resize(701, 501)  # inside the offscreen screen, so restoring does not clamp it
+    w.close()
+    w2 = MainWindow()
+    qtbot.addWidget(w2)
+    assert not w2.state.layers["boxes"] and w2.actions_["boxes"].isChecked() is False
+    assert w2.state.opacity == pytest.approx(0.7)
+    assert w2.size().width() == 701
+    assert [str(p.resolve())] in w2.recent()
+    w2.close()
+
+
+def test_shortcuts_dialog_lists_actions(qtbot: QtBot, win: MainWindow) -> None:
+    win.actions_["shortcuts"].trigger()
+    box = win.findChild(QMessageBox, "shortcuts_dialog")
+    assert box is not None
+    text = box.text()
+    for needle in ("Next Image", "Masks", "Fit to Window", "Zoom to Selection", "F11"):
+        assert needle in text
+    box.close()
+
+
+def test_close_during_load_is_clean(qtbot: QtBot, tmp_path: Path) -> None:
+    d = doc()
+    d["images"] = [{"id": i, "file_name": f"{i}.jpg", "width": 10, "height": 10}
+                   for i in range(20000)]
+    p = tmp_path / "big.json"
+    p.write_text(json.dumps(d))
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    w.open_files([p])
+    w.close()
+    assert not w.loader.busy and not w.loader._old

@@ -87,6 +87,10 @@ def test_panoptic() -> None:
     assert recs[0]["id"] == src["annotations"][0]["segments_info"][0]["id"]
     ov = ds.overlays(iid)
     assert all(it.seg_kind == "panoptic" for it in ov.items)
+    stuff = {c["id"] for c in src["categories"] if not c["isthing"]}
+    assert {it.is_stuff for it in ov.items} == {True, False}
+    assert all(it.is_stuff == (it.category_id in stuff) for it in ov.items)
+    assert all(it.label.endswith("(stuff)") for it in ov.items if it.is_stuff)
     assert sum(it.mask.sum() for it in ov.items if it.mask is not None) > 0
 
 

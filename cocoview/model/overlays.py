@@ -47,6 +47,7 @@ class AnnOverlay:
     skeleton: np.ndarray | None = None  # (e, 2) 0-based
     keypoint_names: list[str] = field(default_factory=list)
     seg_kind: str = "none"
+    is_stuff: bool = False  # panoptic 'stuff' (isthing 0): amorphous regions, not objects
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -183,6 +184,9 @@ def _item(ds: Dataset, row: int, seg: Any, kp: np.ndarray | None, h: int, w: int
     )
     if panoptic_mask is not None:
         it.seg_kind = "panoptic"
+        if cat is not None and cat.isthing is False:
+            it.is_stuff = True
+            it.label += " (stuff)"
         it.mask, it.mask_box = _crop(panoptic_mask)
         if it.mask is not None:
             it.polygons = _outline_from_mask(it.mask, it.mask_box[0], it.mask_box[1])

@@ -75,6 +75,8 @@ class OutlinesItem(LayerItem):
             pen.setCosmetic(True)
             if it.is_result:
                 pen.setStyle(Qt.PenStyle.DashLine)
+            elif it.is_stuff:
+                pen.setStyle(Qt.PenStyle.DotLine)
             p.setPen(pen)
             p.setBrush(Qt.BrushStyle.NoBrush)
             for poly in self.polys.get(it.row * 2 + it.is_result, []):

@@ -45,10 +45,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cocoview.model.dataset import Dataset
 from cocoview.model.name_search import NameSearch, is_glob, parse_id
 from cocoview.qt.image_list_model import IMAGE_ID_ROLE, ImageListModel, screen_dpr
 from cocoview.qt.state import ViewerState
-from cocoview.qt.thumbnail_grid import ThumbnailDelegate, ThumbnailGridView
+from cocoview.qt.thumbnail_grid import ThumbnailGridView
 from cocoview.qt.thumbnails import ThumbnailCache
 
 __all__ = ["IMAGE_ID_ROLE", "ImageBrowser", "ImageListModel", "ThumbnailCache"]
@@ -72,6 +73,8 @@ class ImageBrowser(QWidget):
         self.model = ImageListModel(state, self.thumbnails, parent=self)
         self._search_index: NameSearch | None = None
         self._base_ids: np.ndarray = state.image_list
+        self._rows_of_base: np.ndarray | None = None
+        self._base_checked = False
         self._base_label = state.image_list_label
         self._own_list = False  # we are the ones setting state.image_list
         self._syncing = False  # we are the ones moving the selection
@@ -146,12 +149,9 @@ class ImageBrowser(QWidget):
             hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             hh.resizeSection(col, fm.horizontalAdvance(sample) + 24)
         hh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        g = self.grid = ThumbnailGridView(self)
-        delegate = ThumbnailDelegate(thumbnail_size, g)
-        g.setItemDelegate(delegate)
+        g = self.grid = ThumbnailGridView(thumbnail_size, self)
         g.setModel(self.model)
         g.setSelectionModel(t.selectionModel())  # one selection, two views
-        g.set_cell_size(delegate.cell_size(g.fontMetrics().height()))
         t.selectionModel().currentRowChanged.connect(self._row_activated)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(t)
@@ -223,14 +223,24 @@ class ImageBrowser(QWidget):
             return
         if self._search_index is None:
             self._search_index = NameSearch(ds.image_file_names)
-        rows = ds.image_rows(self._base_ids)
         hit = self._search_index.mask(text)
-        keep = self._base_ids[(rows >= 0) & hit[np.maximum(rows, 0)]]
+        rows = self._base_rows(ds)
+        keep = self._base_ids[hit] if rows is None else \
+            self._base_ids[(rows >= 0) & hit[np.maximum(rows, 0)]]
         how = "matches" if is_glob(text) else "contains"
         label = f"name {how} “{text}”"
         if self._base_label != "all images":
             label = f"{self._base_label}; {label}"
         self._set_list(keep, label)
+
+    def _base_rows(self, ds: Dataset) -> np.ndarray | None:
+        """Image-table rows of the searched list; None when it is the whole table in order."""
+        if not self._base_checked:  # once per list: 0.4 s for 2 M ids in random order
+            base = self._base_ids
+            whole = len(base) == len(ds.image_ids) and np.array_equal(base, ds.image_ids)
+            self._rows_of_base = None if whole else ds.image_rows(base)
+            self._base_checked = True
+        return self._rows_of_base
 
     def _set_list(self, ids: np.ndarray, label: str) -> None:
         same = ids is self.state.image_list or (
@@ -246,6 +256,7 @@ class ImageBrowser(QWidget):
     def _list_changed(self) -> None:
         if not self._own_list:  # a filter elsewhere: it becomes what we search in
             self._base_ids = self.state.image_list
+            self._base_checked = False
             self._base_label = self.state.image_list_label
             self._timer.stop()
             self.search.blockSignals(True)

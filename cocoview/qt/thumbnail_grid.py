@@ -55,16 +55,23 @@ class ThumbnailDelegate(QStyledItemDelegate):
     def __init__(self, icon_size: int = 160, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.icon_size = icon_size
-        #: the picture area: 4:3, the commonest COCO aspect; other aspects fit inside it
-        self.box = QSize(icon_size, round(icon_size * 0.75))
         self.pad = 8
 
-    def cell_size(self, font_height: int) -> QSize:
-        return QSize(self.box.width() + 2 * self.pad,
-                     self.box.height() + 2 * self.pad + 5 + 2 * font_height)
+    def nominal_width(self) -> int:
+        return self.icon_size + 2 * self.pad
+
+    def box_size(self, cell_width: int) -> QSize:
+        """The picture area of a cell: 4:3 (the commonest COCO aspect), never wider than
+        the thumbnails; pictures of other aspects fit inside it."""
+        w = max(min(cell_width - 2 * self.pad, self.icon_size), 16)
+        return QSize(w, round(w * 0.75))
+
+    def cell_height(self, cell_width: int, font_height: int) -> int:
+        return self.box_size(cell_width).height() + 2 * self.pad + 5 + 2 * font_height
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        return self.cell_size(option.fontMetrics.height())
+        w = self.nominal_width()
+        return QSize(w, self.cell_height(w, option.fontMetrics.height()))
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         pal: QPalette = option.palette
@@ -86,11 +93,12 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(hv)
             painter.drawRoundedRect(cell, 6, 6)
-        box = QRect(QPoint(r.left() + self.pad, r.top() + self.pad), self.box)
+        bs = self.box_size(r.width())
+        box = QRect(QPoint(r.left() + (r.width() - bs.width()) // 2, r.top() + self.pad), bs)
         self._paint_image(painter, pal, box, index)
         fm = option.fontMetrics
         text_top = box.bottom() + 5
-        name_rect = QRect(r.left() + self.pad, text_top, box.width(), fm.height())
+        name_rect = QRect(r.left() + 4, text_top, r.width() - 8, fm.height())
         name = fm.elidedText(str(index.data(Qt.ItemDataRole.DisplayRole) or ""),
                              Qt.TextElideMode.ElideMiddle, name_rect.width())
         painter.setPen(pal.color(QPalette.ColorRole.Text))
@@ -138,30 +146,50 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
 
 class ThumbnailGridView(QAbstractItemView):
-    """Cells of one fixed size, laid out left to right in as many columns as fit."""
+    """Cells of one size, left to right in as many columns as fit.
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    Cells stretch to fill the width, or shrink (down to ``min_scale`` of their
+    nominal width) to fit one more column, so a narrow dock shows two columns
+    of slightly smaller thumbnails rather than one column with wide margins.
+    """
+
+    def __init__(self, icon_size: int = 160, parent: QWidget | None = None,
+                 min_scale: float = 0.7) -> None:
         super().__init__(parent)
-        self._cell = QSize(176, 220)
+        self.min_scale = min_scale
+        self._cols = 1
+        self._cell = QSize(icon_size + 16, icon_size)
         self._hover = -1
+        self.setItemDelegate(ThumbnailDelegate(icon_size, self))
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setMouseTracking(True)
+        self._update_cells()
 
     # ----- geometry -----------------------------------------------------
-    def set_cell_size(self, size: QSize) -> None:
-        self._cell = QSize(size)
-        self.updateGeometries()
-        self.viewport().update()
+    def delegate(self) -> ThumbnailDelegate:
+        d = self.itemDelegate()
+        assert isinstance(d, ThumbnailDelegate)
+        return d
+
+    def _update_cells(self) -> None:
+        vw = max(self.viewport().width(), 1)
+        nominal = self.delegate().nominal_width()
+        cols = max(1, math.ceil(vw / nominal))
+        if vw / cols < nominal * self.min_scale:
+            cols = max(1, vw // nominal)
+        w = max(vw // cols, 1)
+        self._cols = cols
+        self._cell = QSize(w, self.delegate().cell_height(w, self.fontMetrics().height()))
 
     def cell_size(self) -> QSize:
         return QSize(self._cell)
 
     def columns(self) -> int:
-        return max(1, self.viewport().width() // max(self._cell.width(), 1))
+        return self._cols
 
     def _count(self) -> int:
         m = self.model()
@@ -184,6 +212,7 @@ class ThumbnailGridView(QAbstractItemView):
         return range(first, min(last, self._count()))
 
     def updateGeometries(self) -> None:
+        self._update_cells()
         rows = math.ceil(self._count() / self.columns())
         ch, vh = self._cell.height(), self.viewport().height()
         sb = self.verticalScrollBar()
@@ -194,7 +223,7 @@ class ThumbnailGridView(QAbstractItemView):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         keep = self._visible_range().start
-        super().resizeEvent(event)
+        super().resizeEvent(event)  # → updateGeometries → new cells
         if keep:  # the first visible cell stays the first visible cell
             self.verticalScrollBar().setValue((keep // self.columns()) * self._cell.height())
 

@@ -211,6 +211,16 @@ def test_grid_toggle_and_shared_selection(qtbot: QtBot, browser: ImageBrowser) -
         browser.set_mode("tiles")
 
 
+def test_mode_shortcuts(qtbot: QtBot, browser: ImageBrowser) -> None:
+    browser.activateWindow()
+    qtbot.waitUntil(browser.isActiveWindow, timeout=2000)
+    browser.table.setFocus()
+    qtbot.keyClick(browser.table, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: browser.mode() == "grid", timeout=2000)  # buttons animate clicks
+    qtbot.keyClick(browser.grid, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: browser.mode() == "list", timeout=2000)
+
+
 def test_grid_geometry(qtbot: QtBot, browser: ImageBrowser) -> None:
     browser.set_mode("grid")
     g, m = browser.grid, browser.model
@@ -230,6 +240,23 @@ def test_grid_geometry(qtbot: QtBot, browser: ImageBrowser) -> None:
     assert g.moveCursor(A.MoveDown, none).row() == cols
     assert g.moveCursor(A.MoveUp, none).row() == 0
     assert g.moveCursor(A.MoveEnd, none).row() == m.rowCount() - 1
+
+
+def test_grid_fills_narrow_and_wide_docks(qtbot: QtBot, browser: ImageBrowser) -> None:
+    browser.set_mode("grid")
+    g = browser.grid
+    nominal = g.delegate().nominal_width()
+    for width in (150, 260, 400, 700, 1200):
+        browser.resize(width, 500)
+        vw = g.viewport().width()
+        cols, cell = g.columns(), g.cell_size()
+        assert cols * cell.width() <= vw < (cols + 1) * cell.width() or cols == 1
+        if vw >= 2 * nominal * g.min_scale:
+            assert cols >= 2  # two smaller thumbnails rather than one lost in margins
+            assert cell.width() >= nominal * g.min_scale
+        browser.state.set_current_image(int(browser.state.image_list[-1]))
+        last = g.visualRect(browser.model.index(browser.model.rowCount() - 1, 0))
+        assert g.viewport().rect().intersects(last)
 
 
 def test_grid_paints_thumbnails(qtbot: QtBot, browser: ImageBrowser) -> None:

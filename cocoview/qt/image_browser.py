@@ -108,6 +108,8 @@ class ImageBrowser(QWidget):
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("File name or id… (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
+        fm = self.search.fontMetrics()
+        self.search.setMinimumWidth(fm.horizontalAdvance("File name or id") + 24)
         self.search.setToolTip("Filter by file-name substring or shell glob (*.png, 0000*7.jpg);\n"
                                "a number jumps to that image id. Esc clears.")
         self.search.textChanged.connect(self._search_edited)
@@ -120,9 +122,9 @@ class ImageBrowser(QWidget):
         self._bar.addWidget(self.list_button)
         self._bar.addWidget(self.grid_button)
         self._bar.addSpacing(6)
-        self._bar.addWidget(self.search, 1)
+        self._bar.addWidget(self.search, 3)
         self._bar.addSpacing(6)
-        self._bar.addWidget(self.count_label)
+        self._bar.addWidget(self.count_label, 2)
 
     def _build_views(self, thumbnail_size: int) -> None:
         t = self.table = QTableView(self)
@@ -133,7 +135,7 @@ class ImageBrowser(QWidget):
         t.setWordWrap(False)
         t.setShowGrid(False)
         t.setAlternatingRowColors(True)
-        t.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        t.setTextElideMode(Qt.TextElideMode.ElideLeft)  # names differ at their end
         t.setIconSize(self.model.icon_size)
         t.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         vh = t.verticalHeader()
@@ -144,10 +146,9 @@ class ImageBrowser(QWidget):
         hh = t.horizontalHeader()
         hh.setHighlightSections(False)
         hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        fm = t.fontMetrics()
-        for col, sample in ((1, "000000000000"), (2, "Annotations")):
+        for col in (1, 2):
             hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
-            hh.resizeSection(col, fm.horizontalAdvance(sample) + 24)
+        self._fit_number_columns()
         hh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         g = self.grid = ThumbnailGridView(thumbnail_size, self)
         g.setModel(self.model)
@@ -266,6 +267,19 @@ class ImageBrowser(QWidget):
 
     def _dataset_changed(self) -> None:
         self._search_index = None
+        self._fit_number_columns()
+
+    def _fit_number_columns(self) -> None:
+        """Id and Annotations just as wide as their widest value (from the columns, O(1) rows
+        looked at), so the file name keeps the room in a narrow dock."""
+        ds = self.state.dataset
+        fm, hfm = self.table.fontMetrics(), self.table.horizontalHeader().fontMetrics()
+        ids = str(int(ds.image_ids.max())) if ds is not None and len(ds) else "000000"
+        anns = str(int(ds.image_ann_count.max())) if ds is not None and len(ds) else "0"
+        hh = self.table.horizontalHeader()
+        hh.resizeSection(1, max(fm.horizontalAdvance(ids), hfm.horizontalAdvance("Id")) + 18)
+        hh.resizeSection(2, max(fm.horizontalAdvance(anns),
+                                hfm.horizontalAdvance("Annotations")) + 18)
 
     def _update_count(self) -> None:
         ds = self.state.dataset
@@ -276,6 +290,7 @@ class ImageBrowser(QWidget):
             text = f"{text} · {label}"
         self.count_label.setText(text)
         self.count_label.setToolTip(text)
+        self.count_label.updateGeometry()
 
     # ----- selection ↔ state -------------------------------------------
     def _row_activated(self, current: QModelIndex, previous: QModelIndex) -> None:
@@ -306,8 +321,10 @@ class _ElidedLabel(QLabel):
         return QSize(self.fontMetrics().horizontalAdvance("0,000 of 0,000…"),
                      super().minimumSizeHint().height())
 
-    def sizeHint(self) -> QSize:
-        return QSize(min(super().sizeHint().width(), 320), super().sizeHint().height())
+    def sizeHint(self) -> QSize:  # the count; a filter description gets the spare room
+        count = self.text().split(" · ")[0]
+        return QSize(self.fontMetrics().horizontalAdvance(count) + 4,
+                     super().sizeHint().height())
 
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)

@@ -100,7 +100,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         text_top = box.bottom() + 5
         name_rect = QRect(r.left() + 4, text_top, r.width() - 8, fm.height())
         name = fm.elidedText(str(index.data(Qt.ItemDataRole.DisplayRole) or ""),
-                             Qt.TextElideMode.ElideMiddle, name_rect.width())
+                             Qt.TextElideMode.ElideLeft, name_rect.width())
         painter.setPen(pal.color(QPalette.ColorRole.Text))
         painter.drawText(name_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter,
                          name)

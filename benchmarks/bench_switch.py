@@ -73,14 +73,13 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     import cocoview
+    from cocoview.qt.app import GIL_SWITCH_INTERVAL
     from cocoview.qt.canvas import Canvas
     from cocoview.qt.frames import Frame, FrameLoader
     from cocoview.qt.state import ViewerState
 
-    from cocoview.qt.app import GIL_SWITCH_INTERVAL
-
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)  # as the app does
-    app = QApplication.instance() or QApplication([])
+    QApplication.instance() or QApplication([])
     ds = cocoview.open(ann, images=REPO / "bench-data" / "val2017_images")
     ids = ds.image_ids[:n].tolist()
     state = ViewerState()

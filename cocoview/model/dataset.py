@@ -134,7 +134,7 @@ class Dataset:
         self._ann_sort: np.ndarray | None = None
 
     # ----- lookups ------------------------------------------------------
-    def image_rows(self, image_ids: np.ndarray) -> np.ndarray:
+    def image_rows(self, image_ids: np.ndarray | Sequence[int]) -> np.ndarray:
         """Rows of ``image_ids`` in the image table (-1 where unknown)."""
         ids = np.asarray(image_ids, np.int64)
         if not len(self._img_sorted_ids):

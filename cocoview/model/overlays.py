@@ -115,7 +115,7 @@ def paint_mask(out: np.ndarray, it: AnnOverlay, opacity: float) -> None:
     if opacity >= 1.0:  # the GUI's case: the opacity is applied when blending
         np.copyto(dst, np.array([b, g, r, 255], np.uint8), where=region[..., None])
         return
-    a = int(round(opacity * 256))
+    a = round(opacity * 256)
     src = np.array([b, g, r, 255], np.uint16) * a
     sel = dst[region].astype(np.uint16)
     dst[region] = ((src + sel * (256 - a)) >> 8).astype(np.uint8)

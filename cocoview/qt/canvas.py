@@ -276,23 +276,23 @@ class Canvas(QGraphicsView):
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
 
     # ----- events -------------------------------------------------------
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+    def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0
         if steps:
             self.set_zoom(self.zoom * (1.2 ** steps), event.position())
         event.accept()
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if self._auto_fit or self._fit_pending:
             QTimer.singleShot(0, self.fit)
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             self._press = event.position().toPoint()
         super().mousePressEvent(event)
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         super().mouseReleaseEvent(event)
         self.viewport().setCursor(Qt.CursorShape.CrossCursor)
         if event.button() != Qt.MouseButton.LeftButton or self._press is None:
@@ -303,7 +303,7 @@ class Canvas(QGraphicsView):
             it = self.hit_test(self.mapToScene(event.position().toPoint()))
             self.state.select(it.row if it is not None else -1)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         super().mouseMoveEvent(event)
         pos = self.mapToScene(event.position().toPoint())
         if self.frame is not None and 0 <= pos.x() < self.frame.width and \
@@ -333,6 +333,6 @@ class Canvas(QGraphicsView):
             QToolTip.hideText()
             self._tooltip_row = -2
 
-    def leaveEvent(self, event: QEvent) -> None:  # noqa: N802
+    def leaveEvent(self, event: QEvent) -> None:
         self.state.hover(-1)
         self.cursorMoved.emit(math.nan, math.nan)

@@ -54,7 +54,7 @@ class LayerItem(QGraphicsItem):
         self.rect = r.adjusted(-8, -8, 8, 8)
         self.update()
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+    def boundingRect(self) -> QRectF:
         return self.rect
 
     def shown(self) -> list[AnnOverlay]:
@@ -219,7 +219,7 @@ class PlaceholderItem(QGraphicsItem):
         self.message = message
         self.update()
 
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         return self.rect
 
     def paint(self, p: QPainter, option: QStyleOptionGraphicsItem,

@@ -175,7 +175,7 @@ class FrameLoader(QObject):
 
     frameReady = Signal(object)  # Frame for the image currently wanted
     lookReady = Signal(object)  # the wanted Frame, re-blended (hidden categories, opacity)
-    failed = Signal("qlonglong", str)  # image id, message
+    failed = Signal("qlonglong", str)  # type: ignore[arg-type]  # image id, message
 
     def __init__(self, parent: QObject | None = None, cache_mb: int = 384,
                  threads: int = 2) -> None:

@@ -68,7 +68,8 @@ class ImageBrowser(QWidget):
         super().__init__(parent)
         self.state = state
         dpr = screen_dpr()
-        self.thumbnails = ThumbnailCache(state, size=round(thumbnail_size * dpr),
+        # one thumbnail worker: the canvas's frame workers need the other core
+        self.thumbnails = ThumbnailCache(state, size=round(thumbnail_size * dpr), threads=1,
                                          device_pixel_ratio=dpr, parent=self)
         self.model = ImageListModel(state, self.thumbnails, parent=self)
         self._search_index: NameSearch | None = None

@@ -64,12 +64,12 @@ class DatasetLoader(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.thread: _LoadThread | None = None
+        self.job: _LoadThread | None = None
         self._old: list[_LoadThread] = []
 
     @property
     def busy(self) -> bool:
-        return self.thread is not None and self.thread.isRunning()
+        return self.job is not None and self.job.isRunning()
 
     def open(self, req: OpenRequest) -> None:
         self.cancel()
@@ -79,15 +79,15 @@ class DatasetLoader(QObject):
         t.failed.connect(self._on_failed)
         t.cancelled.connect(self.cancelled)
         t.finished.connect(lambda: self._reap(t))
-        self.thread = t
+        self.job = t
         self.started.emit(req)
         t.start()
 
     def cancel(self) -> None:
-        if self.thread is not None:
-            self.thread.stop.set()
-            self._old.append(self.thread)
-            self.thread = None
+        if self.job is not None:
+            self.job.stop.set()
+            self._old.append(self.job)
+            self.job = None
 
     def wait(self, msecs: int = 30000) -> bool:
         """Cancel and wait for every load thread (window closing)."""
@@ -101,16 +101,16 @@ class DatasetLoader(QObject):
         return ok
 
     def _on_loaded(self, req: OpenRequest, ds: object) -> None:
-        if self.thread is not None and self.thread.req == req and not self.thread.stop.is_set():
+        if self.job is not None and self.job.req == req and not self.job.stop.is_set():
             self.loaded.emit(req, ds)
 
     def _on_failed(self, req: OpenRequest, msg: str) -> None:
-        if self.thread is not None and self.thread.req == req:
+        if self.job is not None and self.job.req == req:
             self.failed.emit(req, msg)
 
     def _reap(self, t: _LoadThread) -> None:
         if t in self._old:
             self._old.remove(t)
-        if t is self.thread:
-            self.thread = None
+        if t is self.job:
+            self.job = None
         t.deleteLater()

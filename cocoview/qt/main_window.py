@@ -435,7 +435,7 @@ class MainWindow(QMainWindow):
         s.setValue("view/outline_only", self.state.outline_only)
         s.sync()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
         self.loader.wait()
         self.frames.shutdown()
@@ -446,11 +446,11 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     # ----- drag and drop ------------------------------------------------
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if any(_is_json(u.toLocalFile()) for u in event.mimeData().urls()):
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+    def dropEvent(self, event: QDropEvent) -> None:
         files = [Path(u.toLocalFile()) for u in event.mimeData().urls()
                  if _is_json(u.toLocalFile())]
         if files:

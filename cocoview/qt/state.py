@@ -22,7 +22,7 @@ class ViewerState(QObject):
     #: the list of image ids being browsed changed (filter, search, category double-click)
     imageListChanged = Signal()
     #: current image id (-1: none)
-    currentImageChanged = Signal("qlonglong")
+    currentImageChanged = Signal("qlonglong")  # type: ignore[arg-type]  # 64-bit ids
     #: selected annotation row in the dataset (-1: none); results rows are not selectable
     selectionChanged = Signal(int)
     hoverChanged = Signal(int)

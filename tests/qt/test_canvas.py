@@ -49,7 +49,7 @@ def setup(qtbot: QtBot, demo: cocoview.Dataset) -> tuple[ViewerState, Canvas, Fr
 
 
 def test_frame_decoded_in_worker(qtbot: QtBot, setup: tuple) -> None:
-    state, canvas, loader = setup
+    _state, canvas, loader = setup
     f = _frame(qtbot, loader, 142238)
     assert not f.error and f.base.format() == QImage.Format.Format_RGB32
     assert (f.base.width(), f.base.height()) == (f.width, f.height)
@@ -61,7 +61,7 @@ def test_frame_decoded_in_worker(qtbot: QtBot, setup: tuple) -> None:
 
 
 def test_stale_result_not_shown(qtbot: QtBot, setup: tuple) -> None:
-    state, canvas, loader = setup
+    _state, _canvas, loader = setup
     shown: list[int] = []
     loader.frameReady.connect(lambda f: shown.append(f.image_id))
     loader.request(142238)
@@ -128,7 +128,7 @@ def test_hover_and_click_select(qtbot: QtBot, setup: tuple) -> None:
     f = _frame(qtbot, loader, 785)
     canvas.show_frame(f)
     person = next(it for it in f.overlays.items if it.keypoints is not None)
-    x, y, w, h = person.bbox
+    _x, _y, _w, _h = person.bbox
     poly = person.polygons[0]
     cx, cy = poly.mean(axis=0)
     hit = canvas.hit_test(QPointF(float(cx), float(cy)))
@@ -169,7 +169,7 @@ def test_corrupt_image_file(tmp_path: Path, content: bytes) -> None:
 
 
 def test_zoom_and_fit(qtbot: QtBot, setup: tuple) -> None:
-    state, canvas, loader = setup
+    _state, canvas, loader = setup
     canvas.show_frame(_frame(qtbot, loader, 785))
     canvas.fit()
     fit = canvas.zoom

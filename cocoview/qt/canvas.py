@@ -294,6 +294,7 @@ class Canvas(QGraphicsView):
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         super().mouseReleaseEvent(event)
+        event.accept()  # a click on empty canvas is ours too (it clears the selection)
         self.viewport().setCursor(Qt.CursorShape.CrossCursor)
         if event.button() != Qt.MouseButton.LeftButton or self._press is None:
             return

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QSizePolicy,
     QSlider,
     QToolButton,
     QWidget,
@@ -157,9 +158,11 @@ class MainWindow(QMainWindow):
             tb.addAction(self.actions_[key])
         tb.addSeparator()
         box = QWidget(self)
+        box.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         lay = QHBoxLayout(box)
         lay.setContentsMargins(6, 0, 6, 0)
-        lay.addWidget(QLabel("Opacity"))
+        lay.setSpacing(6)
+        lay.addWidget(QLabel("Mask opacity"))
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal, box)
         self.opacity_slider.setObjectName("opacity_slider")
         self.opacity_slider.setRange(0, 100)

@@ -225,3 +225,27 @@ def test_canvas_pixel_snapshot(qtbot: QtBot, tmp_path: Path, update_snapshots: b
     diff = np.abs(arr(img) - arr(ref)).max(axis=2)
     assert (diff > 24).mean() < 0.01, "canvas rendering changed"
     assert loader.shutdown()
+
+
+def test_huge_image_decoded_reduced(qtbot: QtBot, tmp_path: Path) -> None:
+    """A 30-megapixel image is decoded at reduced size and still covers the JSON's size."""
+    from PIL import Image
+
+    w, h = 6400, 4800
+    Image.new("RGB", (w, h), (40, 90, 160)).save(tmp_path / "big.jpg", quality=70)
+    d = doc(images=[{"id": 1, "file_name": "big.jpg", "width": w, "height": h}],
+            annotations=[{"id": 1, "image_id": 1, "category_id": 1, "bbox": [100, 100, 3000, 2000],
+                          "area": 6e6, "iscrowd": 0,
+                          "segmentation": [[100, 100, 3100, 100, 3100, 2100, 100, 2100]]}])
+    ds = cocoview.open(write(tmp_path / "a.json", d))
+    loader = FrameLoader()
+    loader.set_dataset(ds)
+    f = _frame(qtbot, loader, 1)
+    assert (f.width, f.height) == (w, h)
+    assert f.base.width() < w and f.base.width() * f.base.height() <= 24_000_000
+    state = ViewerState()
+    canvas = Canvas(state)
+    qtbot.addWidget(canvas)
+    canvas.show_frame(f)
+    assert canvas.image_item.sceneBoundingRect().width() == pytest.approx(w)
+    assert loader.shutdown()

@@ -31,8 +31,10 @@ LARGE_PIXELS = 24_000_000
 #: past this we do not decode at all
 MAX_PIXELS = 1_000_000_000
 
-#: what a composite was made for: (hidden categories, opacity in 1/100)
-Look = tuple[frozenset[int], int]
+#: what a composite was made for: hidden categories, opacity in 1/100, detections shown,
+#: detections' minimum score in 1/100
+Look = tuple[frozenset[int], int, bool, int]
+DEFAULT_LOOK: Look = (frozenset(), 50, True, 30)
 
 
 @dataclass
@@ -96,11 +98,14 @@ def decode_image(path: Path | None) -> tuple[np.ndarray | None, str]:
 
 
 def composite(base_bgrx: np.ndarray, overlays: Overlays, visible: set[int] | None,
-              opacity: float) -> QImage | None:
-    """The base image with the visible masks blended in at ``opacity`` (None: no masks)."""
+              look: Look) -> QImage | None:
+    """The base image with the visible masks blended in (None: no masks at all)."""
     if not any(it.has_mask for it in overlays.items):
         return None
-    layer = overlays.mask_layer(categories=visible, opacity=1.0, results=True, min_score=0.0)
+    _hidden, op, results, min_score = look
+    opacity = op / 100
+    layer = overlays.mask_layer(categories=visible, opacity=1.0, results=results,
+                                min_score=min_score / 100)
     h, w = base_bgrx.shape[:2]
     if layer.shape[:2] != (h, w):  # a reduced decode of a huge image
         layer = cv2.resize(layer, (w, h), interpolation=cv2.INTER_NEAREST)
@@ -135,9 +140,7 @@ class _FrameJob(QRunnable):
             if bgrx is None:
                 grey = placeholder(w, h)
                 bgrx = cv2.cvtColor(grey, cv2.COLOR_RGB2BGRA)
-            hidden, op = self.look
-            visible = _visible(ds, hidden)
-            comp = composite(bgrx, ov, visible, op / 100)
+            comp = composite(bgrx, ov, _visible(ds, self.look[0]), self.look)
             polys = {it.row * 2 + it.is_result: polygons_of(it) for it in ov.items}
             result: object = Frame(self.image_id, w, h, bgrx_to_qimage(bgrx), error, ov, comp,
                                    self.look, polys, bgrx)
@@ -158,9 +161,8 @@ class _LookJob(QRunnable):
         try:
             f = self.frame
             assert f.base_bgrx is not None
-            hidden, op = self.look
-            result: object = composite(f.base_bgrx, f.overlays, _visible(self.ds, hidden),
-                                       op / 100)
+            result: object = composite(f.base_bgrx, f.overlays,
+                                       _visible(self.ds, self.look[0]), self.look)
         except Exception as exc:
             result = exc
         self.emitter.done.emit(self.job, result)
@@ -187,7 +189,7 @@ class FrameLoader(QObject):
         self.cache_limit = cache_mb * 1024 * 1024
         self.dataset: Dataset | None = None
         self.wanted = -1
-        self.look: Look = (frozenset(), 50)
+        self.look: Look = DEFAULT_LOOK
         self._ids = itertools.count(1)
         self._jobs: dict[int, tuple[str, int, Look]] = {}
         self._pending: set[int] = set()  # image ids with a frame job under way
@@ -204,9 +206,10 @@ class FrameLoader(QObject):
         self._jobs.clear()
         self._pending.clear()
 
-    def set_look(self, hidden: set[int], opacity: float) -> None:
-        """Hidden categories or mask opacity changed: re-blend the current frame."""
-        look = (frozenset(hidden), round(opacity * 100))
+    def set_look(self, hidden: set[int], opacity: float, results: bool = True,
+                 min_score: float = 0.3) -> None:
+        """Hidden categories, opacity or detection display changed: re-blend the frame."""
+        look = (frozenset(hidden), round(opacity * 100), results, round(min_score * 100))
         if look == self.look:
             return
         self.look = look

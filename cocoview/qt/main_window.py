@@ -9,6 +9,7 @@ from PySide6.QtCore import QByteArray, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
+    QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
@@ -170,6 +171,17 @@ class MainWindow(QMainWindow):
         self.opacity_slider.setValue(round(self.state.opacity * 100))
         self.opacity_slider.setToolTip("Mask opacity  ([ and ])")
         lay.addWidget(self.opacity_slider)
+        lay.addSpacing(12)
+        self.score_label = QLabel("Min score")
+        lay.addWidget(self.score_label)
+        self.score_spin = QDoubleSpinBox(box)
+        self.score_spin.setObjectName("min_score")
+        self.score_spin.setRange(0.0, 1.0)
+        self.score_spin.setSingleStep(0.05)
+        self.score_spin.setDecimals(2)
+        self.score_spin.setValue(self.state.min_score)
+        self.score_spin.setToolTip("Hide detections scoring below this")
+        lay.addWidget(self.score_spin)
         tb.addWidget(box)
 
     def _build_status(self) -> None:
@@ -200,9 +212,12 @@ class MainWindow(QMainWindow):
         st.imageListChanged.connect(self._update_index)
         st.visibilityChanged.connect(self._update_look)
         st.opacityChanged.connect(lambda _v: self._update_look())
+        st.layersChanged.connect(self._update_look)
+        st.minScoreChanged.connect(lambda _v: self._update_look())
         st.layersChanged.connect(self._sync_layer_actions)
         st.opacityChanged.connect(self._sync_opacity)
         self.opacity_slider.valueChanged.connect(lambda v: st.set_opacity(v / 100))
+        self.score_spin.valueChanged.connect(st.set_min_score)
         self.frames.frameReady.connect(self._on_frame)
         self.frames.lookReady.connect(self.canvas.show_look)
         self.frames.failed.connect(lambda _i, msg: self.statusBar().showMessage(msg, 8000))
@@ -276,7 +291,9 @@ class MainWindow(QMainWindow):
         self.frames.set_dataset(ds)
         self._update_look()
         self.state.set_dataset(ds)
-        self.actions_["results"].setEnabled(ds.results is not None)
+        has_results = ds.results is not None
+        for w in (self.actions_["results"], self.score_label, self.score_spin):
+            w.setEnabled(has_results)
         self.setWindowTitle(f"{req.describe()} — cocoview")
         if req.label != "demo dataset":
             self._add_recent(req)
@@ -350,7 +367,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(frame.error, 8000)
 
     def _update_look(self) -> None:
-        self.frames.set_look(self.state.hidden_categories, self.state.opacity)
+        st = self.state
+        self.frames.set_look(st.hidden_categories, st.opacity, st.layers.get("results", True),
+                             st.min_score)
 
     def _update_index(self) -> None:
         n = len(self.state.image_list)

@@ -213,3 +213,25 @@ def test_close_during_load_is_clean(qtbot: QtBot, tmp_path: Path) -> None:
     w.open_files([p])
     w.close()
     assert not w.loader.busy and not w.loader._old
+
+
+def test_detection_masks_follow_toggle_and_score(qtbot: QtBot, win: MainWindow) -> None:
+    gt = REAL / "detvisgui" / "data" / "coco" / "annotations" / "instances_val2017.json"
+    res = REAL / "detvisgui" / "results" / "mask_rcnn_r50_fpn_1x" / "val_results.segm.json"
+    open_and_wait(qtbot, win, [gt], results=res)
+    assert win.score_spin.isEnabled()
+    iid = win.state.current_image
+
+    def shown() -> object:
+        return win.canvas.image_item.pixmap().toImage()
+
+    qtbot.waitUntil(lambda: win.canvas.frame.look == win.frames.look, timeout=10000)
+    with_dets = shown()
+    win.actions_["results"].trigger()  # detections off: their masks leave the image
+    qtbot.waitUntil(lambda: shown() != with_dets, timeout=10000)
+    without = shown()
+    win.actions_["results"].trigger()
+    qtbot.waitUntil(lambda: shown() == with_dets, timeout=10000)
+    win.score_spin.setValue(1.0)  # no detection scores 1.0
+    qtbot.waitUntil(lambda: shown() == without, timeout=10000)
+    assert win.state.current_image == iid

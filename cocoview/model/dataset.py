@@ -8,8 +8,7 @@ annotation, taken from the file that carries keypoints.
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -264,16 +263,7 @@ class Dataset:
     def keypoints_array(self, row: int) -> np.ndarray | None:
         """Keypoints of annotation row ``row`` as a (k, 3) float array, or None."""
         f = self.files[int(self.ann_src[row])]
-        off, n = int(self.anns.kp_off[row]), int(self.anns.kp_len[row])
-        if off < 0:
-            return None
-        try:
-            vals = msgspec.json.decode(f.data[off : off + n], type=list[float])
-        except msgspec.ValidationError:
-            return None
-        if len(vals) % 3:
-            vals = vals[: len(vals) - len(vals) % 3]
-        return np.asarray(vals, np.float64).reshape(-1, 3)
+        return _keypoints(f.data, int(self.anns.kp_off[row]), int(self.anns.kp_len[row]))
 
     def geometry(self, row: int) -> Geometry:
         return clean_segmentation(self.segmentation(row))
@@ -406,19 +396,20 @@ class Results:
         return geometry_mask(g, h, w)
 
     def keypoints_array(self, row: int) -> np.ndarray | None:
-        off, n = int(self.anns.kp_off[row]), int(self.anns.kp_len[row])
-        if off < 0:
-            return None
-        try:
-            vals = msgspec.json.decode(self.file.data[off : off + n], type=list[float])
-        except msgspec.ValidationError:
-            return None
-        vals = vals[: len(vals) - len(vals) % 3]
-        return np.asarray(vals, np.float64).reshape(-1, 3)
+        return _keypoints(self.file.data, int(self.anns.kp_off[row]),
+                          int(self.anns.kp_len[row]))
 
 
-def _is_identity(order: np.ndarray) -> bool:
-    return bool(len(order) == 0 or (order == np.arange(len(order))).all())
+def _keypoints(data: bytes, off: int, n: int) -> np.ndarray | None:
+    """A raw ``keypoints`` list as (k, 3) floats; None if absent or not numbers."""
+    if off < 0:
+        return None
+    try:
+        vals = msgspec.json.decode(data[off : off + n], type=list[float])
+    except msgspec.ValidationError:
+        return None
+    vals = vals[: len(vals) - len(vals) % 3]
+    return np.asarray(vals, np.float64).reshape(-1, 3)
 
 
 def _drop_cross_file_duplicates(anns: AnnColumns, src: np.ndarray) -> tuple[
@@ -478,8 +469,4 @@ def _sub(progress: Progress | None, i: int, n: int) -> Progress | None:
     return lambda frac, what: progress((i + frac) / n, what)
 
 
-def iter_rows(ds: Dataset, image_id: int) -> Iterable[int]:
-    return (int(r) for r in ds.ann_rows(image_id))
-
-
-__all__ = ["Cancelled", "Dataset", "ImageInfo", "Results", "builtins", "open"]
+__all__ = ["Cancelled", "Dataset", "ImageInfo", "Results", "open"]

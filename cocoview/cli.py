@@ -15,7 +15,7 @@ from typing import Any
 
 from cocoview import __version__
 
-COMMANDS = ("stats", "validate", "render")
+COMMANDS = ("stats", "validate", "render", "export")
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
 
 
@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cocoview",
         description="A fast browser for COCO-format datasets. Without a command, opens the "
                     "desktop app.",
-        epilog="Commands: cocoview stats | validate | render (cocoview COMMAND --help).",
+        epilog="Commands: cocoview stats | validate | render | export (cocoview COMMAND --help).",
     )
     parser.add_argument("--version", action="version", version=f"cocoview {__version__}")
     return parser
@@ -69,6 +69,36 @@ def build_command_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-score", type=float, default=0.0,
                    help="hide detections below this score")
     p.add_argument("--out", type=Path, required=True, metavar="OUT.png")
+
+    p = sub.add_parser("export", help="write the filtered images as a list or a COCO subset, "
+                                      "whole or split")
+    _files_args(p, results=False)
+    p.add_argument("--out", type=Path, required=True, metavar="OUT",
+                   help="output file; with --split, an output folder")
+    p.add_argument("--format", choices=("ids", "names", "paths", "coco"), default="ids")
+    p.add_argument("--category", action="append", default=[], metavar="NAME",
+                   help="category name or numeric id (repeatable)")
+    p.add_argument("--match", choices=("any", "all", "none"), default="any",
+                   help="with several --category: any of them (default), all, or none")
+    p.add_argument("--crowd", choices=("with", "without"))
+    p.add_argument("--size", choices=("small", "medium", "large"),
+                   help="images with a non-crowd annotation of this COCO size bucket")
+    p.add_argument("--min-annotations", type=int, metavar="N")
+    p.add_argument("--max-annotations", type=int, metavar="N")
+    p.add_argument("--name", metavar="PATTERN", help="shell glob matched against file_name")
+    p.add_argument("--ids", metavar="ID,…|@FILE", help="only these image ids")
+    p.add_argument("--has-keypoints", action="store_true", default=None)
+    p.add_argument("--missing-images", action="store_true", default=None,
+                   help="only images whose file is missing")
+    p.add_argument("--has-problems", action="store_true", default=None,
+                   help="only images with validation problems")
+    p.add_argument("--split", metavar="NAME=RATIO,…", help="e.g. train=0.8,val=0.2")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--stratify", action="store_true",
+                   help="keep each category's share of images in every part")
+    p.add_argument("--table", type=Path, metavar="CSV",
+                   help="write the per-category image counts per part as CSV")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     return parser
 
 
@@ -173,6 +203,63 @@ def cmd_render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _parse_ids(text: str) -> tuple[int, ...]:
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text()
+        except OSError as exc:
+            raise UsageError(f"cannot read id list {text[1:]}: {exc.strerror or exc}") from None
+    out: list[int] = []
+    for tok in text.replace(",", " ").split():
+        if not tok.lstrip("-").isdigit():
+            raise UsageError(f"not an image id: {tok!r}")
+        out.append(int(tok))
+    return tuple(out)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from cocoview.model.export import category_rows, export, export_split, write_table
+    from cocoview.model.filters import FilterError, ImageFilter, filter_images, resolve_categories
+
+    if args.stratify and not args.split:
+        raise UsageError("--stratify needs --split")
+    if args.table and not args.split:
+        raise UsageError("--table needs --split")
+    ds = _open(args)
+    try:
+        flt = ImageFilter(
+            categories=resolve_categories(ds, args.category),
+            match=args.match, crowd=args.crowd, size=args.size,
+            min_annotations=args.min_annotations, max_annotations=args.max_annotations,
+            name=args.name or "",
+            image_ids=_parse_ids(args.ids) if args.ids else None,
+            has_keypoints=args.has_keypoints, file_missing=args.missing_images,
+            has_problems=args.has_problems,
+        )
+        ids = filter_images(ds, flt)
+    except FilterError as exc:
+        raise UsageError(str(exc)) from None
+    if args.split:
+        from cocoview.model.split import SplitError, parse_split, split_images
+
+        try:
+            parts_spec = parse_split(args.split)
+        except SplitError as exc:
+            raise UsageError(str(exc)) from None
+        parts = split_images(ds, ids, parts_spec, seed=args.seed, stratify=args.stratify)
+        written = export_split(ds, parts, args.out, args.format, force=args.force)
+        for path, part in zip(written, parts.values(), strict=True):
+            print(f"wrote {path} ({len(part):,} images)")
+        if args.table:
+            write_table(category_rows(ds, parts), args.table, force=args.force)
+            print(f"wrote {args.table}")
+    else:
+        export(ds, ids, args.out, args.format, force=args.force)
+        print(f"wrote {args.out} ({len(ids):,} of {len(ds.image_ids):,} images; "
+              f"{flt.describe(ds)})")
+    return EXIT_OK
+
+
 def run_gui(argv: Sequence[str]) -> int:
     parser = build_parser()
     _files_args(parser)
@@ -198,7 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         return run_gui(argv)
     args = build_command_parser().parse_args(argv)
-    handler = {"stats": cmd_stats, "validate": cmd_validate, "render": cmd_render}[args.command]
+    handler = {"stats": cmd_stats, "validate": cmd_validate, "render": cmd_render,
+               "export": cmd_export}[args.command]
     try:
         return handler(args)
     except CocoFormatError as exc:

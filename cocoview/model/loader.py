@@ -84,6 +84,9 @@ class FileIndex:
     #: panoptic: annotation record ordinal → PNG file name
     panoptic_png: dict[int, str] = field(default_factory=dict)
     captions: dict[int, list[str]] = field(default_factory=dict)
+    #: caption records (they are not annotation rows): ordinals and image ids
+    caption_ordinals: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    caption_image_ids: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     _top: dict[str, msgspec.Raw] | None = None
 
     @property
@@ -489,6 +492,8 @@ class _Builder:
         pan = (raw.len["segments_info"] > 0) & keep
         if cap.any():
             fi.kind = "captions"
+            fi.caption_ordinals = np.flatnonzero(cap)
+            fi.caption_image_ids = fi.anns.image_id[fi.caption_ordinals].copy()
             for i in np.flatnonzero(cap).tolist():
                 off, n = int(raw.off["caption"][i]), int(raw.len["caption"][i])
                 text = msgspec.json.decode(self.data[off : off + n])

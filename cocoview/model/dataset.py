@@ -131,6 +131,7 @@ class Dataset:
         self.image_ann_start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) \
             if n_img else np.empty(0, np.int64)
         self._ann_sort: np.ndarray | None = None
+        self._ann_cat_index: np.ndarray | None = None
 
     # ----- lookups ------------------------------------------------------
     def image_rows(self, image_ids: np.ndarray | Sequence[int]) -> np.ndarray:
@@ -337,6 +338,22 @@ class Dataset:
         pairs = np.unique(cat_idx.astype(np.int64) * (len(self.image_ids) + 1) + (img + 1))
         imgs = np.bincount(pairs // (len(self.image_ids) + 1), minlength=len(ids))
         return inst.astype(np.int64), imgs.astype(np.int64)
+
+    @property
+    def ann_category_index(self) -> np.ndarray:
+        """Per annotation row, the index of its category in :attr:`categories` (int32).
+
+        Built once on first use; makes category filters a table lookup.
+        """
+        if self._ann_cat_index is None:
+            ids = np.asarray([c.id for c in self.categories], np.int64)
+            order = np.argsort(ids)
+            pos = np.searchsorted(ids, self.anns.category_id, sorter=order)
+            pos = np.minimum(pos, max(len(ids) - 1, 0))
+            idx = order[pos] if len(ids) else np.zeros(len(self.anns), np.int64)
+            bad = ids[idx] != self.anns.category_id if len(ids) else np.ones(len(idx), bool)
+            self._ann_cat_index = np.where(bad, -1, idx).astype(np.int32)
+        return self._ann_cat_index
 
     def annotation_record(self, row: int) -> dict[str, Any]:
         """The annotation object of dataset row ``row`` as it is in the file."""

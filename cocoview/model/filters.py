@@ -143,14 +143,14 @@ def image_mask(ds: Dataset, flt: ImageFilter,
 
     cat_sel = placed.copy()
     if flt.categories:
-        cats = np.unique(np.asarray(flt.categories, np.int64))
-        in_set = np.isin(a.category_id, cats)
+        wanted = set(flt.categories)
+        lut = np.array([c.id in wanted for c in ds.categories] + [False], bool)
+        cidx = ds.ann_category_index  # -1 (undefined) maps to the trailing False
+        in_set = lut[cidx]
         cat_sel = in_set & placed
         if flt.match == "all":
-            pos = np.searchsorted(cats, a.category_id[cat_sel])
-            pairs = np.unique(img[cat_sel] * len(cats) + pos)
-            distinct = np.bincount(pairs // len(cats), minlength=n)
-            keep &= distinct == len(cats)
+            keep &= _has_all(ds, cidx, cat_sel, [i for i, c in enumerate(ds.categories)
+                                                 if c.id in wanted], len(wanted))
         elif flt.match == "any":
             keep &= per_image(in_set) > 0
         elif flt.match == "none":
@@ -189,6 +189,24 @@ def image_mask(ds: Dataset, flt: ImageFilter,
         probs = ex.problem_images(ds)
         keep &= probs if flt.has_problems else ~probs
     return keep
+
+
+def _has_all(ds: Dataset, cidx: np.ndarray, sel: np.ndarray, cat_rows: list[int],
+             n_wanted: int) -> np.ndarray:
+    """Images that have at least one annotation of every wanted category."""
+    n = len(ds.image_ids)
+    if len(cat_rows) < n_wanted:  # a wanted category the dataset does not have
+        return np.zeros(n, bool)
+    img = ds.ann_image_row[sel]
+    cat = cidx[sel]
+    if len(cat_rows) <= 64:  # one bincount per category beats a sort of all pairs
+        have = np.ones(n, bool)
+        for k in cat_rows:
+            have &= np.bincount(img[cat == k], minlength=n) > 0
+        return have
+    pairs = np.unique(img.astype(np.int64) * (len(ds.categories) + 1) + cat)
+    distinct = np.bincount(pairs // (len(ds.categories) + 1), minlength=n)
+    return distinct == len(cat_rows)
 
 
 def filter_images(ds: Dataset, flt: ImageFilter,

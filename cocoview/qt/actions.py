@@ -26,6 +26,9 @@ SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("open_demo", "Open &Demo Dataset", (), "The bundled demo: 19 real COCO images",
                group="File"),
     ActionSpec("close", "&Close", (StdKey.Close,), "Close the dataset", group="File"),
+    ActionSpec("export", "&Export…", ("Ctrl+E",),
+               "Write the browsed image list: ids, names, paths or a COCO subset, whole or "
+               "split", group="File"),
     ActionSpec("quit", "&Quit", (StdKey.Quit,), group="File"),
     ActionSpec("next", "&Next Image", ("Right", "D"), group="Go"),
     ActionSpec("prev", "&Previous Image", ("Left", "A"), group="Go"),
@@ -33,6 +36,8 @@ SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("last", "&Last Image", ("End",), group="Go"),
     ActionSpec("goto", "&Go to Image Id…", ("Ctrl+G",), group="Go"),
     ActionSpec("find", "&Find by File Name…", (StdKey.Find,), group="Go"),
+    ActionSpec("clear_filter", "&Clear Filter", ("Ctrl+Shift+L",),
+               "Remove the image filter: browse all images", group="Go"),
     ActionSpec("masks", "&Masks", ("M",), "Show masks", True, "View"),
     ActionSpec("boxes", "&Boxes", ("B",), "Show bounding boxes", True, "View"),
     ActionSpec("keypoints", "&Keypoints", ("K",), "Show keypoints and skeletons", True, "View"),

@@ -9,7 +9,7 @@ and double-click → "images with this category".
 
 from __future__ import annotations
 
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 from PySide6.QtCore import (
@@ -42,6 +42,9 @@ from PySide6.QtWidgets import (
 from cocoview.model.categories import Category
 from cocoview.model.dataset import Dataset
 from cocoview.qt.state import ViewerState
+
+if TYPE_CHECKING:
+    from cocoview.qt.filter_model import FilterModel
 
 Index = QModelIndex | QPersistentModelIndex
 #: sort key role: casefolded name in column 0, the count in the count columns
@@ -338,6 +341,8 @@ class CategoryPanel(QWidget):
     def __init__(self, state: ViewerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
+        #: the shared image filter; set by the main window (adds "Filter:" menu entries)
+        self.filter_model: FilterModel | None = None
         self.model = CategoryTreeModel(state, self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
@@ -447,15 +452,31 @@ class CategoryPanel(QWidget):
 
     def _context_menu(self, pos: QPoint) -> None:
         index = self.view.indexAt(pos)
-        if not index.isValid():
-            return
+        if index.isValid():
+            menu = self.context_menu(index)
+            menu.exec(self.view.viewport().mapToGlobal(pos))
+            menu.deleteLater()
+
+    def context_menu(self, index: QModelIndex) -> QMenu:
+        """The context menu of a row (a proxy index of :attr:`view`)."""
         ids = self.model.category_ids(self.proxy.mapToSource(index.siblingAtColumn(0)))
         cid = self._category_id(index)
         menu = QMenu(self)
         menu.addAction("Show only this", lambda: self.show_only(ids))
         if cid is not None:
             menu.addAction("Browse images with this category", lambda: self.show_images_with(cid))
+        flt = self.filter_model
+        if flt is not None and ids:
+            menu.addSeparator()
+            what = "this category" if cid is not None else "these categories"
+            menu.addAction(f"Filter: images with {what}", lambda: flt.show_with(ids)) \
+                .setObjectName("filter_with")
+            if cid is not None:
+                menu.addAction("Filter: …require this category too (all)",
+                               lambda: flt.require(cid)).setObjectName("filter_require")
+            menu.addAction(f"Filter: …exclude {what} (none)", lambda: flt.exclude(ids)) \
+                .setObjectName("filter_exclude")
         menu.addSeparator()
         menu.addAction("Show all", lambda: self._set_all(True))
         menu.addAction("Hide all", lambda: self._set_all(False))
-        menu.exec(self.view.viewport().mapToGlobal(pos))
+        return menu

@@ -28,6 +28,9 @@ from cocoview.model.dataset import Dataset
 from cocoview.qt.actions import SPECS
 from cocoview.qt.canvas import Canvas
 from cocoview.qt.category_tree import CategoryPanel
+from cocoview.qt.export_dialog import ExportDialog
+from cocoview.qt.filter_model import FilterModel
+from cocoview.qt.filter_panel import FilterPanel
 from cocoview.qt.frames import Frame, FrameLoader
 from cocoview.qt.help import about_text, shortcuts_html
 from cocoview.qt.image_browser import ImageBrowser
@@ -56,22 +59,31 @@ class MainWindow(QMainWindow):
         self.pending: OpenRequest | None = None
         self.current: OpenRequest | None = None
 
+        self.filter_model = FilterModel(self.state, self)
         self.browser = ImageBrowser(self.state, self)
+        self.filter_panel = FilterPanel(self.state, self, model=self.filter_model)
         self.categories = CategoryPanel(self.state, self)
+        self.categories.filter_model = self.filter_model
         self.inspector = InspectorPanel(self.state, self)
+        self.export_dialog: ExportDialog | None = None
         self.docks = {
             "images": self._dock("Images", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea),
+            "filter": self._dock("Filter", self.filter_panel,
+                                 Qt.DockWidgetArea.LeftDockWidgetArea),
             "categories": self._dock("Categories", self.categories,
                                      Qt.DockWidgetArea.RightDockWidgetArea),
             "inspector": self._dock("Inspector", self.inspector,
                                     Qt.DockWidgetArea.RightDockWidgetArea),
         }
+        self.tabifyDockWidget(self.docks["images"], self.docks["filter"])
+        self.docks["images"].raise_()
         self.actions_: dict[str, QAction] = {}
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
         self._build_status()
         self._connect()
+        self._dataset_actions()
         self._restore()
 
     # ----- construction -------------------------------------------------
@@ -93,6 +105,7 @@ class MainWindow(QMainWindow):
             "next": lambda: self.state.step(1), "prev": lambda: self.state.step(-1),
             "first": self.state.go_first, "last": self.state.go_last,
             "goto": self.goto_dialog, "find": self.browser.focus_search,
+            "export": self.export_dialog_open, "clear_filter": self.filter_model.clear,
             "opacity_up": lambda: self.state.set_opacity(self.state.opacity + 0.1),
             "opacity_down": lambda: self.state.set_opacity(self.state.opacity - 0.1),
             "fit": self.canvas.fit, "actual": self.canvas.actual_size,
@@ -136,7 +149,8 @@ class MainWindow(QMainWindow):
             if spec.key == "close":
                 self.recent_menu = menu.addMenu("Open &Recent")
                 self.recent_menu.aboutToShow.connect(self._fill_recent)
-            if spec.key in ("quit", "fit", "opacity_up", "goto", "fullscreen"):
+            if spec.key in ("quit", "export", "fit", "opacity_up", "goto", "clear_filter",
+                            "fullscreen"):
                 menu.addSeparator()
             menu.addAction(self.actions_[spec.key])
         menus["View"].addSeparator()
@@ -209,6 +223,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         st = self.state
         st.currentImageChanged.connect(self._on_current_image)
+        st.datasetChanged.connect(self._dataset_actions)
         st.imageListChanged.connect(self._update_index)
         st.visibilityChanged.connect(self._update_look)
         st.opacityChanged.connect(lambda _v: self._update_look())
@@ -396,6 +411,28 @@ class MainWindow(QMainWindow):
                 return
         QMessageBox.information(self, "Go to image", f"No image with id or file name {text!r}.")
 
+    # ----- filter and export ---------------------------------------------
+    def _dataset_actions(self) -> None:
+        self.actions_["export"].setEnabled(self.state.dataset is not None)
+
+    def export_dialog_open(self) -> None:
+        """File → Export…: the browsed image list, whole or split."""
+        if self.state.dataset is None or self.export_dialog is not None:
+            return
+        dlg = self.export_dialog = ExportDialog(self.state, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.exported.connect(self._on_exported)
+        dlg.finished.connect(self._export_closed)
+        dlg.open()
+
+    def _export_closed(self) -> None:
+        self.export_dialog = None
+
+    def _on_exported(self, paths: list[Path]) -> None:
+        where = str(paths[0]) if len(paths) == 1 else f"{len(paths)} files in {paths[0].parent}"
+        self.statusBar().showMessage(f"Exported {len(self.state.image_list):,} images to "
+                                     f"{where}", 10000)
+
     # ----- view ---------------------------------------------------------
     def _sync_layer_actions(self) -> None:
         for key, on in self.state.layers.items():
@@ -461,7 +498,7 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.loader.wait()
         self.frames.shutdown()
-        for panel in (self.browser, self.inspector, self.categories):
+        for panel in (self.browser, self.inspector, self.categories, self.filter_panel):
             shutdown = getattr(panel, "shutdown", None)
             if callable(shutdown):
                 shutdown()

@@ -1,0 +1,305 @@
+"""The current image filter: one object the filter panel and the category tree both edit.
+
+:class:`FilterModel` holds an :class:`~cocoview.model.filters.ImageFilter`,
+emits :attr:`FilterModel.changed` at once on every edit and applies the filter
+to :class:`ViewerState` after a short pause (``state.set_image_list``). The two
+slow criteria (image file missing, validation problems) are computed once per
+dataset in a worker, with progress, before a filter that needs them is applied.
+The filter lives for the session and is forgotten when another dataset opens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from typing import Any, Literal
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
+
+from cocoview.model.dataset import Dataset
+from cocoview.model.filters import FilterExtras, ImageFilter, Match, filter_images
+from cocoview.qt.state import ViewerState
+
+Slow = Literal["missing", "problems"]
+#: what the worker is doing, shown beside its progress
+SLOW_TEXT: dict[Slow, str] = {"missing": "Checking image files…",
+                              "problems": "Validating the dataset…"}
+DELAY_MS = 150
+
+
+class _Cancelled(Exception):
+    """Raised inside a worker's progress callback to stop it."""
+
+
+class _ExtrasSignals(QObject):
+    #: job id, fraction done (-1: unknown)
+    progress = Signal(int, float)
+    #: job id, error message ("" on success)
+    done = Signal(int, str)
+
+
+class _ExtrasJob(QRunnable):
+    """Compute one slow criterion into ``extras`` (cached there for the dataset)."""
+
+    def __init__(self, job: int, ds: Dataset, extras: FilterExtras, what: Slow,
+                 signals: _ExtrasSignals) -> None:
+        super().__init__()
+        self.job, self.ds, self.extras, self.what, self.signals = job, ds, extras, what, signals
+        self.cancelled = False
+
+    def _progress(self, frac: float) -> None:
+        if self.cancelled:
+            raise _Cancelled
+        with contextlib.suppress(RuntimeError):
+            self.signals.progress.emit(self.job, float(frac))
+
+    def run(self) -> None:
+        error = ""
+        try:
+            if self.cancelled:
+                raise _Cancelled
+            if self.what == "missing":
+                self.extras.missing_files(self.ds, self._progress)
+            else:
+                self._progress(-1.0)
+                self.extras.problem_images(self.ds)
+        except _Cancelled:
+            error = "cancelled"
+        except Exception as exc:  # reported in the panel, never lost in a thread
+            error = f"{type(exc).__name__}: {exc}"
+        with contextlib.suppress(RuntimeError):  # the model was deleted meanwhile
+            self.signals.done.emit(self.job, error)
+
+
+def needed_slow(flt: ImageFilter) -> list[Slow]:
+    """The slow criteria ``flt`` uses."""
+    out: list[Slow] = []
+    if flt.file_missing is not None:
+        out.append("missing")
+    if flt.has_problems is not None:
+        out.append("problems")
+    return out
+
+
+class FilterModel(QObject):
+    """The session's image filter; applies itself to the viewer state (debounced)."""
+
+    #: the filter was edited (the new :class:`ImageFilter`); emitted at once
+    changed = Signal(object)
+    #: the filter was applied: matching images, images in the dataset
+    applied = Signal(int, int)
+    #: a slow criterion is being computed: its description ("" when the worker is idle)
+    busyChanged = Signal(str)
+    #: fraction of the slow criterion done (-1: unknown)
+    progress = Signal(float)
+    #: a slow criterion could not be computed (message)
+    failed = Signal(str)
+    #: whether the browsed image list still follows the filter (it does not after, e.g.,
+    #: a double-click in the category tree set another list)
+    followingChanged = Signal(bool)
+
+    def __init__(self, state: ViewerState, parent: QObject | None = None,
+                 delay_ms: int = DELAY_MS) -> None:
+        super().__init__(parent)
+        self.state = state
+        self._state = state
+        self._filter = ImageFilter()
+        self._applied_filter = ImageFilter()  # what the browsed list was made from
+        self._extras = FilterExtras()
+        self._ready: set[Slow] = set()
+        self._jobs: dict[int, _ExtrasJob] = {}  # running jobs, kept referenced
+        self._job_ids = itertools.count(1)
+        self._waiting = False  # an apply waits for a slow criterion
+        self._applying = False  # we are the ones setting state.image_list
+        self._label = "all images"  # the label of the list we set last
+        self.following = True
+        self.matched = len(state.image_list)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)  # the frame workers need the other core
+        self._signals = _ExtrasSignals(self)
+        self._signals.progress.connect(self._job_progress)
+        self._signals.done.connect(self._job_done)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(delay_ms)
+        self._timer.timeout.connect(self.apply_now)
+        state.datasetChanged.connect(self._dataset_changed)
+        state.imageListChanged.connect(self._list_changed)
+
+    # ----- reading ------------------------------------------------------
+    @property
+    def filter(self) -> ImageFilter:
+        return self._filter
+
+    @property
+    def dataset(self) -> Dataset | None:
+        return self._state.dataset
+
+    def describe(self) -> str:
+        return self._filter.describe(self._state.dataset)
+
+    def busy(self) -> str:
+        """What the worker is computing ("" when idle)."""
+        for job in self._jobs.values():
+            if not job.cancelled:
+                return SLOW_TEXT[job.what]
+        return ""
+
+    def is_ready(self, what: Slow) -> bool:
+        """Whether the slow criterion ``what`` is known for the open dataset."""
+        return what in self._ready
+
+    # ----- editing ------------------------------------------------------
+    def set_filter(self, flt: ImageFilter, immediate: bool = False) -> None:
+        """Replace the filter; it is applied after a short pause (or now)."""
+        if flt != self._filter:
+            self._filter = flt
+            self.changed.emit(flt)
+        if immediate:
+            self.apply_now()
+        elif flt != self._applied_filter or not self.following:
+            self._timer.start()
+
+    def update(self, **changes: Any) -> None:
+        """Change some criteria, e.g. ``update(crowd="without")``."""
+        self.set_filter(self._filter.with_(**changes))
+
+    def clear(self) -> None:
+        """No filter: every image (applied at once)."""
+        self.set_filter(ImageFilter(), immediate=True)
+
+    def set_categories(self, category_ids: list[int] | tuple[int, ...], match: Match,
+                       immediate: bool = False) -> None:
+        self.set_filter(self._filter.with_(categories=tuple(dict.fromkeys(category_ids)),
+                                           match=match), immediate)
+
+    def show_with(self, category_ids: list[int]) -> None:
+        """Images with any of ``category_ids`` (other criteria are kept)."""
+        self.set_categories(category_ids, "any", immediate=True)
+
+    def require(self, category_id: int) -> None:
+        """Images that also have ``category_id``: the categories so far plus it, mode *all*.
+
+        From a *none* filter it starts afresh (excluded categories cannot be required).
+        """
+        cats = () if self._filter.match == "none" else self._filter.categories
+        self.set_categories((*cats, category_id), "all", immediate=True)
+
+    def exclude(self, category_ids: list[int]) -> None:
+        """Images without ``category_ids``: added to a *none* filter, else a new one."""
+        cats = self._filter.categories if self._filter.match == "none" else ()
+        self.set_categories((*cats, *category_ids), "none", immediate=True)
+
+    # ----- applying -----------------------------------------------------
+    @Slot()
+    def apply_now(self) -> None:
+        """Apply the filter to the viewer state now (after the slow criteria are known)."""
+        self._timer.stop()
+        ds = self._state.dataset
+        if ds is None:
+            return
+        flt = self._filter
+        missing = [w for w in needed_slow(flt) if w not in self._ready]
+        if missing:
+            self._waiting = True
+            self._compute(ds, missing)
+            return
+        self._waiting = False
+        ids = filter_images(ds, flt, self._extras)
+        self._applied_filter = flt
+        self._label = flt.describe(ds)
+        self.matched = len(ids)
+        self._applying = True
+        try:
+            self._state.set_image_list(ids, self._label)
+        finally:
+            self._applying = False
+        self._set_following(True)
+        self.applied.emit(len(ids), len(ds.image_ids))
+
+    def _compute(self, ds: Dataset, which: list[Slow]) -> None:
+        running = {j.what for j in self._jobs.values() if not j.cancelled}
+        for what in which:
+            if what in running:
+                continue
+            job = _ExtrasJob(next(self._job_ids), ds, self._extras, what, self._signals)
+            job.setAutoDelete(False)  # Python keeps it alive until its result is in
+            self._jobs[job.job] = job
+            self._pool.start(job)
+        self.busyChanged.emit(self.busy())
+
+    @Slot(int, float)
+    def _job_progress(self, job_id: int, frac: float) -> None:
+        job = self._jobs.get(job_id)
+        if job is not None and not job.cancelled:
+            self.progress.emit(frac)
+
+    @Slot(int, str)
+    def _job_done(self, job_id: int, error: str) -> None:
+        job = self._jobs.pop(job_id, None)
+        if job is None or job.cancelled or job.ds is not self._state.dataset:
+            self.busyChanged.emit(self.busy())
+            return
+        if error:
+            self._waiting = False
+            self.busyChanged.emit(self.busy())
+            self.failed.emit(f"{SLOW_TEXT[job.what].rstrip('…')} failed: {error}")
+            return
+        self._ready.add(job.what)
+        self.busyChanged.emit(self.busy())
+        if self._waiting and not self.busy():
+            self.apply_now()
+
+    def cancel(self) -> None:
+        """Stop waiting for slow criteria (a running validation finishes unseen)."""
+        for job in self._jobs.values():
+            job.cancelled = True  # a queued one returns at once, reporting "cancelled"
+        self._waiting = False
+        self.busyChanged.emit("")
+
+    def cancel_slow(self) -> None:
+        """Give up the slow criteria not computed yet: they leave the filter."""
+        self.cancel()
+        drop: dict[str, Any] = {}
+        if "missing" not in self._ready:
+            drop["file_missing"] = None
+        if "problems" not in self._ready:
+            drop["has_problems"] = None
+        self.set_filter(self._filter.with_(**drop), immediate=True)
+
+    def shutdown(self, msecs: int = 5000) -> bool:
+        """Cancel the workers and wait for them (call from the window's closeEvent)."""
+        self._timer.stop()
+        self.cancel()
+        return bool(self._pool.waitForDone(msecs))
+
+    # ----- following the state --------------------------------------------
+    def _dataset_changed(self) -> None:
+        """A new dataset: a fresh filter and fresh caches (the state shows every image)."""
+        self.cancel()
+        self._timer.stop()
+        self._extras = FilterExtras()
+        self._ready = set()
+        self._applied_filter = ImageFilter()
+        self._label = "all images"
+        self.matched = len(self._state.image_list)
+        if not self._filter.is_empty:
+            self._filter = ImageFilter()
+            self.changed.emit(self._filter)
+        self._set_following(True)
+        ds = self._state.dataset
+        self.applied.emit(self.matched, len(ds.image_ids) if ds is not None else 0)
+
+    def _list_changed(self) -> None:
+        if self._applying:
+            return
+        label = self._state.image_list_label
+        # the image browser's search narrows our list and says so: "ours; name contains …"
+        ours = label == self._label or label.startswith(self._label + ";") or (
+            self._label == "all images" and label.startswith("name "))
+        self._set_following(ours)
+
+    def _set_following(self, on: bool) -> None:
+        if on != self.following:
+            self.following = on
+            self.followingChanged.emit(on)

@@ -244,9 +244,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         try:
             parts_spec = parse_split(args.split)
+            parts = split_images(ds, ids, parts_spec, seed=args.seed, stratify=args.stratify)
         except SplitError as exc:
             raise UsageError(str(exc)) from None
-        parts = split_images(ds, ids, parts_spec, seed=args.seed, stratify=args.stratify)
         written = export_split(ds, parts, args.out, args.format, force=args.force)
         for path, part in zip(written, parts.values(), strict=True):
             print(f"wrote {path} ({len(part):,} images)")

@@ -66,7 +66,8 @@ class ImageFilter:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ImageFilter:
         known = {f for f in cls.__dataclass_fields__}
-        vals = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in known}
+        vals: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v)
+                                for k, v in d.items() if k in known}
         return cls(**vals)
 
     def describe(self, ds: Dataset | None = None) -> str:

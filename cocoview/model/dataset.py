@@ -132,6 +132,7 @@ class Dataset:
             if n_img else np.empty(0, np.int64)
         self._ann_sort: np.ndarray | None = None
         self._ann_cat_index: np.ndarray | None = None
+        self._cat_counts: tuple[np.ndarray, np.ndarray] | None = None
 
     # ----- lookups ------------------------------------------------------
     def image_rows(self, image_ids: np.ndarray | Sequence[int]) -> np.ndarray:
@@ -324,20 +325,20 @@ class Dataset:
         return validate_image(self, image_id, check_files)
 
     def category_counts(self) -> tuple[np.ndarray, np.ndarray]:
-        """(instances, images) per category, aligned with :attr:`categories`."""
-        ids = np.asarray([c.id for c in self.categories], np.int64)
-        if not len(ids):
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        order = np.argsort(ids)
-        pos = np.searchsorted(ids, self.anns.category_id, sorter=order)
-        pos = np.minimum(pos, len(ids) - 1)
-        known = ids[order[pos]] == self.anns.category_id
-        cat_idx = order[pos[known]]
-        inst = np.bincount(cat_idx, minlength=len(ids))
-        img = self.ann_image_row[known]
-        pairs = np.unique(cat_idx.astype(np.int64) * (len(self.image_ids) + 1) + (img + 1))
-        imgs = np.bincount(pairs // (len(self.image_ids) + 1), minlength=len(ids))
-        return inst.astype(np.int64), imgs.astype(np.int64)
+        """(instances, images) per category, aligned with :attr:`categories` (cached)."""
+        if self._cat_counts is None:
+            n_cat = len(self.categories)
+            cidx = self.ann_category_index
+            known = cidx >= 0
+            inst = np.bincount(cidx[known], minlength=n_cat)
+            # distinct (category, image) pairs: sort once instead of np.unique's hashing
+            key = np.sort(cidx[known].astype(np.int64) * (len(self.image_ids) + 1)
+                          + (self.ann_image_row[known] + 1))
+            first = np.ones(len(key), bool)
+            first[1:] = key[1:] != key[:-1]
+            imgs = np.bincount(key[first] // (len(self.image_ids) + 1), minlength=n_cat)
+            self._cat_counts = (inst.astype(np.int64), imgs.astype(np.int64))
+        return self._cat_counts
 
     @property
     def ann_category_index(self) -> np.ndarray:

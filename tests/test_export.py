@@ -62,6 +62,17 @@ def test_coco_subset_keeps_objects_and_loads_in_pycocotools(tmp_path: Path) -> N
     assert sorted(coco.getImgIds()) == sorted(ids.tolist())
 
 
+def test_exports_get_ordinary_permissions(tmp_path: Path) -> None:
+    ds = cocoview.open(INST)
+    out = export(ds, ds.image_ids, tmp_path / "ids.txt", "ids")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+    out.chmod(0o640)
+    export(ds, ds.image_ids, out, "ids", force=True)
+    assert out.stat().st_mode & 0o777 == 0o640  # a replaced file keeps its mode
+
+
 def test_list_formats(tmp_path: Path) -> None:
     ds = cocoview.open(INST)
     ids = ds.image_ids[:5]

@@ -10,6 +10,15 @@ from pathlib import Path
 from typing import BinaryIO
 
 
+def _mode_for(target: Path) -> int:
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 class WriteError(Exception):
     """An output could not be written; nothing was left behind."""
 
@@ -32,6 +41,9 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], object],
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        # mkstemp makes the file 0600: give it the mode a plain open() would have
+        # (or the replaced file's own mode)
+        os.chmod(tmp, _mode_for(target))
         os.replace(tmp, target)
     except OSError as exc:
         with contextlib.suppress(OSError):

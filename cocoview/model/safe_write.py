@@ -10,13 +10,20 @@ from pathlib import Path
 from typing import BinaryIO
 
 
+def _read_umask() -> int:
+    umask = os.umask(0o022)  # reading the umask means setting it: done once, at import
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask()
+
+
 def _mode_for(target: Path) -> int:
     try:
         return target.stat().st_mode & 0o777
     except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return 0o666 & ~_UMASK
 
 
 class WriteError(Exception):

@@ -15,7 +15,7 @@ from typing import Any
 
 from cocoview import __version__
 
-COMMANDS = ("stats", "validate", "render", "export")
+COMMANDS = ("stats", "validate", "render", "export", "cache")
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
 
 
@@ -28,6 +28,8 @@ def _files_args(p: argparse.ArgumentParser, results: bool = True) -> None:
                    help="COCO JSON file(s) (.json or .json.gz); several files over the same "
                         "images open as one dataset")
     p.add_argument("--demo", action="store_true", help="use the bundled demo dataset")
+    p.add_argument("--no-cache", action="store_true",
+                   help="parse the file(s) again instead of using (or writing) the index cache")
     p.add_argument("--images", type=Path, metavar="DIR",
                    help="folder that image file_name entries are relative to")
     if results:
@@ -40,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cocoview",
         description="A fast browser for COCO-format datasets. Without a command, opens the "
                     "desktop app.",
-        epilog="Commands: cocoview stats | validate | render | export (cocoview COMMAND --help).",
+        epilog="Commands: cocoview stats | validate | render | export | cache "
+           "(cocoview COMMAND --help).",
     )
     parser.add_argument("--version", action="version", version=f"cocoview {__version__}")
     return parser
@@ -69,6 +72,10 @@ def build_command_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-score", type=float, default=0.0,
                    help="hide detections below this score")
     p.add_argument("--out", type=Path, required=True, metavar="OUT.png")
+
+    p = sub.add_parser("cache", help="where the index cache is and how large; --clear empties it")
+    p.add_argument("--clear", action="store_true", help="remove every cached index")
+    p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("export", help="write the filtered images as a list or a COCO subset, "
                                       "whole or split")
@@ -111,7 +118,8 @@ def _open(args: argparse.Namespace) -> Any:
         files = demo_files() + files
     if not files:
         raise UsageError("no input file (give FILE, or --demo)")
-    return cocoview.open(files, images=args.images, results=getattr(args, "results", None))
+    return cocoview.open(files, images=args.images, results=getattr(args, "results", None),
+                         cache=not args.no_cache)
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -260,6 +268,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_cache(args: argparse.Namespace) -> int:
+    from cocoview.model.cache import clear
+    from cocoview.model.cache_info import cache_summary
+
+    freed = clear() if args.clear else 0
+    info = cache_summary()
+    if args.json:
+        print(json.dumps({**info, "freed": freed}))
+    else:
+        if args.clear:
+            print(f"cleared {freed / 1e6:.1f} MB")
+        print(f"index cache: {info['path']} ({info['bytes'] / 1e6:.1f} MB)")
+    return EXIT_OK
+
+
 def run_gui(argv: Sequence[str]) -> int:
     parser = build_parser()
     _files_args(parser)
@@ -286,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_gui(argv)
     args = build_command_parser().parse_args(argv)
     handler = {"stats": cmd_stats, "validate": cmd_validate, "render": cmd_render,
-               "export": cmd_export}[args.command]
+               "export": cmd_export, "cache": cmd_cache}[args.command]
     try:
         return handler(args)
     except CocoFormatError as exc:

@@ -70,7 +70,8 @@ class FileIndex:
     """Everything cocoview knows about one file after opening it."""
 
     path: Path
-    data: bytes
+    #: the file's (decoded) bytes, or after a cache hit a reader that slices by offset
+    data: Any
     kind: str
     images: ImageColumns
     anns: AnnColumns
@@ -96,8 +97,12 @@ class FileIndex:
     def top(self) -> dict[str, msgspec.Raw]:
         """Top-level keys → raw values (scanned on first use; unknown keys included)."""
         if self._top is None:
-            self._top = {} if self.is_list else TOP_DECODER.decode(self.data)
+            self._top = {} if self.is_list else TOP_DECODER.decode(self.all_bytes())
         return self._top
+
+    def all_bytes(self) -> bytes:
+        data = self.data
+        return data if isinstance(data, bytes) else bytes(data.read_all())
 
     def record_bytes(self, ordinal: int) -> bytes:
         off, n = int(self.ann_rec_off[ordinal]), int(self.ann_rec_len[ordinal])
@@ -132,8 +137,15 @@ def load_file(
     path: str | Path,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    cache: bool = True,
 ) -> FileIndex:
-    """Open one COCO-style JSON file (``.json`` or ``.json.gz``)."""
+    """Open one COCO-style JSON file (``.json`` or ``.json.gz``).
+
+    With ``cache`` a current index from an earlier open is used instead of
+    parsing (``cocoview.model.cache``), and a fresh parse is stored for next time.
+    """
+    from cocoview.model import cache as index_cache
+
     p = Path(path)
 
     def step(frac: float, what: str) -> None:
@@ -143,10 +155,36 @@ def load_file(
             progress(frac, what)
 
     step(0.0, f"reading {p.name}")
+    gz = _is_gzip(p)
+    if cache and not gz:
+        hit = index_cache.load(p)
+        if hit is not None:
+            step(1.0, "done (from the index cache)")
+            return hit
     data = read_bytes(p)
+    if cache and gz:
+        hit = index_cache.load(p, data)
+        if hit is not None:
+            step(1.0, "done (from the index cache)")
+            return hit
     step(0.1, f"parsing {p.name}")
     with _gc_paused():
-        return _Builder(p, data, step).build()
+        fi = _Builder(p, data, step).build()
+    if cache and fi.data is data:  # not for files re-encoded from Python's json (NaN)
+        step(0.95, "saving the index")
+        index_cache.store(fi)
+    step(1.0, "done")
+    return fi
+
+
+def _is_gzip(p: Path) -> bool:
+    if p.suffix.lower() == ".gz":
+        return True
+    try:
+        with open(p, "rb") as fh:
+            return fh.read(2) == b"\x1f\x8b"
+    except OSError:
+        return False
 
 
 def _nonfinite_paths(obj: Any, path: str) -> list[str]:
@@ -326,7 +364,7 @@ class _Builder:
         self._special_kinds(fi, raw, keep)
         if not keep.all():
             fi.anns = fi.anns.take(np.flatnonzero(keep[fi.anns.ordinal]))
-        self.step(1.0, "done")
+        self.step(0.9, "indexed")
         return fi
 
     @staticmethod

@@ -1,0 +1,208 @@
+"""The index cache: a file's columns kept on disk, so a second open parses nothing.
+
+One entry per annotation file, in the user's cache folder
+(:func:`cocoview.model.cache_info.cache_dir`), named by a hash of the file's
+resolved path. An entry is a folder of ``.npy`` arrays (memory-mapped when
+read) and a ``meta.json`` with the format version, the file's size, mtime and
+a content fingerprint, and the few small non-array parts (categories,
+problems, kind). Nothing is ever unpickled (``allow_pickle=False``): a
+corrupt, foreign or stale entry is ignored, removed and rebuilt, never trusted.
+Entries are written to a temporary folder and renamed into place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cocoview.model.cache_info import cache_dir
+from cocoview.model.columns import ANN_COLUMNS, AnnColumns, ImageColumns
+from cocoview.model.errors import Problem, Severity
+from cocoview.model.loader import FileIndex
+
+FORMAT_VERSION = 1
+_SAMPLE = 64 * 1024  # bytes read from each end (and from 8 places between) to fingerprint
+
+
+class FileBytes:
+    """Read-only random access to a file by ``pread``: what a cache hit uses for geometry.
+
+    Slicing a truncated file gives short bytes (and so a clear decode error),
+    never the SIGBUS a memory map would raise.
+    """
+
+    def __init__(self, path: Path, size: int) -> None:
+        self.path = path
+        self.size = size
+        self._fd = os.open(path, os.O_RDONLY)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, key: slice) -> bytes:
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise TypeError("FileBytes supports plain slices only")
+        start, stop, _ = key.indices(self.size)
+        return os.pread(self._fd, max(stop - start, 0), start) if stop > start else b""
+
+    def read_all(self) -> bytes:
+        return self[0 : self.size]
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            os.close(self._fd)
+
+
+def fingerprint(path: Path) -> tuple[int, int, str]:
+    """(size, mtime in ns, a hash of sampled content): what must match for a cache hit."""
+    st = path.stat()
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        n = st.st_size
+        spots = [0, max(n - _SAMPLE, 0)] + [n * k // 9 for k in range(1, 9)]
+        for off in spots:
+            fh.seek(off)
+            h.update(fh.read(_SAMPLE))
+    return st.st_size, st.st_mtime_ns, h.hexdigest()
+
+
+def entry_dir(path: Path, root: Path | None = None) -> Path:
+    key = hashlib.blake2b(str(path.resolve()).encode(), digest_size=16).hexdigest()
+    return (root or cache_dir()) / "index" / key
+
+
+# ----- writing -------------------------------------------------------------------
+def store(fi: FileIndex, root: Path | None = None) -> Path | None:
+    """Write ``fi``'s index for later opens; returns the entry, or None if it could not."""
+    target = entry_dir(fi.path, root)
+    try:
+        key = fingerprint(fi.path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+    except OSError:
+        return None
+    try:
+        arrays = _arrays(fi)
+        for name, arr in arrays.items():
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(arr), allow_pickle=False)
+        meta = {
+            "format": FORMAT_VERSION,
+            "source": str(fi.path.resolve()),
+            "size": key[0], "mtime_ns": key[1], "fingerprint": key[2],
+            "kind": fi.kind, "is_list": fi.is_list,
+            "has_categories_key": fi.has_categories_key,
+            "categories": fi.categories,
+            "problems": [p.to_dict() for p in fi.problems],
+            "panoptic_png": {str(k): v for k, v in fi.panoptic_png.items()},
+            "captions": {str(k): v for k, v in fi.captions.items()},
+            "arrays": {k: [list(v.shape), str(v.dtype)] for k, v in arrays.items()},
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta))
+        old = None
+        if target.exists():
+            old = target.with_name(target.name + f".old-{os.getpid()}")
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return target
+    except (OSError, ValueError, TypeError):
+        shutil.rmtree(tmp, ignore_errors=True)
+        return None
+
+
+def _arrays(fi: FileIndex) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {f"ann_{k}": getattr(fi.anns, k) for k in (*ANN_COLUMNS,
+                                                                            "bbox")}
+    im = fi.images
+    names = [n.encode("utf-8", "surrogatepass") for n in im.file_name]
+    lens = np.fromiter(map(len, names), np.int64, len(names))
+    out.update({
+        "img_id": im.id, "img_width": im.width, "img_height": im.height,
+        "img_rec_off": im.rec_off, "img_rec_len": im.rec_len, "img_ordinal": im.ordinal,
+        "img_name_blob": np.frombuffer(b"".join(names), np.uint8),
+        "img_name_end": np.cumsum(lens),
+        "rec_off": fi.ann_rec_off, "rec_len": fi.ann_rec_len,
+        "caption_ordinals": fi.caption_ordinals, "caption_image_ids": fi.caption_image_ids,
+    })
+    return out
+
+
+# ----- reading -------------------------------------------------------------------
+def load(path: Path, data: bytes | FileBytes | None = None,
+         root: Path | None = None) -> FileIndex | None:
+    """The cached index of ``path`` if there is a valid, current one; else None.
+
+    ``data`` is the file's (decoded) content if the caller has it; without it a
+    plain file is read on demand by offset (:class:`FileBytes`).
+    """
+    entry = entry_dir(path, root)
+    meta_path = entry / "meta.json"
+    if not meta_path.is_file():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
+            raise ValueError("foreign or old cache format")
+        size, mtime, fp = fingerprint(path)
+        if (meta["size"], meta["mtime_ns"], meta["fingerprint"]) != (size, mtime, fp):
+            raise ValueError("the file changed")
+        arrays = {}
+        for name, (shape, dtype) in meta["arrays"].items():
+            arr = np.load(entry / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+            if list(arr.shape) != shape or str(arr.dtype) != dtype:
+                raise ValueError(f"{name}: shape or type differs from meta.json")
+            arrays[name] = arr
+        fi = _index(path, meta, arrays, data if data is not None else FileBytes(path, size))
+    except Exception:  # anything odd: not trusted, removed, rebuilt by the caller
+        shutil.rmtree(entry, ignore_errors=True)
+        return None
+    return fi
+
+
+def _index(path: Path, meta: dict[str, Any], a: dict[str, np.ndarray],
+           data: bytes | FileBytes) -> FileIndex:
+    anns = AnnColumns(**{k: a[f"ann_{k}"] for k in (*ANN_COLUMNS, "bbox")})
+    n = len(anns.id)
+    if any(len(a[f"ann_{k}"]) != n for k in ANN_COLUMNS):
+        raise ValueError("annotation columns of different lengths")
+    blob = a["img_name_blob"].tobytes()
+    ends = a["img_name_end"].tolist()
+    starts = [0, *ends[:-1]]
+    names = [blob[s:e].decode("utf-8", "surrogatepass") for s, e in zip(starts, ends,
+                                                                        strict=True)]
+    images = ImageColumns(id=a["img_id"], width=a["img_width"], height=a["img_height"],
+                          file_name=names, rec_off=a["img_rec_off"], rec_len=a["img_rec_len"],
+                          ordinal=a["img_ordinal"])
+    if len(names) != len(images.id):
+        raise ValueError("image columns of different lengths")
+    problems = [Problem(Severity[p["severity"].upper()], p["code"], p["message"],
+                        p["location"], p["file"], p["image_id"], p["annotation_id"])
+                for p in meta["problems"]]
+    fi = FileIndex(path=path, data=data, kind=meta["kind"], images=images, anns=anns,
+                   categories=meta["categories"], problems=problems,
+                   ann_rec_off=a["rec_off"], ann_rec_len=a["rec_len"],
+                   is_list=bool(meta["is_list"]),
+                   has_categories_key=bool(meta["has_categories_key"]))
+    fi.panoptic_png = {int(k): v for k, v in meta["panoptic_png"].items()}
+    fi.captions = {int(k): v for k, v in meta["captions"].items()}
+    fi.caption_ordinals = a["caption_ordinals"]
+    fi.caption_image_ids = a["caption_image_ids"]
+    return fi
+
+
+def clear(root: Path | None = None) -> int:
+    """Remove every cached index; returns the bytes freed."""
+    folder = (root or cache_dir()) / "index"
+    freed = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) if folder.is_dir() \
+        else 0
+    shutil.rmtree(folder, ignore_errors=True)
+    return freed

@@ -25,6 +25,11 @@ SPECS: tuple[ActionSpec, ...] = (
                "Attach a detection results file to the open dataset", group="File"),
     ActionSpec("open_demo", "Open &Demo Dataset", (), "The bundled demo: 19 real COCO images",
                group="File"),
+    ActionSpec("use_cache", "Use the Index &Cache", (),
+               "Open files indexed before from the cache instead of parsing them again",
+               True, "File"),
+    ActionSpec("clear_cache", "C&lear the Index Cache", (), "Remove every cached index",
+               group="File"),
     ActionSpec("close", "&Close", (StdKey.Close,), "Close the dataset", group="File"),
     ActionSpec("export", "&Export…", ("Ctrl+E",),
                "Write the browsed image list: ids, names, paths or a COCO subset, whole or "

@@ -27,6 +27,8 @@ def run(args: argparse.Namespace) -> int:
     app.setOrganizationName("cocoview")
     app.setApplicationVersion(__version__)
     win = MainWindow()
+    if getattr(args, "no_cache", False):
+        win.actions_["use_cache"].setChecked(False)
     win.show()
     files = [Path(f) for f in args.files]
     if getattr(args, "demo", False):

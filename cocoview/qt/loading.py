@@ -19,6 +19,7 @@ class OpenRequest:
     images: Path | None = None
     results: Path | None = None
     label: str = field(default="", compare=False)
+    cache: bool = field(default=True, compare=False)
 
     def describe(self) -> str:
         return self.label or ", ".join(p.name for p in self.files)
@@ -38,7 +39,7 @@ class _LoadThread(QThread):
     def run(self) -> None:
         try:
             ds = cocoview.open(list(self.req.files), images=self.req.images,
-                               results=self.req.results,
+                               results=self.req.results, cache=self.req.cache,
                                progress=lambda f, what: self.progress.emit(f, what),
                                cancelled=self.stop.is_set)
         except Cancelled:

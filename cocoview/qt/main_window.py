@@ -112,6 +112,8 @@ class MainWindow(QMainWindow):
             "zoom_in": self.canvas.zoom_in, "zoom_out": self.canvas.zoom_out,
             "zoom_sel": self.canvas.zoom_to_selection,
             "deselect": lambda: self.state.select(-1),
+            "use_cache": lambda on: self.settings.setValue("cache/enabled", on),
+            "clear_cache": self.clear_cache,
             "fullscreen": self.toggle_fullscreen,
             "shortcuts": self.show_shortcuts, "about": self.show_about,
         }
@@ -146,11 +148,11 @@ class MainWindow(QMainWindow):
         menus = {g: bar.addMenu(f"&{g}") for g in ("File", "View", "Go", "Help")}
         for spec in SPECS:
             menu = menus[spec.group]
-            if spec.key == "close":
+            if spec.key == "use_cache":
                 self.recent_menu = menu.addMenu("Open &Recent")
                 self.recent_menu.aboutToShow.connect(self._fill_recent)
-            if spec.key in ("quit", "export", "fit", "opacity_up", "goto", "clear_filter",
-                            "fullscreen"):
+            if spec.key in ("use_cache", "close", "quit", "export", "fit", "opacity_up", "goto",
+                            "clear_filter", "fullscreen"):
                 menu.addSeparator()
             menu.addAction(self.actions_[spec.key])
         menus["View"].addSeparator()
@@ -247,7 +249,8 @@ class MainWindow(QMainWindow):
     # ----- opening ------------------------------------------------------
     def open_files(self, files: list[Path], images: Path | None = None,
                    results: Path | None = None, label: str = "") -> None:
-        req = OpenRequest(tuple(Path(f) for f in files), images, results, label)
+        req = OpenRequest(tuple(Path(f) for f in files), images, results, label,
+                          cache=self.actions_["use_cache"].isChecked())
         self.pending = req
         self.loader.open(req)
 
@@ -457,6 +460,12 @@ class MainWindow(QMainWindow):
         box.setObjectName("shortcuts_dialog")
         box.open()
 
+    def clear_cache(self) -> None:
+        from cocoview.model.cache import clear
+
+        freed = clear()
+        self.statusBar().showMessage(f"Index cache cleared ({freed / 1e6:.1f} MB)", 8000)
+
     def show_about(self) -> None:
         QMessageBox.about(self, "About cocoview", about_text(__version__))
 
@@ -478,6 +487,8 @@ class MainWindow(QMainWindow):
         op = s.value("view/opacity")
         if op is not None:
             self.state.set_opacity(float(str(op)))
+        self.actions_["use_cache"].setChecked(
+            str(s.value("cache/enabled", "true")).lower() in ("true", "1"))
         oo = s.value("view/outline_only")
         if oo is not None:
             on = str(oo).lower() in ("true", "1")

@@ -235,3 +235,19 @@ def test_detection_masks_follow_toggle_and_score(qtbot: QtBot, win: MainWindow) 
     win.score_spin.setValue(1.0)  # no detection scores 1.0
     qtbot.waitUntil(lambda: shown() == without, timeout=10000)
     assert win.state.current_image == iid
+
+
+def test_cache_setting_and_clear(qtbot: QtBot, win: MainWindow, tmp_path: Path) -> None:
+    from cocoview.model import cache
+
+    p = write(tmp_path / "a.json", doc())
+    win.actions_["use_cache"].setChecked(False)
+    with qtbot.waitSignal(win.loader.loaded, timeout=10000):
+        win.open_files([p])
+    assert not cache.entry_dir(p).exists()
+    win.actions_["use_cache"].setChecked(True)
+    with qtbot.waitSignal(win.loader.loaded, timeout=10000):
+        win.open_files([p])
+    assert cache.entry_dir(p).exists()
+    win.actions_["clear_cache"].trigger()
+    assert not cache.entry_dir(p).exists()

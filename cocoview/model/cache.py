@@ -28,7 +28,7 @@ from cocoview.model.columns import ANN_COLUMNS, AnnColumns, ImageColumns
 from cocoview.model.errors import Problem, Severity
 from cocoview.model.loader import FileIndex
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _SAMPLE = 64 * 1024  # bytes read from each end (and from 8 places between) to fingerprint
 
 

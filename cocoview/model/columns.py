@@ -29,15 +29,15 @@ ANN_COLUMNS: dict[str, Any] = {
     "id": np.int64,
     "image_id": np.int64,
     "category_id": np.int64,
-    "area": np.float64,
+    "area": np.float32,  # filters compare with 32² and 96²; exact values stay in the file
     "iscrowd": np.int8,
     "num_keypoints": np.int32,
     "score": np.float32,
     "seg_kind": np.int8,
     "seg_off": np.int64,
-    "seg_len": np.int64,
+    "seg_len": np.int32,
     "kp_off": np.int64,
-    "kp_len": np.int64,
+    "kp_len": np.int32,
     "ordinal": np.int64,
 }
 
@@ -49,7 +49,7 @@ class AnnColumns:
     id: np.ndarray
     image_id: np.ndarray
     category_id: np.ndarray
-    bbox: np.ndarray  # (n, 4) float64, NaN where absent
+    bbox: np.ndarray  # (n, 4) float32, NaN where absent
     area: np.ndarray
     iscrowd: np.ndarray
     num_keypoints: np.ndarray
@@ -65,7 +65,7 @@ class AnnColumns:
     @classmethod
     def empty(cls, n: int = 0) -> AnnColumns:
         cols = {k: np.zeros(n, dt) for k, dt in ANN_COLUMNS.items()}
-        return cls(bbox=np.full((n, 4), np.nan), **cols)
+        return cls(bbox=np.full((n, 4), np.nan, np.float32), **cols)
 
     def __len__(self) -> int:
         return len(self.id)

@@ -62,6 +62,7 @@ Progress = Callable[[float, str], None]
 
 #: records typed-decoded per msgspec call: bounds the structs alive at once (~20 MB)
 CHUNK = 50_000
+_NONES: list[None] = [None] * CHUNK
 _RAW_KEYS = ("segmentation", "keypoints", "caption", "segments_info")
 
 
@@ -344,6 +345,8 @@ class _Builder:
                 if not self._placeable(cols, sl, structs, is_list):
                     raise msgspec.ValidationError("missing ids")
                 raw.fill(sl, structs, buf, start - 1)
+                # free the Raw objects as we go (None: the slots are never read again)
+                rec_raws[c:e] = _NONES[: e - c]  # type: ignore[assignment]
             except (msgspec.ValidationError, OverflowError):
                 structs_or_none = self._salvage(rec_raws[c:e], c, is_list)
                 ok = np.array([s is not None for s in structs_or_none], bool)
@@ -352,9 +355,12 @@ class _Builder:
                           for s in structs_or_none]
                 self._fill(cols, sl, filler)
                 raw.fill(sl, filler, data, 0)
+                rec_raws[c:e] = _NONES[: e - c]  # type: ignore[assignment]
         self.step(0.8, "indexing images")
-        cols.seg_off, cols.seg_len = raw.off["segmentation"], raw.len["segmentation"]
-        cols.kp_off, cols.kp_len = raw.off["keypoints"], raw.len["keypoints"]
+        cols.seg_off = raw.off["segmentation"]
+        cols.seg_len = raw.len["segmentation"].astype(np.int32)
+        cols.kp_off = raw.off["keypoints"]
+        cols.kp_len = raw.len["keypoints"].astype(np.int32)
         cols.seg_kind = self._seg_kinds(cols.seg_off, cols.seg_len)
         images = self._images(images_raw)
         categories = self._categories(cats_raw)
@@ -583,8 +589,8 @@ class _Builder:
             cols.id = np.array([r[0] for r in out], np.int64)
             cols.image_id = np.array([r[1] for r in out], np.int64)
             cols.category_id = np.array([r[2] for r in out], np.int64)
-            cols.bbox = np.array([r[3] for r in out], np.float64).reshape(n, 4)
-            cols.area = np.array([r[4] for r in out], np.float64)
+            cols.bbox = np.array([r[3] for r in out], np.float32).reshape(n, 4)
+            cols.area = np.array([r[4] for r in out], np.float32)
             cols.iscrowd = np.array([r[5] for r in out], np.int8)
             cols.ordinal = np.array([r[6] for r in out], np.int64)
             cols.seg_off = np.array([r[7] for r in out], np.int64)  # index in segments_info

@@ -64,6 +64,10 @@ Progress = Callable[[float, str], None]
 CHUNK = 50_000
 _NONES: list[None] = [None] * CHUNK
 _RAW_KEYS = ("segmentation", "keypoints", "caption", "segments_info")
+_BLANK = AnnRec()
+#: the default objects of absent fields (msgspec gives every struct the same one)
+_ABSENT = {k: getattr(_BLANK, k) for k in _RAW_KEYS}
+_DEFAULTS = {k: getattr(_BLANK, k) for k in ("iscrowd", "num_keypoints", "score")}
 
 
 @dataclass
@@ -212,12 +216,14 @@ class _RawFields:
 
     def fill(self, sl: slice, structs: list[Any], buf: bytes, shift: int) -> None:
         for key in _RAW_KEYS:
-            lens = np.fromiter(map(len, map(attrgetter(key), structs)), np.int64, len(structs))
-            if not lens.any():  # the common case for keypoints, captions, segments_info
+            raws = list(map(attrgetter(key), structs))
+            # absent fields all share the struct's default object: counting it (an
+            # identity check per item, in C) is ~5x cheaper than measuring every one
+            if raws.count(_ABSENT[key]) == len(raws):
                 continue
-            off = rawspan.offsets(list(map(attrgetter(key), structs)), buf)
+            off = rawspan.offsets(raws, buf)
             self.off[key][sl] = np.where(off >= 0, off + shift, -1)
-            self.len[key][sl] = lens
+            self.len[key][sl] = rawspan.lengths(raws)
 
 
 class _Builder:
@@ -387,9 +393,14 @@ class _Builder:
         cols.bbox[sl] = np.fromiter(chain.from_iterable(map(attrgetter("bbox"), recs)),
                                     np.float64, 4 * n).reshape(n, 4)
         cols.area[sl] = col("area", np.float64)
-        cols.iscrowd[sl] = col("iscrowd", np.int64)
-        cols.num_keypoints[sl] = col("num_keypoints", np.int64)
-        cols.score[sl] = col("score", np.float64)
+        for name, dtype in (("iscrowd", np.int64), ("num_keypoints", np.int64),
+                            ("score", np.float64)):
+            vals = list(map(attrgetter(name), recs))
+            default = _DEFAULTS[name]
+            if vals.count(default) == n:  # absent everywhere: the shared default object
+                getattr(cols, name)[sl] = default
+            else:
+                getattr(cols, name)[sl] = np.fromiter(vals, dtype, n)
 
     @staticmethod
     def _placeable(cols: AnnColumns, sl: slice, structs: list[AnnRec], is_list: bool) -> bool:

@@ -27,6 +27,8 @@ def _same(a: cocoview.Dataset, b: cocoview.Dataset) -> None:
         assert np.array_equal(getattr(a.anns, k), getattr(b.anns, k)), k
     assert np.array_equal(np.nan_to_num(a.anns.bbox), np.nan_to_num(b.anns.bbox))
     assert np.array_equal(a.image_ids, b.image_ids)
+    assert np.array_equal(a.ann_order, b.ann_order)
+    assert np.array_equal(a.ann_image_row, b.ann_image_row)
     assert a.image_file_names == b.image_file_names
     for iid in a.image_ids[:5].tolist():
         assert a.annotations(iid) == b.annotations(iid)
@@ -103,6 +105,9 @@ def test_no_cache(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cache.entry_dir(p).exists()
     fi = load_file(p, cache=False)
     assert isinstance(fi.data, bytes)  # an entry exists but was not used
+    before = sorted(x.name for x in cache.entry_dir(p).iterdir())
+    cocoview.open(p, cache=False)
+    assert sorted(x.name for x in cache.entry_dir(p).iterdir()) == before  # nor written
 
 
 def test_gzip_and_results_and_panoptic_roundtrip(tmp_path: Path) -> None:

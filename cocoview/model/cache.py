@@ -196,7 +196,44 @@ def _index(path: Path, meta: dict[str, Any], a: dict[str, np.ndarray],
     fi.captions = {int(k): v for k, v in meta["captions"].items()}
     fi.caption_ordinals = a["caption_ordinals"]
     fi.caption_image_ids = a["caption_image_ids"]
+    fi.cached = True
     return fi
+
+
+DERIVED = ("image_keep", "ann_image_row", "ann_order")
+
+
+def load_derived(fi: FileIndex, root: Path | None = None) -> dict[str, np.ndarray]:
+    """Arrays a dataset of this one file derives from it (kept beside its index)."""
+    entry = entry_dir(fi.path, root)
+    if not isinstance(fi.data, FileBytes) or not (entry / "meta.json").is_file():
+        return {}  # only next to an index that was just loaded from this entry
+    out: dict[str, np.ndarray] = {}
+    for name in DERIVED:
+        path = entry / f"ds_{name}.npy"
+        try:
+            out[name] = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError):
+            return {}
+    return out
+
+
+def store_derived(fi: FileIndex, arrays: dict[str, np.ndarray],
+                  root: Path | None = None) -> None:
+    """Keep a single-file dataset's derived arrays beside the file's index (best effort)."""
+    entry = entry_dir(fi.path, root)
+    if not fi.cached or not (entry / "meta.json").is_file():
+        return
+    for name, arr in arrays.items():
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npy", dir=entry)
+            with os.fdopen(fd, "wb") as fh:
+                np.save(fh, np.ascontiguousarray(arr), allow_pickle=False)
+            os.replace(tmp, entry / f"ds_{name}.npy")
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            return
 
 
 def clear(root: Path | None = None) -> int:

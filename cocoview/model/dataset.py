@@ -52,8 +52,17 @@ class Dataset:
             raise ValueError("a dataset needs at least one file")
         self.files = files
         self.problems_at_load: list[Problem] = [p for f in files for p in f.problems]
+        # a dataset of one file opened from the index cache reuses what it derived before
+        from cocoview.model import cache as index_cache
+
+        self._derived = index_cache.load_derived(files[0]) if len(files) == 1 else {}
+        fresh = not self._derived
         self._build_images()
         self._build_annotations()
+        if fresh and len(files) == 1:
+            index_cache.store_derived(files[0], {
+                "image_keep": self._image_keep, "ann_image_row": self.ann_image_row,
+                "ann_order": self.ann_order})
         cat_records = [c for f in files for c in f.categories]
         self.categories, notes = build_categories(cat_records, self.anns.category_id)
         self._cat_by_id = {c.id: c for c in self.categories}
@@ -83,8 +92,10 @@ class Dataset:
             row.append(np.arange(len(f.images), dtype=np.int64))
             names.extend(f.images.file_name)
         all_ids = np.concatenate(ids) if ids else np.empty(0, np.int64)
-        _, first = np.unique(all_ids, return_index=True)
-        keep = np.sort(first)  # first file that lists an image wins, file order kept
+        keep = self._derived.get("image_keep")
+        if keep is None or len(keep) > len(all_ids):
+            keep = _first_occurrences(all_ids)  # first file listing an image wins
+        self._image_keep = np.asarray(keep)
         if not len(all_ids) and any(len(f.anns) for f in self.files):
             # results-only or images-less file: images implied by annotations
             implied = np.unique(np.concatenate([f.anns.image_id for f in self.files]))
@@ -126,14 +137,21 @@ class Dataset:
         src = np.concatenate(srcs) if srcs else np.empty(0, np.int16)
         if len(self.files) > 1 and len(anns):
             anns, src = _drop_cross_file_duplicates(anns, src)
-        img_row = self.image_rows(anns.image_id)
-        # Rows stay in file order (permuting every column costs ~0.4 s on train2017);
-        # ``ann_order`` lists the rows image by image, file order kept within an image.
-        key = np.where(img_row < 0, len(self.image_ids), img_row)
+        derived = self._derived
+        if "ann_image_row" in derived and len(derived["ann_image_row"]) == len(anns):
+            img_row = np.asarray(derived["ann_image_row"])
+            order = np.asarray(derived["ann_order"])
+        else:
+            img_row = self.image_rows(anns.image_id)
+            # Rows stay in file order (permuting every column costs ~0.4 s on
+            # train2017); ``ann_order`` lists them image by image, file order kept
+            # within an image.
+            key = np.where(img_row < 0, len(self.image_ids), img_row)
+            order = np.argsort(key, kind="stable")
         self.anns = anns
         self.ann_src = src
         self.ann_image_row = img_row
-        self.ann_order = np.argsort(key, kind="stable")
+        self.ann_order = order
         n_img = len(self.image_ids)
         valid = img_row >= 0
         counts = np.bincount(img_row[valid], minlength=n_img)
@@ -153,6 +171,8 @@ class Dataset:
         if len(ids) > 100_000 and self._img_lut is not None:  # bulk: a table beats a search
             lo = int(self._img_sorted_ids[0])
             rel = ids - lo
+            if rel.min() >= 0 and rel.max() < len(self._img_lut):
+                return self._img_lut[rel].astype(np.int64)
             inside = (rel >= 0) & (rel < len(self._img_lut))
             out = np.full(len(ids), -1, np.int64)
             out[inside] = self._img_lut[rel[inside]]
@@ -433,6 +453,18 @@ class Results:
     def keypoints_array(self, row: int) -> np.ndarray | None:
         return _keypoints(self.file.data, int(self.anns.kp_off[row]),
                           int(self.anns.kp_len[row]))
+
+
+def _first_occurrences(ids: np.ndarray) -> np.ndarray:
+    """Indices of the first occurrence of each value, in input order (a sort, not a hash:
+    numpy's hashing unique is ~3x slower on large id ranges)."""
+    if not len(ids):
+        return np.empty(0, np.int64)
+    order = np.argsort(ids, kind="stable")
+    s = ids[order]
+    first = np.ones(len(s), bool)
+    first[1:] = s[1:] != s[:-1]
+    return np.sort(order[first])
 
 
 def _keypoints(data: bytes, off: int, n: int) -> np.ndarray | None:

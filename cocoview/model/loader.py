@@ -93,6 +93,8 @@ class FileIndex:
     #: caption records (they are not annotation rows): ordinals and image ids
     caption_ordinals: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     caption_image_ids: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    #: this index is in the index cache (loaded from it, or just stored there)
+    cached: bool = False
     _top: dict[str, msgspec.Raw] | None = None
 
     @property
@@ -177,7 +179,7 @@ def load_file(
         fi = _Builder(p, data, step).build()
     if cache and fi.data is data:  # not for files re-encoded from Python's json (NaN)
         step(0.95, "saving the index")
-        index_cache.store(fi)
+        fi.cached = index_cache.store(fi) is not None
     step(1.0, "done")
     return fi
 

@@ -63,6 +63,14 @@ class AnnColumns:
     # For SEG_PANOPTIC rows ``seg_off`` is the index in the record's segments_info.
 
     @classmethod
+    def lean(cls, n: int) -> AnnColumns:
+        """Columns for ``n`` rows where the usually-absent fields (keypoints, score)
+        cost no memory until a row has one (:func:`writable`)."""
+        cols = {k: (constant(n, _ABSENT_VALUE[k], dt) if k in _ABSENT_VALUE else np.zeros(n, dt))
+                for k, dt in ANN_COLUMNS.items()}
+        return cls(bbox=np.full((n, 4), np.nan, np.float32), **cols)
+
+    @classmethod
     def empty(cls, n: int = 0) -> AnnColumns:
         cols = {k: np.zeros(n, dt) for k, dt in ANN_COLUMNS.items()}
         return cls(bbox=np.full((n, 4), np.nan, np.float32), **cols)
@@ -80,6 +88,21 @@ class AnnColumns:
         return AnnColumns(
             **{k: np.concatenate([getattr(p, k) for p in parts]) for k in (*ANN_COLUMNS, "bbox")}
         )
+
+
+#: values of the columns whose field is absent from most files
+_ABSENT_VALUE: dict[str, float] = {"num_keypoints": -1, "score": float("nan"),
+                                   "kp_off": -1, "kp_len": 0}
+
+
+def constant(n: int, value: float, dtype: Any) -> np.ndarray:
+    """A read-only column of ``n`` equal values that takes no memory (stride 0)."""
+    return np.broadcast_to(np.asarray(value, dtype), (n,))
+
+
+def writable(arr: np.ndarray) -> np.ndarray:
+    """``arr`` itself, or a real copy of it if it is a :func:`constant` column."""
+    return arr.copy() if arr.ndim and arr.strides[0] == 0 else arr
 
 
 @dataclass

@@ -34,6 +34,8 @@ from cocoview.model.columns import (  # re-exported: the kinds are part of the A
     SEG_RLE_RAW,
     AnnColumns,
     ImageColumns,
+    constant,
+    writable,
 )
 from cocoview.model.errors import CocoFormatError, Problem, Severity
 from cocoview.model.records import (
@@ -213,8 +215,9 @@ class _RawFields:
     """Offsets and lengths of the raw-kept fields, one row per record."""
 
     def __init__(self, n: int) -> None:
-        self.off = {k: np.full(n, -1, np.int64) for k in _RAW_KEYS}
-        self.len = {k: np.zeros(n, np.int64) for k in _RAW_KEYS}
+        # allocated on the first record that has the field: most files lack 3 of the 4
+        self.off = {k: constant(n, -1, np.int64) for k in _RAW_KEYS}
+        self.len = {k: constant(n, 0, np.int32) for k in _RAW_KEYS}
 
     def fill(self, sl: slice, structs: list[Any], buf: bytes, shift: int) -> None:
         for key in _RAW_KEYS:
@@ -224,6 +227,8 @@ class _RawFields:
             if raws.count(_ABSENT[key]) == len(raws):
                 continue
             off = rawspan.offsets(raws, buf)
+            self.off[key] = writable(self.off[key])
+            self.len[key] = writable(self.len[key])
             self.off[key][sl] = np.where(off >= 0, off + shift, -1)
             self.len[key][sl] = rawspan.lengths(raws)
 
@@ -322,7 +327,9 @@ class _Builder:
         fi.has_categories_key = False
         # results carry no ids: number them 1..n like pycocotools' loadRes
         no_id = fi.anns.id == MISSING_ID
-        fi.anns.id[no_id] = fi.anns.ordinal[no_id] + 1
+        if no_id.any():
+            fi.anns.id = writable(fi.anns.id)
+            fi.anns.id[no_id] = fi.anns.ordinal[no_id] + 1
         return fi
 
     # ----- the index ----------------------------------------------------
@@ -332,7 +339,7 @@ class _Builder:
         n = len(rec_raws)
         rec_off = rawspan.offsets(rec_raws, data)
         rec_len = rawspan.lengths(rec_raws)
-        cols = AnnColumns.empty(n)
+        cols = AnnColumns.lean(n)
         cols.ordinal = np.arange(n, dtype=np.int64)
         raw = _RawFields(n)
         keep = np.ones(n, bool)
@@ -366,9 +373,9 @@ class _Builder:
                 rec_raws[c:e] = _NONES[: e - c]  # type: ignore[assignment]
         self.step(0.8, "indexing images")
         cols.seg_off = raw.off["segmentation"]
-        cols.seg_len = raw.len["segmentation"].astype(np.int32)
+        cols.seg_len = raw.len["segmentation"].astype(np.int32, copy=False)
         cols.kp_off = raw.off["keypoints"]
-        cols.kp_len = raw.len["keypoints"].astype(np.int32)
+        cols.kp_len = raw.len["keypoints"].astype(np.int32, copy=False)
         cols.seg_kind = self._seg_kinds(cols.seg_off, cols.seg_len)
         images = self._images(images_raw)
         categories = self._categories(cats_raw)
@@ -398,11 +405,12 @@ class _Builder:
         for name, dtype in (("iscrowd", np.int64), ("num_keypoints", np.int64),
                             ("score", np.float64)):
             vals = list(map(attrgetter(name), recs))
-            default = _DEFAULTS[name]
-            if vals.count(default) == n:  # absent everywhere: the shared default object
-                getattr(cols, name)[sl] = default
-            else:
-                getattr(cols, name)[sl] = np.fromiter(vals, dtype, n)
+            if vals.count(_DEFAULTS[name]) == n:  # absent here: the shared default object
+                if getattr(cols, name).strides[0]:  # a real column (some rows have it)
+                    getattr(cols, name)[sl] = _DEFAULTS[name]
+                continue
+            setattr(cols, name, writable(getattr(cols, name)))
+            getattr(cols, name)[sl] = np.fromiter(vals, dtype, n)
 
     @staticmethod
     def _placeable(cols: AnnColumns, sl: slice, structs: list[AnnRec], is_list: bool) -> bool:
@@ -607,9 +615,10 @@ class _Builder:
             cols.iscrowd = np.array([r[5] for r in out], np.int8)
             cols.ordinal = np.array([r[6] for r in out], np.int64)
             cols.seg_off = np.array([r[7] for r in out], np.int64)  # index in segments_info
-        cols.num_keypoints[:] = -1
-        cols.score[:] = np.nan
-        cols.kp_off[:] = -1
+        cols.num_keypoints = constant(n, -1, np.int32)
+        cols.score = constant(n, np.nan, np.float32)
+        cols.kp_off = constant(n, -1, np.int64)
+        cols.kp_len = constant(n, 0, np.int32)
         cols.seg_kind[:] = SEG_PANOPTIC
         return cols
 

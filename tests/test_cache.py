@@ -104,7 +104,7 @@ def test_no_cache(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cocoview.open(p)
     assert cache.entry_dir(p).exists()
     fi = load_file(p, cache=False)
-    assert isinstance(fi.data, bytes)  # an entry exists but was not used
+    assert not fi.cached  # an entry exists but was not used
     before = sorted(x.name for x in cache.entry_dir(p).iterdir())
     cocoview.open(p, cache=False)
     assert sorted(x.name for x in cache.entry_dir(p).iterdir()) == before  # nor written

@@ -28,7 +28,7 @@ from cocoview.model.columns import ANN_COLUMNS, AnnColumns, ImageColumns
 from cocoview.model.errors import Problem, Severity
 from cocoview.model.loader import FileIndex
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _SAMPLE = 64 * 1024  # bytes read from each end (and from 8 places between) to fingerprint
 
 
@@ -103,6 +103,7 @@ def store(fi: FileIndex, root: Path | None = None) -> Path | None:
             "problems": [p.to_dict() for p in fi.problems],
             "panoptic_png": {str(k): v for k, v in fi.panoptic_png.items()},
             "captions": {str(k): v for k, v in fi.captions.items()},
+            "top_spans": {k: list(v) for k, v in fi.top_spans.items()},
             "arrays": {k: [list(v.shape), str(v.dtype)] for k, v in arrays.items()},
         }
         (tmp / "meta.json").write_text(json.dumps(meta))
@@ -196,6 +197,7 @@ def _index(path: Path, meta: dict[str, Any], a: dict[str, np.ndarray],
     fi.captions = {int(k): v for k, v in meta["captions"].items()}
     fi.caption_ordinals = a["caption_ordinals"]
     fi.caption_image_ids = a["caption_image_ids"]
+    fi.top_spans = {k: (int(v[0]), int(v[1])) for k, v in meta.get("top_spans", {}).items()}
     fi.cached = True
     return fi
 

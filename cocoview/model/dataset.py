@@ -252,10 +252,7 @@ class Dataset:
         src = int(self.image_src[row])
         if lic is None or src < 0:
             return None
-        raw = self.files[src].top().get("licenses")
-        if raw is None:
-            return None
-        entries = msgspec.json.decode(raw)
+        entries = self.files[src].top_value("licenses")
         if isinstance(entries, list):
             for e in entries:
                 if isinstance(e, dict) and e.get("id") == lic:

@@ -7,9 +7,12 @@ See ``docs/decisions/parser.md`` for why the loader looks the way it does.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import math
+import mmap
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -97,6 +100,8 @@ class FileIndex:
     caption_image_ids: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     #: this index is in the index cache (loaded from it, or just stored there)
     cached: bool = False
+    #: byte spans of the small top-level values (info, licenses), read without a scan
+    top_spans: dict[str, tuple[int, int]] = field(default_factory=dict)
     _top: dict[str, msgspec.Raw] | None = None
 
     @property
@@ -108,6 +113,14 @@ class FileIndex:
         if self._top is None:
             self._top = {} if self.is_list else TOP_DECODER.decode(self.all_bytes())
         return self._top
+
+    def top_value(self, key: str) -> Any:
+        """A top-level value (e.g. ``licenses``) decoded, or None if the file has none."""
+        span = self.top_spans.get(key)
+        if span is not None:
+            return msgspec.json.decode(self.data[span[0] : span[0] + span[1]])
+        raw = self.top().get(key)
+        return None if raw is None else msgspec.json.decode(raw)
 
     def all_bytes(self) -> bytes:
         data = self.data
@@ -170,20 +183,59 @@ def load_file(
         if hit is not None:
             step(1.0, "done (from the index cache)")
             return hit
-    data = read_bytes(p)
+    mapped = None if gz else _map(p)
+    size = len(mapped) if mapped is not None else 0
+    data: Any = mapped if mapped is not None else read_bytes(p)
     if cache and gz:
         hit = index_cache.load(p, data)
         if hit is not None:
             step(1.0, "done (from the index cache)")
             return hit
     step(0.1, f"parsing {p.name}")
-    with _gc_paused():
-        fi = _Builder(p, data, step).build()
-    if cache and fi.data is data:  # not for files re-encoded from Python's json (NaN)
-        step(0.95, "saving the index")
-        fi.cached = index_cache.store(fi) is not None
+    try:
+        with _gc_paused():
+            fi = _Builder(p, data, step).build()
+        if cache and fi.data is data:  # not for files re-encoded from Python's json (NaN)
+            step(0.95, "saving the index")
+            fi.cached = index_cache.store(fi) is not None
+    finally:
+        if mapped is not None:
+            _unmap(mapped)
+    if mapped is not None and fi.data is mapped:
+        # the map is gone: geometry is read by offset from now on
+        fi.data = index_cache.FileBytes(p, size)
     step(1.0, "done")
     return fi
+
+
+def _map(p: Path) -> mmap.mmap | None:
+    """A read-only map of a plain file (None: empty or unmappable — read it instead).
+
+    Parsing from the map skips the copy into a bytes object, and the pages the
+    parse has finished with are given back (``madvise``) as it goes, so the
+    file never has to be resident as a whole while the columns are built.
+    """
+    try:
+        with open(p, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size == 0:
+                return None
+            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+
+
+def _release(data: Any, start: int, end: int) -> None:
+    """Drop the pages of ``data[start:end]`` from memory (they stay in the page cache)."""
+    if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        page = mmap.PAGESIZE
+        lo = start - start % page
+        with contextlib.suppress(OSError, ValueError):
+            data.madvise(mmap.MADV_DONTNEED, lo, max(end - lo, 0))
+
+
+def _unmap(m: mmap.mmap) -> None:
+    with contextlib.suppress(BufferError):  # a straggling view: the GC closes it later
+        m.close()
 
 
 def _is_gzip(p: Path) -> bool:
@@ -246,7 +298,9 @@ class _Builder:
 
     # ----- entry --------------------------------------------------------
     def build(self) -> FileIndex:
-        first = self.data.lstrip()[:1]
+        first = _first_byte(self.data)
+        if not first:
+            raise CocoFormatError(self.path, "the file is empty", 0)
         if first == b"[":
             return self._build_list()
         if first != b"{":
@@ -263,7 +317,13 @@ class _Builder:
                 off = int(rawspan.offsets([raw], self.data)[0])
                 raise CocoFormatError(self.path, f"'{key}' must be a list, got "
                                       f"{_json_type(rawspan.first_byte(raw))}", off)
+        _release(self.data, 0, len(self.data))  # the split pass touched every page
+        spans = {k: raw for k, raw in (("info", doc.info), ("licenses", doc.licenses)) if len(raw)}
+        top_spans = dict(zip(spans, zip(rawspan.offsets(list(spans.values()), self.data).tolist(),
+                                        rawspan.lengths(list(spans.values())).tolist(),
+                                        strict=True), strict=True))
         fi = self._index(doc.annotations or [], doc.images, doc.categories, is_list=False)
+        fi.top_spans = top_spans
         fi.has_categories_key = len(doc.categories) > 0
         if not has_annotations:
             fi.kind = "image_info"
@@ -284,7 +344,7 @@ class _Builder:
             obj = msgspec.json.decode(self.data)
         except msgspec.DecodeError as exc:
             try:
-                obj = json.loads(self.data)
+                obj = json.loads(bytes(self.data))
             except (ValueError, RecursionError):
                 raise decode_error(self.path, exc, len(self.data)) from None
         raise CocoFormatError(
@@ -294,7 +354,7 @@ class _Builder:
     def _build_python_json(self, exc: msgspec.DecodeError) -> FileIndex:
         """Python's json accepts NaN/Infinity literals (pycocotools does too): re-encode."""
         try:
-            obj = json.loads(self.data)
+            obj = json.loads(bytes(self.data))
         except (ValueError, RecursionError):
             raise decode_error(self.path, exc, len(self.data)) from None
         found: list[str] = []
@@ -360,6 +420,7 @@ class _Builder:
                 if not self._placeable(cols, sl, structs, is_list):
                     raise msgspec.ValidationError("missing ids")
                 raw.fill(sl, structs, buf, start - 1)
+                _release(data, start, end)
                 # free the Raw objects as we go (None: the slots are never read again)
                 rec_raws[c:e] = _NONES[: e - c]  # type: ignore[assignment]
             except (msgspec.ValidationError, OverflowError):
@@ -621,6 +682,19 @@ class _Builder:
         cols.kp_len = constant(n, 0, np.int32)
         cols.seg_kind[:] = SEG_PANOPTIC
         return cols
+
+
+def _first_byte(data: Any) -> bytes:
+    """The first byte that is not white space (b"" if there is none), without a copy."""
+    n = len(data)
+    pos = 0
+    while pos < n:
+        block = bytes(data[pos : pos + 4096])
+        stripped = block.lstrip()
+        if stripped:
+            return stripped[:1]
+        pos += 4096
+    return b""
 
 
 def _json_type(first: bytes) -> str:

@@ -50,6 +50,8 @@ class ImageRec(msgspec.Struct, gc=False):
 class FastDoc(msgspec.Struct, gc=False):
     """A COCO document split into raw parts: one pass, no values built but the splits."""
 
+    info: Raw = Raw()
+    licenses: Raw = Raw()
     images: Raw = Raw()
     annotations: list[Raw] | None = None
     categories: Raw = Raw()

@@ -397,8 +397,10 @@ class _Builder:
                cats_raw: msgspec.Raw, is_list: bool) -> FileIndex:
         data = self.data
         n = len(rec_raws)
-        rec_off = rawspan.offsets(rec_raws, data)
-        rec_len = rawspan.lengths(rec_raws)
+        # record spans, located chunk by chunk below (whole-array temporaries for 20 M
+        # records would cost ~1 GB at the worst moment)
+        rec_off = np.empty(n, np.int64)
+        rec_len = np.empty(n, np.int32)
         cols = AnnColumns.lean(n)
         cols.ordinal = np.arange(n, dtype=np.int64)
         raw = _RawFields(n)
@@ -407,6 +409,8 @@ class _Builder:
         for c in range(0, n, CHUNK):
             e = min(n, c + CHUNK)
             self.step(0.15 + 0.6 * c / max(n, 1), "indexing annotations")
+            rec_off[c:e] = rawspan.offsets(rec_raws[c:e], data)
+            rec_len[c:e] = rawspan.lengths(rec_raws[c:e])
             start, end = int(rec_off[c]), int(rec_off[e - 1] + rec_len[e - 1])
             # between two elements of a JSON array there is only a comma and white
             # space, so the records c..e-1 plus brackets are a valid array

@@ -424,6 +424,9 @@ class _Builder:
                 if not self._placeable(cols, sl, structs, is_list):
                     raise msgspec.ValidationError("missing ids")
                 raw.fill(sl, structs, buf, start - 1)
+                off = raw.off["segmentation"][sl]
+                cols.seg_kind[sl] = self._seg_kinds(buf, np.where(off >= 0, off - start + 1, -1),
+                                                    raw.len["segmentation"][sl])
                 _release(data, start, end)
                 # free the Raw objects as we go (None: the slots are never read again)
                 rec_raws[c:e] = _NONES[: e - c]  # type: ignore[assignment]
@@ -435,13 +438,16 @@ class _Builder:
                           for s in structs_or_none]
                 self._fill(cols, sl, filler)
                 raw.fill(sl, filler, data, 0)
+                cols.seg_kind[sl] = self._seg_kinds(data, raw.off["segmentation"][sl],
+                                                    raw.len["segmentation"][sl])
+                _release(data, start, end)
                 rec_raws[c:e] = _NONES[: e - c]  # type: ignore[assignment]
+        mv.release()
         self.step(0.8, "indexing images")
         cols.seg_off = raw.off["segmentation"]
         cols.seg_len = raw.len["segmentation"].astype(np.int32, copy=False)
         cols.kp_off = raw.off["keypoints"]
         cols.kp_len = raw.len["keypoints"].astype(np.int32, copy=False)
-        cols.seg_kind = self._seg_kinds(cols.seg_off, cols.seg_len)
         images = self._images(images_raw)
         categories = self._categories(cats_raw)
         fi = FileIndex(path=self.path, data=data, kind="instances", images=images,
@@ -536,8 +542,14 @@ class _Builder:
             ))
         return out
 
-    def _seg_kinds(self, seg_off: np.ndarray, seg_len: np.ndarray) -> np.ndarray:
-        data = np.frombuffer(self.data, np.uint8)
+    @staticmethod
+    def _seg_kinds(source: Any, seg_off: np.ndarray, seg_len: np.ndarray) -> np.ndarray:
+        """Segmentation kinds from each value's first bytes in ``source``.
+
+        Called per chunk on the chunk's own bytes: reading them from the whole
+        file afterwards would make every page of it resident again.
+        """
+        data = np.frombuffer(source, np.uint8)
         n = len(seg_off)
         kind = np.full(n, SEG_INVALID, np.int8)
         present = seg_off >= 0
@@ -551,11 +563,11 @@ class _Builder:
             empty = second == ord("]")
             for k in np.flatnonzero(np.isin(second, np.frombuffer(b" \t\r\n", np.uint8))):
                 j = int(idx[k])  # rare: "[ ]" or a pretty-printed list
-                text = self.data[seg_off[j] : seg_off[j] + seg_len[j]]
+                text = bytes(source[seg_off[j] : seg_off[j] + seg_len[j]])
                 empty[k] = b"".join(text.split()) == b"[]"
             kind[idx] = np.where(empty, SEG_EMPTY, SEG_POLYGON)
         for j in np.flatnonzero(first == ord("{")).tolist():
-            text = self.data[seg_off[j] : seg_off[j] + seg_len[j]]
+            text = bytes(source[seg_off[j] : seg_off[j] + seg_len[j]])
             at = text.find(b'"counts"')
             if at < 0:
                 continue

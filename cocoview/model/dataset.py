@@ -161,6 +161,7 @@ class Dataset:
         self._ann_sort: np.ndarray | None = None
         self._ann_cat_index: np.ndarray | None = None
         self._cat_counts: tuple[np.ndarray, np.ndarray] | None = None
+        self._super_counts: dict[str, tuple[int, int]] | None = None
 
     # ----- lookups ------------------------------------------------------
     def image_rows(self, image_ids: np.ndarray | Sequence[int]) -> np.ndarray:
@@ -389,6 +390,30 @@ class Dataset:
             bad = ids[idx] != self.anns.category_id if len(ids) else np.ones(len(idx), bool)
             self._ann_cat_index = np.where(bad, -1, idx).astype(np.int32)
         return self._ann_cat_index
+
+    def supercategory_counts(self) -> dict[str, tuple[int, int]]:
+        """Supercategory → (instances, distinct images), cached; '' holds no supercategory."""
+        if self._super_counts is None:
+            names = sorted({c.supercategory for c in self.categories})
+            index = {n: i for i, n in enumerate(names)}
+            sup_of = np.array([index[c.supercategory] for c in self.categories] + [-1],
+                              np.int64)
+            sup = sup_of[self.ann_category_index]  # -1 (undefined category) → -1
+            img = self.ann_image_row
+            keep = (sup >= 0) & (img >= 0)
+            inst = np.bincount(sup[keep], minlength=len(names))
+            n_img = len(self.image_ids) + 1
+            key = np.sort(sup[keep] * n_img + img[keep])
+            first = np.ones(len(key), bool)
+            first[1:] = key[1:] != key[:-1]
+            imgs = np.bincount(key[first] // n_img, minlength=len(names))
+            self._super_counts = {n: (int(inst[i]), int(imgs[i])) for i, n in enumerate(names)}
+        return self._super_counts
+
+    def warm(self) -> None:
+        """Compute the cached summaries views ask for at once (call it in the loading thread)."""
+        self.category_counts()
+        self.supercategory_counts()
 
     def annotation_record(self, row: int) -> dict[str, Any]:
         """The annotation object of dataset row ``row`` as it is in the file."""

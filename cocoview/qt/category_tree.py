@@ -158,27 +158,10 @@ class CategoryTreeModel(QAbstractItemModel):
 
     @staticmethod
     def _super_counts(ds: Dataset, supers: list[_Node]) -> None:
-        """Instances (sum) and distinct images of each supercategory, vectorised."""
-        ids = np.asarray([c.id for c in ds.categories], np.int64)
-        sup_of = np.full(len(ids), -1, np.int64)
-        pos = {c.id: i for i, c in enumerate(ds.categories)}
-        for k, s in enumerate(supers):
-            s.instances = sum(c.instances for c in s.children)
-            for c in s.children:
-                assert c.cat is not None
-                sup_of[pos[c.cat.id]] = k
-        order = np.argsort(ids)
-        at = np.minimum(np.searchsorted(ids, ds.anns.category_id, sorter=order), len(ids) - 1)
-        cat_idx = order[at]
-        known = ids[cat_idx] == ds.anns.category_id
-        sup = sup_of[cat_idx[known]]
-        img = ds.ann_image_row[known]
-        keep = (sup >= 0) & (img >= 0)
-        n_img = len(ds.image_ids) + 1
-        pairs = np.unique(sup[keep] * n_img + img[keep])
-        counts = np.bincount(pairs // n_img, minlength=len(supers))
-        for s, n in zip(supers, counts.tolist(), strict=True):
-            s.images = n
+        """Instances and distinct images of each supercategory (the model's cached counts)."""
+        counts = ds.supercategory_counts()
+        for s in supers:
+            s.instances, s.images = counts.get(s.name, (0, 0))
 
     # ----- structure --------------------------------------------------------
     def _node(self, index: Index) -> _Node:

@@ -51,6 +51,7 @@ class _LoadThread(QThread):
         except Exception as exc:  # any other failure is still a message, not a crash
             self.failed.emit(self.req, f"{self.req.describe()}: {type(exc).__name__}: {exc}")
         else:
+            ds.warm()  # the counts the views show, computed here rather than on the GUI thread
             self.loaded.emit(self.req, ds)
 
 

@@ -102,30 +102,33 @@ def _ann_problem(ds: Dataset, row: int, sev: Severity, code: str, msg: str) -> P
                    image_id=int(ds.anns.image_id[row]), annotation_id=int(ds.anns.id[row]))
 
 
+def _repeated(ids: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """Each id used more than once, with the rows that use it (one sort, no scans)."""
+    order = np.argsort(ids, kind="stable")
+    s = ids[order]
+    if len(s) < 2:
+        return
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    ends = np.r_[starts[1:], len(s)]
+    for k in np.flatnonzero(ends - starts > 1)[:MAX_PER_CHECK].tolist():
+        yield int(s[starts[k]]), order[starts[k] : ends[k]]
+
+
 def _duplicates(ds: Dataset) -> Iterator[Problem]:
     for f in ds.files:
-        ids = f.images.id
-        uniq, counts = np.unique(ids, return_counts=True)
-        for dup in uniq[counts > 1][:MAX_PER_CHECK].tolist():
-            rows = np.flatnonzero(ids == dup)
-            where = ", ".join(f"images[{int(f.images.ordinal[r])}]" for r in rows[:5])
-            yield Problem(Severity.ERROR, "duplicate-image-id",
-                          f"image id {dup} is used {len(rows)} times ({where})",
-                          f"images[{int(f.images.ordinal[rows[1]])}] (id {dup})", str(f.path),
-                          image_id=dup)
-        if f.is_list or f.kind == "panoptic":
-            continue
-        aids = f.anns.id
-        uniq, counts = np.unique(aids, return_counts=True)
-        for dup in uniq[counts > 1][:MAX_PER_CHECK].tolist():
-            rows = np.flatnonzero(aids == dup)
-            where = ", ".join(f"annotations[{int(f.anns.ordinal[r])}]" for r in rows[:5])
-            yield Problem(Severity.ERROR, "duplicate-annotation-id",
-                          f"annotation id {dup} is used {len(rows)} times ({where})",
-                          f"annotations[{int(f.anns.ordinal[rows[1]])}] (id {dup})",
-                          str(f.path), annotation_id=dup)
-        cids = [c["id"] for c in f.categories]
-        for dup in sorted({c for c in cids if cids.count(c) > 1}):
+        tables = [("image", "images", f.images.id, f.images.ordinal)]
+        if not (f.is_list or f.kind == "panoptic"):
+            tables.append(("annotation", "annotations", f.anns.id, f.anns.ordinal))
+        for what, key, ids, ordinal in tables:
+            for dup, rows in _repeated(ids):
+                where = ", ".join(f"{key}[{int(ordinal[r])}]" for r in rows[:5])
+                yield Problem(Severity.ERROR, f"duplicate-{what}-id",
+                              f"{what} id {dup} is used {len(rows)} times ({where})",
+                              f"{key}[{int(ordinal[rows[1]])}] (id {dup})", str(f.path),
+                              image_id=dup if what == "image" else None,
+                              annotation_id=dup if what == "annotation" else None)
+        cids = np.asarray([c["id"] for c in f.categories], np.int64)
+        for dup, _rows in _repeated(cids):
             yield Problem(Severity.ERROR, "duplicate-category-id",
                           f"category id {dup} is defined more than once", "categories",
                           str(f.path))

@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,8 @@ class FileBytes:
     def __init__(self, path: Path, size: int) -> None:
         self.path = path
         self.size = size
-        self._fd = os.open(path, os.O_RDONLY)
+        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        self._lock = threading.Lock()  # for systems without pread (Windows)
 
     def __len__(self) -> int:
         return self.size
@@ -51,7 +53,13 @@ class FileBytes:
         if not isinstance(key, slice) or key.step not in (None, 1):
             raise TypeError("FileBytes supports plain slices only")
         start, stop, _ = key.indices(self.size)
-        return os.pread(self._fd, max(stop - start, 0), start) if stop > start else b""
+        if stop <= start:
+            return b""
+        if hasattr(os, "pread"):
+            return os.pread(self._fd, stop - start, start)
+        with self._lock:
+            os.lseek(self._fd, start, os.SEEK_SET)
+            return os.read(self._fd, stop - start)
 
     def read_all(self) -> bytes:
         return self[0 : self.size]

@@ -155,3 +155,13 @@ def test_truncated_source_after_hit_gives_clear_error(tmp_path: Path) -> None:
     with pytest.raises(Exception) as ei:
         ds.annotations(1)
     assert not isinstance(ei.value, (SystemError, MemoryError))
+
+
+def test_file_bytes_without_pread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = tmp_path / "x.bin"
+    p.write_bytes(bytes(range(256)) * 4)
+    fb = cache.FileBytes(p, 1024)
+    with_pread = [fb[0:10], fb[250:260], fb[1020:2000], fb[5:5]]
+    monkeypatch.delattr(os, "pread")
+    assert [fb[0:10], fb[250:260], fb[1020:2000], fb[5:5]] == with_pread
+    assert with_pread[2] == bytes([252, 253, 254, 255]) and with_pread[3] == b""

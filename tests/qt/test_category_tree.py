@@ -20,11 +20,6 @@ from cocoview.qt.category_tree import (
 from cocoview.qt.state import ViewerState
 from cocoview.resources import demo_files
 
-pytestmark = [
-    pytest.mark.qt_log_level_fail("WARNING"),
-    # the offscreen platform's note when a top-level window is shown, not ours
-    pytest.mark.qt_log_ignore("does not support propagateSizeHints"),
-]
 CHECK = Qt.ItemDataRole.CheckStateRole
 
 

@@ -22,12 +22,6 @@ from cocoview.qt.inspector import (
 from cocoview.qt.state import ViewerState
 from cocoview.resources import demo_files
 
-pytestmark = [
-    pytest.mark.qt_log_level_fail("WARNING"),
-    # the offscreen platform's note when a top-level window is shown, not ours
-    pytest.mark.qt_log_ignore("does not support propagateSizeHints"),
-]
-
 BAD = {
     "images": [{"id": 1, "file_name": "missing.jpg", "width": 100, "height": 80, "license": 3},
                {"id": 2, "file_name": "also_missing.jpg", "width": 100, "height": 80}],

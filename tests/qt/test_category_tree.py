@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QModelIndex, Qt
 
 import cocoview
 from cocoview.model.dataset import Dataset
-from cocoview.model.synth import generate_coco
 from cocoview.qt.category_tree import (
     CATEGORY_ID_ROLE,
     CategoryPanel,
@@ -18,33 +16,8 @@ from cocoview.qt.category_tree import (
     image_ids_with_category,
 )
 from cocoview.qt.state import ViewerState
-from cocoview.resources import demo_files
 
 CHECK = Qt.ItemDataRole.CheckStateRole
-
-
-@pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COCOVIEW_SETTINGS", str(tmp_path / "settings.ini"))
-
-
-@pytest.fixture(scope="module")
-def demo() -> Dataset:
-    return cocoview.open(demo_files())
-
-
-@pytest.fixture(scope="module")
-def lvis(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
-    path = tmp_path_factory.mktemp("lvis") / "lvis.json"
-    generate_coco(path, n_images=300, n_annotations=6000, n_categories=1203, lvis=True)
-    return cocoview.open(path)
-
-
-@pytest.fixture
-def state(qapp, demo: Dataset) -> ViewerState:
-    s = ViewerState()
-    s.set_dataset(demo)
-    return s
 
 
 def find(model: CategoryTreeModel, name: str, parent: QModelIndex | None = None) -> QModelIndex:

@@ -13,37 +13,16 @@ from pytestqt.qtbot import QtBot
 import cocoview
 from cocoview.model.dataset import Dataset
 from cocoview.model.filters import FilterExtras, ImageFilter, filter_images
-from cocoview.model.synth import generate_coco
 from cocoview.qt.actions import SPECS, key_text
 from cocoview.qt.category_tree import CategoryPanel
 from cocoview.qt.filter_model import FilterModel
 from cocoview.qt.filter_panel import CategoryChoiceModel, FilterPanel, parse_ids
 from cocoview.qt.help import shortcuts_html
 from cocoview.qt.state import ViewerState
-from cocoview.resources import demo_files
 from tests.builders import doc, write
 
 CHECK = Qt.ItemDataRole.CheckStateRole
 PERSON, CAR = 1, 3
-
-
-@pytest.fixture(scope="module")
-def demo() -> Dataset:
-    return cocoview.open(demo_files())
-
-
-@pytest.fixture(scope="module")
-def lvis(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
-    path = tmp_path_factory.mktemp("lvis") / "lvis.json"
-    generate_coco(path, n_images=300, n_annotations=6000, n_categories=1203, lvis=True)
-    return cocoview.open(path)
-
-
-@pytest.fixture
-def state(qapp, demo: Dataset) -> ViewerState:
-    s = ViewerState()
-    s.set_dataset(demo)
-    return s
 
 
 @pytest.fixture

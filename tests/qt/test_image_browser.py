@@ -20,20 +20,7 @@ from cocoview.qt.image_browser import IMAGE_ID_ROLE, ImageBrowser, ImageListMode
 from cocoview.qt.state import ViewerState
 from cocoview.qt.thumbnail_grid import THUMBNAIL_ROLE
 from cocoview.qt.thumbnails import ThumbnailCache
-from cocoview.resources import demo_files
 from tests.builders import doc, write
-
-
-@pytest.fixture(scope="module")
-def demo() -> cocoview.Dataset:
-    return cocoview.open(demo_files())
-
-
-@pytest.fixture
-def state(demo: cocoview.Dataset) -> ViewerState:
-    s = ViewerState()
-    s.set_dataset(demo)
-    return s
 
 
 @pytest.fixture

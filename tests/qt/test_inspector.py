@@ -39,23 +39,6 @@ BAD = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COCOVIEW_SETTINGS", str(tmp_path / "settings.ini"))
-
-
-@pytest.fixture(scope="module")
-def demo() -> Dataset:
-    return cocoview.open(demo_files())
-
-
-@pytest.fixture
-def state(qapp, demo: Dataset) -> ViewerState:
-    s = ViewerState()
-    s.set_dataset(demo)
-    return s
-
-
 @pytest.fixture
 def bad_state(qapp, tmp_path: Path) -> ViewerState:
     path = tmp_path / "annotations" / "bad.json"

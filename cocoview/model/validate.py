@@ -51,16 +51,9 @@ def validate(ds: Dataset, check_files: bool = False) -> list[Problem]:
     out: list[Problem] = list(ds.problems_at_load)
     if ds.results is not None:
         out += ds.results.problems
-    rows = np.arange(len(ds.anns))
-    images = np.arange(len(ds.image_ids))
     out += _limit(_duplicates(ds))
-    out += _limit(_references(ds, rows))
-    out += _limit(_boxes(ds, rows))
-    out += _limit(_images(ds, images))
-    out += _limit(_geometry(ds, rows))
-    out += _limit(_keypoints(ds, rows))
+    out += _checks(ds, np.arange(len(ds.anns)), np.arange(len(ds.image_ids)), check_files)
     if check_files:
-        out += _limit(_files(ds, images))
         out += _limit(_panoptic_files(ds))
     out.sort(key=lambda p: -int(p.severity))
     return out
@@ -68,21 +61,26 @@ def validate(ds: Dataset, check_files: bool = False) -> list[Problem]:
 
 def validate_image(ds: Dataset, image_id: int, check_files: bool = True) -> list[Problem]:
     """The problems of one image and its annotations (cheap: only its rows are decoded)."""
-    img = ds.image_row(image_id)
     rows = ds.ann_rows(image_id)
     ann_ids = set(ds.anns.id[rows].tolist())
     out = [p for p in ds.problems_at_load
            if p.image_id == image_id or (p.annotation_id is not None and p.annotation_id in
                                          ann_ids)]
-    images = np.asarray([img])
-    out += _limit(_references(ds, rows))
+    out += _checks(ds, rows, np.asarray([ds.image_row(image_id)]), check_files)
+    out.sort(key=lambda p: -int(p.severity))
+    return out
+
+
+def _checks(ds: Dataset, rows: np.ndarray, images: np.ndarray,
+            check_files: bool) -> list[Problem]:
+    """The per-annotation and per-image checks, over the given rows only."""
+    out = _limit(_references(ds, rows))
     out += _limit(_boxes(ds, rows))
     out += _limit(_images(ds, images))
     out += _limit(_geometry(ds, rows))
     out += _limit(_keypoints(ds, rows))
     if check_files:
         out += _limit(_files(ds, images))
-    out.sort(key=lambda p: -int(p.severity))
     return out
 
 

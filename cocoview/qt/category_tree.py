@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 
 from cocoview.model.categories import Category
 from cocoview.model.dataset import Dataset
+from cocoview.model.filters import ImageFilter, filter_images
 from cocoview.qt.state import ViewerState
 
 if TYPE_CHECKING:
@@ -313,9 +314,7 @@ class CategoryTreeModel(QAbstractItemModel):
 
 def image_ids_with_category(ds: Dataset, category_id: int) -> np.ndarray:
     """Ids of the images that hold ``category_id``, unique, in dataset image order."""
-    rows = ds.ann_image_row[ds.anns.category_id == category_id]
-    rows = np.unique(rows[rows >= 0])
-    return ds.image_ids[rows].astype(np.int64)
+    return filter_images(ds, ImageFilter(categories=(category_id,), match="any"))
 
 
 class CategoryPanel(QWidget):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cocoview import __version__
+from cocoview.model import chunk_worker
 
 COMMANDS = ("stats", "validate", "render", "export", "cache")
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
@@ -299,6 +300,8 @@ def run_gui(argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == [chunk_worker.FROZEN_FLAG]:  # a bundle's loader helper (no python -m there)
+        return chunk_worker.main()
     from cocoview.model.errors import CocoFormatError
     from cocoview.model.safe_write import WriteError
 

@@ -16,7 +16,6 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import chain
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,17 @@ import msgspec
 import numpy as np
 
 from cocoview.model import rawspan
+from cocoview.model.chunk_worker import Helper, Request
+from cocoview.model.chunks import (
+    DEFAULTS,
+    OPTIONAL,
+    RAW_KEYS,
+    Chunk,
+    Result,
+    decode_chunk,
+    from_structs,
+    wrap,
+)
 from cocoview.model.columns import (  # re-exported: the kinds are part of the API
     ANN_COLUMNS,
     SEG_EMPTY,
@@ -43,7 +53,6 @@ from cocoview.model.columns import (  # re-exported: the kinds are part of the A
 from cocoview.model.errors import CocoFormatError, Problem, Severity
 from cocoview.model.records import (
     ANN_DECODER,
-    ANN_LIST_DECODER,
     FAST_DECODER,
     IMAGE_LIST_DECODER,
     MISSING_ID,
@@ -67,12 +76,12 @@ Progress = Callable[[float, str], None]
 
 #: records typed-decoded per msgspec call: bounds the structs alive at once (~20 MB)
 CHUNK = 50_000
-_NONES: list[None] = [None] * CHUNK
-_RAW_KEYS = ("segmentation", "keypoints", "caption", "segments_info")
-_BLANK = AnnRec()
-#: the default objects of absent fields (msgspec gives every struct the same one)
-_ABSENT = {k: getattr(_BLANK, k) for k in _RAW_KEYS}
-_DEFAULTS = {k: getattr(_BLANK, k) for k in ("iscrowd", "num_keypoints", "score")}
+#: a first open hands half of its chunks to a helper process from this file size on
+#: (below it, starting the helper costs more than it saves)
+PARALLEL_MIN_BYTES = 64 << 20
+PARALLEL_MIN_CHUNKS = 4
+#: set to "0" to keep every first open in one process
+WORKERS_ENV = "COCOVIEW_WORKERS"
 
 
 @dataclass
@@ -100,6 +109,8 @@ class FileIndex:
     caption_image_ids: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     #: this index is in the index cache (loaded from it, or just stored there)
     cached: bool = False
+    #: annotation chunks a helper process decoded during this open (0: all done here)
+    helper_chunks: int = 0
     #: byte spans of the small top-level values (info, licenses), read without a scan
     top_spans: dict[str, tuple[int, int]] = field(default_factory=dict)
     _top: dict[str, msgspec.Raw] | None = None
@@ -191,14 +202,21 @@ def load_file(
         if hit is not None:
             step(1.0, "done (from the index cache)")
             return hit
+    helper = None
+    if mapped is not None and _helper_wanted(size):
+        helper = Helper()  # started now, so it is ready when the splitting pass ends
+        if not helper.start():
+            helper = None
     step(0.1, f"parsing {p.name}")
     try:
         with _gc_paused():
-            fi = _Builder(p, data, step).build()
+            fi = _Builder(p, data, step, helper).build()
         if cache and fi.data is data:  # not for files re-encoded from Python's json (NaN)
             step(0.95, "saving the index")
             fi.cached = index_cache.store(fi) is not None
     finally:
+        if helper is not None:
+            helper.close()
         if mapped is not None:
             _unmap(mapped)
     if mapped is not None and fi.data is mapped:
@@ -268,28 +286,53 @@ class _RawFields:
 
     def __init__(self, n: int) -> None:
         # allocated on the first record that has the field: most files lack 3 of the 4
-        self.off = {k: constant(n, -1, np.int64) for k in _RAW_KEYS}
-        self.len = {k: constant(n, 0, np.int32) for k in _RAW_KEYS}
+        self.off = {k: constant(n, -1, np.int64) for k in RAW_KEYS}
+        self.len = {k: constant(n, 0, np.int32) for k in RAW_KEYS}
 
-    def fill(self, sl: slice, structs: list[Any], buf: bytes, shift: int) -> None:
-        for key in _RAW_KEYS:
-            raws = list(map(attrgetter(key), structs))
-            # absent fields all share the struct's default object: counting it (an
-            # identity check per item, in C) is ~5x cheaper than measuring every one
-            if raws.count(_ABSENT[key]) == len(raws):
+    def apply(self, sl: slice, chunk: Chunk, shift: int) -> None:
+        for key in RAW_KEYS:
+            off = chunk.get(key + "_off")
+            if off is None:
                 continue
-            off = rawspan.offsets(raws, buf)
             self.off[key] = writable(self.off[key])
             self.len[key] = writable(self.len[key])
             self.off[key][sl] = np.where(off >= 0, off + shift, -1)
-            self.len[key][sl] = rawspan.lengths(raws)
+            self.len[key][sl] = chunk.cols[key + "_len"]
+
+
+def _apply(cols: AnnColumns, raw: _RawFields, sl: slice, chunk: Chunk, shift: int) -> None:
+    """Put one chunk's columns into rows ``sl`` (raw offsets moved by ``shift``)."""
+    c = chunk.cols
+    cols.id[sl] = c["id"]
+    cols.image_id[sl] = c["image_id"]
+    cols.category_id[sl] = c["category_id"]
+    cols.bbox[sl] = c["bbox"]
+    cols.area[sl] = c["area"]
+    cols.seg_kind[sl] = c["seg_kind"]
+    for name in OPTIONAL:
+        vals = c.get(name)
+        if vals is None:  # absent from the whole chunk
+            if getattr(cols, name).strides[0]:  # a real column (some rows have it)
+                getattr(cols, name)[sl] = DEFAULTS[name]
+            continue
+        setattr(cols, name, writable(getattr(cols, name)))
+        getattr(cols, name)[sl] = vals
+    raw.apply(sl, chunk, shift)
+
+
+def _helper_wanted(size: int) -> bool:
+    return (size >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) >= 2
+            and os.environ.get(WORKERS_ENV, "") != "0")
 
 
 class _Builder:
-    def __init__(self, path: Path, data: bytes, step: Callable[[float, str], None]) -> None:
+    def __init__(self, path: Path, data: bytes, step: Callable[[float, str], None],
+                 helper: Helper | None = None) -> None:
         self.path = path
         self.data = data
         self.step = step
+        #: a helper process that takes half the chunks (it reads the file itself)
+        self.helper = helper
         self.problems: list[Problem] = []
 
     def problem(self, sev: Severity, code: str, msg: str, loc: str = "",
@@ -367,6 +410,7 @@ class _Builder:
         # msgspec writes NaN/Infinity as null: those records then fail their types
         # and become problems through the ordinary per-record path.
         self.data = msgspec.json.encode(obj)
+        self.helper = None  # it reads the file, and these are other bytes now
         for where in found[:1000]:
             self.problem(Severity.ERROR, "non-finite-number",
                          "NaN or Infinity is not valid JSON (treated as missing)", where)
@@ -397,101 +441,112 @@ class _Builder:
                cats_raw: msgspec.Raw, is_list: bool) -> FileIndex:
         data = self.data
         n = len(rec_raws)
-        # record spans, located chunk by chunk below (whole-array temporaries for 20 M
-        # records would cost ~1 GB at the worst moment)
+        bounds = [(c, min(n, c + CHUNK)) for c in range(0, n, CHUNK)]
+        # each chunk's byte span: from its first record's start to its last one's end
+        firsts = [rec_raws[c] for c, _ in bounds]
+        lasts = [rec_raws[e - 1] for _, e in bounds]
+        spans = list(zip(rawspan.offsets(firsts, data).tolist(),
+                         (rawspan.offsets(lasts, data) + rawspan.lengths(lasts)).tolist(),
+                         strict=True))
+        helper = self.helper
+        if helper is not None and (len(bounds) < PARALLEL_MIN_CHUNKS or not helper.submit(
+                Request(str(self.path), len(data), is_list,
+                        [(i, *spans[i], e - c) for i, (c, e) in reversed(list(enumerate(bounds)))]
+                        ))):
+            helper = None
+        # the helper is at work now: the spans of every record, and the images, meanwhile
         rec_off = np.empty(n, np.int64)
         rec_len = np.empty(n, np.int32)
+        for c, e in bounds:  # piecewise: whole-array temporaries cost ~1 GB at 20 M records
+            rec_off[c:e] = rawspan.offsets(rec_raws[c:e], data)
+            rec_len[c:e] = rawspan.lengths(rec_raws[c:e])
+        rec_raws.clear()  # the spans are all the records' Raw values were needed for
+        del firsts, lasts
+        self.step(0.15, "indexing images")
+        images = self._images(images_raw)
+        categories = self._categories(cats_raw)
         cols = AnnColumns.lean(n)
         cols.ordinal = np.arange(n, dtype=np.int64)
         raw = _RawFields(n)
         keep = np.ones(n, bool)
         mv = memoryview(data)
-        for c in range(0, n, CHUNK):
-            e = min(n, c + CHUNK)
-            self.step(0.15 + 0.6 * c / max(n, 1), "indexing annotations")
-            rec_off[c:e] = rawspan.offsets(rec_raws[c:e], data)
-            rec_len[c:e] = rawspan.lengths(rec_raws[c:e])
-            start, end = int(rec_off[c]), int(rec_off[e - 1] + rec_len[e - 1])
+        chunk_problems: dict[int, list[Problem]] = {}
+
+        def apply(i: int, chunk: Chunk | None) -> None:
+            c, e = bounds[i]
+            start, _ = spans[i]
+            if chunk is None:  # some record needs the per-record path
+                buf = wrap(mv[start : spans[i][1]])
+                mark = len(self.problems)
+                chunk = self._salvage_chunk(buf, c, keep[c:e], is_list)
+                # kept aside: chunks arrive out of order, problems are listed in file order
+                chunk_problems[i] = self.problems[mark:]
+                del self.problems[mark:]
             # between two elements of a JSON array there is only a comma and white
-            # space, so the records c..e-1 plus brackets are a valid array
-            buf = b"".join((b"[", mv[start:end], b"]"))
-            sl = slice(c, e)
-            try:
-                structs = ANN_LIST_DECODER.decode(buf)
-                if len(structs) != e - c:
-                    raise msgspec.ValidationError("record count")
-                self._fill(cols, sl, structs)
-                if not self._placeable(cols, sl, structs, is_list):
-                    raise msgspec.ValidationError("missing ids")
-                raw.fill(sl, structs, buf, start - 1)
-                off = raw.off["segmentation"][sl]
-                cols.seg_kind[sl] = self._seg_kinds(buf, np.where(off >= 0, off - start + 1, -1),
-                                                    raw.len["segmentation"][sl])
-                _release(data, start, end)
-                # free the Raw objects as we go (None: the slots are never read again)
-                rec_raws[c:e] = _NONES[: e - c]  # type: ignore[assignment]
-            except (msgspec.ValidationError, OverflowError):
-                structs_or_none = self._salvage(rec_raws[c:e], c, is_list)
-                ok = np.array([s is not None for s in structs_or_none], bool)
-                keep[sl] = ok
-                filler = [s if s is not None else AnnRec(id=0, image_id=0)
-                          for s in structs_or_none]
-                self._fill(cols, sl, filler)
-                raw.fill(sl, filler, data, 0)
-                cols.seg_kind[sl] = self._seg_kinds(data, raw.off["segmentation"][sl],
-                                                    raw.len["segmentation"][sl])
-                _release(data, start, end)
-                rec_raws[c:e] = _NONES[: e - c]  # type: ignore[assignment]
+            # space, so a chunk is its records' bytes plus brackets: offsets shift by one
+            _apply(cols, raw, slice(c, e), chunk, start - 1)
+
+        applied = np.zeros(len(bounds), bool)
+
+        def progress() -> None:
+            self.step(0.15 + 0.65 * applied.mean() if len(bounds) else 0.15,
+                      "indexing annotations")
+
+        def own(i: int) -> None:
+            start, end = spans[i]
+            c, e = bounds[i]
+            apply(i, decode_chunk(wrap(mv[start:end]), e - c, is_list))
+            _release(data, start, end)
+            applied[i] = True
+
+        from_helper = 0
+
+        def collect(results: list[Result]) -> None:
+            nonlocal from_helper
+            for r in results:
+                if not applied[r.index]:
+                    apply(r.index, r.chunk)
+                    applied[r.index] = True
+                    from_helper += 1
+
+        # this process works from the front, the helper from the back (if there is one)
+        for i in range(len(bounds)):
+            if helper is not None:
+                collect(helper.take())
+                if i in helper.claimed and not helper.done:
+                    break  # from here on the chunks are the helper's
+            if not applied[i]:
+                progress()
+                own(i)
+        while helper is not None and not applied.all() and not helper.done:
+            progress()  # also where a cancel is noticed
+            collect(helper.take(0.05))
+        for i in np.flatnonzero(~applied).tolist():  # the helper failed: do them here
+            progress()
+            own(i)
         mv.release()
-        self.step(0.8, "indexing images")
+        for i in sorted(chunk_problems):
+            self.problems += chunk_problems[i]
         cols.seg_off = raw.off["segmentation"]
         cols.seg_len = raw.len["segmentation"].astype(np.int32, copy=False)
         cols.kp_off = raw.off["keypoints"]
         cols.kp_len = raw.len["keypoints"].astype(np.int32, copy=False)
-        images = self._images(images_raw)
-        categories = self._categories(cats_raw)
         fi = FileIndex(path=self.path, data=data, kind="instances", images=images,
                        anns=cols, categories=categories, problems=self.problems,
-                       ann_rec_off=rec_off, ann_rec_len=rec_len, is_list=is_list)
+                       ann_rec_off=rec_off, ann_rec_len=rec_len, is_list=is_list,
+                       helper_chunks=from_helper)
         self._special_kinds(fi, raw, keep)
         if not keep.all():
             fi.anns = fi.anns.take(np.flatnonzero(keep[fi.anns.ordinal]))
         self.step(0.9, "indexed")
         return fi
 
-    @staticmethod
-    def _fill(cols: AnnColumns, sl: slice, recs: list[Any]) -> None:
-        n = len(recs)
-
-        def col(name: str, dtype: Any) -> np.ndarray:
-            # map + attrgetter run in C: ~3x faster than a comprehension
-            return np.fromiter(map(attrgetter(name), recs), dtype, n)
-
-        cols.id[sl] = col("id", np.int64)
-        cols.image_id[sl] = col("image_id", np.int64)
-        cols.category_id[sl] = col("category_id", np.int64)
-        cols.bbox[sl] = np.fromiter(chain.from_iterable(map(attrgetter("bbox"), recs)),
-                                    np.float64, 4 * n).reshape(n, 4)
-        cols.area[sl] = col("area", np.float64)
-        for name, dtype in (("iscrowd", np.int64), ("num_keypoints", np.int64),
-                            ("score", np.float64)):
-            vals = list(map(attrgetter(name), recs))
-            if vals.count(_DEFAULTS[name]) == n:  # absent here: the shared default object
-                if getattr(cols, name).strides[0]:  # a real column (some rows have it)
-                    getattr(cols, name)[sl] = _DEFAULTS[name]
-                continue
-            setattr(cols, name, writable(getattr(cols, name)))
-            getattr(cols, name)[sl] = np.fromiter(vals, dtype, n)
-
-    @staticmethod
-    def _placeable(cols: AnnColumns, sl: slice, structs: list[AnnRec], is_list: bool) -> bool:
-        """Every record has an image id, and an id unless results or panoptic."""
-        if (cols.image_id[sl] == MISSING_ID).any():
-            return False
-        if is_list:
-            return True
-        no_id = np.flatnonzero(cols.id[sl] == MISSING_ID)
-        return all(len(structs[int(i)].segments_info) for i in no_id)
+    def _salvage_chunk(self, buf: bytes, base: int, keep: np.ndarray, is_list: bool) -> Chunk:
+        """A chunk record by record; records that cannot be placed are marked in ``keep``."""
+        structs = self._salvage(RAW_LIST_DECODER.decode(buf), base, is_list)
+        keep[:] = [s is not None for s in structs]
+        return from_structs([s if s is not None else AnnRec(id=0, image_id=0)
+                             for s in structs], buf)
 
     def _salvage(self, raws: list[msgspec.Raw], base: int, is_list: bool) -> list[AnnRec | None]:
         """Record by record: typed where possible, lenient where not; problems for the rest."""
@@ -541,40 +596,6 @@ class _Builder:
                 segments_info=rf.segments_info if pan else empty,
             ))
         return out
-
-    @staticmethod
-    def _seg_kinds(source: Any, seg_off: np.ndarray, seg_len: np.ndarray) -> np.ndarray:
-        """Segmentation kinds from each value's first bytes in ``source``.
-
-        Called per chunk on the chunk's own bytes: reading them from the whole
-        file afterwards would make every page of it resident again.
-        """
-        data = np.frombuffer(source, np.uint8)
-        n = len(seg_off)
-        kind = np.full(n, SEG_INVALID, np.int8)
-        present = seg_off >= 0
-        kind[~present] = SEG_NONE
-        first = np.zeros(n, np.uint8)
-        first[present] = data[seg_off[present]]
-        kind[first == ord("n")] = SEG_NONE  # null
-        idx = np.flatnonzero(first == ord("["))
-        if len(idx):
-            second = data[np.minimum(seg_off[idx] + 1, len(data) - 1)]
-            empty = second == ord("]")
-            for k in np.flatnonzero(np.isin(second, np.frombuffer(b" \t\r\n", np.uint8))):
-                j = int(idx[k])  # rare: "[ ]" or a pretty-printed list
-                text = bytes(source[seg_off[j] : seg_off[j] + seg_len[j]])
-                empty[k] = b"".join(text.split()) == b"[]"
-            kind[idx] = np.where(empty, SEG_EMPTY, SEG_POLYGON)
-        for j in np.flatnonzero(first == ord("{")).tolist():
-            text = bytes(source[seg_off[j] : seg_off[j] + seg_len[j]])
-            at = text.find(b'"counts"')
-            if at < 0:
-                continue
-            rest = text[text.find(b":", at) + 1 :].lstrip()
-            c = rest[:1]
-            kind[j] = SEG_RLE if c == b'"' else SEG_RLE_RAW if c == b"[" else SEG_INVALID
-        return kind
 
     def _images(self, raw: msgspec.Raw) -> ImageColumns:
         if len(raw) == 0 or rawspan.is_null(raw):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cocoview import __version__
-from cocoview.model import chunk_worker
+from cocoview.model import chunk_worker, index_process
 
 COMMANDS = ("stats", "validate", "render", "export", "cache")
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
@@ -300,8 +300,11 @@ def run_gui(argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv == [chunk_worker.FROZEN_FLAG]:  # a bundle's loader helper (no python -m there)
+    # a bundle's helper processes (there is no python -m in a bundle)
+    if argv == [chunk_worker.FROZEN_FLAG]:
         return chunk_worker.main()
+    if len(argv) == 2 and argv[0] == index_process.FROZEN_FLAG:
+        return index_process.main(argv[1:])
     from cocoview.model.errors import CocoFormatError
     from cocoview.model.safe_write import WriteError
 

@@ -527,13 +527,16 @@ def open(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     cache: bool = True,
+    isolate: bool = False,
 ) -> Dataset:
     """Open one COCO file, or several over the same images, as a :class:`Dataset`.
 
     Raises :class:`~cocoview.model.errors.CocoFormatError` for a file that
     cannot be used at all; damage inside records becomes :meth:`Dataset.problems`.
     With ``cache`` (the default) a file opened before is indexed from the
-    user's cache folder instead of being parsed again.
+    user's cache folder instead of being parsed again; with ``isolate`` as well,
+    big files are parsed in a child process so that this one stays responsive
+    (see :func:`cocoview.model.loader.load_file`).
     """
     plist = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not plist:
@@ -541,9 +544,9 @@ def open(
     n = len(plist) + (results is not None)
     files: list[FileIndex] = []
     for i, p in enumerate(plist):
-        files.append(load_file(p, _sub(progress, i, n), cancelled, cache))
-    res = load_file(results, _sub(progress, len(plist), n), cancelled, cache) if results \
-        else None
+        files.append(load_file(p, _sub(progress, i, n), cancelled, cache, isolate))
+    res = load_file(results, _sub(progress, len(plist), n), cancelled, cache, isolate) \
+        if results else None
     if res is not None and not res.is_list and res.kind != "results":
         raise CocoFormatError(res.path, "not a results file (expected a JSON list of "
                               "detections)", 0)

@@ -80,6 +80,8 @@ CHUNK = 50_000
 #: (below it, starting the helper costs more than it saves)
 PARALLEL_MIN_BYTES = 64 << 20
 PARALLEL_MIN_CHUNKS = 4
+#: from this size on ``load_file(isolate=True)`` parses in a child process
+ISOLATE_MIN_BYTES = 32 << 20
 #: set to "0" to keep every first open in one process
 WORKERS_ENV = "COCOVIEW_WORKERS"
 
@@ -171,11 +173,16 @@ def load_file(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     cache: bool = True,
+    isolate: bool = False,
 ) -> FileIndex:
     """Open one COCO-style JSON file (``.json`` or ``.json.gz``).
 
     With ``cache`` a current index from an earlier open is used instead of
     parsing (``cocoview.model.cache``), and a fresh parse is stored for next time.
+    With ``isolate`` (and ``cache``) a big file is parsed in a child process
+    (``index_process``) and opened from the cache: the caller's threads keep
+    running meanwhile, which a parse in this process would stop (msgspec holds
+    the GIL). The GUI asks for it; scripts need not.
     """
     from cocoview.model import cache as index_cache
 
@@ -194,6 +201,16 @@ def load_file(
         if hit is not None:
             step(1.0, "done (from the index cache)")
             return hit
+    if cache and isolate and not gz and _isolation_wanted(p):
+        from cocoview.model import index_process
+
+        size = p.stat().st_size
+        if index_process.index(p, size, progress or (lambda f, w: None), cancelled):
+            hit = index_cache.load(p)
+            if hit is not None:
+                step(1.0, "done")
+                return hit
+        # no cache entry came of it (an unwritable cache, a crash): parse here
     mapped = None if gz else _map(p)
     size = len(mapped) if mapped is not None else 0
     data: Any = mapped if mapped is not None else read_bytes(p)
@@ -318,6 +335,13 @@ def _apply(cols: AnnColumns, raw: _RawFields, sl: slice, chunk: Chunk, shift: in
         setattr(cols, name, writable(getattr(cols, name)))
         getattr(cols, name)[sl] = vals
     raw.apply(sl, chunk, shift)
+
+
+def _isolation_wanted(p: Path) -> bool:
+    try:
+        return p.stat().st_size >= ISOLATE_MIN_BYTES
+    except OSError:
+        return False
 
 
 def _helper_wanted(size: int) -> bool:
@@ -462,7 +486,7 @@ class _Builder:
             rec_len[c:e] = rawspan.lengths(rec_raws[c:e])
         rec_raws.clear()  # the spans are all the records' Raw values were needed for
         del firsts, lasts
-        self.step(0.15, "indexing images")
+        self.step(0.3, "indexing images")  # the splitting pass is ~a quarter of the work
         images = self._images(images_raw)
         categories = self._categories(cats_raw)
         cols = AnnColumns.lean(n)
@@ -489,7 +513,7 @@ class _Builder:
         applied = np.zeros(len(bounds), bool)
 
         def progress() -> None:
-            self.step(0.15 + 0.65 * applied.mean() if len(bounds) else 0.15,
+            self.step(0.3 + 0.55 * float(applied.mean()) if len(bounds) else 0.3,
                       "indexing annotations")
 
         def own(i: int) -> None:

@@ -40,6 +40,7 @@ class _LoadThread(QThread):
         try:
             ds = cocoview.open(list(self.req.files), images=self.req.images,
                                results=self.req.results, cache=self.req.cache,
+                               isolate=True,  # big files: parsed in a child, the GUI runs on
                                progress=lambda f, what: self.progress.emit(f, what),
                                cancelled=self.stop.is_set)
         except Cancelled:

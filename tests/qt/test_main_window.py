@@ -251,3 +251,50 @@ def test_cache_setting_and_clear(qtbot: QtBot, win: MainWindow, tmp_path: Path) 
     assert cache.entry_dir(p).exists()
     win.actions_["clear_cache"].trigger()
     assert not cache.entry_dir(p).exists()
+
+
+def test_big_file_is_indexed_in_a_child(qtbot: QtBot, win: MainWindow, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window's loads parse big files in a child process (the GIL stays free)."""
+    from cocoview.model import loader
+    from cocoview.model.synth import generate_coco
+
+    monkeypatch.setattr(loader, "ISOLATE_MIN_BYTES", 0)
+    here: list[int] = []
+    real = loader._Builder.build
+    monkeypatch.setattr(loader._Builder, "build", lambda self: here.append(1) or real(self))
+    path = tmp_path / "gen.json"
+    generate_coco(path, n_images=30, n_annotations=200, seed=2)
+    steps: list[str] = []
+    win.loader.progress.connect(lambda f, what: steps.append(what))
+    open_and_wait(qtbot, win, [path])
+    assert here == []  # nothing parsed in the GUI process
+    assert "indexing annotations" in steps  # the child's progress reached the window
+    assert win.state.dataset is not None and len(win.state.dataset.image_ids) == 30
+
+
+def test_close_during_a_child_index_leaves_nothing_running(
+        qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cocoview.model import index_process, loader
+    from cocoview.model.synth import generate_coco
+
+    monkeypatch.setattr(loader, "ISOLATE_MIN_BYTES", 0)
+    procs: list[object] = []
+    real_popen = index_process.subprocess.Popen
+
+    def popen(*args: object, **kwargs: object) -> object:
+        p = real_popen(*args, **kwargs)  # type: ignore[call-overload]
+        procs.append(p)
+        return p
+
+    monkeypatch.setattr(index_process.subprocess, "Popen", popen)
+    path = tmp_path / "gen.json"
+    generate_coco(path, n_images=300, n_annotations=3000, seed=2)
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    w.open_files([path])
+    qtbot.waitUntil(lambda: bool(procs), timeout=10000)
+    w.close()
+    assert not w.loader.busy and not w.loader._old
+    assert procs[0].poll() is not None  # type: ignore[attr-defined]

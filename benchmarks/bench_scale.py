@@ -1,0 +1,91 @@
+"""Scale benchmark: first open, cached open, peak memory and a filter, at four sizes.
+
+For each generated file (``cocoview.model.synth`` presets val2017, train2017,
+lvis and objects365, written to ``bench-data/`` if missing) every tool opens it
+in a fresh process (``bench_open.py``'s workers, so the figures are each
+process's own):
+
+* ``pycocotools`` — where it can finish (skipped above 1 GB: it needs ~6.5 × the
+  file in memory, ~20 GB for the Objects365-size file, and minutes);
+* ``hotcoco`` — the fastest peer (Rust core);
+* ``cocoview`` first open — cache emptied first; this open writes the index
+  cache; its peak includes the helper process it starts on big files;
+* ``cocoview`` cached open — from that cache; then a one-category filter
+  (the most common category) over all annotations: first call and median.
+
+Usage::
+
+    python benchmarks/bench_scale.py [--presets val2017,train2017,lvis,objects365]
+        [--skip-pycocotools] [--quick]
+
+``--quick`` runs val2017 only. Generating the Objects365-size file (3.2 GB) takes
+a few minutes once; its first open ~1 minute and ~4.6 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_open  # a sibling script, not a package
+
+PRESETS = ("val2017", "train2017", "lvis", "objects365")
+PYCOCOTOOLS_MAX_BYTES = 1 << 30
+
+
+def _cell(r: dict[str, Any]) -> str:
+    if "open_s" not in r:
+        return f"n/a ({r.get('error', 'not run')})"[:40]
+    return f"{r['open_s']:.2f} s / {r['peak_mb']:,.0f} MiB"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--presets", default=",".join(PRESETS))
+    ap.add_argument("--skip-pycocotools", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="val2017 only")
+    a = ap.parse_args(argv)
+    presets = ["val2017"] if a.quick else [p for p in a.presets.split(",") if p]
+    rows = []
+    for preset in presets:
+        path = bench_open.DATA_DIR / f"{preset}.json"
+        if not path.exists():
+            print(f"generating {path} …", flush=True)
+            gen = bench_open._run("generate", path, preset=preset, timeout=7200)
+            if "error" in gen:
+                print(f"  {gen['error']}")
+                continue
+        size = path.stat().st_size
+        bench_open._warm_cache(path)
+        runs: dict[str, dict[str, Any]] = {}
+        for tool in ("pycocotools", "hotcoco", "cocoview", "cocoview-cached"):
+            if tool == "pycocotools" and (a.skip_pycocotools or size > PYCOCOTOOLS_MAX_BYTES):
+                runs[tool] = {"tool": tool, "error": "not run (needs ~6.5 × the file in RAM)"}
+                continue
+            runs[tool] = bench_open._run(tool, path)
+            print(f"  {preset:<11} {tool:<16} {_cell(runs[tool])}", flush=True)
+        rows.append((preset, size, runs))
+
+    print("\n| generated file | pycocotools | hotcoco | cocoview first open "
+          "(writes the cache) | cocoview cached open | category filter (first / median) |")
+    print("|---|---|---|---|---|---|")
+    for preset, size, runs in rows:
+        cached = runs["cocoview-cached"]
+        flt = (f"{cached['filter_first_ms']:.0f} / {cached['filter_ms']:.1f} ms"
+               if "filter_ms" in cached else cached.get("filter_error", "n/a"))
+        first = runs["cocoview"]
+        hot = runs["hotcoco"]
+        ratio = (f" ({first['open_s'] / hot['open_s']:.2f} × hotcoco)"
+                 if "open_s" in first and "open_s" in hot else "")
+        print(f"| {preset} ({size / 1e6:,.0f} MB) | {_cell(runs['pycocotools'])} | {_cell(hot)} "
+              f"| {_cell(first)}{ratio} | {_cell(cached)} | {flt} |")
+    print("\npeak = the process's ru_maxrss (cocoview first open: plus its helper process's); "
+          "times are the open call alone, each tool in a fresh process, file in the page cache")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -56,3 +56,4 @@ def _isolated_settings(tmp_path_factory: pytest.TempPathFactory,
     path = tmp_path_factory.mktemp("settings") / "cocoview.ini"
     monkeypatch.setenv("COCOVIEW_SETTINGS", str(path))
     monkeypatch.setenv("COCOVIEW_CACHE_DIR", str(path.parent / "cache"))
+    monkeypatch.setenv("COCOVIEW_LOG_DIR", str(path.parent / "log"))

@@ -14,10 +14,13 @@ from cocoview import __version__
 #: Workers (msgspec, pycocotools) hold the GIL; the GUI thread gets it back within
 #: this many seconds instead of Python's default 5 ms (benchmarks/bench_switch.py).
 GIL_SWITCH_INTERVAL = 0.0005
+#: objects that live as long as the app
+_alive: list[object] = []
 
 
 def run(args: argparse.Namespace) -> int:
     """Open the window (on the files given, or the demo) and run the event loop."""
+    from cocoview.qt.crash import CrashHandler
     from cocoview.qt.main_window import MainWindow
 
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
@@ -27,6 +30,9 @@ def run(args: argparse.Namespace) -> int:
     app.setOrganizationName("cocoview")
     app.setApplicationVersion(__version__)
     win = MainWindow()
+    crash = CrashHandler(lambda: win)  # an unexpected exception: a dialog and a log, no crash
+    crash.install()
+    _alive.append(crash)
     if getattr(args, "no_cache", False):
         win.actions_["use_cache"].setChecked(False)
     win.show()
@@ -42,7 +48,10 @@ def run(args: argparse.Namespace) -> int:
     screenshot = getattr(args, "screenshot", None)
     if screenshot:
         _schedule_screenshot(app, win, Path(screenshot))
-    return int(app.exec())
+    try:
+        return int(app.exec())
+    finally:
+        crash.uninstall()
 
 
 def _schedule_screenshot(app: QApplication, win: object, path: Path) -> None:

@@ -31,3 +31,9 @@ def demo_files() -> list[Path]:
     """The bundled demo dataset: instances + person_keypoints of the same images."""
     ann = resource("demo", "annotations")
     return [ann / "instances_demo.json", ann / "person_keypoints_demo.json"]
+
+
+def icon_files() -> list[Path]:
+    """The app icon's PNG sizes (made from icons/cocoview.svg by packaging/make_icons.py)."""
+    return sorted(resource("icons").glob("cocoview-*.png"),
+                  key=lambda p: int(p.stem.rsplit("-", 1)[1]))

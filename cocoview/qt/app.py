@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from cocoview import __version__
@@ -29,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
     app.setApplicationName("cocoview")
     app.setOrganizationName("cocoview")
     app.setApplicationVersion(__version__)
+    app.setDesktopFileName("io.github.cocoview.cocoview")  # matches packaging/linux/
+    app.setWindowIcon(app_icon())
     win = MainWindow()
     crash = CrashHandler(lambda: win)  # an unexpected exception: a dialog and a log, no crash
     crash.install()
@@ -52,6 +55,15 @@ def run(args: argparse.Namespace) -> int:
         return int(app.exec())
     finally:
         crash.uninstall()
+
+
+def app_icon() -> QIcon:
+    from cocoview.resources import icon_files
+
+    icon = QIcon()
+    for f in icon_files():
+        icon.addFile(str(f))
+    return icon
 
 
 def _schedule_screenshot(app: QApplication, win: object, path: Path) -> None:

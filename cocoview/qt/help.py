@@ -35,16 +35,24 @@ def shortcuts_html(specs: Iterable[ActionSpec]) -> str:
 
 
 def about_text(version: str) -> str:
-    from cocoview.model.cache_info import cache_summary
+    from PySide6 import __version__ as pyside_version
+    from PySide6.QtCore import qVersion
+
+    from cocoview.model.cache_info import cache_summary, log_dir
 
     cache = cache_summary()
     return (
         f"<h3>cocoview {html.escape(version)}</h3>"
         "<p>A fast desktop browser for COCO-format datasets.</p>"
-        "<p>MIT licence. Uses Qt through PySide6 under the LGPL v3; pycocotools "
-        "(BSD), NumPy, Pillow, OpenCV and msgspec under their own licences.</p>"
+        "<p><b>Licences.</b> cocoview is MIT-licensed. It uses Qt "
+        f"{html.escape(qVersion())} through PySide6 {html.escape(pyside_version)}, both "
+        "under the GNU LGPL v3 (<a href='https://www.qt.io/licensing/'>qt.io/licensing</a>; "
+        "you may replace the Qt libraries this program uses with your own build); "
+        "pycocotools (BSD-2), NumPy (BSD-3), Pillow (MIT-CMU), OpenCV (Apache-2.0) and "
+        "msgspec (BSD-3) under their own licences.</p>"
         "<p>The demo dataset: COCO annotations © COCO Consortium, CC BY 4.0; images "
-        "from Flickr under each image's licence.</p>"
-        f"<p>Cache: <code>{html.escape(cache['path'])}</code> "
-        f"({cache['bytes'] / 1e6:.1f} MB)</p>"
+        "from Flickr under each image's own licence (listed in demo/NOTICE.md).</p>"
+        f"<p>Index cache: <code>{html.escape(cache['path'])}</code> "
+        f"({cache['bytes'] / 1e6:.1f} MB)<br>"
+        f"Error log: <code>{html.escape(str(log_dir()))}</code></p>"
     )

@@ -136,6 +136,8 @@ class CategoryTreeModel(QAbstractItemModel):
     def _build(self) -> None:
         root = self._root = _Node(None, 0, "")
         self._cats = []
+        self._node_of: dict[int, _Node] = {}
+        self._hidden_shown = set(self._state.hidden_categories)
         ds = self._state.dataset
         if ds is None:
             return
@@ -154,6 +156,7 @@ class CategoryTreeModel(QAbstractItemModel):
             node.instances, node.images = n_inst, n_img
             parent.children.append(node)
             self._cats.append(node)
+            self._node_of[cat.id] = node
         if supers:
             self._super_counts(ds, list(supers.values()))
 
@@ -299,8 +302,24 @@ class CategoryTreeModel(QAbstractItemModel):
         return max((max(n.instances, n.images) for n in nodes), default=0)
 
     def _visibility_changed(self) -> None:
-        """Repaint every check box: one ``dataChanged`` per parent's block of rows."""
+        """Repaint the check boxes that changed (and their supercategories').
+
+        One ``dataChanged`` per changed row: a block over all 1,203 LVIS rows made the
+        proxy walk every row in Python (~30 ms per click). Many changes at once (Show
+        all / Hide all, a new dataset) repaint block by block.
+        """
         roles = [Qt.ItemDataRole.CheckStateRole]
+        now = set(self._state.hidden_categories)
+        changed = now ^ self._hidden_shown
+        self._hidden_shown = now
+        nodes = [self._node_of[c] for c in changed if c in self._node_of]
+        if len(nodes) <= 32:
+            parents = {id(n.parent): n.parent for n in nodes if n.parent is not self._root}
+            for node in [*nodes, *parents.values()]:
+                if node is not None:
+                    ix = self.createIndex(node.row, 0, node)
+                    self.dataChanged.emit(ix, ix, roles)
+            return
         stack = [self._root]
         while stack:
             node = stack.pop()

@@ -237,7 +237,10 @@ class FilterModel(QObject):
     @Slot(int, str)
     def _job_done(self, job_id: int, error: str) -> None:
         job = self._jobs.pop(job_id, None)
-        if job is None or job.cancelled or job.ds is not self._state.dataset:
+        if job is not None:
+            # PySide's pool keeps finished runnables referenced: let go of the dataset
+            ds, job.ds = job.ds, None  # type: ignore[assignment]
+        if job is None or job.cancelled or ds is not self._state.dataset:
             self.busyChanged.emit(self.busy())
             return
         if error:

@@ -119,6 +119,8 @@ class _CountJob(QRunnable):
             counts = None
         with contextlib.suppress(RuntimeError):  # the model was deleted meanwhile
             self.signals.done.emit(self.ds, counts)
+        # PySide's pool keeps finished runnables referenced: let go of the dataset
+        self.ds = None  # type: ignore[assignment]
 
 
 class CategoryChoiceModel(QAbstractTableModel):

@@ -216,3 +216,26 @@ def test_lvis_scale(qtmodeltester, lvis: Dataset, qtbot) -> None:
     assert model.index(5, 0).data(CHECK) == Qt.CheckState.Unchecked
     state.set_dataset(None)
     assert model.rowCount() == 0 and panel.proxy.rowCount() == 0
+
+
+def test_one_toggle_repaints_one_row_and_its_parent(qapp: object, lvis: Dataset) -> None:
+    """1,203 categories: a click must not make the views walk every row."""
+    st = ViewerState()
+    st.set_dataset(lvis)
+    model = CategoryTreeModel(st)
+    seen: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda a, b, roles: seen.append((a.row(), b.row())))
+    cat = lvis.categories[500]
+    st.hidden_categories = {cat.id}
+    st.visibilityChanged.emit()
+    assert len(seen) <= 2 and all(a == b for a, b in seen)  # the row (and its supercategory)
+    node_rows = {a for a, _ in seen}
+    ix = next(model.index(r, 0) for r in range(model.rowCount()) if model.index(r, 0).data()
+              == cat.name) if not cat.supercategory else None
+    if ix is not None:
+        assert ix.row() in node_rows
+        assert ix.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
+    seen.clear()
+    st.hidden_categories = {c.id for c in lvis.categories}  # hide all: block repaint
+    st.visibilityChanged.emit()
+    assert 0 < len(seen) < 100 and any(b - a > 100 for a, b in seen)

@@ -161,7 +161,7 @@ class CategoryChoiceModel(QAbstractTableModel):
             self._pool.start(job)
 
     def _counts_done(self, ds: Dataset, counts: list[int] | None) -> None:
-        self._jobs = [j for j in self._jobs if j.ds is not ds]
+        self._jobs = [j for j in self._jobs if j.ds is not None and j.ds is not ds]
         if ds is not self._filters.dataset or counts is None or len(counts) != len(self._cats):
             return
         self._images = counts

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtGui import QFileOpenEvent, QIcon
 from PySide6.QtWidgets import QApplication
 
 from cocoview import __version__
@@ -36,6 +36,9 @@ def run(args: argparse.Namespace) -> int:
     crash = CrashHandler(lambda: win)  # an unexpected exception: a dialog and a log, no crash
     crash.install()
     _alive.append(crash)
+    opener = _FileOpenFilter(win)  # macOS: files opened from Finder or dropped on the Dock
+    app.installEventFilter(opener)
+    _alive.append(opener)
     if getattr(args, "no_cache", False):
         win.actions_["use_cache"].setChecked(False)
     win.show()
@@ -55,6 +58,22 @@ def run(args: argparse.Namespace) -> int:
         return int(app.exec())
     finally:
         crash.uninstall()
+
+
+class _FileOpenFilter(QObject):
+    """Turns the platform's "open this file" event (macOS) into an open in the window."""
+
+    def __init__(self, win: object) -> None:
+        super().__init__()
+        self.win = win
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.FileOpen and isinstance(event, QFileOpenEvent):
+            path = event.file()
+            if path:
+                self.win.open_files([Path(path)], None, None, "")  # type: ignore[attr-defined]
+                return True
+        return False
 
 
 def app_icon() -> QIcon:

@@ -22,3 +22,19 @@ def test_app_icon_has_every_size(qapp: QApplication) -> None:
     assert not icon.isNull()
     sizes = {s.width() for s in icon.availableSizes()}
     assert {16, 32, 48, 256} <= sizes
+
+
+def test_file_open_event_opens_the_file(qapp: QApplication) -> None:
+    from PySide6.QtGui import QFileOpenEvent
+
+    from cocoview.qt.app import _FileOpenFilter
+
+    opened: list[object] = []
+
+    class Win:
+        def open_files(self, files: list[object], *rest: object) -> None:
+            opened.extend(files)
+
+    f = _FileOpenFilter(Win())
+    assert f.eventFilter(f, QFileOpenEvent("/data/instances.json"))
+    assert [str(p) for p in opened] == ["/data/instances.json"]

@@ -1,0 +1,63 @@
+"""On big datasets the filter is computed in the worker; the GUI thread only shows the result."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pytestqt.qtbot import QtBot
+
+from cocoview.model.dataset import Dataset
+from cocoview.model.filters import ImageFilter, filter_images
+from cocoview.qt import filter_model
+from cocoview.qt.filter_model import FilterModel
+from cocoview.qt.state import ViewerState
+
+PERSON, CAR = 1, 3
+
+
+@pytest.fixture
+def big(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(filter_model, "ASYNC_MIN_ANNOTATIONS", 0)
+
+
+def test_result_arrives_from_the_worker(qtbot: QtBot, big: None, state: ViewerState,
+                                        demo: Dataset) -> None:
+    fm = FilterModel(state)
+    busy: list[str] = []
+    fm.busyChanged.connect(busy.append)
+    before = state.image_list.copy()
+    with qtbot.waitSignal(fm.applied, timeout=10000):
+        fm.set_categories([CAR], "any", immediate=True)
+        assert fm.computing  # not computed on the GUI thread
+        assert np.array_equal(state.image_list, before)
+    want = filter_images(demo, ImageFilter(categories=(CAR,)))
+    assert np.array_equal(state.image_list, want)
+    assert busy[0] == "Filtering…" and busy[-1] == ""
+    assert not fm.computing
+    fm.shutdown()
+
+
+def test_only_the_newest_filter_is_shown(qtbot: QtBot, big: None, state: ViewerState,
+                                         demo: Dataset) -> None:
+    fm = FilterModel(state)
+    applied: list[int] = []
+    fm.applied.connect(lambda n, _total: applied.append(n))
+    fm.set_categories([CAR], "any", immediate=True)
+    fm.set_categories([PERSON], "none", immediate=True)
+    qtbot.waitUntil(lambda: not fm.computing and not fm._apply_jobs, timeout=10000)
+    want = filter_images(demo, ImageFilter(categories=(PERSON,), match="none"))
+    assert np.array_equal(state.image_list, want)
+    assert applied == [len(want)]  # the stale result was dropped, not shown
+    assert state.image_list_label == fm.filter.describe(demo)
+    fm.shutdown()
+
+
+def test_a_new_dataset_drops_the_result(qtbot: QtBot, big: None, state: ViewerState,
+                                        demo: Dataset, lvis: Dataset) -> None:
+    fm = FilterModel(state)
+    fm.set_categories([CAR], "any", immediate=True)
+    state.set_dataset(lvis)
+    qtbot.waitUntil(lambda: not fm._apply_jobs, timeout=10000)
+    assert np.array_equal(state.image_list, lvis.image_ids)  # the old result was not applied
+    assert not fm.computing
+    fm.shutdown()

@@ -38,6 +38,12 @@ def _files_args(p: argparse.ArgumentParser, results: bool = True) -> None:
                        help="a detection results file to show beside the ground truth")
 
 
+def _outside_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-outside-images", action="store_true",
+                   help="open image files whose file_name is absolute, contains '..' or links "
+                        "outside the images folder (reported, and not opened, by default)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cocoview",
@@ -63,6 +69,7 @@ def build_command_parser() -> argparse.ArgumentParser:
     _files_args(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--min-severity", choices=("info", "warning", "error"), default="info")
+    _outside_arg(p)
 
     p = sub.add_parser("render", help="draw one image with its overlays to a PNG")
     _files_args(p)
@@ -73,6 +80,7 @@ def build_command_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-score", type=float, default=0.0,
                    help="hide detections below this score")
     p.add_argument("--out", type=Path, required=True, metavar="OUT.png")
+    _outside_arg(p)
 
     p = sub.add_parser("cache", help="where the index cache is and how large; --clear empties it")
     p.add_argument("--clear", action="store_true", help="remove every cached index")
@@ -165,7 +173,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     ds = _open(args)
     check_files = args.images is not None or args.demo
-    problems = ds.problems(check_files=check_files)
+    problems = ds.problems(check_files=check_files, allow_outside=args.allow_outside_images)
     floor = {"info": Severity.INFO, "warning": Severity.WARNING, "error": Severity.ERROR}[
         args.min_severity]
     shown = [p for p in problems if p.severity >= floor]
@@ -197,7 +205,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise UsageError(f"no image with id {args.image_id} in {', '.join(map(str, ds.paths))}")
     try:
         rgb, warning = render_image(ds, args.image_id, layers, args.opacity,
-                                    min_score=args.min_score)
+                                    min_score=args.min_score,
+                                    allow_outside=args.allow_outside_images)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if warning:

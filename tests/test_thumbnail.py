@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 import cocoview
 from cocoview.model import thumbnail
@@ -115,13 +115,13 @@ def test_pixel_cap_uses_the_dct_scaled_size(tmp_path: Path,
 def test_draft_decodes_at_reduced_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     Image.new("RGB", (1280, 960), (0, 90, 0)).save(tmp_path / "x.jpg")
     seen: list[tuple[int, int]] = []
-    convert = Image.Image.convert
+    load = ImageFile.ImageFile.load
 
-    def spy(self: Image.Image, *args: object, **kwargs: object) -> Image.Image:
-        seen.append(self.size)
-        return convert(self, *args, **kwargs)  # type: ignore[arg-type]
+    def spy(self: ImageFile.ImageFile) -> object:
+        seen.append(self.size)  # the size the pixels are decoded at
+        return load(self)
 
-    monkeypatch.setattr(Image.Image, "convert", spy)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
     assert decode_reduced(tmp_path / "x.jpg", 160) is not None
     assert seen and seen[0] == (160, 120)  # 1/8 DCT scale, never the full 1280 × 960
 

@@ -28,7 +28,7 @@ from cocoview.model.loader import (
     load_file,
 )
 from cocoview.model.masks import Geometry, clean_segmentation, geometry_mask
-from cocoview.model.paths import choose_root
+from cocoview.model.paths import ImagePath, choose_root, resolve_image_path
 
 PathLike = str | Path
 
@@ -75,6 +75,7 @@ class Dataset:
         self.images_dir = Path(images_dir) if images_dir is not None else None
         self._root = self.images_dir if self.images_dir is not None else choose_root(
             files[0].path, self.image_file_names)
+        self._real_root: Path | None = None  # image_root.resolve(), on first use
         self.results: Results | None = None
         if results is not None:
             self.results = Results(self, results)
@@ -234,8 +235,32 @@ class Dataset:
                          int(self.image_height[row]), self.image_path(image_id), row)
 
     def image_path(self, image_id: int) -> Path | None:
+        """Where the image's ``file_name`` points (no disk access, no check).
+
+        Open files through :meth:`image_file` (or
+        :func:`cocoview.model.images.open_image`), which refuses names that lead
+        outside the images folder.
+        """
         fn = self.image_file_names[self.image_row(image_id)]
         return self._root / fn if fn else None
+
+    def image_file(self, image_id: int, follow_links: bool = True) -> ImagePath:
+        """The image's file, checked against leaving the images folder.
+
+        An absolute name, a ``..`` part, or (with ``follow_links``, which touches
+        the disk) a symbolic link to outside the folder, all count as outside.
+        ``ImagePath.usable(allow_outside)`` gives the path to open.
+        """
+        fn = self.image_file_names[self.image_row(image_id)]
+        real_root = None
+        if follow_links and fn:
+            if self._real_root is None:
+                try:
+                    self._real_root = self._root.resolve()
+                except (OSError, RuntimeError):
+                    self._real_root = self._root
+            real_root = self._real_root
+        return resolve_image_path(self._root, fn, follow_links=follow_links, real_root=real_root)
 
     def image_record(self, image_id: int) -> dict[str, Any]:
         """The image object as it is in the file (unknown fields kept)."""
@@ -338,26 +363,36 @@ class Dataset:
         return build_overlays(self, image_id, **kwargs)
 
     # ----- validation and statistics -----------------------------------
-    def problems(self, check_files: bool | None = None) -> list[Problem]:
+    def problems(self, check_files: bool | None = None,
+                 allow_outside: bool = False) -> list[Problem]:
         """Every problem: damage found while opening plus a full validation pass.
 
-        Image files are checked when an images folder was given (or when asked).
+        Image files are checked (their headers read) when an images folder was
+        given (or when asked); files outside the images folder only with
+        ``allow_outside``.
         """
         check = self.images_dir is not None if check_files is None else check_files
-        if self._problems is None or check:
+        cacheable = not check and not allow_outside
+        if self._problems is None or not cacheable:
             from cocoview.model.validate import validate
 
-            probs = validate(self, check_files=check)
-            if not check:
+            probs = validate(self, check_files=check, allow_outside=allow_outside)
+            if cacheable:
                 self._problems = probs
             return list(probs)
         return list(self._problems)
 
-    def image_problems(self, image_id: int, check_files: bool = True) -> list[Problem]:
-        """Problems of one image and its annotations, computed now (cheap)."""
+    def image_problems(self, image_id: int, check_files: bool = True,
+                       allow_outside: bool = False) -> list[Problem]:
+        """Problems of one image and its annotations, computed now.
+
+        With ``check_files`` the image file is decoded (at reduced size), so
+        truncated and corrupt files are found; it is not opened if it lies
+        outside the images folder, unless ``allow_outside``.
+        """
         from cocoview.model.validate import validate_image
 
-        return validate_image(self, image_id, check_files)
+        return validate_image(self, image_id, check_files, allow_outside=allow_outside)
 
     def category_counts(self) -> tuple[np.ndarray, np.ndarray]:
         """(instances, images) per category, aligned with :attr:`categories` (cached)."""

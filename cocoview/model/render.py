@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
-from cocoview.model.images import load_rgb, placeholder
+from cocoview.model.images import open_image, placeholder
 from cocoview.model.overlays import LAYERS, AnnOverlay, Overlays
 
 DEFAULT_LAYERS = ("masks", "boxes", "keypoints", "labels")
@@ -21,12 +21,11 @@ def compose(rgb: np.ndarray, bgra_premultiplied: np.ndarray) -> np.ndarray:
 
 
 def _fit(rgb: np.ndarray, w: int, h: int) -> np.ndarray:
+    """The picture scaled to the JSON's size (the annotations' coordinates), as the canvas."""
     if rgb.shape[:2] == (h, w):
         return rgb
-    out = np.zeros((h, w, 3), np.uint8)
-    hh, ww = min(h, rgb.shape[0]), min(w, rgb.shape[1])
-    out[:hh, :ww] = rgb[:hh, :ww]
-    return out
+    return cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA if w * h < rgb.shape[0]
+                      * rgb.shape[1] else cv2.INTER_LINEAR)
 
 
 def render(ov: Overlays, image: np.ndarray | None, layers: Iterable[str] = DEFAULT_LAYERS,
@@ -134,12 +133,19 @@ def _banner(canvas: np.ndarray, text: str) -> None:
 
 def render_image(ds: object, image_id: int, layers: Iterable[str] = DEFAULT_LAYERS,
                  opacity: float = 0.45, results: bool = True,
-                 min_score: float = 0.0) -> tuple[np.ndarray, str]:
-    """Load the image of ``image_id`` and draw its overlays; returns (RGB, warning)."""
+                 min_score: float = 0.0, allow_outside: bool = False) -> tuple[np.ndarray, str]:
+    """Load the image of ``image_id`` and draw its overlays; returns (RGB, warning).
+
+    The warning says why the image could not be drawn ("" if it was). A file
+    outside the images folder is not opened unless ``allow_outside``.
+    """
     from cocoview.model.dataset import Dataset
 
     assert isinstance(ds, Dataset)
     ov = ds.overlays(image_id, results=results)
-    loaded = load_rgb(ds.image_path(image_id))
+    loaded = open_image(ds, image_id, allow_outside=allow_outside)
+    row = ds.image_row(image_id)
+    if (int(ds.image_width[row]) <= 0 or int(ds.image_height[row]) <= 0) and loaded.size:
+        ov.width, ov.height = loaded.size  # no size in the JSON: the picture's
     note = "" if loaded.rgb is not None else loaded.error.split(":")[0]
     return render(ov, loaded.rgb, layers, opacity, results, min_score, note), loaded.error

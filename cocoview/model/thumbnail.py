@@ -6,8 +6,10 @@ huge. Overlays (ground truth only) are drawn from the dataset's columns, not
 through :func:`~cocoview.model.overlays.build_overlays`, whose exact full-size
 masks cost ~0.3 ms per polygon: polygons are filled at thumbnail scale with
 ``cv2.fillPoly`` (display only), RLE and panoptic masks decoded exactly and
-shrunk. Pixels are the file's raw pixels (no EXIF rotation), as COCO
-coordinates assume.
+shrunk. Decoding is :func:`cocoview.model.images.decode`'s, as in the canvas:
+the same EXIF-orientation rule, the same handling of damaged files (a grey
+checker where nothing can be shown), and a picture whose size disagrees with the
+JSON is scaled to the JSON's aspect, the annotations' coordinate system.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-from PIL import Image
 
+from cocoview.model.images import decode, open_image
 from cocoview.model.loader import SEG_PANOPTIC, SEG_POLYGON, SEG_RLE, SEG_RLE_RAW
 from cocoview.model.masks import clean_segmentation
 
@@ -31,7 +33,6 @@ if TYPE_CHECKING:
 THUMB_MAX_PIXELS = 50_000_000
 DEFAULT_OPACITY = 0.45
 _SHIFT = 3  # fillPoly / rectangle sub-pixel bits
-_UNREADABLE = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
 
 
 def thumbnail_size(width: int, height: int, size: int) -> tuple[int, int]:
@@ -50,20 +51,7 @@ def decode_reduced(path: Path | None, size: int,
     (default :data:`THUMB_MAX_PIXELS`): a decompression bomb stays a placeholder.
     """
     max_pixels = THUMB_MAX_PIXELS if max_pixels is None else max_pixels
-    if path is None or not path.is_file():
-        return None
-    try:
-        with Image.open(path) as im:
-            tw, th = thumbnail_size(im.width, im.height, size)
-            im.draft("RGB", (tw, th))  # JPEG: the smallest DCT scale still ≥ (tw, th)
-            if im.width * im.height > max_pixels:
-                return None
-            rgb = im.convert("RGB")
-            if rgb.size != (tw, th):
-                rgb = rgb.resize((tw, th), Image.Resampling.BILINEAR, reducing_gap=2.0)
-            return np.asarray(rgb)
-    except _UNREADABLE:
-        return None
+    return decode(path, max_side=size, budget=max_pixels).rgb
 
 
 def placeholder_thumbnail(width: int, height: int, size: int) -> np.ndarray:
@@ -78,16 +66,19 @@ def placeholder_thumbnail(width: int, height: int, size: int) -> np.ndarray:
 
 def render_thumbnail(ds: Dataset, image_id: int, size: int = 160,
                      categories: set[int] | None = None, *, overlays: bool = True,
-                     opacity: float = DEFAULT_OPACITY) -> np.ndarray:
-    """RGB uint8 preview of ``image_id``, longest side ``size``, aspect kept.
+                     opacity: float = DEFAULT_OPACITY, allow_outside: bool = False) -> np.ndarray:
+    """RGB uint8 preview of ``image_id``, longest side ``size``, with the JSON's aspect.
 
     ``categories`` limits the overlays to those category ids (None: all).
-    A missing or unreadable image gives a grey checker with the JSON's aspect,
-    still with its overlays.
+    A missing or unreadable image (or one outside the images folder, unless
+    ``allow_outside``) gives a grey checker with the JSON's aspect, still with
+    its overlays.
     """
     row = ds.image_row(image_id)
     jw, jh = int(ds.image_width[row]), int(ds.image_height[row])
-    rgb = decode_reduced(ds.image_path(image_id), size)
+    want = thumbnail_size(jw, jh, size) if jw > 0 and jh > 0 else None
+    rgb = open_image(ds, image_id, allow_outside=allow_outside, out_size=want,
+                     max_side=None if want else size, budget=THUMB_MAX_PIXELS).rgb
     shapes = _shapes(ds, row, categories) if overlays else []
     if jw <= 0 or jh <= 0:  # no size in the JSON: the picture's, else what is drawn
         jw, jh = (rgb.shape[1], rgb.shape[0]) if rgb is not None else _extent(shapes)

@@ -1,7 +1,10 @@
 """Validation: every problem with a severity and a JSON location.
 
 Cheap checks are vectorised over the columns; geometry and keypoint checks
-decode each annotation once; image-file checks read only image headers.
+decode each annotation once. Image-file checks read only image headers for the
+whole dataset, and decode the file (at reduced size: truncated and corrupt
+files show only then) for one image. A ``file_name`` that leads outside the
+images folder is reported and its file not opened unless ``allow_outside``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from cocoview.model.errors import Problem, Severity
+from cocoview.model.images import check_image, outside_note
 from cocoview.model.loader import (
     SEG_EMPTY,
     SEG_INVALID,
@@ -22,6 +26,7 @@ from cocoview.model.loader import (
     SEG_RLE_RAW,
 )
 from cocoview.model.masks import clean_segmentation, rle_size_problem
+from cocoview.model.paths import name_outside_reason
 from cocoview.model.records import MISSING_ID
 
 if TYPE_CHECKING:
@@ -47,40 +52,48 @@ def image_location(ds: Dataset, row: int) -> str:
     return f"images[{ordinal}] (id {int(ds.image_ids[row])})"
 
 
-def validate(ds: Dataset, check_files: bool = False) -> list[Problem]:
+def validate(ds: Dataset, check_files: bool = False, allow_outside: bool = False) -> list[Problem]:
+    """Every problem of the dataset; with ``check_files`` the image headers are read too."""
     out: list[Problem] = list(ds.problems_at_load)
     if ds.results is not None:
         out += ds.results.problems
     out += _limit(_duplicates(ds))
-    out += _checks(ds, np.arange(len(ds.anns)), np.arange(len(ds.image_ids)), check_files)
+    out += _checks(ds, np.arange(len(ds.anns)), np.arange(len(ds.image_ids)), check_files,
+                   allow_outside, decode=False)
     if check_files:
         out += _limit(_panoptic_files(ds))
     out.sort(key=lambda p: -int(p.severity))
     return out
 
 
-def validate_image(ds: Dataset, image_id: int, check_files: bool = True) -> list[Problem]:
-    """The problems of one image and its annotations (cheap: only its rows are decoded)."""
+def validate_image(ds: Dataset, image_id: int, check_files: bool = True,
+                   allow_outside: bool = False, decode: bool = True) -> list[Problem]:
+    """The problems of one image and its annotations (cheap: only its rows are decoded).
+
+    With ``check_files`` and ``decode`` the image file is decoded at reduced size,
+    which finds truncated and corrupt data that a header does not show.
+    """
     rows = ds.ann_rows(image_id)
     ann_ids = set(ds.anns.id[rows].tolist())
     out = [p for p in ds.problems_at_load
            if p.image_id == image_id or (p.annotation_id is not None and p.annotation_id in
                                          ann_ids)]
-    out += _checks(ds, rows, np.asarray([ds.image_row(image_id)]), check_files)
+    out += _checks(ds, rows, np.asarray([ds.image_row(image_id)]), check_files, allow_outside,
+                   decode)
     out.sort(key=lambda p: -int(p.severity))
     return out
 
 
-def _checks(ds: Dataset, rows: np.ndarray, images: np.ndarray,
-            check_files: bool) -> list[Problem]:
+def _checks(ds: Dataset, rows: np.ndarray, images: np.ndarray, check_files: bool,
+            allow_outside: bool, decode: bool) -> list[Problem]:
     """The per-annotation and per-image checks, over the given rows only."""
     out = _limit(_references(ds, rows))
     out += _limit(_boxes(ds, rows))
-    out += _limit(_images(ds, images))
+    out += _limit(_images(ds, images, allow_outside))
     out += _limit(_geometry(ds, rows))
     out += _limit(_keypoints(ds, rows))
     if check_files:
-        out += _limit(_files(ds, images))
+        out += _limit(_files(ds, images, allow_outside, decode))
     return out
 
 
@@ -180,7 +193,7 @@ def _boxes(ds: Dataset, rows: np.ndarray) -> Iterator[Problem]:
         yield _ann_problem(ds, row, Severity.WARNING, "missing-bbox", "annotation has no bbox")
 
 
-def _images(ds: Dataset, images: np.ndarray) -> Iterator[Problem]:
+def _images(ds: Dataset, images: np.ndarray, allow_outside: bool) -> Iterator[Problem]:
     if ds.images_implied:
         return
     bad = (ds.image_width[images] <= 0) | (ds.image_height[images] <= 0)
@@ -194,6 +207,18 @@ def _images(ds: Dataset, images: np.ndarray) -> Iterator[Problem]:
         yield Problem(Severity.ERROR, "no-file-name", "image has no file_name",
                       image_location(ds, row), str(ds.files[int(ds.image_src[row])].path),
                       image_id=int(ds.image_ids[row]))
+    # absolute names and ".." parts need no disk access: checked even without the files
+    names = ds.image_file_names
+    for row in images.tolist():
+        fn = names[row]
+        if not fn or not (fn[0] in "/\\" or ".." in fn or fn[1:2] == ":"):
+            continue  # the fast path: nearly every name
+        if name_outside_reason(fn):
+            ip = ds.image_file(int(ds.image_ids[row]), follow_links=False)
+            note = outside_note(ip, allow_outside)
+            yield Problem(note.severity, note.code, note.message, image_location(ds, row),
+                          str(ds.files[int(ds.image_src[row])].path),
+                          image_id=int(ds.image_ids[row]))
 
 
 def _geometry(ds: Dataset, rows: np.ndarray) -> Iterator[Problem]:
@@ -254,33 +279,26 @@ def _keypoints(ds: Dataset, rows: np.ndarray) -> Iterator[Problem]:
                                f"num_keypoints is {nk}, but {labelled} keypoints are labelled")
 
 
-def _files(ds: Dataset, images: np.ndarray) -> Iterator[Problem]:
+def _files(ds: Dataset, images: np.ndarray, allow_outside: bool,
+           decode: bool) -> Iterator[Problem]:
     if ds.images_implied:
         return
     for row in images.tolist():
         iid = int(ds.image_ids[row])
-        fn = ds.image_file_names[row]
-        if not fn:
+        if not ds.image_file_names[row]:
             continue
-        path = ds.image_root / fn
+        ip = ds.image_file(iid)
         src = str(ds.files[int(ds.image_src[row])].path)
         loc = image_location(ds, row)
-        if not path.is_file():
-            yield Problem(Severity.WARNING, "image-missing", f"image file not found: {path}",
-                          loc, src, image_id=iid)
+        if ip.outside and not ip.by_name:  # a link out of the folder (names: in _images)
+            note = outside_note(ip, allow_outside)
+            yield Problem(note.severity, note.code, note.message, loc, src, image_id=iid)
+        path = ip.usable(allow_outside)
+        if path is None:
             continue
-        try:
-            with Image.open(path) as im:
-                w, h = im.size
-        except (OSError, ValueError, Image.DecompressionBombError) as exc:
-            yield Problem(Severity.ERROR, "image-unreadable",
-                          f"cannot read image {path}: {exc}", loc, src, image_id=iid)
-            continue
-        jw, jh = int(ds.image_width[row]), int(ds.image_height[row])
-        if jw > 0 and jh > 0 and (w, h) != (jw, jh):
-            yield Problem(Severity.ERROR, "image-size",
-                          f"image file is {w}×{h}, the JSON says {jw}×{jh}", loc, src,
-                          image_id=iid)
+        for note in check_image(path, int(ds.image_width[row]), int(ds.image_height[row]),
+                                decode_pixels=decode):
+            yield Problem(note.severity, note.code, note.message, loc, src, image_id=iid)
 
 
 def _panoptic_files(ds: Dataset) -> Iterator[Problem]:
@@ -299,8 +317,14 @@ def _panoptic_files(ds: Dataset) -> Iterator[Problem]:
             rec = f.record(ordinal)
             iid = rec.get("image_id", MISSING_ID)
             rows = ds.image_rows(np.asarray([iid]))
-            with Image.open(path) as im:
-                size = im.size
+            try:
+                with Image.open(path) as im:
+                    size = im.size
+            except Exception as exc:  # a damaged PNG is a problem, not a crash
+                yield Problem(Severity.ERROR, "panoptic-png-unreadable",
+                              f"cannot read panoptic PNG {path}: {exc}",
+                              f"annotations[{ordinal}]", str(f.path))
+                continue
             if rows[0] >= 0:
                 jw, jh = int(ds.image_width[rows[0]]), int(ds.image_height[rows[0]])
                 if size != (jw, jh):

@@ -30,6 +30,10 @@ SPECS: tuple[ActionSpec, ...] = (
                True, "File"),
     ActionSpec("clear_cache", "C&lear the Index Cache", (), "Remove every cached index",
                group="File"),
+    ActionSpec("allow_outside", "Allow Images Outside the Images &Folder", (),
+               "Open image files whose file_name is absolute, contains '..' or links outside "
+               "the images folder (off by default: they are reported, not opened)", True,
+               "File"),
     ActionSpec("close", "&Close", (StdKey.Close,), "Close the dataset", group="File"),
     ActionSpec("export", "&Export…", ("Ctrl+E",),
                "Write the browsed image list: ids, names, paths or a COCO subset, whole or "

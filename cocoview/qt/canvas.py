@@ -97,8 +97,10 @@ class Canvas(QGraphicsView):
         self.frame = frame
         rect = QRectF(0, 0, frame.width, frame.height)
         self._show_pixmap()
-        self.placeholder.set(frame.width, frame.height, frame.error)
-        self.placeholder.setVisible(bool(frame.error))
+        # why the image is not shown (over the placeholder), or what is wrong with it
+        self.placeholder.set(frame.width, frame.height, frame.error or frame.notice,
+                             banner=not frame.error)
+        self.placeholder.setVisible(bool(frame.error or frame.notice))
         self.polys = frame.polys or {it.row * 2 + it.is_result: polygons_of(it)
                                      for it in frame.overlays.items}
         for layer in self.layers:

@@ -204,19 +204,26 @@ class HighlightItem(LayerItem):
 
 
 class PlaceholderItem(QGraphicsItem):
-    """Why the image is not shown, written over the grey placeholder frame."""
+    """What is wrong with the image, written over it in screen-sized text.
+
+    Over the grey placeholder frame (the image cannot be shown): why, in the
+    middle. Over a picture shown anyway (truncated, another size than the
+    JSON's): a notice in a dark band along the top.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.setZValue(7)
         self.rect = QRectF()
         self.message = ""
+        self.banner = False
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
 
-    def set(self, w: int, h: int, message: str) -> None:
+    def set(self, w: int, h: int, message: str, banner: bool = False) -> None:
         self.prepareGeometryChange()
         self.rect = QRectF(0, 0, w, h)
         self.message = message
+        self.banner = banner
         self.update()
 
     def boundingRect(self) -> QRectF:
@@ -231,9 +238,21 @@ class PlaceholderItem(QGraphicsItem):
         font.setPointSizeF(10)
         p.setFont(font)
         r = t.mapRect(self.rect)
-        text = self.message or "image not available"
-        p.setPen(QColor(240, 220, 150))
-        p.drawText(r.adjusted(12, 12, -12, -12),
-                   Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter
-                   | Qt.TextFlag.TextWordWrap, "⚠  " + text)
+        flags = Qt.AlignmentFlag.AlignHCenter | Qt.TextFlag.TextWordWrap
+        if self.banner:
+            lines = ["⚠  " + line for line in self.message.splitlines() if line]
+            text = "\n".join(lines)
+            box = r.adjusted(0, 0, 0, 0)
+            inner = box.adjusted(10, 6, -10, 0)
+            need = p.boundingRect(inner, int(flags), text)
+            box.setHeight(min(need.height() + 12, r.height()))
+            p.fillRect(box, QColor(20, 20, 24, 200))
+            p.setPen(QColor(240, 220, 150))
+            p.drawText(box.adjusted(10, 6, -10, -6), int(flags | Qt.AlignmentFlag.AlignTop),
+                       text)
+        else:
+            text = self.message or "image not available"
+            p.setPen(QColor(240, 220, 150))
+            p.drawText(r.adjusted(12, 12, -12, -12),
+                       int(flags | Qt.AlignmentFlag.AlignVCenter), "⚠  " + text)
         p.restore()

@@ -5,6 +5,9 @@ decoding (image file, masks, RLEs) and compositing never run on it. Masks are
 blended into a copy of the image in the worker (one opaque pixmap to paint:
 ~0.5 ms instead of ~2 ms for a translucent overlay pixmap at 1280×900). A frame
 that arrives for an image the user has already left is cached, not shown.
+Decoding is the model's (:func:`cocoview.model.images.open_image`): damaged,
+huge or outside-the-folder files give a placeholder and a message, a picture
+shown anyway with a problem (truncated, other size than the JSON) a notice.
 """
 
 from __future__ import annotations
@@ -16,20 +19,25 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from PySide6.QtGui import QImage, QPolygonF
 
 from cocoview.model.dataset import Dataset
-from cocoview.model.images import placeholder
+from cocoview.model.images import (
+    LARGE_PIXELS,
+    MAX_PIXELS,
+    Decoded,
+    decode,
+    open_image,
+    placeholder,
+)
 from cocoview.model.overlays import Overlays
 from cocoview.qt.canvas_items import polygons_of
 from cocoview.qt.qimage import bgrx_to_qimage
 
-#: above this many pixels an image is decoded at reduced resolution (still shown at full size)
-LARGE_PIXELS = 24_000_000
-#: past this we do not decode at all
-MAX_PIXELS = 1_000_000_000
+__all__ = ["LARGE_PIXELS", "MAX_PIXELS", "Frame", "FrameLoader", "composite", "decode_image"]
+#: what the placeholder adds for a file the user may choose to open
+OUTSIDE_HINT = "\n\nFile → Allow Images Outside the Images Folder opens it."
 
 #: what a composite was made for: hidden categories, opacity in 1/100, detections shown,
 #: detections' minimum score in 1/100
@@ -52,6 +60,7 @@ class Frame:
     #: outlines as QPolygonF (value types: built in the worker), by row * 2 + is_result
     polys: dict[int, list[QPolygonF]] = field(default_factory=dict)
     base_bgrx: np.ndarray | None = field(default=None, repr=False)
+    notice: str = ""  # what is wrong with a picture shown anyway (truncated, other size)
 
     @property
     def nbytes(self) -> int:
@@ -63,38 +72,19 @@ class Frame:
         return int(n)
 
 
-def decode_image(path: Path | None) -> tuple[np.ndarray | None, str]:
-    """Decode an image file to BGRX (``QImage.Format_RGB32`` bytes), reduced if huge."""
-    if path is None:
-        return None, "the image has no file name"
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None, f"image file not found: {path}"
-    except OSError as exc:
-        return None, f"cannot read {path}: {exc.strerror or exc}"
-    if not data:
-        return None, f"image file is empty: {path}"
-    flags = cv2.IMREAD_COLOR
-    try:
-        with Image.open(path) as im:
-            pixels = im.width * im.height
-        if pixels > MAX_PIXELS:
-            return None, f"image too large to show ({pixels / 1e6:.0f} megapixels): {path}"
-        if pixels > LARGE_PIXELS:
-            scale = 2 if pixels <= 4 * LARGE_PIXELS else 4 if pixels <= 16 * LARGE_PIXELS else 8
-            flags = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
-                     8: cv2.IMREAD_REDUCED_COLOR_8}[scale]
-    except (OSError, ValueError, Image.DecompressionBombError):
-        pass  # let OpenCV try; it reports failure below
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
-    if bgr is None:
-        try:  # Pillow reads a few files OpenCV does not
-            with Image.open(path) as im:
-                bgr = np.asarray(im.convert("RGB"))[..., ::-1]
-        except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as exc:
-            return None, f"cannot decode image {path}: {exc}"
-    return cv2.cvtColor(np.ascontiguousarray(bgr), cv2.COLOR_BGR2BGRA), ""
+def decode_image(path: Path | None, width: int = -1,
+                 height: int = -1) -> tuple[np.ndarray | None, str]:
+    """Decode an image file to BGRX (``QImage.Format_RGB32`` bytes), reduced if huge.
+
+    ``width`` × ``height`` is the JSON's size (for the EXIF-orientation rule).
+    Returns (pixels, "") or (None, why not).
+    """
+    d = decode(path, width, height, max_pixels=LARGE_PIXELS)
+    return _bgrx(d), d.error
+
+
+def _bgrx(d: Decoded) -> np.ndarray | None:
+    return None if d.rgb is None else cv2.cvtColor(d.rgb, cv2.COLOR_RGB2BGRA)
 
 
 def composite(base_bgrx: np.ndarray, overlays: Overlays, visible: set[int] | None,
@@ -124,26 +114,32 @@ class _Emitter(QObject):
 
 class _FrameJob(QRunnable):
     def __init__(self, job: int, ds: Dataset, image_id: int, look: Look,
-                 emitter: _Emitter) -> None:
+                 emitter: _Emitter, allow_outside: bool = False) -> None:
         super().__init__()
         self.job, self.ds, self.image_id, self.look = job, ds, image_id, look
         self.emitter = emitter
+        self.allow_outside = allow_outside
 
     def run(self) -> None:
         try:
             ds = self.ds
-            info = ds.image(self.image_id)
-            bgrx, error = decode_image(info.path)
+            row = ds.image_row(self.image_id)
+            d = open_image(ds, self.image_id, allow_outside=self.allow_outside,
+                           max_pixels=LARGE_PIXELS)
             ov = ds.overlays(self.image_id)
-            w = info.width if info.width > 0 else ov.width
-            h = info.height if info.height > 0 else ov.height
+            if (int(ds.image_width[row]) <= 0 or int(ds.image_height[row]) <= 0) and d.size:
+                ov.width, ov.height = d.size  # no size in the JSON: the picture's
+            w, h = ov.width, ov.height
+            bgrx = _bgrx(d)
             if bgrx is None:
-                grey = placeholder(w, h)
-                bgrx = cv2.cvtColor(grey, cv2.COLOR_RGB2BGRA)
+                bgrx = cv2.cvtColor(placeholder(w, h, LARGE_PIXELS), cv2.COLOR_RGB2BGRA)
+            error = d.error
+            if d.failure is not None and d.failure.code == "image-path-outside":
+                error += OUTSIDE_HINT
             comp = composite(bgrx, ov, _visible(ds, self.look[0]), self.look)
             polys = {it.row * 2 + it.is_result: polygons_of(it) for it in ov.items}
             result: object = Frame(self.image_id, w, h, bgrx_to_qimage(bgrx), error, ov, comp,
-                                   self.look, polys, bgrx)
+                                   self.look, polys, bgrx, d.notice)
         except Exception as exc:  # reported to the GUI, never lost in a thread
             result = exc
         self.emitter.done.emit(self.job, result)
@@ -190,6 +186,7 @@ class FrameLoader(QObject):
         self.dataset: Dataset | None = None
         self.wanted = -1
         self.look: Look = DEFAULT_LOOK
+        self.allow_outside = False  # open files outside the images folder (a user setting)
         self._ids = itertools.count(1)
         self._jobs: dict[int, tuple[str, int, Look]] = {}
         self._pending: set[int] = set()  # image ids with a frame job under way
@@ -205,6 +202,19 @@ class FrameLoader(QObject):
         self.wanted = -1
         self._jobs.clear()
         self._pending.clear()
+
+    def set_allow_outside(self, on: bool) -> None:
+        """Whether files outside the images folder are opened; frames made under the
+        other choice are dropped and the wanted one is made again."""
+        if on == self.allow_outside:
+            return
+        self.allow_outside = on
+        self.cache.clear()
+        self.cache_bytes = 0
+        self._jobs.clear()  # results still in flight become stale
+        self._pending.clear()
+        if self.dataset is not None and self.wanted >= 0:
+            self._submit_frame(self.wanted, priority=1)
 
     def set_look(self, hidden: set[int], opacity: float, results: bool = True,
                  min_score: float = 0.3) -> None:
@@ -253,8 +263,8 @@ class FrameLoader(QObject):
         job = next(self._ids)
         self._jobs[job] = ("frame", image_id, self.look)
         self._pending.add(image_id)
-        self._start(job, _FrameJob(job, self.dataset, image_id, self.look, self._emitter),
-                    priority)
+        self._start(job, _FrameJob(job, self.dataset, image_id, self.look, self._emitter,
+                                   self.allow_outside), priority)
 
     def _submit_look(self, frame: Frame) -> None:
         if self.dataset is None:

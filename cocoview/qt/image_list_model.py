@@ -50,6 +50,7 @@ class ImageListModel(QAbstractTableModel):
         self._placeholder = _placeholder_icon(self.icon_size)
         state.imageListChanged.connect(self._reset)
         state.visibilityChanged.connect(self._thumbnails_stale)
+        state.imagePolicyChanged.connect(self._thumbnails_stale)
         state.datasetChanged.connect(self._icons.clear)
         thumbnails.thumbnailReady.connect(self._thumbnail_ready)
 

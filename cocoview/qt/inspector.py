@@ -529,16 +529,18 @@ class _ProblemTask(QRunnable):
     """Validate one image off the GUI thread (it reads image headers from disk)."""
 
     def __init__(self, ds: Dataset, image_id: int, request: int, signals: _ProblemSignals,
-                 is_current: Callable[[int], bool]) -> None:
+                 is_current: Callable[[int], bool], allow_outside: bool = False) -> None:
         super().__init__()
         self._ds, self._image_id, self._request = ds, image_id, request
         self._signals, self._is_current = signals, is_current
+        self._allow_outside = allow_outside
 
     def run(self) -> None:
         if not self._is_current(self._request):
             return  # the user moved on before this one started
         try:
-            problems = self._ds.image_problems(self._image_id)
+            problems = self._ds.image_problems(self._image_id,
+                                               allow_outside=self._allow_outside)
         except Exception as e:  # a validation bug must not kill the worker silently
             problems = [Problem(Severity.ERROR, "internal", f"validation failed: {e!r}")]
         with contextlib.suppress(RuntimeError):  # the panel was deleted meanwhile
@@ -616,6 +618,7 @@ class InspectorPanel(QWidget):
         state.datasetChanged.connect(self._image_changed)
         state.currentImageChanged.connect(self._image_changed)
         state.selectionChanged.connect(self._selection_changed)
+        state.imagePolicyChanged.connect(self._request_problems)
         self._image_changed()
         self._selection_changed(state.selected_row)
 
@@ -816,7 +819,7 @@ class InspectorPanel(QWidget):
         self.problems_status.setText("Checking this image…")
         latest = self._latest
         task = _ProblemTask(ds, image_id, latest[0], self._signals,
-                            lambda r: r == latest[0])
+                            lambda r: r == latest[0], self._state.allow_outside_images)
         self._pool.start(task)
 
     def _problems_done(self, request: int, image_id: int, problems: list[Problem]) -> None:

@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
             "deselect": lambda: self.state.select(-1),
             "use_cache": lambda on: self.settings.setValue("cache/enabled", on),
             "clear_cache": self.clear_cache,
+            "allow_outside": self.allow_outside_images,
             "fullscreen": self.toggle_fullscreen,
             "shortcuts": self.show_shortcuts, "about": self.show_about,
         }
@@ -466,6 +467,11 @@ class MainWindow(QMainWindow):
         freed = clear()
         self.statusBar().showMessage(f"Index cache cleared ({freed / 1e6:.1f} MB)", 8000)
 
+    def allow_outside_images(self, on: bool) -> None:
+        self.settings.setValue("images/allow_outside", on)
+        self.state.set_allow_outside_images(on)
+        self.frames.set_allow_outside(on)
+
     def show_about(self) -> None:
         QMessageBox.about(self, "About cocoview", about_text(__version__))
 
@@ -489,6 +495,8 @@ class MainWindow(QMainWindow):
             self.state.set_opacity(float(str(op)))
         self.actions_["use_cache"].setChecked(
             str(s.value("cache/enabled", "true")).lower() in ("true", "1"))
+        self.actions_["allow_outside"].setChecked(
+            str(s.value("images/allow_outside", "false")).lower() in ("true", "1"))
         oo = s.value("view/outline_only")
         if oo is not None:
             on = str(oo).lower() in ("true", "1")

@@ -32,6 +32,8 @@ class ViewerState(QObject):
     #: the set of visible category ids changed
     visibilityChanged = Signal()
     minScoreChanged = Signal(float)
+    #: whether image files outside the images folder may be opened changed
+    imagePolicyChanged = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -46,6 +48,9 @@ class ViewerState(QObject):
         self.outline_only = False
         self.hidden_categories: set[int] = set()
         self.min_score = 0.3
+        #: open image files whose file_name leads outside the images folder (off: a
+        #: dataset should not make the viewer read arbitrary files)
+        self.allow_outside_images = False
 
     # ----- dataset & list ---------------------------------------------
     def set_dataset(self, ds: Dataset | None) -> None:
@@ -135,6 +140,11 @@ class ViewerState(QObject):
         if abs(value - self.min_score) > 1e-6:
             self.min_score = float(value)
             self.minScoreChanged.emit(self.min_score)
+
+    def set_allow_outside_images(self, on: bool) -> None:
+        if on != self.allow_outside_images:
+            self.allow_outside_images = on
+            self.imagePolicyChanged.emit()
 
     def set_category_visible(self, category_id: int, visible: bool) -> None:
         self.set_categories_visible([category_id], visible)

@@ -37,14 +37,16 @@ class _Relay(QObject):
 
 class _Job(QRunnable):
     def __init__(self, relay: _Relay, generation: int, ds: Dataset, image_id: int, size: int,
-                 categories: set[int] | None) -> None:
+                 categories: set[int] | None, allow_outside: bool = False) -> None:
         super().__init__()
         self.relay, self.generation, self.ds = relay, generation, ds
         self.image_id, self.size, self.categories = image_id, size, categories
+        self.allow_outside = allow_outside
 
     def run(self) -> None:
         try:
-            rgb = render_thumbnail(self.ds, self.image_id, self.size, self.categories)
+            rgb = render_thumbnail(self.ds, self.image_id, self.size, self.categories,
+                                   allow_outside=self.allow_outside)
         except Exception:  # a damaged record must not kill the worker or leave a hole
             log.exception("thumbnail of image %s failed", self.image_id)
             rgb = self._fallback()
@@ -92,6 +94,7 @@ class ThumbnailCache(QObject):
         self.started = 0  # jobs handed to the pool
         state.datasetChanged.connect(self.clear)
         state.visibilityChanged.connect(self._restyle)
+        state.imagePolicyChanged.connect(self._restyle)
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
@@ -177,7 +180,8 @@ class ThumbnailCache(QObject):
             image_id, _ = self._pending.popitem(last=True)  # newest first
             self._running.add(image_id)
             self.started += 1
-            self._pool.start(_Job(self._relay, self._generation, ds, image_id, self.size, cats))
+            self._pool.start(_Job(self._relay, self._generation, ds, image_id, self.size, cats,
+                                  self.state.allow_outside_images))
 
     def _on_done(self, generation: int, image_id: int, img: QImage) -> None:
         if generation != self._generation or self._closed:

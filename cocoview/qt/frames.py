@@ -112,7 +112,16 @@ class _Emitter(QObject):
     done = Signal(object, object)  # (job id, Frame | (QImage | None) | Exception)
 
 
-class _FrameJob(QRunnable):
+class _Job(QRunnable):
+    def _drop(self) -> None:
+        """Let go of the dataset and the pixels: PySide's pool keeps finished runnables
+        referenced, and with them every dataset opened this session (bench_scroll.py)."""
+        for name in ("ds", "frame", "look"):
+            if hasattr(self, name):
+                setattr(self, name, None)
+
+
+class _FrameJob(_Job):
     def __init__(self, job: int, ds: Dataset, image_id: int, look: Look,
                  emitter: _Emitter, allow_outside: bool = False) -> None:
         super().__init__()
@@ -143,9 +152,10 @@ class _FrameJob(QRunnable):
         except Exception as exc:  # reported to the GUI, never lost in a thread
             result = exc
         self.emitter.done.emit(self.job, result)
+        self._drop()
 
 
-class _LookJob(QRunnable):
+class _LookJob(_Job):
     """Re-blend the masks of a cached frame for new hidden categories or opacity."""
 
     def __init__(self, job: int, ds: Dataset, frame: Frame, look: Look,
@@ -162,6 +172,7 @@ class _LookJob(QRunnable):
         except Exception as exc:
             result = exc
         self.emitter.done.emit(self.job, result)
+        self._drop()
 
 
 def _visible(ds: Dataset, hidden: frozenset[int]) -> set[int] | None:

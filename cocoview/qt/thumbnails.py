@@ -52,6 +52,7 @@ class _Job(QRunnable):
             rgb = self._fallback()
         bgrx = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA)  # Format_RGB32: blitted without conversion
         self.relay.done.emit(self.generation, self.image_id, bgrx_to_qimage(bgrx))
+        self.ds = None  # type: ignore[assignment]  # the pool may keep this runnable
 
     def _fallback(self) -> np.ndarray:
         try:

@@ -66,3 +66,36 @@ def test_holding_right_through_a_dataset(qtbot: QtBot, tmp_path: Path) -> None:
     w.close()
     assert w.frames.pool.activeThreadCount() == 0
     qtbot.waitUntil(lambda: threading.active_count() <= threads_before, timeout=10000)
+
+
+def test_opening_another_dataset_frees_the_first(qtbot: QtBot, tmp_path: Path) -> None:
+    import gc
+    import weakref
+
+    from cocoview.resources import demo_files
+    from tests.builders import doc
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    with qtbot.waitSignal(w.loader.loaded, timeout=20000):
+        w.open_files(demo_files())
+    qtbot.waitUntil(lambda: w.canvas.frame is not None, timeout=10000)
+    first = weakref.ref(w.state.dataset)
+    for _ in range(4):  # frames, looks, thumbnails and counts of the first dataset
+        QTest.keyClick(w.canvas, Qt.Key.Key_Right)
+        QApplication.processEvents()
+    w.state.hidden_categories = {1}
+    w.state.visibilityChanged.emit()
+    qtbot.waitUntil(lambda: w.canvas.frame is not None
+                    and w.canvas.frame.image_id == w.state.current_image, timeout=10000)
+    with qtbot.waitSignal(w.loader.loaded, timeout=20000):
+        w.open_files([write(tmp_path / "other.json", doc())])
+
+    def gone() -> bool:
+        gc.collect()
+        return first() is None
+
+    qtbot.waitUntil(gone, timeout=10000)
+    w.close()

@@ -279,3 +279,16 @@ def test_progress_and_cancel(tmp_path: Path) -> None:
 
 def test_base_document_unchanged() -> None:
     assert BASE["annotations"][0]["id"] == 10  # builders hand out copies
+
+
+@pytest.mark.parametrize("body", [
+    "[" * 100_000 + "]" * 100_000,
+    '{"images": ' + "[" * 5_000 + "]" * 5_000 + "}",
+    '{"annotations": [' + "[" * 2_000 + "]" * 2_000 + "]}",
+])
+def test_deep_nesting_is_the_clear_error(tmp_path: Path, body: str) -> None:
+    p = tmp_path / "deep.json"
+    p.write_text(body)
+    with pytest.raises(CocoFormatError, match="nested too deeply") as exc:
+        load_file(p, cache=False)
+    assert exc.value.position is not None and 900 <= exc.value.position < len(body)

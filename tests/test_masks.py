@@ -114,3 +114,33 @@ def test_degenerate_polygons_in_file(tmp_path: Path) -> None:
     probs = [p for p in ds.problems() if p.code == "degenerate-polygon"]
     locs = {p.location for p in probs}
     assert "annotations[0] (id 10)" in locs and "annotations[1] (id 11)" in locs
+
+
+def test_far_out_polygon_coordinates_are_refused() -> None:
+    from cocoview.model.masks import MAX_COORD, clean_segmentation
+
+    g = clean_segmentation([[0, 0, 10, 0, 1e30, 10], [1, 1, 5, 1, 5, 5]])
+    assert len(g.polygons) == 1  # the sane part stays
+    assert any(f"±{MAX_COORD:,}" in p for p in g.problems)
+
+
+def test_huge_sizes_give_no_mask_instead_of_exhausting_memory(tmp_path: Path) -> None:
+    import json
+
+    from cocoview.model.masks import clean_segmentation, geometry_mask
+
+    d = {"images": [{"id": 1, "file_name": "a.jpg", "width": 200_000, "height": 200_000}],
+         "annotations": [
+             {"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "area": 1.0,
+              "segmentation": [[0, 0, 50, 0, 50, 50]]},
+             {"id": 2, "image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "area": 1.0,
+              "iscrowd": 1, "segmentation": {"size": [200_000, 200_000], "counts": "0"}}],
+         "categories": [{"id": 1, "name": "a"}]}
+    p = tmp_path / "huge.json"
+    p.write_text(json.dumps(d))
+    ds = cocoview.open(p)
+    ov = ds.overlays(1)
+    assert [it.mask for it in ov.items] == [None, None]
+    assert all(any("too large" in m for m in it.problems) for it in ov.items)
+    with pytest.raises(ValueError, match="too large"):
+        geometry_mask(clean_segmentation([[0, 0, 5, 0, 5, 5]]), 200_000, 200_000)

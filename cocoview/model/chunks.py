@@ -65,7 +65,7 @@ def decode_chunk(buf: bytes, count: int, is_list: bool) -> Chunk | None:
     """
     try:
         structs = ANN_LIST_DECODER.decode(buf)
-    except (msgspec.ValidationError, OverflowError):
+    except (msgspec.ValidationError, OverflowError, RecursionError):
         return None
     if len(structs) != count:
         return None

@@ -227,7 +227,11 @@ def load_file(
     step(0.1, f"parsing {p.name}")
     try:
         with _gc_paused():
-            fi = _Builder(p, data, step, helper).build()
+            try:
+                fi = _Builder(p, data, step, helper).build()
+            except RecursionError:  # msgspec's nesting limit (~1,000 levels)
+                raise CocoFormatError(p, "the JSON is nested too deeply (more than "
+                                      f"{MAX_DEPTH} levels)", _too_deep_at(data)) from None
         if cache and fi.data is data:  # not for files re-encoded from Python's json (NaN)
             step(0.95, "saving the index")
             fi.cached = index_cache.store(fi) is not None
@@ -585,9 +589,16 @@ class _Builder:
                         rec.id != MISSING_ID or is_list or len(rec.segments_info)):
                     out.append(rec)
                     continue
-            except msgspec.ValidationError:
+            except (msgspec.ValidationError, RecursionError):
                 pass
-            obj = msgspec.json.decode(raw)
+            try:
+                obj = msgspec.json.decode(raw)
+            except RecursionError:
+                loc = f"annotations[{i}]" if not is_list else f"[{i}]"
+                self.problem(Severity.ERROR, "record-skipped",
+                             "annotation left out: nested too deeply", loc)
+                out.append(None)
+                continue
             pan = isinstance(obj, dict) and isinstance(obj.get("segments_info"), list)
             sal = lenient_annotation(obj, require_id=not (is_list or pan),
                                      require_category=False)
@@ -743,6 +754,27 @@ class _Builder:
         cols.kp_len = constant(n, 0, np.int32)
         cols.seg_kind[:] = SEG_PANOPTIC
         return cols
+
+
+#: nesting the loader reports as too deep (msgspec gives up a little beyond it)
+MAX_DEPTH = 900
+
+
+def _too_deep_at(data: Any, block: int = 1 << 26) -> int | None:
+    """The byte where the nesting first exceeds :data:`MAX_DEPTH` (brackets inside
+    strings are counted too: good enough to point at the place)."""
+    depth = 0
+    for start in range(0, len(data), block):
+        b = np.frombuffer(data[start : start + block], np.uint8)
+        step = np.zeros(len(b), np.int64)
+        step[(b == ord("[")) | (b == ord("{"))] = 1
+        step[(b == ord("]")) | (b == ord("}"))] = -1
+        levels = depth + np.cumsum(step)
+        over = np.flatnonzero(levels > MAX_DEPTH)
+        if len(over):
+            return start + int(over[0])
+        depth = int(levels[-1]) if len(levels) else depth
+    return None
 
 
 def _first_byte(data: Any) -> bytes:

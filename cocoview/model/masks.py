@@ -32,6 +32,12 @@ class Geometry:
         return not self.polygons and self.rle is None
 
 
+#: polygon coordinates beyond this are refused (no real image is this large)
+MAX_COORD = 100_000
+#: masks are not decoded for images claiming more pixels than this (~20k × 20k)
+MAX_MASK_PIXELS = 400_000_000
+
+
 def clean_segmentation(seg: Any) -> Geometry:
     """Split a raw ``segmentation`` value into safe geometry and problem messages."""
     g = Geometry()
@@ -63,6 +69,11 @@ def clean_segmentation(seg: Any) -> Geometry:
         if not all(math.isfinite(v) for v in part):
             g.problems.append(f"polygon part {i} has non-finite coordinates")
             continue
+        if part and max(abs(min(part)), abs(max(part))) > MAX_COORD:
+            # pycocotools rasterises every edge at 5× in C ints: far-out coordinates
+            # cost gigabytes or overflow
+            g.problems.append(f"polygon part {i} has coordinates beyond ±{MAX_COORD:,}")
+            continue
         if len(part) % 2:
             g.problems.append(f"polygon part {i} has an odd number of coordinates ({len(part)})")
             part = part[:-1]
@@ -79,11 +90,16 @@ def geometry_mask(g: Geometry, height: int, width: int) -> np.ndarray:
     """Decode safe geometry to a bool mask of height × width, as ``annToMask`` would."""
     if height <= 0 or width <= 0:
         return np.zeros((max(height, 0), max(width, 0)), bool)
+    if height * width > MAX_MASK_PIXELS:
+        raise ValueError(f"image too large for a mask: {width}×{height} pixels")
     if g.polygons:
         rles = mask_utils.frPyObjects([p.ravel().tolist() for p in g.polygons], height, width)
         m = mask_utils.decode(mask_utils.merge(rles))
         return m.astype(bool)
     if g.rle is not None:
+        rh, rw = g.rle_size or (height, width)
+        if rh * rw > MAX_MASK_PIXELS:
+            raise ValueError(f"RLE too large to decode: {rw}×{rh} pixels")
         m = mask_utils.decode(g.rle).astype(bool)
         if m.shape != (height, width):
             out = np.zeros((height, width), bool)

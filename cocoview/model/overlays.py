@@ -18,7 +18,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from cocoview.model.loader import SEG_PANOPTIC
-from cocoview.model.masks import Geometry, clean_segmentation, geometry_mask
+from cocoview.model.masks import MAX_MASK_PIXELS, Geometry, clean_segmentation, geometry_mask
 
 if TYPE_CHECKING:
     from cocoview.model.dataset import Dataset
@@ -136,7 +136,7 @@ def polygon_region(polys: list[np.ndarray], h: int, w: int) -> tuple[
     y0 = min(max(int(np.floor(allp[:, 1].min())) - 1, 0), h)
     x1 = min(max(int(np.ceil(allp[:, 0].max())) + 2, 0), w)
     y1 = min(max(int(np.ceil(allp[:, 1].max())) + 2, 0), h)
-    if x1 <= x0 or y1 <= y0:
+    if x1 <= x0 or y1 <= y0 or h * w > MAX_MASK_PIXELS:
         return None, (0, 0, 0, 0)
     rles = mask_utils.frPyObjects([p.ravel().tolist() for p in polys], h, w)
     full = mask_utils.decode(mask_utils.merge(rles))
@@ -197,11 +197,17 @@ def _item(ds: Dataset, row: int, seg: Any, kp: np.ndarray | None, h: int, w: int
             it.seg_kind = "polygon"
             it.polygons = [p.astype(np.float32) for p in g.polygons]
             it.mask, it.mask_box = polygon_region(g.polygons, h, w)
+            if h * w > MAX_MASK_PIXELS:
+                it.problems.append(f"image too large for a mask: {w}×{h} pixels")
         elif g.rle is not None:
             it.seg_kind = "rle"
             if h <= 0 or w <= 0:
                 h, w = g.rle_size or (0, 0)
-            full = geometry_mask(g, h, w)
+            try:
+                full = geometry_mask(g, h, w)
+            except ValueError as exc:  # a size no mask can be decoded at
+                it.problems.append(str(exc))
+                full = np.zeros((0, 0), bool)
             it.mask, it.mask_box = _crop(full)
             if it.mask is not None:
                 it.polygons = _outline_from_mask(it.mask, it.mask_box[0], it.mask_box[1])

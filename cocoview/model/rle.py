@@ -80,6 +80,8 @@ def check_rle(seg: dict[str, Any]) -> RleCheck:
     ):
         return RleCheck(None, 0, 0, [f"RLE 'size' must be [height, width], got {size!r:.40}"])
     h, w = int(size[0]), int(size[1])
+    if h * w >= 2**32:  # pycocotools counts pixels in 32 bits
+        return RleCheck(None, h, w, [f"RLE size {h}×{w} is too large to decode"])
     if isinstance(counts, (str, bytes)):
         try:
             arr = string_to_counts(counts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -51,9 +52,13 @@ def update_snapshots(request: pytest.FixtureRequest) -> bool:
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path_factory: pytest.TempPathFactory,
-                       monkeypatch: pytest.MonkeyPatch) -> None:
+                       monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test gets its own settings file; no test touches the user's."""
     path = tmp_path_factory.mktemp("settings") / "cocoview.ini"
     monkeypatch.setenv("COCOVIEW_SETTINGS", str(path))
     monkeypatch.setenv("COCOVIEW_CACHE_DIR", str(path.parent / "cache"))
     monkeypatch.setenv("COCOVIEW_LOG_DIR", str(path.parent / "log"))
+    yield
+    from cocoview.model.cache import wait_pending
+
+    wait_pending()  # a cache entry still being written belongs to this test

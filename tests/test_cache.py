@@ -6,6 +6,7 @@ import gzip
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,6 +20,13 @@ from tests.builders import doc, write
 from tests.conftest import DEMO
 
 INST = DEMO / "annotations" / "instances_demo.json"
+
+
+def _open(*args: Any, **kw: Any) -> cocoview.Dataset:
+    """``cocoview.open`` and the background write of its cache entry."""
+    ds = cocoview.open(*args, **kw)
+    cache.wait_pending()
+    return ds
 
 
 def _same(a: cocoview.Dataset, b: cocoview.Dataset) -> None:
@@ -40,12 +48,12 @@ def _same(a: cocoview.Dataset, b: cocoview.Dataset) -> None:
 def test_second_open_is_a_cache_hit(tmp_path: Path) -> None:
     src = tmp_path / "inst.json"
     src.write_bytes(INST.read_bytes())
-    cold = cocoview.open(src)
+    cold = _open(src)
     entry = cache.entry_dir(src)
     assert (entry / "meta.json").is_file()
     hit = cache.load(src)
     assert hit is not None and isinstance(hit.data, cache.FileBytes)
-    warm = cocoview.open(src)
+    warm = _open(src)
     assert isinstance(warm.files[0].data, cache.FileBytes)  # nothing parsed, nothing read whole
     _same(cold, warm)
     assert warm.image_record(139) == cold.image_record(139)
@@ -54,30 +62,30 @@ def test_second_open_is_a_cache_hit(tmp_path: Path) -> None:
 
 def test_changed_file_is_reindexed(tmp_path: Path) -> None:
     p = write(tmp_path / "a.json", doc())
-    cocoview.open(p)
+    _open(p)
     d = doc()
     d["annotations"][0]["category_id"] = 2  # same size, other content
     p.write_text(json.dumps(d))
     st = p.stat()
     os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))  # even with the mtime unchanged…
     assert cache.load(p) is None  # …the content fingerprint differs
-    ds = cocoview.open(p)
+    ds = _open(p)
     assert ds.anns.category_id[ds.ann_row(10)] == 2
 
 
 def test_corrupt_entries_are_ignored_and_rebuilt(tmp_path: Path) -> None:
     p = write(tmp_path / "a.json", doc())
-    cocoview.open(p)
+    _open(p)
     entry = cache.entry_dir(p)
     col = entry / "ann_id.npy"
     col.write_bytes(col.read_bytes()[:40])  # truncated
     assert cache.load(p) is None
     assert not entry.exists()  # removed, not trusted
-    ds = cocoview.open(p)
+    ds = _open(p)
     assert ds.anns.id.tolist() == [10, 11, 4294967297]
     (entry / "meta.json").write_text("{not json")
     assert cache.load(p) is None
-    cocoview.open(p)
+    _open(p)
     pickled = entry / "ann_id.npy"
     np.save(pickled, np.array([object()], dtype=object), allow_pickle=True)
     assert cache.load(p) is None  # object arrays would need pickle: refused
@@ -85,35 +93,35 @@ def test_corrupt_entries_are_ignored_and_rebuilt(tmp_path: Path) -> None:
 
 def test_other_format_version_is_rebuilt(tmp_path: Path) -> None:
     p = write(tmp_path / "a.json", doc())
-    cocoview.open(p)
+    _open(p)
     meta_path = cache.entry_dir(p) / "meta.json"
     meta = json.loads(meta_path.read_text())
     meta["format"] = cache.FORMAT_VERSION + 1
     meta_path.write_text(json.dumps(meta))
     assert cache.load(p) is None
-    cocoview.open(p)
+    _open(p)
     assert json.loads(meta_path.read_text())["format"] == cache.FORMAT_VERSION
 
 
 def test_no_cache(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = write(tmp_path / "a.json", doc())
-    cocoview.open(p, cache=False)
+    _open(p, cache=False)
     assert not cache.entry_dir(p).exists()
     assert main(["stats", str(p), "--no-cache"]) == 0
     assert not cache.entry_dir(p).exists()
-    cocoview.open(p)
+    _open(p)
     assert cache.entry_dir(p).exists()
     fi = load_file(p, cache=False)
     assert not fi.cached  # an entry exists but was not used
     before = sorted(x.name for x in cache.entry_dir(p).iterdir())
-    cocoview.open(p, cache=False)
+    _open(p, cache=False)
     assert sorted(x.name for x in cache.entry_dir(p).iterdir()) == before  # nor written
 
 
 def test_gzip_and_results_and_panoptic_roundtrip(tmp_path: Path) -> None:
     gz = tmp_path / "a.json.gz"
     gz.write_bytes(gzip.compress(json.dumps(doc()).encode()))
-    _same(cocoview.open(gz), cocoview.open(gz))
+    _same(_open(gz), _open(gz))
     assert cache.load(gz, gzip.decompress(gz.read_bytes())) is not None
     from tests.conftest import REAL
 
@@ -121,7 +129,7 @@ def test_gzip_and_results_and_panoptic_roundtrip(tmp_path: Path) -> None:
     copy = tmp_path / "panoptic_examples.json"
     copy.write_bytes(pan.read_bytes())
     (tmp_path / "panoptic_examples").symlink_to(pan.parent / "panoptic_examples")
-    a, b = cocoview.open(copy), cocoview.open(copy)
+    a, b = _open(copy), _open(copy)
     assert isinstance(b.files[0].data, cache.FileBytes)
     assert b.kinds == ["panoptic"] and b.files[0].panoptic_png == a.files[0].panoptic_png
     _same(a, b)
@@ -132,13 +140,13 @@ def test_nan_files_are_not_cached(tmp_path: Path) -> None:
     d["annotations"][0]["area"] = float("nan")
     p = tmp_path / "nan.json"
     p.write_text(json.dumps(d))
-    cocoview.open(p)
+    _open(p)
     assert not cache.entry_dir(p).exists()  # offsets would point into re-encoded bytes
 
 
 def test_cache_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = write(tmp_path / "a.json", doc())
-    cocoview.open(p)
+    _open(p)
     assert main(["cache", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["path"] == str(cache_dir()) and info["bytes"] > 0
@@ -149,8 +157,8 @@ def test_cache_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 
 def test_truncated_source_after_hit_gives_clear_error(tmp_path: Path) -> None:
     p = write(tmp_path / "a.json", doc())
-    cocoview.open(p)
-    ds = cocoview.open(p)  # from the cache: geometry read by offset, on demand
+    _open(p)
+    ds = _open(p)  # from the cache: geometry read by offset, on demand
     p.write_bytes(p.read_bytes()[:50])  # the file is cut while the dataset is open
     with pytest.raises(Exception) as ei:
         ds.annotations(1)

@@ -133,6 +133,7 @@ def test_cache_write_on_a_full_disk_leaves_no_entry(tmp_path: Path,
 
     monkeypatch.setattr(index_cache.np, "save", save)
     ds = cocoview.open(path)  # the open itself works
+    index_cache.wait_pending()  # the entry is written in the background
     assert len(ds.image_ids) > 0
     root = index_cache.cache_dir()
     leftovers = [p for p in root.rglob("*") if p.is_file()] if root.exists() else []

@@ -22,6 +22,9 @@ def cache_dir() -> Path:
 
 
 def cache_summary() -> dict[str, Any]:
+    from cocoview.model.cache import wait_pending
+
+    wait_pending()  # an entry being written counts once it is there
     d = cache_dir()
     size = sum(f.stat().st_size for f in d.rglob("*") if f.is_file()) if d.is_dir() else 0
     return {"path": str(d), "bytes": size}

@@ -29,6 +29,7 @@ from cocoview.model.loader import (
 )
 from cocoview.model.masks import Geometry, clean_segmentation, geometry_mask
 from cocoview.model.paths import ImagePath, choose_root, resolve_image_path
+from cocoview.model.source import UndecodableValue, decode_value
 
 PathLike = str | Path
 
@@ -320,7 +321,7 @@ class Dataset:
         off, n = int(self.anns.seg_off[row]), int(self.anns.seg_len[row])
         if int(self.anns.seg_kind[row]) == SEG_PANOPTIC or off < 0:
             return None
-        return msgspec.json.decode(f.data[off : off + n])
+        return _segmentation_value(f.data[off : off + n])
 
     def keypoints_array(self, row: int) -> np.ndarray | None:
         """Keypoints of annotation row ``row`` as a (k, 3) float array, or None."""
@@ -497,7 +498,7 @@ class Results:
 
     def segmentation(self, row: int) -> Any:
         off, n = int(self.anns.seg_off[row]), int(self.anns.seg_len[row])
-        return None if off < 0 else msgspec.json.decode(self.file.data[off : off + n])
+        return None if off < 0 else _segmentation_value(self.file.data[off : off + n])
 
     def mask(self, row: int) -> np.ndarray:
         """Bool mask of result ``row`` at its image's size (RLE size if unknown)."""
@@ -524,13 +525,22 @@ def _first_occurrences(ids: np.ndarray) -> np.ndarray:
     return np.sort(order[first])
 
 
+def _segmentation_value(data: Any) -> Any:
+    """A raw segmentation decoded; one that cannot be read becomes a string, which the
+    mask code reports as a problem ("must be a list or an RLE object")."""
+    try:
+        return decode_value(data)
+    except UndecodableValue as exc:
+        return f"<unreadable: {exc}>"
+
+
 def _keypoints(data: bytes, off: int, n: int) -> np.ndarray | None:
     """A raw ``keypoints`` list as (k, 3) floats; None if absent or not numbers."""
     if off < 0:
         return None
     try:
         vals = msgspec.json.decode(data[off : off + n], type=list[float])
-    except msgspec.ValidationError:
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
         return None
     vals = vals[: len(vals) - len(vals) % 3]
     return np.asarray(vals, np.float64).reshape(-1, 3)
@@ -579,9 +589,10 @@ def open(
     n = len(plist) + (results is not None)
     files: list[FileIndex] = []
     for i, p in enumerate(plist):
-        files.append(load_file(p, _sub(progress, i, n), cancelled, cache, isolate))
-    res = load_file(results, _sub(progress, len(plist), n), cancelled, cache, isolate) \
-        if results else None
+        files.append(load_file(p, _sub(progress, i, n), cancelled, cache, isolate,
+                               store_soon=True))
+    res = load_file(results, _sub(progress, len(plist), n), cancelled, cache, isolate,
+                    store_soon=True) if results else None
     if res is not None and not res.is_list and res.kind != "results":
         raise CocoFormatError(res.path, "not a results file (expected a JSON list of "
                               "detections)", 0)

@@ -64,7 +64,7 @@ from cocoview.model.records import (
     lenient_annotation,
     lenient_image,
 )
-from cocoview.model.source import decode_error, read_bytes
+from cocoview.model.source import UndecodableValue, decode_error, decode_value, read_bytes
 
 __all__ = [
     "ANN_COLUMNS", "SEG_EMPTY", "SEG_INVALID", "SEG_KIND_NAMES", "SEG_NONE", "SEG_PANOPTIC",
@@ -130,10 +130,14 @@ class FileIndex:
     def top_value(self, key: str) -> Any:
         """A top-level value (e.g. ``licenses``) decoded, or None if the file has none."""
         span = self.top_spans.get(key)
-        if span is not None:
-            return msgspec.json.decode(self.data[span[0] : span[0] + span[1]])
-        raw = self.top().get(key)
-        return None if raw is None else msgspec.json.decode(raw)
+        try:
+            if span is not None:
+                return decode_value(self.data[span[0] : span[0] + span[1]])
+            raw = self.top().get(key)
+            return None if raw is None else decode_value(raw)
+        except UndecodableValue as exc:
+            raise CocoFormatError(self.path, f"'{key}': {exc}", span[0] if span else None) \
+                from None
 
     def all_bytes(self) -> bytes:
         data = self.data
@@ -145,11 +149,20 @@ class FileIndex:
 
     def record(self, ordinal: int) -> Any:
         """The ``ordinal``-th element of the annotations array, as in the file."""
-        return msgspec.json.decode(self.record_bytes(ordinal))
+        try:
+            return decode_value(self.record_bytes(ordinal))
+        except UndecodableValue as exc:
+            where = "" if self.is_list else "annotations"
+            raise CocoFormatError(self.path, f"{where}[{ordinal}]: {exc}",
+                                  int(self.ann_rec_off[ordinal])) from None
 
     def image_record(self, row: int) -> Any:
         off, length = int(self.images.rec_off[row]), int(self.images.rec_len[row])
-        return msgspec.json.decode(self.data[off : off + length])
+        try:
+            return decode_value(self.data[off : off + length])
+        except UndecodableValue as exc:
+            raise CocoFormatError(self.path, f"images[{int(self.images.ordinal[row])}]: {exc}",
+                                  off) from None
 
 
 @contextmanager
@@ -174,6 +187,7 @@ def load_file(
     cancelled: Callable[[], bool] | None = None,
     cache: bool = True,
     isolate: bool = False,
+    store_soon: bool = False,
 ) -> FileIndex:
     """Open one COCO-style JSON file (``.json`` or ``.json.gz``).
 
@@ -182,7 +196,8 @@ def load_file(
     With ``isolate`` (and ``cache``) a big file is parsed in a child process
     (``index_process``) and opened from the cache: the caller's threads keep
     running meanwhile, which a parse in this process would stop (msgspec holds
-    the GIL). The GUI asks for it; scripts need not.
+    the GIL). The GUI asks for it; scripts need not. With ``store_soon`` the new
+    cache entry is written by a background thread (``cache.store_soon``).
     """
     from cocoview.model import cache as index_cache
 
@@ -234,7 +249,10 @@ def load_file(
                                       f"{MAX_DEPTH} levels)", _too_deep_at(data)) from None
         if cache and fi.data is data:  # not for files re-encoded from Python's json (NaN)
             step(0.95, "saving the index")
-            fi.cached = index_cache.store(fi) is not None
+            if store_soon:
+                index_cache.store_soon(fi)
+            else:
+                fi.cached = index_cache.store(fi) is not None
     finally:
         if helper is not None:
             helper.close()
@@ -403,7 +421,10 @@ class _Builder:
     def _shape_error(self, exc: msgspec.ValidationError) -> CocoFormatError:
         msg = str(exc)
         if "$.annotations" in msg:
-            top = TOP_DECODER.decode(self.data)
+            try:
+                top = TOP_DECODER.decode(self.data)
+            except msgspec.DecodeError as exc:
+                return decode_error(self.path, exc, len(self.data))
             raw = top["annotations"]
             off = int(rawspan.offsets([raw], self.data)[0])
             return CocoFormatError(self.path, "'annotations' must be a list, got "
@@ -411,11 +432,19 @@ class _Builder:
         return CocoFormatError(self.path, f"not a COCO document: {msg}", 0)
 
     def _reject_top(self) -> None:
+        head = bytes(self.data[:4])
+        if head.startswith(b"\xef\xbb\xbf"):
+            raise CocoFormatError(self.path, "the file starts with a UTF-8 byte-order mark, "
+                                  "which JSON does not allow (save it as UTF-8 without BOM)", 0)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+            raise CocoFormatError(self.path, "the file is UTF-16 or UTF-32 text; COCO JSON "
+                                  "must be UTF-8", 0)
         try:
             obj = msgspec.json.decode(self.data)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError,
+                RecursionError) as exc:
             try:
-                obj = json.loads(bytes(self.data))
+                obj = json.loads(bytes(self.data).decode("utf-8"))
             except (ValueError, RecursionError):
                 raise decode_error(self.path, exc, len(self.data)) from None
         raise CocoFormatError(
@@ -424,8 +453,8 @@ class _Builder:
 
     def _build_python_json(self, exc: msgspec.DecodeError) -> FileIndex:
         """Python's json accepts NaN/Infinity literals (pycocotools does too): re-encode."""
-        try:
-            obj = json.loads(bytes(self.data))
+        try:  # decoded as UTF-8 first: json.loads(bytes) would guess UTF-16/32 too
+            obj = json.loads(bytes(self.data).decode("utf-8"))
         except (ValueError, RecursionError):
             raise decode_error(self.path, exc, len(self.data)) from None
         found: list[str] = []
@@ -437,7 +466,11 @@ class _Builder:
             found += _nonfinite_paths(obj, "")
         # msgspec writes NaN/Infinity as null: those records then fail their types
         # and become problems through the ordinary per-record path.
-        self.data = msgspec.json.encode(obj)
+        try:
+            self.data = msgspec.json.encode(obj)
+        except UnicodeEncodeError:  # a lone surrogate escape ("\ud800"): not Unicode text
+            raise CocoFormatError(self.path, "not valid Unicode: the file escapes a lone "
+                                  "UTF-16 surrogate (e.g. \\ud800)", None) from None
         self.helper = None  # it reads the file, and these are other bytes now
         for where in found[:1000]:
             self.problem(Severity.ERROR, "non-finite-number",
@@ -584,7 +617,8 @@ class _Builder:
             try:
                 rec = ANN_DECODER.decode(raw)
                 ids_ok = all(-(2**63) <= v < 2**63 for v in (rec.id, rec.image_id,
-                                                             rec.category_id))
+                                                             rec.category_id)) \
+                    and rec.iscrowd in (0, 1) and -1 <= rec.num_keypoints < 2**31
                 if ids_ok and rec.image_id != MISSING_ID and (
                         rec.id != MISSING_ID or is_list or len(rec.segments_info)):
                     out.append(rec)
@@ -592,11 +626,12 @@ class _Builder:
             except (msgspec.ValidationError, RecursionError):
                 pass
             try:
-                obj = msgspec.json.decode(raw)
-            except RecursionError:
+                obj = decode_value(raw)
+            except (UndecodableValue, RecursionError) as exc:
                 loc = f"annotations[{i}]" if not is_list else f"[{i}]"
-                self.problem(Severity.ERROR, "record-skipped",
-                             "annotation left out: nested too deeply", loc)
+                why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+                self.problem(Severity.ERROR, "record-skipped", f"annotation left out: {why}",
+                             loc)
                 out.append(None)
                 continue
             pan = isinstance(obj, dict) and isinstance(obj.get("segments_info"), list)
@@ -641,14 +676,19 @@ class _Builder:
         keep: list[int] = []
         try:
             recs = IMAGE_LIST_DECODER.decode(raw)
-            if any(r.id == MISSING_ID or not -(2**63) < r.id < 2**63 for r in recs):
-                raise msgspec.ValidationError("missing id")
+            if any(r.id == MISSING_ID or not -(2**63) < r.id < 2**63
+                   or not -1 <= r.width < 2**31 or not -1 <= r.height < 2**31 for r in recs):
+                raise msgspec.ValidationError("missing id or a size beyond 32 bits")
             keep = list(range(len(recs)))
-        except msgspec.ValidationError:
+        except (msgspec.ValidationError, UnicodeDecodeError):
             recs, keep = [], []
             for i, r in enumerate(raws):
-                sal = lenient_image(msgspec.json.decode(r))
                 loc = f"images[{i}]"
+                try:
+                    sal = lenient_image(decode_value(r))
+                except UndecodableValue as exc:
+                    self.problem(Severity.ERROR, "record-skipped", f"image left out: {exc}", loc)
+                    continue
                 if sal.values.get("id", MISSING_ID) != MISSING_ID:
                     loc += f" (id {sal.values['id']})"
                 for err in sal.errors:
@@ -674,7 +714,15 @@ class _Builder:
         if len(raw) == 0 or rawspan.is_null(raw):
             return []
         cats: list[dict[str, Any]] = []
-        for i, c in enumerate(msgspec.json.decode(raw)):
+        try:
+            decoded = decode_value(raw)
+        except UndecodableValue as exc:
+            self.problem(Severity.ERROR, "bad-category", f"categories cannot be read: {exc}",
+                         "categories")
+            return []
+        if not isinstance(decoded, list):
+            return []
+        for i, c in enumerate(decoded):
             cid = c.get("id") if isinstance(c, dict) else None
             if not isinstance(cid, int) or isinstance(cid, bool) or not -(2**63) < cid < 2**63:
                 self.problem(Severity.ERROR, "bad-category",
@@ -694,7 +742,10 @@ class _Builder:
             fi.caption_image_ids = fi.anns.image_id[fi.caption_ordinals].copy()
             for i in np.flatnonzero(cap).tolist():
                 off, n = int(raw.off["caption"][i]), int(raw.len["caption"][i])
-                text = msgspec.json.decode(self.data[off : off + n])
+                try:
+                    text = decode_value(self.data[off : off + n])
+                except UndecodableValue:
+                    continue
                 fi.captions.setdefault(int(fi.anns.image_id[i]), []).append(text)
             keep &= ~cap
         elif pan.any():

@@ -66,7 +66,11 @@ def clean_segmentation(seg: Any) -> Geometry:
         ):
             g.problems.append(f"polygon part {i} is not a list of numbers")
             continue
-        if not all(math.isfinite(v) for v in part):
+        try:
+            finite = all(math.isfinite(v) for v in part)
+        except OverflowError:  # an integer beyond double range
+            finite = False
+        if not finite:
             g.problems.append(f"polygon part {i} has non-finite coordinates")
             continue
         if part and max(abs(min(part)), abs(max(part))) > MAX_COORD:

@@ -81,6 +81,8 @@ class Overlays:
         Crowd regions are hatched so they read differently from instances.
         """
         h, w = max(self.height, 1), max(self.width, 1)
+        if h * w > MAX_MASK_PIXELS:  # no mask is decoded at such a size (polygon_region)
+            return np.zeros((1, 1, 4), np.uint8)
         out = np.zeros((h, w, 4), np.uint8)
         if outline_only:
             return out

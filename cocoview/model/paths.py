@@ -39,6 +39,14 @@ def candidate_roots(json_path: Path) -> list[Path]:
     return out
 
 
+def _is_file(root: Path, name: str) -> bool:
+    """``root / name`` is a file; False for names the OS refuses (too long, NUL, …)."""
+    try:
+        return (root / name).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def choose_root(json_path: Path, file_names: Sequence[str], sample: int = 64) -> Path:
     """The candidate folder in which most of a sample of ``file_names`` exist."""
     roots = candidate_roots(json_path)
@@ -50,7 +58,7 @@ def choose_root(json_path: Path, file_names: Sequence[str], sample: int = 64) ->
     for root in roots:
         if not root.is_dir():
             continue
-        hits = sum(1 for f in picks if (root / f).is_file())
+        hits = sum(1 for f in picks if _is_file(root, f))
         if hits > best_hits:
             best, best_hits = root, hits
     if best is not None:

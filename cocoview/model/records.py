@@ -119,7 +119,10 @@ def _short(v: Any) -> str:
 
 
 def _finite(v: Any) -> bool:
-    return _num(v) and math.isfinite(v)
+    try:
+        return _num(v) and math.isfinite(v)
+    except OverflowError:  # an integer beyond double range
+        return False
 
 
 def lenient_annotation(rec: Any, *, require_id: bool = True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import cv2
@@ -28,6 +29,10 @@ def _fit(rgb: np.ndarray, w: int, h: int) -> np.ndarray:
                       * rgb.shape[1] else cv2.INTER_LINEAR)
 
 
+#: render() draws nothing bigger than this (a JSON may claim any size)
+MAX_RENDER_PIXELS = 400_000_000
+
+
 def render(ov: Overlays, image: np.ndarray | None, layers: Iterable[str] = DEFAULT_LAYERS,
            opacity: float = 0.45, results: bool = True, min_score: float = 0.0,
            note: str = "") -> np.ndarray:
@@ -37,6 +42,10 @@ def render(ov: Overlays, image: np.ndarray | None, layers: Iterable[str] = DEFAU
     if unknown:
         raise ValueError(f"unknown layer(s): {', '.join(sorted(unknown))}")
     w, h = max(ov.width, 1), max(ov.height, 1)
+    if w * h > MAX_RENDER_PIXELS:  # a JSON may claim any size: never allocate it
+        canvas = np.array(placeholder(w, h, max_pixels=1_000_000), order="C")
+        _banner(canvas, f"image too large to draw: {w}x{h} pixels")
+        return canvas
     base = _fit(image, w, h) if image is not None else placeholder(w, h)
     if "masks" in layers:
         base = compose(base, ov.mask_layer(opacity=opacity, results=results,
@@ -63,12 +72,24 @@ def render(ov: Overlays, image: np.ndarray | None, layers: Iterable[str] = DEFAU
     return canvas
 
 
+#: drawing coordinates are clamped to this (OpenCV takes 32-bit ints; JSON may say 1e300)
+_FAR = 1 << 20
+
+
+def _pt(x: float, y: float) -> tuple[int, int] | None:
+    """A drawable point, or None for non-finite coordinates."""
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return None
+    return round(min(max(x, -_FAR), _FAR)), round(min(max(y, -_FAR), _FAR))
+
+
 def _box(canvas: np.ndarray, it: AnnOverlay, thick: int) -> None:
     if it.bbox is None:
         return
-    x, y, bw, bh = it.bbox
-    p0 = (round(x), round(y))
-    p1 = (round(x + bw), round(y + bh))
+    x, y, bw, bh = (float(v) for v in it.bbox)
+    p0, p1 = _pt(x, y), _pt(x + bw, y + bh)
+    if p0 is None or p1 is None:
+        return
     if it.is_result:  # detections: dashed, so they read apart from ground truth
         for a, b in _dashes(p0, p1):
             cv2.line(canvas, a, b, it.color, thick, cv2.LINE_AA)
@@ -97,13 +118,16 @@ def _keypoints(canvas: np.ndarray, it: AnnOverlay, thick: int) -> None:
     if it.skeleton is not None:
         for a, b in it.skeleton.tolist():
             if 0 <= a < len(kp) and 0 <= b < len(kp) and vis[a] > 0 and vis[b] > 0:
-                cv2.line(canvas, (round(kp[a, 0]), round(kp[a, 1])),
-                         (round(kp[b, 0]), round(kp[b, 1])), it.color, thick + 1, cv2.LINE_AA)
+                pa, pb = _pt(kp[a, 0], kp[a, 1]), _pt(kp[b, 0], kp[b, 1])
+                if pa is not None and pb is not None:
+                    cv2.line(canvas, pa, pb, it.color, thick + 1, cv2.LINE_AA)
     r = 2 + thick
     for x, y, v in kp.tolist():
         if v <= 0:  # absent: never drawn, even where coordinates are given
             continue
-        c = (round(x), round(y))
+        c = _pt(x, y)
+        if c is None:
+            continue
         if v >= 2:
             cv2.circle(canvas, c, r, (255, 255, 255), -1, cv2.LINE_AA)
             cv2.circle(canvas, c, r, it.color, max(1, thick), cv2.LINE_AA)
@@ -114,7 +138,10 @@ def _keypoints(canvas: np.ndarray, it: AnnOverlay, thick: int) -> None:
 def _label(canvas: np.ndarray, it: AnnOverlay) -> None:
     if it.bbox is None:
         return
-    x, y = round(it.bbox[0]), round(it.bbox[1])
+    at = _pt(float(it.bbox[0]), float(it.bbox[1]))
+    if at is None:
+        return
+    x, y = at
     font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.4
     (tw, th), base = cv2.getTextSize(it.label, font, scale, 1)
     y0 = max(y - th - base - 2, 0)

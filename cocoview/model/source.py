@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import zlib
 from pathlib import Path
+from typing import Any
+
+import msgspec
 
 from cocoview.model.errors import CocoFormatError
 
@@ -47,3 +51,32 @@ def decode_error(path: str | Path, exc: Exception, size: int) -> CocoFormatError
     cause = _BYTE_POS.sub("", msg).strip().rstrip(":").strip()
     cause = cause.replace("JSON is malformed: ", "not valid JSON: ")
     return CocoFormatError(path, cause, pos)
+
+
+class UndecodableValue(ValueError):
+    """A JSON value that cannot be decoded even leniently (see :func:`decode_value`)."""
+
+
+def decode_value(data: Any) -> Any:
+    """One JSON value from the file's bytes, as leniently as the loader opens files.
+
+    msgspec checks neither the UTF-8 of values it skipped while indexing nor
+    numbers beyond double range (``1e999``) or 4,300 digits: invalid UTF-8 is
+    replaced (U+FFFD), out-of-range numbers go through Python's json (``inf``),
+    and a value that still cannot be read raises :class:`UndecodableValue`.
+    """
+    raw = bytes(data)
+    try:
+        return msgspec.json.decode(raw)
+    except UnicodeDecodeError:
+        raw = raw.decode("utf-8", "replace").encode("utf-8")
+        try:
+            return msgspec.json.decode(raw)
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeError, RecursionError):
+            pass
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        pass
+    try:
+        return json.loads(raw.decode("utf-8", "replace"))
+    except (ValueError, RecursionError) as exc:
+        raise UndecodableValue(f"cannot decode the value: {exc}") from None

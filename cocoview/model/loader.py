@@ -124,7 +124,15 @@ class FileIndex:
     def top(self) -> dict[str, msgspec.Raw]:
         """Top-level keys → raw values (scanned on first use; unknown keys included)."""
         if self._top is None:
-            self._top = {} if self.is_list else TOP_DECODER.decode(self.all_bytes())
+            if self.is_list:
+                self._top = {}
+            else:
+                data = self.all_bytes()
+                try:
+                    self._top = TOP_DECODER.decode(data)
+                except UnicodeDecodeError:  # a key that is not UTF-8: read it replaced
+                    self._top = TOP_DECODER.decode(
+                        data.decode("utf-8", "replace").encode("utf-8"))
         return self._top
 
     def top_value(self, key: str) -> Any:

@@ -783,7 +783,12 @@ class _Builder:
             rec = fi.record(ordinal)
             png = rec.get("file_name", "") if isinstance(rec, dict) else ""
             fi.panoptic_png[ordinal] = png if isinstance(png, str) else ""
-            for k, seg in enumerate(rec.get("segments_info", [])):
+            segs = rec.get("segments_info") if isinstance(rec, dict) else None
+            if not isinstance(segs, list):
+                self.problem(Severity.ERROR, "bad-record", "'segments_info' must be a list",
+                             f"annotations[{ordinal}]", image_id=image_id)
+                continue
+            for k, seg in enumerate(segs):
                 loc = f"annotations[{ordinal}].segments_info[{k}]"
                 if not isinstance(seg, dict):
                     self.problem(Severity.ERROR, "bad-record", "segment must be an object", loc)

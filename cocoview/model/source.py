@@ -57,6 +57,11 @@ class UndecodableValue(ValueError):
     """A JSON value that cannot be decoded even leniently (see :func:`decode_value`)."""
 
 
+def _int(text: str) -> int | float:
+    """An integer literal; beyond Python's 4,300-digit conversion limit, a float (inf)."""
+    return int(text) if len(text) <= 4000 else float(text)
+
+
 def decode_value(data: Any) -> Any:
     """One JSON value from the file's bytes, as leniently as the loader opens files.
 
@@ -77,6 +82,6 @@ def decode_value(data: Any) -> Any:
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         pass
     try:
-        return json.loads(raw.decode("utf-8", "replace"))
+        return json.loads(raw.decode("utf-8", "replace"), parse_int=_int)
     except (ValueError, RecursionError) as exc:
         raise UndecodableValue(f"cannot decode the value: {exc}") from None

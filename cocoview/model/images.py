@@ -408,7 +408,9 @@ def placeholder(width: int, height: int, max_pixels: int | None = None) -> np.nd
     if max_pixels is not None and w * h > max_pixels:
         f = math.ceil(math.sqrt(w * h / max_pixels))
         w, h, period = max(1, w // f), max(1, h // f), max(1, round(32 / f))
-    yy, xx = np.mgrid[0:h, 0:w]
-    checker = (((xx // period) + (yy // period)) % 2).astype(np.uint8)
-    grey = (96 + 16 * checker)[..., None].repeat(3, axis=2)
-    return grey.astype(np.uint8)
+        # a very long, thin claim stays long after an even reduction: cap each side too
+        w, h = min(w, max_pixels), min(h, max_pixels)
+    # broadcast rows × columns: 1 byte per pixel, not mgrid's two int64 planes
+    checker = ((np.arange(h)[:, None] // period + np.arange(w)[None, :] // period) % 2)
+    grey = (96 + 16 * checker.astype(np.uint8))
+    return np.repeat(grey[..., None], 3, axis=2)

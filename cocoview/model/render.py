@@ -30,7 +30,7 @@ def _fit(rgb: np.ndarray, w: int, h: int) -> np.ndarray:
 
 
 #: render() draws nothing bigger than this (a JSON may claim any size)
-MAX_RENDER_PIXELS = 400_000_000
+MAX_RENDER_PIXELS = 100_000_000
 
 
 def render(ov: Overlays, image: np.ndarray | None, layers: Iterable[str] = DEFAULT_LAYERS,

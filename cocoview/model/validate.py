@@ -309,7 +309,11 @@ def _panoptic_files(ds: Dataset) -> Iterator[Problem]:
             continue
         for ordinal, name in f.panoptic_png.items():
             path = png_folder(f.path) / name
-            if not path.is_file():
+            try:
+                present = path.is_file()
+            except (OSError, ValueError):  # a name the OS refuses (too long, NUL, …)
+                present = False
+            if not present:
                 yield Problem(Severity.WARNING, "panoptic-png-missing",
                               f"panoptic PNG not found: {path}", f"annotations[{ordinal}]",
                               str(f.path))

@@ -13,7 +13,9 @@ shown anyway with a problem (truncated, other size than the JSON) a notice.
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,10 +115,23 @@ class _Emitter(QObject):
 
 
 class _Job(QRunnable):
+    """A worker job that holds its dataset weakly: PySide's pool may keep a runnable
+    (finished, or cleared from the queue) referenced for the rest of the session."""
+
+    _ds_ref: Callable[[], Dataset | None] = staticmethod(lambda: None)
+
+    @property
+    def ds(self) -> Dataset | None:
+        return self._ds_ref()
+
+    @ds.setter
+    def ds(self, value: Dataset | None) -> None:
+        self._ds_ref = weakref.ref(value) if value is not None else (lambda: None)
+
     def _drop(self) -> None:
         """Let go of the dataset and the pixels: PySide's pool keeps finished runnables
         referenced, and with them every dataset opened this session (bench_scroll.py)."""
-        for name in ("ds", "frame", "look"):
+        for name in ("frame", "look"):
             if hasattr(self, name):
                 setattr(self, name, None)
 
@@ -132,6 +147,8 @@ class _FrameJob(_Job):
     def run(self) -> None:
         try:
             ds = self.ds
+            if ds is None:
+                raise RuntimeError("the dataset is closed")
             row = ds.image_row(self.image_id)
             d = open_image(ds, self.image_id, allow_outside=self.allow_outside,
                            max_pixels=LARGE_PIXELS)
@@ -165,10 +182,11 @@ class _LookJob(_Job):
 
     def run(self) -> None:
         try:
-            f = self.frame
-            assert f.base_bgrx is not None
-            result: object = composite(f.base_bgrx, f.overlays,
-                                       _visible(self.ds, self.look[0]), self.look)
+            f, ds = self.frame, self.ds
+            if ds is None or f is None or f.base_bgrx is None:
+                raise RuntimeError("the dataset is closed")
+            result: object = composite(f.base_bgrx, f.overlays, _visible(ds, self.look[0]),
+                                       self.look)
         except Exception as exc:
             result = exc
         self.emitter.done.emit(self.job, result)

@@ -11,6 +11,7 @@ and report back through a queued signal; results of an older generation (before
 from __future__ import annotations
 
 import logging
+import weakref
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
@@ -39,25 +40,33 @@ class _Job(QRunnable):
     def __init__(self, relay: _Relay, generation: int, ds: Dataset, image_id: int, size: int,
                  categories: set[int] | None, allow_outside: bool = False) -> None:
         super().__init__()
-        self.relay, self.generation, self.ds = relay, generation, ds
+        # weakly: PySide's pool may keep runnables (cleared from its queue) referenced
+        self._ds_ref = weakref.ref(ds)
+        self.relay, self.generation = relay, generation
         self.image_id, self.size, self.categories = image_id, size, categories
         self.allow_outside = allow_outside
 
+    @property
+    def ds(self) -> Dataset | None:
+        return self._ds_ref()
+
     def run(self) -> None:
+        ds = self.ds
+        if ds is None:  # the dataset is closed: nobody waits for this one
+            return
         try:
-            rgb = render_thumbnail(self.ds, self.image_id, self.size, self.categories,
+            rgb = render_thumbnail(ds, self.image_id, self.size, self.categories,
                                    allow_outside=self.allow_outside)
         except Exception:  # a damaged record must not kill the worker or leave a hole
             log.exception("thumbnail of image %s failed", self.image_id)
-            rgb = self._fallback()
+            rgb = self._fallback(ds)
         bgrx = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA)  # Format_RGB32: blitted without conversion
         self.relay.done.emit(self.generation, self.image_id, bgrx_to_qimage(bgrx))
-        self.ds = None  # type: ignore[assignment]  # the pool may keep this runnable
 
-    def _fallback(self) -> np.ndarray:
+    def _fallback(self, ds: Dataset) -> np.ndarray:
         try:
-            row = self.ds.image_row(self.image_id)
-            w, h = int(self.ds.image_width[row]), int(self.ds.image_height[row])
+            row = ds.image_row(self.image_id)
+            w, h = int(ds.image_width[row]), int(ds.image_height[row])
         except KeyError:
             w = h = 0
         return placeholder_thumbnail(w, h, self.size)

@@ -90,6 +90,10 @@ def check_rle(seg: dict[str, Any]) -> RleCheck:
     elif isinstance(counts, list):
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in counts):
             return RleCheck(None, h, w, ["RLE counts must be integers"])
+        if any(v < 0 for v in counts):
+            return RleCheck(None, h, w, ["RLE has negative counts"])
+        if any(v >= 2**32 for v in counts):  # pycocotools counts in 32 bits
+            return RleCheck(None, h, w, ["RLE counts must be below 2³²"])
         arr = np.asarray(counts, dtype=object).astype(np.int64) if counts else np.zeros(
             0, np.int64)
     else:

@@ -71,7 +71,8 @@ def _skeleton(value: Any, cid: int) -> tuple[np.ndarray, list[str]]:
     if not isinstance(value, list) or not value:
         return np.zeros((0, 2), np.int64), []
     pairs = [p for p in value if isinstance(p, list) and len(p) == 2
-             and all(isinstance(v, int) and not isinstance(v, bool) for v in p)]
+             and all(isinstance(v, int) and not isinstance(v, bool) and -(2**31) <= v < 2**31
+                     for v in p)]
     if not pairs:
         return np.zeros((0, 2), np.int64), [f"category {cid}: skeleton is not a list of pairs"]
     arr = np.asarray(pairs, np.int64)

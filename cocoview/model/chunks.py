@@ -95,9 +95,10 @@ def from_structs(recs: list[Any], buf: Any) -> Chunk:
     c["id"] = col("id", np.int64)
     c["image_id"] = col("image_id", np.int64)
     c["category_id"] = col("category_id", np.int64)
-    c["bbox"] = np.fromiter(chain.from_iterable(map(attrgetter("bbox"), recs)),
-                            np.float64, 4 * n).reshape(n, 4).astype(np.float32)
-    c["area"] = col("area", np.float64).astype(np.float32)
+    with np.errstate(over="ignore"):  # beyond float32 (3.4e38) is inf, as intended
+        c["bbox"] = np.fromiter(chain.from_iterable(map(attrgetter("bbox"), recs)),
+                                np.float64, 4 * n).reshape(n, 4).astype(np.float32)
+        c["area"] = col("area", np.float64).astype(np.float32)
     for name, dtype in OPTIONAL.items():
         vals = list(map(attrgetter(name), recs))
         if vals.count(DEFAULTS[name]) != n:  # else absent here: the shared default object

@@ -95,6 +95,10 @@ class Overlays:
         return out
 
 
+#: the largest canvas side made up from the objects when the JSON gives no size
+_MAX_EXTENT = 1 << 16
+
+
 def _hatch(h: int, w: int, x0: int, y0: int) -> np.ndarray:
     yy, xx = np.mgrid[y0 : y0 + h, x0 : x0 + w]
     return ((xx + yy) // 4) % 2 == 0
@@ -253,5 +257,7 @@ def build_overlays(ds: Dataset, image_id: int, results: bool = True) -> Overlays
                 ext = [max(ext[0], float(p[:, 0].max())), max(ext[1], float(p[:, 1].max()))]
             if it.mask is not None:
                 ext = [max(ext[0], it.mask_box[2]), max(ext[1], it.mask_box[3])]
+        # a box of 3.4e38 (float32's largest) sums to inf: keep the extent drawable
+        ext = [min(v, _MAX_EXTENT) if math.isfinite(v) else _MAX_EXTENT for v in ext]
         w, h = math.ceil(ext[0]) or 1, math.ceil(ext[1]) or 1
     return Overlays(int(image_id), int(w), int(h), items)

@@ -31,7 +31,6 @@ import os
 import random
 import select
 import signal
-import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -44,7 +43,7 @@ from PIL import Image
 
 import cocoview
 from cocoview import CocoFormatError
-from cocoview.model import chunk_worker, chunks, loader
+from cocoview.model import loader
 from cocoview.model.columns import ANN_COLUMNS
 from cocoview.model.dataset import Dataset
 from cocoview.model.render import render, render_image
@@ -59,6 +58,7 @@ from tests.fuzz_strategies import (
     damaged_documents,
     mutated_documents,
 )
+from tests.test_parallel_load import use_helper_for_small_files
 
 TOTAL = int(os.environ.get("COCOVIEW_FUZZ_EXAMPLES", "1000"))
 ON_DEMAND = "COCOVIEW_FUZZ_EXAMPLES" in os.environ or "COCOVIEW_FUZZ_SEED" in os.environ
@@ -400,34 +400,8 @@ def workdir(tmp_path: Path) -> Workdir:
 
 @pytest.fixture
 def helper_for_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As in test_parallel_load: small files hand chunks to the helper process.
-
-    Chunks of 7 records, no size threshold, and this process waits (for a
-    message, not for a time) until the helper has finished a chunk, so that the
-    helper really takes part even in a file of a few records.
-    """
-    monkeypatch.setattr(loader, "CHUNK", 7)
-    monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(loader, "PARALLEL_MIN_CHUNKS", 2)
-    monkeypatch.delenv(loader.WORKERS_ENV, raising=False)
-    started: list[chunk_worker.Helper] = []
-    real_start, real_decode = chunk_worker.Helper.start, loader.decode_chunk
-
-    def start(self: chunk_worker.Helper) -> bool:
-        started.append(self)
-        return real_start(self)
-
-    def decode(buf: bytes, count: int, is_list: bool) -> chunks.Chunk | None:
-        helper = started[-1] if started else None
-        deadline = time.monotonic() + 30
-        while (helper is not None and helper._reader is not None and helper._reader.is_alive()
-               and not any(m is None or m.chunk is not None for m in list(helper.messages.queue))
-               and time.monotonic() < deadline):
-            helper._reader.join(0.01)
-        return real_decode(buf, count, is_list)
-
-    monkeypatch.setattr(chunk_worker.Helper, "start", start)
-    monkeypatch.setattr(loader, "decode_chunk", decode)
+    """As in test_parallel_load: small files hand chunks to the helper process."""
+    use_helper_for_small_files(monkeypatch)
 
 
 def _floats(a: np.ndarray) -> list[Any]:

@@ -24,6 +24,10 @@ from tests.conftest import real_sets, set_id
 
 @pytest.fixture
 def parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_helper_for_small_files(monkeypatch)
+
+
+def use_helper_for_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
     """Small thresholds, and this process waits for the helper's first result.
 
     On a small file this process would otherwise be done before the helper has

@@ -8,17 +8,23 @@ from pathlib import Path
 from typing import Any
 
 
-def cache_dir() -> Path:
-    """The platform's per-user cache folder for cocoview (XDG on Linux)."""
-    override = os.environ.get("COCOVIEW_CACHE_DIR")
+def _user_dir(env: str, windows: str, mac: str, xdg: str, xdg_default: str,
+              *tail: str) -> Path:
+    """A per-user folder for cocoview: ``$env`` if set, else the platform's place."""
+    override = os.environ.get(env)
     if override:
         return Path(override)
     if sys.platform == "win32":
         base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-        return base / "cocoview" / "Cache"
+        return base / "cocoview" / windows
     if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "cocoview"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cocoview"
+        return Path.home() / "Library" / mac / "cocoview"
+    return Path(os.environ.get(xdg) or Path.home() / xdg_default).joinpath("cocoview", *tail)
+
+
+def cache_dir() -> Path:
+    """The platform's per-user cache folder for cocoview (XDG on Linux)."""
+    return _user_dir("COCOVIEW_CACHE_DIR", "Cache", "Caches", "XDG_CACHE_HOME", ".cache")
 
 
 def cache_summary() -> dict[str, Any]:
@@ -32,13 +38,5 @@ def cache_summary() -> dict[str, Any]:
 
 def log_dir() -> Path:
     """The platform's per-user log folder for cocoview (XDG state on Linux)."""
-    override = os.environ.get("COCOVIEW_LOG_DIR")
-    if override:
-        return Path(override)
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-        return base / "cocoview" / "Logs"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Logs" / "cocoview"
-    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / \
-        "cocoview" / "log"
+    return _user_dir("COCOVIEW_LOG_DIR", "Logs", "Logs", "XDG_STATE_HOME", ".local/state",
+                     "log")

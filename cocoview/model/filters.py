@@ -15,11 +15,11 @@ import fnmatch
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from cocoview.model.paths import is_file
 from cocoview.model.stats import MEDIUM, SMALL
 
 if TYPE_CHECKING:
@@ -241,7 +241,7 @@ class FilterExtras:
             n = len(ds.image_ids)
             out = np.zeros(n, bool)
             for row, name in enumerate(ds.image_file_names):
-                out[row] = not name or not _is_file(ds.image_root, name)
+                out[row] = not name or not is_file(ds.image_root, name)
                 if progress is not None and row % 2000 == 0:
                     progress(row / max(n, 1))
             self._missing = out
@@ -253,10 +253,3 @@ class FilterExtras:
                    if p.image_id is not None}
             self._problems = np.isin(ds.image_ids, np.fromiter(ids, np.int64, len(ids)))
         return self._problems
-
-
-def _is_file(root: Path, name: str) -> bool:
-    try:
-        return (root / name).is_file()
-    except (OSError, ValueError):  # a name the OS refuses (too long, NUL, …): missing
-        return False

@@ -39,7 +39,7 @@ def candidate_roots(json_path: Path) -> list[Path]:
     return out
 
 
-def _is_file(root: Path, name: str) -> bool:
+def is_file(root: Path, name: str) -> bool:
     """``root / name`` is a file; False for names the OS refuses (too long, NUL, …)."""
     try:
         return (root / name).is_file()
@@ -58,7 +58,7 @@ def choose_root(json_path: Path, file_names: Sequence[str], sample: int = 64) ->
     for root in roots:
         if not root.is_dir():
             continue
-        hits = sum(1 for f in picks if _is_file(root, f))
+        hits = sum(1 for f in picks if is_file(root, f))
         if hits > best_hits:
             best, best_hits = root, hits
     if best is not None:

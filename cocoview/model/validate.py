@@ -26,7 +26,7 @@ from cocoview.model.loader import (
     SEG_RLE_RAW,
 )
 from cocoview.model.masks import clean_segmentation, rle_size_problem
-from cocoview.model.paths import name_outside_reason
+from cocoview.model.paths import is_file, name_outside_reason
 from cocoview.model.records import MISSING_ID
 
 if TYPE_CHECKING:
@@ -308,12 +308,9 @@ def _panoptic_files(ds: Dataset) -> Iterator[Problem]:
         if f.kind != "panoptic":
             continue
         for ordinal, name in f.panoptic_png.items():
-            path = png_folder(f.path) / name
-            try:
-                present = path.is_file()
-            except (OSError, ValueError):  # a name the OS refuses (too long, NUL, …)
-                present = False
-            if not present:
+            folder = png_folder(f.path)
+            path = folder / name
+            if not is_file(folder, name):  # False too for names the OS refuses
                 yield Problem(Severity.WARNING, "panoptic-png-missing",
                               f"panoptic PNG not found: {path}", f"annotations[{ordinal}]",
                               str(f.path))

@@ -14,10 +14,11 @@ import contextlib
 import itertools
 from typing import Any, Literal
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
 
 from cocoview.model.dataset import Dataset
 from cocoview.model.filters import FilterExtras, ImageFilter, Match, filter_images
+from cocoview.qt.jobs import DatasetJob
 from cocoview.qt.state import ViewerState
 
 Slow = Literal["missing", "problems"]
@@ -41,7 +42,7 @@ class _ExtrasSignals(QObject):
     done = Signal(int, str)
 
 
-class _ExtrasJob(QRunnable):
+class _ExtrasJob(DatasetJob):
     """Compute one slow criterion into ``extras`` (cached there for the dataset)."""
 
     def __init__(self, job: int, ds: Dataset, extras: FilterExtras, what: Slow,
@@ -58,14 +59,15 @@ class _ExtrasJob(QRunnable):
 
     def run(self) -> None:
         error = ""
+        ds = self.ds
         try:
-            if self.cancelled:
+            if self.cancelled or ds is None:
                 raise _Cancelled
             if self.what == "missing":
-                self.extras.missing_files(self.ds, self._progress)
+                self.extras.missing_files(ds, self._progress)
             else:
                 self._progress(-1.0)
-                self.extras.problem_images(self.ds)
+                self.extras.problem_images(ds)
         except _Cancelled:
             error = "cancelled"
         except Exception as exc:  # reported in the panel, never lost in a thread
@@ -79,7 +81,7 @@ class _ApplySignals(QObject):
     done = Signal(int, object)
 
 
-class _ApplyJob(QRunnable):
+class _ApplyJob(DatasetJob):
     """``filter_images`` off the GUI thread, for datasets where it takes visible time."""
 
     def __init__(self, generation: int, ds: Dataset, flt: ImageFilter, extras: FilterExtras,
@@ -89,13 +91,16 @@ class _ApplyJob(QRunnable):
         self.signals = signals
 
     def run(self) -> None:
+        ds = self.ds
         try:
-            result: object = filter_images(self.ds, self.flt, self.extras)
+            if ds is None:
+                raise RuntimeError("the dataset is closed")
+            result: object = filter_images(ds, self.flt, self.extras)
         except Exception as exc:  # reported by the model, never lost in a thread
             result = exc
         with contextlib.suppress(RuntimeError):  # the model was deleted meanwhile
             self.signals.done.emit(self.generation, result)
-        self.ds = self.extras = None  # type: ignore[assignment]  # the pool keeps us
+        self.extras = None  # type: ignore[assignment]  # the pool keeps finished jobs
 
 
 def needed_slow(flt: ImageFilter) -> list[Slow]:
@@ -299,10 +304,7 @@ class FilterModel(QObject):
     @Slot(int, str)
     def _job_done(self, job_id: int, error: str) -> None:
         job = self._jobs.pop(job_id, None)
-        if job is not None:
-            # PySide's pool keeps finished runnables referenced: let go of the dataset
-            ds, job.ds = job.ds, None  # type: ignore[assignment]
-        if job is None or job.cancelled or ds is not self._state.dataset:
+        if job is None or job.cancelled or job.ds is not self._state.dataset:
             self.busyChanged.emit(self.busy())
             return
         if error:

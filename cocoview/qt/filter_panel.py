@@ -24,7 +24,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QRunnable,
     QSize,
     QSortFilterProxyModel,
     Qt,
@@ -61,6 +60,7 @@ from cocoview.model.dataset import Dataset
 from cocoview.model.filters import ImageFilter, Match
 from cocoview.qt.category_tree import RowHeightDelegate, color_icon
 from cocoview.qt.filter_model import FilterModel
+from cocoview.qt.jobs import DatasetJob
 from cocoview.qt.state import ViewerState
 
 Index = QModelIndex | QPersistentModelIndex
@@ -105,22 +105,25 @@ class _CountSignals(QObject):
     done = Signal(object, object)
 
 
-class _CountJob(QRunnable):
+class _CountJob(DatasetJob):
     """``ds.category_counts()`` off the GUI thread (0.4 s on COCO-train)."""
 
     def __init__(self, ds: Dataset, signals: _CountSignals) -> None:
         super().__init__()
         self.ds, self.signals = ds, signals
+        self.done = False
 
     def run(self) -> None:
+        ds = self.ds
+        if ds is None:  # closed meanwhile
+            return
         try:
-            counts: list[int] | None = self.ds.category_counts()[1].tolist()
+            counts: list[int] | None = ds.category_counts()[1].tolist()
         except Exception:  # the column stays empty; the categories still work
             counts = None
         with contextlib.suppress(RuntimeError):  # the model was deleted meanwhile
-            self.signals.done.emit(self.ds, counts)
-        # PySide's pool keeps finished runnables referenced: let go of the dataset
-        self.ds = None  # type: ignore[assignment]
+            self.signals.done.emit(ds, counts)
+        self.done = True
 
 
 class CategoryChoiceModel(QAbstractTableModel):
@@ -161,7 +164,7 @@ class CategoryChoiceModel(QAbstractTableModel):
             self._pool.start(job)
 
     def _counts_done(self, ds: Dataset, counts: list[int] | None) -> None:
-        self._jobs = [j for j in self._jobs if j.ds is not None and j.ds is not ds]
+        self._jobs = [j for j in self._jobs if not j.done and j.ds is not None]
         if ds is not self._filters.dataset or counts is None or len(counts) != len(self._cats):
             return
         self._images = counts

@@ -13,9 +13,7 @@ shown anyway with a problem (truncated, other size than the JSON) a notice.
 from __future__ import annotations
 
 import itertools
-import weakref
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +33,7 @@ from cocoview.model.images import (
 )
 from cocoview.model.overlays import Overlays
 from cocoview.qt.canvas_items import polygons_of
+from cocoview.qt.jobs import DatasetJob
 from cocoview.qt.qimage import bgrx_to_qimage
 
 __all__ = ["LARGE_PIXELS", "MAX_PIXELS", "Frame", "FrameLoader", "composite", "decode_image"]
@@ -114,23 +113,9 @@ class _Emitter(QObject):
     done = Signal(object, object)  # (job id, Frame | (QImage | None) | Exception)
 
 
-class _Job(QRunnable):
-    """A worker job that holds its dataset weakly: PySide's pool may keep a runnable
-    (finished, or cleared from the queue) referenced for the rest of the session."""
-
-    _ds_ref: Callable[[], Dataset | None] = staticmethod(lambda: None)
-
-    @property
-    def ds(self) -> Dataset | None:
-        return self._ds_ref()
-
-    @ds.setter
-    def ds(self, value: Dataset | None) -> None:
-        self._ds_ref = weakref.ref(value) if value is not None else (lambda: None)
-
+class _Job(DatasetJob):
     def _drop(self) -> None:
-        """Let go of the dataset and the pixels: PySide's pool keeps finished runnables
-        referenced, and with them every dataset opened this session (bench_scroll.py)."""
+        """Let go of the pixels too (the dataset is held weakly: ``DatasetJob``)."""
         for name in ("frame", "look"):
             if hasattr(self, name):
                 setattr(self, name, None)

@@ -11,16 +11,16 @@ and report back through a queued signal; results of an older generation (before
 from __future__ import annotations
 
 import logging
-import weakref
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
 from cocoview.model.thumbnail import placeholder_thumbnail, render_thumbnail, thumbnail_size
+from cocoview.qt.jobs import DatasetJob
 from cocoview.qt.qimage import bgrx_to_qimage
 from cocoview.qt.state import ViewerState
 
@@ -36,19 +36,14 @@ class _Relay(QObject):
     done = Signal(int, object, QImage)  # generation, image id (may exceed 32 bits), thumbnail
 
 
-class _Job(QRunnable):
+class _Job(DatasetJob):
     def __init__(self, relay: _Relay, generation: int, ds: Dataset, image_id: int, size: int,
                  categories: set[int] | None, allow_outside: bool = False) -> None:
         super().__init__()
-        # weakly: PySide's pool may keep runnables (cleared from its queue) referenced
-        self._ds_ref = weakref.ref(ds)
+        self.ds = ds
         self.relay, self.generation = relay, generation
         self.image_id, self.size, self.categories = image_id, size, categories
         self.allow_outside = allow_outside
-
-    @property
-    def ds(self) -> Dataset | None:
-        return self._ds_ref()
 
     def run(self) -> None:
         ds = self.ds

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,3 +64,20 @@ def _isolated_settings(tmp_path_factory: pytest.TempPathFactory,
     from cocoview.model.cache import wait_pending
 
     wait_pending()  # a cache entry still being written belongs to this test
+
+
+@pytest.fixture
+def index_children(monkeypatch: pytest.MonkeyPatch) -> list[subprocess.Popen[bytes]]:
+    """Every child process ``index_process`` starts during the test, in order."""
+    from cocoview.model import index_process
+
+    procs: list[subprocess.Popen[bytes]] = []
+    real_popen = subprocess.Popen
+
+    def popen(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        p = real_popen(*args, **kwargs)
+        procs.append(p)
+        return p
+
+    monkeypatch.setattr(index_process.subprocess, "Popen", popen)
+    return procs

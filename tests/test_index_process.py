@@ -6,6 +6,7 @@ The size threshold is lowered so that small files take that path.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -70,22 +71,14 @@ def test_a_format_error_comes_back_as_is(isolated: list[int], tmp_path: Path) ->
 
 
 def test_cancel_kills_the_child(isolated: list[int], generated: Path,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
-    procs: list[object] = []
-    real_popen = index_process.subprocess.Popen
-
-    def popen(*args: object, **kwargs: object) -> object:
-        p = real_popen(*args, **kwargs)  # type: ignore[call-overload]
-        procs.append(p)
-        return p
-
-    monkeypatch.setattr(index_process.subprocess, "Popen", popen)
+                                index_children: list[subprocess.Popen[bytes]]) -> None:
+    procs = index_children
     seen: list[str] = []
     with pytest.raises(loader.Cancelled):
         loader.load_file(generated, progress=lambda f, w: seen.append(w),
                          cancelled=lambda: "parsing gen.json" in seen, isolate=True)
     assert len(procs) == 1
-    assert procs[0].returncode is not None  # type: ignore[attr-defined]
+    assert procs[0].returncode is not None
     assert isolated == []
 
 

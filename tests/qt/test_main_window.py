@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -274,20 +275,13 @@ def test_big_file_is_indexed_in_a_child(qtbot: QtBot, win: MainWindow, tmp_path:
 
 
 def test_close_during_a_child_index_leaves_nothing_running(
-        qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cocoview.model import index_process, loader
+        qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        index_children: list[subprocess.Popen[bytes]]) -> None:
+    from cocoview.model import loader
     from cocoview.model.synth import generate_coco
 
     monkeypatch.setattr(loader, "ISOLATE_MIN_BYTES", 0)
-    procs: list[object] = []
-    real_popen = index_process.subprocess.Popen
-
-    def popen(*args: object, **kwargs: object) -> object:
-        p = real_popen(*args, **kwargs)  # type: ignore[call-overload]
-        procs.append(p)
-        return p
-
-    monkeypatch.setattr(index_process.subprocess, "Popen", popen)
+    procs = index_children
     path = tmp_path / "gen.json"
     generate_coco(path, n_images=300, n_annotations=3000, seed=2)
     w = MainWindow()
@@ -297,4 +291,4 @@ def test_close_during_a_child_index_leaves_nothing_running(
     qtbot.waitUntil(lambda: bool(procs), timeout=10000)
     w.close()
     assert not w.loader.busy and not w.loader._old
-    assert procs[0].poll() is not None  # type: ignore[attr-defined]
+    assert procs[0].poll() is not None

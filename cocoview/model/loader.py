@@ -64,7 +64,13 @@ from cocoview.model.records import (
     lenient_annotation,
     lenient_image,
 )
-from cocoview.model.source import UndecodableValue, decode_error, decode_value, read_bytes
+from cocoview.model.source import (
+    UndecodableValue,
+    decode_error,
+    decode_replacing,
+    decode_value,
+    read_bytes,
+)
 
 __all__ = [
     "ANN_COLUMNS", "SEG_EMPTY", "SEG_INVALID", "SEG_KIND_NAMES", "SEG_NONE", "SEG_PANOPTIC",
@@ -128,11 +134,8 @@ class FileIndex:
                 self._top = {}
             else:
                 data = self.all_bytes()
-                try:
-                    self._top = TOP_DECODER.decode(data)
-                except UnicodeDecodeError:  # a key that is not UTF-8: read it replaced
-                    self._top = TOP_DECODER.decode(
-                        data.decode("utf-8", "replace").encode("utf-8"))
+                # a key that is not UTF-8 is read replaced
+                self._top = decode_replacing(TOP_DECODER, data)
         return self._top
 
     def top_value(self, key: str) -> Any:
@@ -688,8 +691,8 @@ class _Builder:
                    or not -1 <= r.width < 2**31 or not -1 <= r.height < 2**31 for r in recs):
                 raise msgspec.ValidationError("missing id or a size beyond 32 bits")
             keep = list(range(len(recs)))
-        except (msgspec.ValidationError, UnicodeDecodeError):
-            recs, keep = [], []
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+            recs, keep = [], []  # record by record: a bad one is a problem, not the end
             for i, r in enumerate(raws):
                 loc = f"images[{i}]"
                 try:

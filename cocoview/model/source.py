@@ -57,6 +57,29 @@ class UndecodableValue(ValueError):
     """A JSON value that cannot be decoded even leniently (see :func:`decode_value`)."""
 
 
+def is_invalid_utf8(exc: BaseException) -> bool:
+    """Whether a decode failed on invalid UTF-8 text.
+
+    msgspec before 0.20 raised ``UnicodeDecodeError``; later ones raise a
+    ``DecodeError`` saying "Invalid UTF-8": both mean the same to us.
+    """
+    return isinstance(exc, UnicodeDecodeError) or (
+        isinstance(exc, msgspec.DecodeError) and "UTF-8" in str(exc))
+
+
+def decode_replacing(decoder: Any, data: Any) -> Any:
+    """``decoder.decode(data)``; on invalid UTF-8, again with it replaced (U+FFFD).
+
+    The retry decodes other bytes: raw values it returns point into those.
+    """
+    try:
+        return decoder.decode(data)
+    except (UnicodeDecodeError, msgspec.DecodeError) as exc:
+        if not is_invalid_utf8(exc):
+            raise
+    return decoder.decode(bytes(data).decode("utf-8", "replace").encode("utf-8"))
+
+
 def _int(text: str) -> int | float:
     """An integer literal; beyond Python's 4,300-digit conversion limit, a float (inf)."""
     return int(text) if len(text) <= 4000 else float(text)
@@ -72,14 +95,8 @@ def decode_value(data: Any) -> Any:
     """
     raw = bytes(data)
     try:
-        return msgspec.json.decode(raw)
-    except UnicodeDecodeError:
-        raw = raw.decode("utf-8", "replace").encode("utf-8")
-        try:
-            return msgspec.json.decode(raw)
-        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeError, RecursionError):
-            pass
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return decode_replacing(msgspec.json, raw)
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeError, RecursionError):
         pass
     try:
         return json.loads(raw.decode("utf-8", "replace"), parse_int=_int)

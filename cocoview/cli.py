@@ -7,6 +7,7 @@ No traceback reaches the user: every failure is one line on stderr.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 from collections.abc import Sequence
@@ -45,15 +46,31 @@ def _outside_arg(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The desktop app's arguments; its help lists the sub-commands too."""
+    sub = next(a for a in build_command_parser()._actions
+               if isinstance(a, argparse._SubParsersAction))
+    lines = [f"  {c.dest:<10} {c.help}" for c in sub._choices_actions]
     parser = argparse.ArgumentParser(
         prog="cocoview",
+        usage="cocoview [FILE ...] [--images DIR] [--results RES.json] [--demo]\n"
+              "       cocoview COMMAND [ARGS ...]",
         description="A fast browser for COCO-format datasets. Without a command, opens the "
-                    "desktop app.",
-        epilog="Commands: cocoview stats | validate | render | export | cache "
-           "(cocoview COMMAND --help).",
+                    "desktop app on FILE(s).",
+        epilog="commands (work without a display; cocoview COMMAND --help):\n"
+               + "\n".join(lines),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"cocoview {__version__}")
+    _files_args(parser)
     return parser
+
+
+def suggest_command(word: str) -> str | None:
+    """The sub-command ``word`` is probably a typo of (``stat`` → ``stats``), if any."""
+    if word.startswith("-") or Path(word).exists():
+        return None
+    close = difflib.get_close_matches(word.lower(), COMMANDS, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def build_command_parser() -> argparse.ArgumentParser:
@@ -295,10 +312,15 @@ def cmd_cache(args: argparse.Namespace) -> int:
 
 def run_gui(argv: Sequence[str]) -> int:
     parser = build_parser()
-    _files_args(parser)
     parser.add_argument("--screenshot", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(list(argv))
     try:
+        from cocoview.qt.display import display_problem
+
+        problem = display_problem()
+        if problem:
+            print(f"cocoview: cannot open the desktop app: {problem}", file=sys.stderr)
+            return EXIT_UNUSABLE
         from cocoview.qt.app import run
     except ImportError as exc:
         print(f"cocoview: the desktop app is not available ({exc}); try 'cocoview stats'",
@@ -318,9 +340,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from cocoview.model.safe_write import WriteError
 
     if not argv or argv[0] not in COMMANDS:
-        if argv and argv[0] in ("-h", "--help"):
-            build_command_parser().print_help()
-            return EXIT_OK
+        guess = suggest_command(argv[0]) if argv else None
+        if guess:
+            print(f"cocoview: unknown command '{argv[0]}'; did you mean '{guess}'?",
+                  file=sys.stderr)
+            return EXIT_UNUSABLE
         return run_gui(argv)
     args = build_command_parser().parse_args(argv)
     handler = {"stats": cmd_stats, "validate": cmd_validate, "render": cmd_render,

@@ -637,8 +637,11 @@ def test_damaged_files_through_the_helper_process(helper_for_small_files: None,
 # ----- odd whole files -----------------------------------------------------------------------
 @pytest.mark.parametrize(("content", "opens"), [
     (b"[]", True),
-    (b"{}", True),
-    (b" {}\n", True),
+    (b"{}", False),
+    (b" {}\n", False),
+    (b'{"name": "my config", "layers": [1, 2, 3]}', False),
+    (b"[1, 2, 3]", False),
+    (b'[{"name": "x"}]', False),
     (b"null", False),
     (b'"x"', False),
     (b"1", False),

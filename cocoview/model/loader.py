@@ -80,6 +80,9 @@ __all__ = [
 
 Progress = Callable[[float, str], None]
 
+NOT_COCO = "not a COCO file: it has none of images / annotations / categories"
+NOT_RESULTS = ("not a COCO file: the top-level list holds no results (objects with an "
+               "image_id, as a detector's results file does)")
 #: records typed-decoded per msgspec call: bounds the structs alive at once (~20 MB)
 CHUNK = 50_000
 #: a first open hands half of its chunks to a helper process from this file size on
@@ -412,6 +415,8 @@ class _Builder:
         except msgspec.DecodeError as exc:
             return self._build_python_json(exc)
         has_annotations = doc.annotations is not None
+        if not has_annotations and not len(doc.images) and not len(doc.categories):
+            raise CocoFormatError(self.path, NOT_COCO, 0)
         for key, raw in (("images", doc.images), ("categories", doc.categories)):
             if len(raw) and rawspan.first_byte(raw) not in (b"[", b"n"):
                 off = int(rawspan.offsets([raw], self.data)[0])
@@ -499,7 +504,10 @@ class _Builder:
             raws = RAW_LIST_DECODER.decode(self.data)
         except msgspec.DecodeError as exc:
             return self._build_python_json(exc)
+        n = len(raws)  # _index empties the list as it goes
         fi = self._index(raws, msgspec.Raw(), msgspec.Raw(), is_list=True)
+        if n and not len(fi.anns.id):
+            raise CocoFormatError(self.path, NOT_RESULTS, 0)
         fi.has_categories_key = False
         # results carry no ids: number them 1..n like pycocotools' loadRes
         no_id = fi.anns.id == MISSING_ID

@@ -173,3 +173,53 @@ def test_file_bytes_without_pread(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.delattr(os, "pread")
     assert [fb[0:10], fb[250:260], fb[1020:2000], fb[5:5]] == with_pread
     assert with_pread[2] == bytes([252, 253, 254, 255]) and with_pread[3] == b""
+
+
+def _same_size_other_mapping(tmp_path: Path) -> tuple[bytes, bytes, int]:
+    """Two documents of one size that differ in one annotation's image, away from
+    every sampled spot of the fingerprint: (A, B, the annotation's id)."""
+    images = [{"id": i, "file_name": f"{i:06d}.jpg", "width": 640, "height": 480}
+              for i in range(1, 10)]
+    anns = [{"id": k, "image_id": 1 + k % 9, "category_id": 1, "bbox": [1, 2, 30, 40],
+             "area": 1200, "iscrowd": 0} for k in range(1, 40001)]
+    d = {"images": images, "annotations": anns,
+         "categories": [{"id": 1, "name": "thing"}]}
+    a = json.dumps(d).encode()
+    n = len(a)
+    spots = [0, max(n - cache._SAMPLE, 0)] + [n * k // 9 for k in range(1, 9)]
+    for k in range(20000, 40001):
+        needle = f'{{"id": {k}, "image_id": {1 + k % 9},'.encode()
+        at = a.find(needle)
+        if all(not (s - 100 <= at <= s + cache._SAMPLE + 100) for s in spots):
+            other = 1 + (k + 1) % 9
+            b = a.replace(needle, f'{{"id": {k}, "image_id": {other},'.encode())
+            assert len(b) == n and b != a
+            return a, b, k
+    raise AssertionError("no annotation away from the samples")
+
+
+@pytest.mark.parametrize("how", ["in place", "moved over"])
+def test_same_size_same_mtime_replacement_is_not_served_stale(tmp_path: Path,
+                                                              how: str) -> None:
+    a, b, ann_id = _same_size_other_mapping(tmp_path)
+    p = tmp_path / "inst.json"
+    p.write_bytes(a)
+    first = _open(p)
+    before = first.anns.image_id[first.ann_row(ann_id)]
+    st = p.stat()
+    if how == "in place":  # cat B > f
+        with open(p, "r+b") as fh:
+            fh.write(b)
+    else:  # mv B f: another inode
+        other = tmp_path / "b.json"
+        other.write_bytes(b)
+        os.replace(other, p)
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    while p.stat().st_ctime_ns == st.st_ctime_ns:  # a coarse clock: the same tick
+        os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (p.stat().st_size, p.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    assert cache.load(p) is None
+    again = _open(p)
+    assert again.anns.image_id[again.ann_row(ann_id)] != before
+    assert again.anns.image_id[again.ann_row(ann_id)] == json.loads(b)["annotations"][
+        ann_id - 1]["image_id"]

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -24,12 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from cocoview.model.cache_info import cache_dir
+from cocoview.model.cache_info import cache_dir, folder_bytes
 from cocoview.model.columns import ANN_COLUMNS, AnnColumns, ImageColumns
 from cocoview.model.errors import Problem, Severity
 from cocoview.model.loader import FileIndex
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4  # 4: the fingerprint covers inode and ctime
 _SAMPLE = 64 * 1024  # bytes read from each end (and from 8 places between) to fingerprint
 
 
@@ -70,15 +71,29 @@ class FileBytes:
 
 
 def fingerprint(path: Path) -> tuple[int, int, str]:
-    """(size, mtime in ns, a hash of sampled content): what must match for a cache hit."""
+    """(size, mtime in ns, a hash of identity and sampled content): what must match for
+    a cache hit.
+
+    Size and mtime can be restored by anyone (``cat B > f; touch -d``), so the hash
+    also covers what a user cannot set: the inode and device (a file moved or copied
+    over this one is another inode) and the ctime, which the kernel sets to "now" on
+    every write, rename and ``utime``. Windows reports the creation time as ctime, so
+    there the whole content is hashed instead. Sampled content still catches a file
+    rewritten on a file system that keeps no inode numbers.
+    """
     st = path.stat()
     h = hashlib.blake2b(digest_size=16)
+    h.update(f"{st.st_dev}:{st.st_ino}:{st.st_ctime_ns}".encode())
     with open(path, "rb") as fh:
         n = st.st_size
-        spots = [0, max(n - _SAMPLE, 0)] + [n * k // 9 for k in range(1, 9)]
-        for off in spots:
-            fh.seek(off)
-            h.update(fh.read(_SAMPLE))
+        if sys.platform == "win32":
+            while block := fh.read(1 << 20):
+                h.update(block)
+        else:
+            spots = [0, max(n - _SAMPLE, 0)] + [n * k // 9 for k in range(1, 9)]
+            for off in spots:
+                fh.seek(off)
+                h.update(fh.read(_SAMPLE))
     return st.st_size, st.st_mtime_ns, h.hexdigest()
 
 
@@ -158,17 +173,33 @@ def store(fi: FileIndex, root: Path | None = None) -> Path | None:
             "arrays": {k: [list(v.shape), str(v.dtype)] for k, v in arrays.items()},
         }
         (tmp / "meta.json").write_text(json.dumps(meta))
-        old = None
-        if target.exists():
-            old = target.with_name(target.name + f".old-{os.getpid()}")
-            os.replace(target, old)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        _swap_in(tmp, target)
         return target
     except (OSError, ValueError, TypeError):
         shutil.rmtree(tmp, ignore_errors=True)
         return None
+
+
+def _swap_in(tmp: Path, target: Path) -> None:
+    """Rename the finished folder ``tmp`` to ``target``, replacing an older entry.
+
+    A folder cannot be renamed over a non-empty one, so the old entry is first
+    renamed aside (a name of this writer's own). Other processes may be doing the
+    same at the same moment: whichever rename wins, every reader sees a whole entry
+    or none, and a writer that loses raises OSError (its caller drops its copy).
+    Readers that hold arrays of the old entry keep them: on POSIX a removed file
+    stays readable through its open map.
+    """
+    old = target.with_name(f"{target.name}.old-{os.getpid()}-{threading.get_ident()}")
+    try:
+        os.replace(target, old)
+    except FileNotFoundError:
+        old = None  # no entry yet, or another writer moved it aside first
+    try:
+        os.replace(tmp, target)
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _arrays(fi: FileIndex) -> dict[str, np.ndarray]:
@@ -215,6 +246,8 @@ def load(path: Path, data: bytes | FileBytes | None = None,
                 raise ValueError(f"{name}: shape or type differs from meta.json")
             arrays[name] = arr
         fi = _index(path, meta, arrays, data if data is not None else FileBytes(path, size))
+    except FileNotFoundError:  # another process replaced or cleared the entry meanwhile
+        return None
     except Exception:  # anything odd: not trusted, removed, rebuilt by the caller
         shutil.rmtree(entry, ignore_errors=True)
         return None
@@ -294,7 +327,6 @@ def clear(root: Path | None = None) -> int:
     """Remove every cached index; returns the bytes freed."""
     wait_pending()
     folder = (root or cache_dir()) / "index"
-    freed = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) if folder.is_dir() \
-        else 0
+    freed = folder_bytes(folder)
     shutil.rmtree(folder, ignore_errors=True)
     return freed

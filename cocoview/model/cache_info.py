@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -32,8 +33,18 @@ def cache_summary() -> dict[str, Any]:
 
     wait_pending()  # an entry being written counts once it is there
     d = cache_dir()
-    size = sum(f.stat().st_size for f in d.rglob("*") if f.is_file()) if d.is_dir() else 0
-    return {"path": str(d), "bytes": size}
+    return {"path": str(d), "bytes": folder_bytes(d)}
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes of the files under ``folder``; files that vanish meanwhile (another
+    process replacing or clearing an entry) count as gone, not as an error."""
+    total = 0
+    for parent, _dirs, files in os.walk(folder):  # os.walk skips folders that vanish
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.stat(os.path.join(parent, name), follow_symlinks=False).st_size
+    return total
 
 
 def log_dir() -> Path:

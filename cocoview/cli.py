@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,6 +35,9 @@ def _files_args(p: argparse.ArgumentParser, results: bool = True) -> None:
                    help="parse the file(s) again instead of using (or writing) the index cache")
     p.add_argument("--images", type=Path, metavar="DIR",
                    help="folder that image file_name entries are relative to")
+    p.add_argument("--gzip-max-ratio", type=float, metavar="R",
+                   help="refuse a .gz that inflates to more than R times its size "
+                        "(default 100, at least 256 MiB; 0: no limit)")
     if results:
         p.add_argument("--results", type=Path, metavar="RES.json",
                        help="a detection results file to show beside the ground truth")
@@ -135,9 +139,20 @@ def build_command_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _apply_limits(args: argparse.Namespace) -> None:
+    """Limits given as flags reach the loader (and its helper processes) by environment."""
+    ratio = getattr(args, "gzip_max_ratio", None)
+    if ratio is not None:
+        if ratio < 0:
+            raise UsageError("--gzip-max-ratio must be 0 (no limit) or more")
+        os.environ["COCOVIEW_GZIP_MAX_RATIO"] = f"{ratio:g}"
+
+
 def _open(args: argparse.Namespace) -> Any:
     import cocoview
     from cocoview.resources import demo_files
+
+    _apply_limits(args)
 
     files = list(args.files)
     if args.demo:
@@ -314,6 +329,9 @@ def run_gui(argv: Sequence[str]) -> int:
     parser = build_parser()
     parser.add_argument("--screenshot", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(list(argv))
+    if args.gzip_max_ratio is not None and args.gzip_max_ratio < 0:
+        parser.error("--gzip-max-ratio must be 0 (no limit) or more")
+    _apply_limits(args)
     try:
         from cocoview.qt.display import display_problem
 

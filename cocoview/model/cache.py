@@ -190,16 +190,13 @@ def _swap_in(tmp: Path, target: Path) -> None:
     Readers that hold arrays of the old entry keep them: on POSIX a removed file
     stays readable through its open map.
     """
-    old = target.with_name(f"{target.name}.old-{os.getpid()}-{threading.get_ident()}")
-    try:
-        os.replace(target, old)
-    except FileNotFoundError:
-        old = None  # no entry yet, or another writer moved it aside first
+    aside = target.with_name(f"{target.name}.old-{os.getpid()}-{threading.get_ident()}")
+    with contextlib.suppress(FileNotFoundError):  # no entry yet, or another writer's
+        os.replace(target, aside)                  # rename moved it aside first
     try:
         os.replace(tmp, target)
     finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def _arrays(fi: FileIndex) -> dict[str, np.ndarray]:

@@ -66,6 +66,7 @@ from cocoview.model.records import (
 )
 from cocoview.model.source import (
     UndecodableValue,
+    check_regular,
     decode_error,
     decode_replacing,
     decode_value,
@@ -155,7 +156,9 @@ class FileIndex:
 
     def all_bytes(self) -> bytes:
         data = self.data
-        return data if isinstance(data, bytes) else bytes(data.read_all())
+        if isinstance(data, (bytes, bytearray)):
+            return data  # type: ignore[return-value]  # bytes-like, read only
+        return bytes(data.read_all())
 
     def record_bytes(self, ordinal: int) -> bytes:
         off, n = int(self.ann_rec_off[ordinal]), int(self.ann_rec_len[ordinal])
@@ -216,6 +219,7 @@ def load_file(
     from cocoview.model import cache as index_cache
 
     p = Path(path)
+    check_regular(p)  # before any open: a FIFO would block it, /dev/zero never end
 
     def step(frac: float, what: str) -> None:
         if cancelled is not None and cancelled():
@@ -506,7 +510,7 @@ class _Builder:
             return self._build_python_json(exc)
         n = len(raws)  # _index empties the list as it goes
         fi = self._index(raws, msgspec.Raw(), msgspec.Raw(), is_list=True)
-        if n and not len(fi.anns.id):
+        if n and not len(fi.anns.id) and not fi.captions:
             raise CocoFormatError(self.path, NOT_RESULTS, 0)
         fi.has_categories_key = False
         # results carry no ids: number them 1..n like pycocotools' loadRes

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import gzip
 import json
+import os
 import re
+import stat
 import zlib
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,62 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _BYTE_POS = re.compile(r"\(byte (\d+)\)")
 
 
-def read_bytes(path: str | Path) -> bytes:
-    """The decoded (un-gzipped) bytes of a JSON file, opened read-only."""
+#: a .gz may inflate to at most this many times its size (0: no limit). Real COCO
+#: files compress 4-15x; a gzip bomb compresses 1000x. The CLI's --gzip-max-ratio and
+#: the environment variable COCOVIEW_GZIP_MAX_RATIO change it.
+GZIP_MAX_RATIO = 100
+#: … but a small file may always inflate to this much
+GZIP_MIN_LIMIT = 256 << 20
+_KINDS = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"))
+
+
+def gzip_max_ratio() -> float:
+    """The ratio in force: the environment's if it sets one, else :data:`GZIP_MAX_RATIO`."""
+    env = os.environ.get("COCOVIEW_GZIP_MAX_RATIO", "").strip()
+    try:
+        return float(env) if env else GZIP_MAX_RATIO
+    except ValueError:
+        return GZIP_MAX_RATIO
+
+
+def check_regular(path: str | Path) -> os.stat_result:
+    """The file's stat if it is a regular file; else the clear error.
+
+    Checked before any ``open``: opening a FIFO blocks until a writer comes, and
+    a device such as ``/dev/zero`` never ends.
+    """
     p = Path(path)
     try:
-        with open(p, "rb") as fh:
-            raw = fh.read()
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise CocoFormatError(p, "file not found") from None
+    except PermissionError:
+        raise CocoFormatError(p, "permission denied") from None
+    except OSError as exc:
+        raise CocoFormatError(p, f"cannot read: {exc.strerror or exc}") from None
+    _refuse_special(p, st)
+    return st
+
+
+def _refuse_special(p: Path, st: os.stat_result) -> None:
+    if stat.S_ISDIR(st.st_mode):
+        raise CocoFormatError(p, "is a folder, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        what = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
+        raise CocoFormatError(p, f"is {what}, not a regular file: cocoview reads files only")
+
+
+def read_bytes(path: str | Path) -> bytes | bytearray:
+    """The decoded (un-gzipped) bytes of a JSON file, opened read-only.
+
+    Only regular files are read, and never more than their size when opened: a
+    file that grows meanwhile is an error, not an unbounded read.
+    """
+    p = Path(path)
+    check_regular(p)
+    try:  # non-blocking: a FIFO put in its place since the check must not hang us
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise CocoFormatError(p, "file not found") from None
     except IsADirectoryError:
@@ -31,14 +82,56 @@ def read_bytes(path: str | Path) -> bytes:
         raise CocoFormatError(p, "permission denied") from None
     except OSError as exc:
         raise CocoFormatError(p, f"cannot read: {exc.strerror or exc}") from None
-    if raw[:2] == _GZIP_MAGIC or p.suffix.lower() == ".gz":
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        _refuse_special(p, st)
         try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise CocoFormatError(p, f"corrupt gzip stream: {exc}") from None
+            raw: bytes | bytearray = fh.read(st.st_size + 1)
+        except OSError as exc:
+            raise CocoFormatError(p, f"cannot read: {exc.strerror or exc}") from None
+    if len(raw) > st.st_size:
+        raise CocoFormatError(p, "the file grew while it was read (is it still being "
+                              "written?)")
+    if raw[:2] == _GZIP_MAGIC or p.suffix.lower() == ".gz":
+        raw = _inflate(p, bytes(raw))
     if not raw.strip():
         raise CocoFormatError(p, "the file is empty", 0)
     return raw
+
+
+def _inflate(p: Path, raw: bytes) -> bytearray:
+    """``gzip.decompress`` with a bound, in steps: a bomb stops at the bound.
+
+    The output grows in one buffer (no list of pieces joined at the end), so a
+    large file is held once, not twice.
+    """
+    ratio = gzip_max_ratio()
+    limit = max(int(ratio * len(raw)), GZIP_MIN_LIMIT) if ratio > 0 else None
+    out = bytearray()
+    data = memoryview(raw)
+    step = 1 << 24
+    try:
+        while data:  # one gzip member after another, like gzip.decompress
+            d = zlib.decompressobj(wbits=31)
+            chunk: bytes | memoryview = data
+            while not d.eof:
+                piece = d.decompress(chunk, step)
+                out += piece
+                if limit is not None and len(out) > limit:
+                    raise CocoFormatError(
+                        p, f"the gzip stream inflates to more than {limit / 2**20:,.0f} MiB "
+                        f"({ratio:g} times its size; a gzip bomb?): give --gzip-max-ratio 0 "
+                        "or set COCOVIEW_GZIP_MAX_RATIO=0 to open it anyway")
+                chunk = d.unconsumed_tail
+                if not d.eof and not piece and not chunk:
+                    raise EOFError("Compressed file ended before the end-of-stream marker "
+                                   "was reached")
+            data = memoryview(d.unused_data)
+            while data[:1] == b"\0":  # gzip allows zero padding between members
+                data = data[1:]
+    except (OSError, EOFError, zlib.error) as exc:
+        raise CocoFormatError(p, f"corrupt gzip stream: {exc}") from None
+    return out  # not bytes(out): that copy would double the peak
 
 
 def decode_error(path: str | Path, exc: Exception, size: int) -> CocoFormatError:

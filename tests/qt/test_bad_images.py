@@ -408,7 +408,8 @@ def test_setting_in_the_file_menu_is_remembered(qtbot: QtBot) -> None:
     qtbot.addWidget(w)
     act = w.actions_["allow_outside"]
     assert act.isCheckable() and not act.isChecked()
-    file_menu = w.menuBar().actions()[0].menu()
+    file_action = w.menuBar().actions()[0]  # held: PySide6 6.6 frees a temporary's menu
+    file_menu = file_action.menu()
     assert act in file_menu.actions()  # type: ignore[union-attr]
     assert not w.state.allow_outside_images and not w.frames.allow_outside
     act.trigger()

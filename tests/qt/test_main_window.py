@@ -121,15 +121,21 @@ def test_missing_image_keeps_overlays(qtbot: QtBot, win: MainWindow) -> None:
     assert len(win.canvas.boxes.items) == 17
 
 
+@pytest.mark.parametrize(("content", "says"), [
+    ('{"images": [', "ends too early"),
+    ('{"name": "my config", "layers": [1, 2, 3]}',
+     "not a COCO file: it has none of images / annotations / categories"),
+    ("[1, 2, 3]", "not a COCO file"),
+])
 def test_failed_load_keeps_previous_dataset(qtbot: QtBot, win: MainWindow,
-                                            tmp_path: Path) -> None:
+                                            tmp_path: Path, content: str, says: str) -> None:
     open_and_wait(qtbot, win, demo_files())
     ds = win.state.dataset
     bad = tmp_path / "broken.json"
-    bad.write_text('{"images": [')
+    bad.write_text(content)
     with qtbot.waitSignal(win.loader.failed, timeout=10000) as blocker:
         win.open_files([bad])
-    assert str(bad) in blocker.args[1] and "ends too early" in blocker.args[1]
+    assert str(bad) in blocker.args[1] and says in blocker.args[1]
     box = win.findChild(QMessageBox, "load_error")
     assert box is not None and str(bad) in box.informativeText()
     box.close()

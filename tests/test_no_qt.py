@@ -61,3 +61,13 @@ def test_headless_api_and_cli_without_qt(tmp_path: Path) -> None:
     )
     assert r.returncode == 0, r.stderr
     assert out.is_file()
+
+
+def test_import_contracts_hold() -> None:
+    """import-linter's contracts (pyproject.toml): every import path, not only this run's."""
+    r = subprocess.run([sys.executable, "-c",
+                        "import sys; from importlinter.cli import lint_imports; "
+                        "sys.exit(lint_imports())"],
+                       capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "2 kept, 0 broken" in r.stdout

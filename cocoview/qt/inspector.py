@@ -9,11 +9,9 @@ image the user already left are dropped).
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import math
-from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import (
@@ -27,10 +25,8 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QPoint,
     QRect,
-    QRunnable,
     QSize,
     Qt,
-    QThreadPool,
     QUrl,
     Signal,
 )
@@ -74,6 +70,7 @@ from cocoview.model.categories import Category
 from cocoview.model.dataset import Dataset
 from cocoview.model.errors import Problem, Severity
 from cocoview.qt.category_tree import RowHeightDelegate, color_icon, row_height
+from cocoview.qt.jobs import Jobs
 from cocoview.qt.state import ViewerState
 
 Index = QModelIndex | QPersistentModelIndex
@@ -520,33 +517,6 @@ def severity_icon(sev: Severity) -> QIcon:
     return icon
 
 
-class _ProblemSignals(QObject):
-    #: request number, image id, problems (ids as Python ints: they may exceed 32 bits)
-    done = Signal(int, object, object)
-
-
-class _ProblemTask(QRunnable):
-    """Validate one image off the GUI thread (it reads image headers from disk)."""
-
-    def __init__(self, ds: Dataset, image_id: int, request: int, signals: _ProblemSignals,
-                 is_current: Callable[[int], bool], allow_outside: bool = False) -> None:
-        super().__init__()
-        self._ds, self._image_id, self._request = ds, image_id, request
-        self._signals, self._is_current = signals, is_current
-        self._allow_outside = allow_outside
-
-    def run(self) -> None:
-        if not self._is_current(self._request):
-            return  # the user moved on before this one started
-        try:
-            problems = self._ds.image_problems(self._image_id,
-                                               allow_outside=self._allow_outside)
-        except Exception as e:  # a validation bug must not kill the worker silently
-            problems = [Problem(Severity.ERROR, "internal", f"validation failed: {e!r}")]
-        with contextlib.suppress(RuntimeError):  # the panel was deleted meanwhile
-            self._signals.done.emit(self._request, self._image_id, problems)
-
-
 def _heading(text: str, parent: QWidget) -> QLabel:
     label = QLabel(text, parent)
     font = label.font()
@@ -567,11 +537,7 @@ class InspectorPanel(QWidget):
         self._state = state
         self._syncing = False
         self._json_text = ""
-        self._latest = [0]  # the current problems request (read by the workers)
-        self._pool = QThreadPool(self)  # created before the signals: deleted (joined) first
-        self._pool.setMaxThreadCount(1)
-        self._signals = _ProblemSignals(self)
-        self._signals.done.connect(self._problems_done)
+        self._jobs = Jobs(self)  # validates the current image (it reads image headers)
         self.problems: list[Problem] = []
 
         # --- the annotation list
@@ -807,7 +773,7 @@ class InspectorPanel(QWidget):
 
     # ----- problems -----------------------------------------------------------
     def _request_problems(self) -> None:
-        self._latest[0] += 1
+        self._jobs.cancel("problems")
         self.problems = []
         self.problems_view.clear()
         self.problems_view.hide()
@@ -817,13 +783,15 @@ class InspectorPanel(QWidget):
             self.problems_status.setText("")
             return
         self.problems_status.setText("Checking this image…")
-        latest = self._latest
-        task = _ProblemTask(ds, image_id, latest[0], self._signals,
-                            lambda r: r == latest[0], self._state.allow_outside_images)
-        self._pool.start(task)
+        allow = self._state.allow_outside_images
+        self._jobs.submit(ds, lambda d: d.image_problems(image_id, allow_outside=allow),
+                          lambda problems: self._problems_done(image_id, problems),
+                          lambda exc: self._problems_done(image_id, [Problem(
+                              Severity.ERROR, "internal", f"validation failed: {exc!r}")]),
+                          channel="problems")
 
-    def _problems_done(self, request: int, image_id: int, problems: list[Problem]) -> None:
-        if request != self._latest[0] or image_id != self._state.current_image:
+    def _problems_done(self, image_id: int, problems: list[Problem]) -> None:
+        if image_id != self._state.current_image:
             return  # an image the user already left
         self.problems = problems
         view = self.problems_view

@@ -1,4 +1,6 @@
-"""The base of every worker job that reads a dataset.
+"""Background work: the base of every worker job that reads a dataset, and
+:class:`Jobs`, the one pattern for running a function of the dataset off the GUI
+thread.
 
 PySide's ``QThreadPool`` keeps Python runnables referenced after they finish,
 or after ``clear()`` takes them off its queue; a job holding its dataset
@@ -9,10 +11,14 @@ job then does nothing.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import sys
 import weakref
 from collections.abc import Callable
+from typing import Any, TypeVar
 
-from PySide6.QtCore import QRunnable
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from cocoview.model.dataset import Dataset
 
@@ -31,3 +37,113 @@ class DatasetJob(QRunnable):
     @ds.setter
     def ds(self, value: Dataset | None) -> None:
         self._ds_ref = weakref.ref(value) if value is not None else _none
+
+
+# ----- one background-job pattern -------------------------------------------------------
+T = TypeVar("T")
+
+
+class _Relay(QObject):
+    #: request id, (True, result) or (False, exception)
+    done = Signal(int, object)
+
+
+class _FnJob(DatasetJob):
+    """``fn(ds)`` in a pool thread. Holds the dataset weakly and nothing of its owner
+    but the relay: the pool may keep a finished runnable referenced."""
+
+    def __init__(self, relay: _Relay, request: int, ds: Dataset,
+                 fn: Callable[[Dataset], object], wanted: Callable[[int], bool]) -> None:
+        super().__init__()
+        self.ds = ds
+        self._relay, self._request, self._fn, self._wanted = relay, request, fn, wanted
+
+    def run(self) -> None:
+        ds = self.ds
+        if ds is None or not self._wanted(self._request):
+            return  # the dataset was closed, or a newer request came first
+        try:
+            out: tuple[bool, object] = (True, self._fn(ds))
+        except Exception as exc:  # delivered to the owner's on_error, or the crash hook
+            out = (False, exc)
+        del ds
+        self._fn = _dropped  # nothing the function captured outlives the run
+        with contextlib.suppress(RuntimeError):  # the owner was deleted meanwhile
+            self._relay.done.emit(self._request, out)
+
+
+def _dropped(ds: Dataset) -> None:
+    return None
+
+
+class Jobs(QObject):
+    """The background work of one owner (a panel, a dialog): its own thread pool, the
+    dataset held weakly, the newest request of a channel wins, results and errors
+    delivered on the GUI thread.
+
+    ``submit(ds, fn, on_done, on_error, channel=…)`` runs ``fn(ds)`` off the GUI
+    thread and calls ``on_done(result)`` on it, unless a newer request on the same
+    channel came meanwhile (then the older one is dropped, before it starts if it
+    has not). An exception goes to ``on_error(exc)``, or without one to the crash
+    hook. ``fn`` gets the dataset as its argument: it must not capture it.
+    """
+
+    def __init__(self, parent: QObject, threads: int = 1) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)  # a child: deleted (and joined) with its owner
+        self._pool.setMaxThreadCount(threads)
+        self._relay = _Relay(self)
+        self._relay.done.connect(self._done)
+        self._ids = itertools.count(1)
+        self._latest: dict[str, int] = {}  # channel → its newest request (read by workers)
+        self._pending: dict[int, tuple[str | None, Callable[[Any], None],
+                                       Callable[[Exception], None] | None]] = {}
+
+    def submit(self, ds: Dataset, fn: Callable[[Dataset], T], on_done: Callable[[T], None],
+               on_error: Callable[[Exception], None] | None = None,
+               channel: str | None = None) -> int:
+        request = next(self._ids)
+        if channel is not None:
+            self._latest[channel] = request
+        self._pending[request] = (channel, on_done, on_error)
+        latest = self._latest
+
+        def wanted(r: int, channel: str | None = channel) -> bool:
+            return channel is None or latest.get(channel) == r
+
+        self._pool.start(_FnJob(self._relay, request, ds, fn, wanted))
+        return request
+
+    def cancel(self, channel: str | None = None) -> None:
+        """Drop the results of every pending request (of ``channel``); queued ones
+        do not start. A running one finishes, unseen."""
+        for r, (ch, _, _) in list(self._pending.items()):
+            if channel is None or ch == channel:
+                del self._pending[r]
+                if ch is not None:
+                    self._latest[ch] = 0
+        if channel is None:
+            self._pool.clear()
+
+    def idle(self) -> bool:
+        """No result is still to come (tests wait for this)."""
+        return not self._pending
+
+    def wait(self, msecs: int = -1) -> bool:
+        return self._pool.waitForDone(msecs)
+
+    @Slot(int, object)
+    def _done(self, request: int, out: tuple[bool, Any]) -> None:
+        entry = self._pending.pop(request, None)
+        if entry is None:
+            return  # cancelled
+        channel, on_done, on_error = entry
+        if channel is not None and self._latest.get(channel) != request:
+            return  # a newer request of this channel is under way
+        ok, value = out
+        if ok:
+            on_done(value)
+        elif on_error is not None:
+            on_error(value)
+        else:
+            sys.excepthook(type(value), value, value.__traceback__)

@@ -296,7 +296,7 @@ def test_stale_problem_results_are_dropped(bad_state: ViewerState, qtbot) -> Non
     assert all("also_missing.jpg" in view.topLevelItem(i).text(0)
                for i in range(view.topLevelItemCount()))
     # and a result that arrives late for the image left behind changes nothing
-    panel._problems_done(1, 1, [])
+    panel._problems_done(1, [])
     assert view.topLevelItemCount() == 1 and reported == [2]
 
 

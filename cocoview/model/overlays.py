@@ -10,8 +10,9 @@ pixel. ``cv2.fillPoly`` is ~20x faster but ~14 % larger on small objects
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -19,11 +20,18 @@ from pycocotools import mask as mask_utils
 
 from cocoview.model.loader import SEG_PANOPTIC
 from cocoview.model.masks import MAX_MASK_PIXELS, Geometry, clean_segmentation, geometry_mask
+from cocoview.model.rle import crop_counts, string_to_counts
 
 if TYPE_CHECKING:
     from cocoview.model.dataset import Dataset
 
 LAYERS = ("masks", "outlines", "boxes", "keypoints", "labels")
+#: layers that need each annotation's segmentation decoded (the costly part)
+SHAPE_LAYERS = frozenset({"masks", "outlines"})
+#: at most this many masks/outlines are decoded per image; the rest are drawn as boxes
+MAX_SHAPES = 10_000
+#: the longest label drawn (a category name may be megabytes long)
+MAX_LABEL = 80
 
 
 @dataclass
@@ -61,6 +69,15 @@ class Overlays:
     width: int
     height: int
     items: list[AnnOverlay]
+    omitted_shapes: int = 0  # items whose mask/outline was not decoded (over MAX_SHAPES)
+
+    @property
+    def note(self) -> str:
+        """What was left out, for the user ("" when everything is drawn)."""
+        if not self.omitted_shapes:
+            return ""
+        drawn = len(self.items) - self.omitted_shapes
+        return f"{drawn:,} of {len(self.items):,} masks drawn (the limit per image)"
 
     def visible(self, categories: set[int] | None = None, results: bool = True,
                 min_score: float = 0.0) -> list[AnnOverlay]:
@@ -131,9 +148,9 @@ def polygon_region(polys: list[np.ndarray], h: int, w: int) -> tuple[
         np.ndarray | None, tuple[int, int, int, int]]:
     """The exact pycocotools mask of polygons, cropped to the polygons' extent.
 
-    Decoded at the full image size (shifting the coordinates to decode only the
-    box changes a few edge pixels: float rounding inside pycocotools), then cut
-    to the extent — pycocotools never sets a pixel beyond it.
+    pycocotools makes the RLE at the full image size (shifting the coordinates to
+    encode only the box changes a few edge pixels: float rounding inside it); only
+    the extent's columns are then decoded — pycocotools never sets a pixel beyond it.
     """
     allp = np.concatenate(polys)
     if h <= 0 or w <= 0:
@@ -144,9 +161,9 @@ def polygon_region(polys: list[np.ndarray], h: int, w: int) -> tuple[
     y1 = min(max(int(np.ceil(allp[:, 1].max())) + 2, 0), h)
     if x1 <= x0 or y1 <= y0 or h * w > MAX_MASK_PIXELS:
         return None, (0, 0, 0, 0)
-    rles = mask_utils.frPyObjects([p.ravel().tolist() for p in polys], h, w)
-    full = mask_utils.decode(mask_utils.merge(rles))
-    return full[y0:y1, x0:x1].astype(bool), (x0, y0, x1, y1)
+    rle = mask_utils.merge(mask_utils.frPyObjects([p.ravel().tolist() for p in polys], h, w))
+    box = (x0, y0, x1, y1)
+    return crop_counts(string_to_counts(rle["counts"]), h, box), box
 
 
 def _label(ds: Dataset, cid: int, iscrowd: bool, score: float) -> str:
@@ -154,6 +171,8 @@ def _label(ds: Dataset, cid: int, iscrowd: bool, score: float) -> str:
     name = cat.name if cat is not None else f"category {cid}"
     if iscrowd:
         name += " (crowd)"
+    if len(name) > MAX_LABEL:
+        name = name[: MAX_LABEL - 1] + "…"
     if math.isfinite(score):
         name += f" {score:.2f}"
     return name
@@ -174,19 +193,40 @@ def _crop(mask: np.ndarray) -> tuple[np.ndarray | None, tuple[int, int, int, int
     return mask[y0:y1, x0:x1], (x0, y0, x1, y1)
 
 
-def _item(ds: Dataset, row: int, seg: Any, kp: np.ndarray | None, h: int, w: int,
-          cols: Any, is_result: bool, panoptic_mask: np.ndarray | None = None) -> AnnOverlay:
-    cid = int(cols.category_id[row])
+class _Rec(NamedTuple):
+    """One row's columns as Python values (indexing memory-mapped columns per row is slow)."""
+
+    row: int
+    ann_id: int
+    category_id: int
+    iscrowd: bool
+    score: float
+    area: float
+    bbox: np.ndarray | None
+    has_keypoints: bool
+
+
+def _records(cols: Any, rows: np.ndarray) -> list[_Rec]:
+    rows = np.asarray(rows, np.int64)
+    boxes = np.asarray(cols.bbox[rows], np.float64)
+    ok: list[bool] = list(np.logical_not(np.isnan(boxes).any(axis=1)).tolist())
+    return [_Rec(r, i, c, bool(k), s, a, boxes[n] if ok[n] else None, kp)
+            for n, (r, i, c, k, s, a, kp) in enumerate(zip(
+                rows.tolist(), cols.id[rows].tolist(), cols.category_id[rows].tolist(),
+                cols.iscrowd[rows].tolist(), cols.score[rows].tolist(),
+                cols.area[rows].tolist(), (cols.kp_off[rows] >= 0).tolist(), strict=True))]
+
+
+def _item(ds: Dataset, rec: _Rec, seg: Any, kp: np.ndarray | None, h: int, w: int,
+          is_result: bool, panoptic_mask: np.ndarray | None = None) -> AnnOverlay:
+    """One annotation's drawables; ``seg`` None (and no panoptic mask): no mask or outline."""
+    cid = rec.category_id
     cat = ds._cat_by_id.get(cid)
-    iscrowd = bool(cols.iscrowd[row])
-    score = float(cols.score[row])
-    box = cols.bbox[row]
     it = AnnOverlay(
-        row=row, ann_id=int(cols.id[row]), category_id=cid,
+        row=rec.row, ann_id=rec.ann_id, category_id=cid,
         color=cat.color if cat is not None else (200, 200, 200),
-        label=_label(ds, cid, iscrowd, score), iscrowd=iscrowd, is_result=is_result,
-        score=score, area=float(cols.area[row]),
-        bbox=None if np.isnan(box).any() else box.astype(np.float64),
+        label=_label(ds, cid, rec.iscrowd, rec.score), iscrowd=rec.iscrowd,
+        is_result=is_result, score=rec.score, area=rec.area, bbox=rec.bbox,
     )
     if panoptic_mask is not None:
         it.seg_kind = "panoptic"
@@ -228,25 +268,41 @@ def _item(ds: Dataset, row: int, seg: Any, kp: np.ndarray | None, h: int, w: int
     return it
 
 
-def build_overlays(ds: Dataset, image_id: int, results: bool = True) -> Overlays:
-    """Decode everything drawable for one image (annotations, then detections)."""
+def build_overlays(ds: Dataset, image_id: int, results: bool = True,
+                   layers: Iterable[str] | None = None, max_shapes: int = MAX_SHAPES) -> Overlays:
+    """Decode what is drawable for one image (annotations, then detections).
+
+    Segmentations are decoded only when ``layers`` (default: all) has masks or
+    outlines, and for at most ``max_shapes`` items: an image with 300,000
+    annotations is drawn in seconds, the rest of its objects as boxes
+    (:attr:`Overlays.note` says so).
+    """
     img_row = ds.image_row(image_id)
     h, w = ds.image_size(img_row)
+    budget = max_shapes if layers is None or SHAPE_LAYERS & set(layers) else 0
     items: list[AnnOverlay] = []
-    for row in ds.ann_rows(image_id).tolist():
-        pmask = None
-        if int(ds.anns.seg_kind[row]) == SEG_PANOPTIC:
-            pmask = ds.mask_of_row(row)
-            seg = None
-        else:
-            seg = ds.segmentation(row)
-        items.append(_item(ds, row, seg, ds.keypoints_array(row), h, w, ds.anns, False,
-                           pmask))
+    omitted = 0
+    for rec in _records(ds.anns, ds.ann_rows(image_id)):
+        pmask, seg = None, None
+        if len(items) - omitted < budget:
+            if int(ds.anns.seg_kind[rec.row]) == SEG_PANOPTIC:
+                pmask = ds.mask_of_row(rec.row)
+            else:
+                seg = ds.segmentation(rec.row)
+        elif budget:
+            omitted += 1
+        kp = ds.keypoints_array(rec.row) if rec.has_keypoints else None
+        items.append(_item(ds, rec, seg, kp, h, w, False, pmask))
     if results and ds.results is not None:
         res = ds.results
-        for row in res.rows(img_row).tolist():
-            items.append(_item(ds, row, res.segmentation(row), res.keypoints_array(row), h, w,
-                               res.anns, True))
+        for rec in _records(res.anns, res.rows(img_row)):
+            seg = None
+            if len(items) - omitted < budget:
+                seg = res.segmentation(rec.row)
+            elif budget:
+                omitted += 1
+            kp = res.keypoints_array(rec.row) if rec.has_keypoints else None
+            items.append(_item(ds, rec, seg, kp, h, w, True))
     if (h <= 0 or w <= 0) and items:
         # no size in the JSON: make room for everything that is drawn
         ext = [0.0, 0.0]
@@ -260,4 +316,4 @@ def build_overlays(ds: Dataset, image_id: int, results: bool = True) -> Overlays
         # a box of 3.4e38 (float32's largest) sums to inf: keep the extent drawable
         ext = [min(v, _MAX_EXTENT) if math.isfinite(v) else _MAX_EXTENT for v in ext]
         w, h = math.ceil(ext[0]) or 1, math.ceil(ext[1]) or 1
-    return Overlays(int(image_id), int(w), int(h), items)
+    return Overlays(int(image_id), int(w), int(h), items, omitted)

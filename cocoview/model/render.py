@@ -65,11 +65,23 @@ def render(ov: Overlays, image: np.ndarray | None, layers: Iterable[str] = DEFAU
         for it in items:
             _keypoints(canvas, it, thick)
     if "labels" in layers:
-        for it in items:
+        for it in labelled(items):
             _label(canvas, it)
     if note:
         _banner(canvas, note)
     return canvas
+
+
+#: at most this many labels are drawn, the largest objects' (more would only cover each other)
+MAX_LABELS = 2_000
+
+
+def labelled(items: list[AnnOverlay]) -> list[AnnOverlay]:
+    """The items whose labels are drawn: all, or the MAX_LABELS largest."""
+    if len(items) <= MAX_LABELS:
+        return items
+    return sorted(items, key=lambda it: -(it.area if math.isfinite(it.area) else 0.0))[
+        :MAX_LABELS]
 
 
 #: drawing coordinates are clamped to this (OpenCV takes 32-bit ints; JSON may say 1e300)
@@ -86,7 +98,7 @@ def _pt(x: float, y: float) -> tuple[int, int] | None:
 def _box(canvas: np.ndarray, it: AnnOverlay, thick: int) -> None:
     if it.bbox is None:
         return
-    x, y, bw, bh = (float(v) for v in it.bbox)
+    x, y, bw, bh = it.bbox.tolist()
     p0, p1 = _pt(x, y), _pt(x + bw, y + bh)
     if p0 is None or p1 is None:
         return
@@ -163,16 +175,24 @@ def render_image(ds: object, image_id: int, layers: Iterable[str] = DEFAULT_LAYE
                  min_score: float = 0.0, allow_outside: bool = False) -> tuple[np.ndarray, str]:
     """Load the image of ``image_id`` and draw its overlays; returns (RGB, warning).
 
-    The warning says why the image could not be drawn ("" if it was). A file
-    outside the images folder is not opened unless ``allow_outside``.
+    The warning says why the image could not be drawn, and what was left out
+    ("" if everything was drawn). A file outside the images folder is not opened
+    unless ``allow_outside``. Only the segmentations the layers need are decoded.
     """
     from cocoview.model.dataset import Dataset
 
     assert isinstance(ds, Dataset)
-    ov = ds.overlays(image_id, results=results)
+    layers = tuple(layers)
+    ov = ds.overlays(image_id, results=results, layers=layers)
     loaded = open_image(ds, image_id, allow_outside=allow_outside)
     row = ds.image_row(image_id)
     if (int(ds.image_width[row]) <= 0 or int(ds.image_height[row]) <= 0) and loaded.size:
         ov.width, ov.height = loaded.size  # no size in the JSON: the picture's
     note = "" if loaded.rgb is not None else loaded.error.split(":")[0]
-    return render(ov, loaded.rgb, layers, opacity, results, min_score, note), loaded.error
+    shown = len(ov.visible(results=results, min_score=min_score))
+    labels = f"labels of the {MAX_LABELS:,} largest of {shown:,} objects drawn" if (
+        "labels" in layers and shown > MAX_LABELS) else ""
+    note = "; ".join(n for n in (note, ov.note, labels) if n)
+    placed = f"{loaded.error} (drawn on a placeholder)" if loaded.error else ""
+    warning = "; ".join(n for n in (placed, ov.note, labels) if n)
+    return render(ov, loaded.rgb, layers, opacity, results, min_score, note), warning

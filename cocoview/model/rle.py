@@ -14,8 +14,43 @@ from pycocotools import mask as mask_utils
 
 
 def string_to_counts(s: str | bytes) -> np.ndarray:
-    """Decode COCO's compressed counts string (the LEB128-like ``rleFrString``)."""
-    b = s.encode("ascii", "replace") if isinstance(s, str) else s
+    """Decode COCO's compressed counts string (the LEB128-like ``rleFrString``).
+
+    Vectorised: each number is 5 bits per character, a set 0x20 bit meaning "more
+    follows" and a set 0x10 bit in the last character a negative number; from the
+    third number on, each is stored as the difference to the one two before.
+    """
+    b = s.encode("ascii", "replace") if isinstance(s, str) else bytes(s)
+    if len(b) < _SHORT_COUNTS:
+        return np.asarray(_short_string_to_counts(b), dtype=np.int64)
+    c = np.frombuffer(b, np.uint8).astype(np.int64) - 48
+    if not len(c):
+        return np.zeros(0, np.int64)
+    bad = np.flatnonzero((c < 0) | (c > 63))
+    if len(bad):
+        raise ValueError(f"invalid character {chr(b[int(bad[0])])!r} in counts string")
+    last = (c & 0x20) == 0  # the last character of each number
+    if not last[-1]:
+        raise ValueError("counts string ends inside a number")
+    starts = np.flatnonzero(np.r_[True, last[:-1]])
+    k = np.arange(len(c)) - np.repeat(starts, np.diff(np.r_[starts, len(c)]))
+    if k.max() > 11:  # 60 bits: no count of a real mask comes near
+        raise ValueError("a number in the counts string is too long")
+    x = np.add.reduceat((c & 0x1F) << (5 * k), starts)
+    ends = np.flatnonzero(last)
+    neg = (c[ends] & 0x10) != 0
+    x[neg] |= -1 << (5 * (k[ends][neg] + 1))
+    if len(x) > 3:  # x[i] += x[i - 2] for i > 2, i.e. a running sum per parity from 1 and 2
+        x[1::2] = np.cumsum(x[1::2])
+        x[2::2] = np.cumsum(x[2::2])
+    return x
+
+
+#: below this many characters a plain loop beats numpy's per-call cost (measured: 70 µs)
+_SHORT_COUNTS = 200
+
+
+def _short_string_to_counts(b: bytes) -> list[int]:
     counts: list[int] = []
     p, n = 0, len(b)
     while p < n:
@@ -34,10 +69,33 @@ def string_to_counts(s: str | bytes) -> np.ndarray:
             k += 1
             if not more and (c & 0x10):
                 x |= -1 << (5 * k)
+        if k > 12:
+            raise ValueError("a number in the counts string is too long")
         if len(counts) > 2:
             x += counts[-2]
         counts.append(x)
-    return np.asarray(counts, dtype=np.int64)
+    return counts
+
+
+def crop_counts(counts: np.ndarray, height: int, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The bool mask of uncompressed counts (column-major, height ``height``) inside ``box``.
+
+    ``box`` is (x0, y0, x1, y1). Exactly what decoding the whole mask and slicing
+    gives, at the cost of the box's columns: a full decode of every annotation of
+    a crowded image is what made drawing 300,000 of them take minutes.
+    """
+    x0, y0, x1, y1 = box
+    lo, hi = x0 * height, x1 * height
+    ends = np.cumsum(counts)
+    i0 = int(np.searchsorted(ends, lo, "right"))  # the runs that reach into [lo, hi)
+    i1 = int(np.searchsorted(ends - counts, hi, "left"))
+    ends, begins = ends[i0:i1], ends[i0:i1] - counts[i0:i1]
+    lengths = np.minimum(ends, hi) - np.maximum(begins, lo)
+    values = (np.arange(i0, i1) % 2).astype(bool)  # runs alternate 0, 1, 0, …
+    flat = np.repeat(values, lengths)
+    if len(flat) < hi - lo:  # counts that stop short: the rest is background
+        flat = np.r_[flat, np.zeros(hi - lo - len(flat), bool)]
+    return flat.reshape(x1 - x0, height).T[y0:y1]
 
 
 def counts_to_string(counts: np.ndarray) -> str:

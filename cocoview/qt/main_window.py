@@ -382,8 +382,9 @@ class MainWindow(QMainWindow):
             return
         self.canvas.show_frame(frame)
         self.status_size.setText(f"{frame.width} × {frame.height}")
-        if frame.error:
-            self.statusBar().showMessage(frame.error, 8000)
+        said = "; ".join(m for m in (frame.error, frame.overlays.note) if m)
+        if said:
+            self.statusBar().showMessage(said, 8000)
 
     def _update_look(self) -> None:
         st = self.state

@@ -7,11 +7,12 @@ No traceback reaches the user: every failure is one line on stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,41 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
 
 class UsageError(Exception):
     """Bad arguments or unusable input: one line on stderr, exit 2."""
+
+
+def _escape_table(keep: str = "") -> dict[int, str]:
+    """Control characters (C0, DEL, C1), bidirectional overrides and line separators."""
+    named = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+    codes = [*range(0x20), *range(0x7F, 0xA0), 0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F),
+             *range(0x2066, 0x206A), 0x2028, 0x2029]
+    return {c: named.get(chr(c), f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}")
+            for c in codes if chr(c) not in keep}
+
+
+_ESCAPES = _escape_table()
+_ESCAPES_MULTILINE = _escape_table(keep="\n")
+
+
+def terminal_safe(text: str, multiline: bool = False) -> str:
+    """``text`` with every character that could drive a terminal shown as an escape.
+
+    Names in a file are data: an ``ESC[31m`` must not colour the terminal, a CR
+    or newline must not split or overwrite a one-line message, an RTL override
+    must not reverse it. JSON output needs none of this (``json.dumps`` escapes).
+    """
+    return text.translate(_ESCAPES_MULTILINE if multiline else _ESCAPES)
+
+
+def _say(text: str, file: Any = None) -> None:
+    """Print one line of text output, with control characters escaped."""
+    print(terminal_safe(text), file=sys.stdout if file is None else file)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse echoes arguments in its errors: escaped like every other output."""
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        super()._print_message(terminal_safe(message, multiline=True), file)
 
 
 def _files_args(p: argparse.ArgumentParser, results: bool = True) -> None:
@@ -54,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = next(a for a in build_command_parser()._actions
                if isinstance(a, argparse._SubParsersAction))
     lines = [f"  {c.dest:<10} {c.help}" for c in sub._choices_actions]
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cocoview",
         usage="cocoview [FILE ...] [--images DIR] [--results RES.json] [--demo]\n"
               "       cocoview COMMAND [ARGS ...]",
@@ -78,7 +114,7 @@ def suggest_command(word: str) -> str | None:
 
 
 def build_command_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cocoview")
+    parser = _Parser(prog="cocoview")
     parser.add_argument("--version", action="version", version=f"cocoview {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -174,28 +210,29 @@ def cmd_stats(args: argparse.Namespace) -> int:
         return EXIT_OK
     out = sys.stdout
     for f in st["files"]:
-        print(f"{f['path']}  ({f['kind']})", file=out)
-    print(f"images                     {st['images']:>10,}", file=out)
-    print(f"annotations                {st['annotations']:>10,}", file=out)
-    print(f"categories                 {st['categories']:>10,}", file=out)
-    print(f"crowd annotations          {st['crowd_annotations']:>10,}", file=out)
-    print(f"keypoint annotations       {st['keypoint_annotations']:>10,}", file=out)
-    print(f"images without annotations {st['images_without_annotations']:>10,}", file=out)
+        _say(f"{f['path']}  ({f['kind']})", file=out)
+    _say(f"images                     {st['images']:>10,}", file=out)
+    _say(f"annotations                {st['annotations']:>10,}", file=out)
+    _say(f"categories                 {st['categories']:>10,}", file=out)
+    _say(f"crowd annotations          {st['crowd_annotations']:>10,}", file=out)
+    _say(f"keypoint annotations       {st['keypoint_annotations']:>10,}", file=out)
+    _say(f"images without annotations {st['images_without_annotations']:>10,}", file=out)
     if st["captions"]:
-        print(f"captions                   {st['captions']:>10,}", file=out)
+        _say(f"captions                   {st['captions']:>10,}", file=out)
     b = st["area_buckets"]
-    print(f"area small / medium / large  {b['small']:,} / {b['medium']:,} / {b['large']:,}",
+    _say(f"area small / medium / large  {b['small']:,} / {b['medium']:,} / {b['large']:,}",
           file=out)
     kinds = ", ".join(f"{k} {v:,}" for k, v in st["segmentation_kinds"].items())
     if kinds:
-        print(f"segmentation               {kinds}", file=out)
+        _say(f"segmentation               {kinds}", file=out)
     if "results" in st:
-        print(f"detections                 {st['results']['detections']:>10,}", file=out)
+        _say(f"detections                 {st['results']['detections']:>10,}", file=out)
     if st["per_category"]:
-        print("\n  id  name                         supercategory      instances    images",
-              file=out)
+        _say("", file=out)
+        _say("  id  name                         supercategory      instances    images",
+             file=out)
         for c in st["per_category"]:
-            print(f"{c['id']:>4}  {c['name'][:28]:<28} {c['supercategory'][:16]:<16} "
+            _say(f"{c['id']:>4}  {c['name'][:28]:<28} {c['supercategory'][:16]:<16} "
                   f"{c['instances']:>11,} {c['images']:>9,}", file=out)
     return EXIT_OK
 
@@ -204,25 +241,51 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from cocoview.model.errors import Severity
 
     ds = _open(args)
-    check_files = args.images is not None or args.demo
-    problems = ds.problems(check_files=check_files, allow_outside=args.allow_outside_images)
+    # the app's guess: image files are checked wherever the app would find them
+    check_files = args.images is not None or args.demo or ds.images_found
+    with _progress_bar("validating", "item") as progress:
+        problems = ds.problems(check_files=check_files, allow_outside=args.allow_outside_images,
+                               progress=progress)
     floor = {"info": Severity.INFO, "warning": Severity.WARNING, "error": Severity.ERROR}[
         args.min_severity]
     shown = [p for p in problems if p.severity >= floor]
     n_err = sum(p.severity == Severity.ERROR for p in problems)
     n_warn = sum(p.severity == Severity.WARNING for p in problems)
     if args.json:
-        print(json.dumps({"errors": n_err, "warnings": n_warn,
+        print(json.dumps({"errors": n_err, "warnings": n_warn, "images_checked_in":
+                          str(ds.image_root) if check_files else None,
                           "problems": [p.to_dict() for p in shown]}, indent=2))
     else:
         for p in shown:
-            print(p)
+            _say(str(p))
         names = ", ".join(str(x) for x in ds.paths)
-        print(f"{names}: {n_err} error(s), {n_warn} warning(s), "
-              f"{len(problems) - n_err - n_warn} note(s)"
-              + ("" if check_files else " (image files not checked: give --images DIR)"),
-              file=sys.stderr)
+        if not check_files:
+            where = " (image files not checked: none of them is near the JSON; give --images DIR)"
+        elif args.images is not None:
+            where = f" (image files checked in {ds.image_root})"
+        else:
+            where = (f" (image files checked in {ds.image_root}, guessed from where the JSON is; "
+                     "--images DIR for another folder)")
+        _say(f"{names}: {n_err} error(s), {n_warn} warning(s), "
+             f"{len(problems) - n_err - n_warn} note(s){where}", file=sys.stderr)
     return EXIT_PROBLEMS if n_err else EXIT_OK
+
+
+@contextlib.contextmanager
+def _progress_bar(what: str, unit: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A tqdm bar on stderr when it is a terminal, else nothing: a ``(done, total)`` callback."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(desc=what, unit=f" {unit}s", unit_scale=True, leave=False, file=sys.stderr,
+              dynamic_ncols=True) as bar:
+        def update(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        yield update
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -242,14 +305,14 @@ def cmd_render(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if warning:
-        print(f"cocoview: warning: {warning} (drawn on a placeholder)", file=sys.stderr)
+        _say(f"cocoview: warning: {warning}", file=sys.stderr)
     fmt = (args.out.suffix.lstrip(".") or "png").upper()
     fmt = "JPEG" if fmt == "JPG" else fmt
     try:
         atomic_write(args.out, lambda fh: Image.fromarray(rgb).save(fh, format=fmt))
     except (KeyError, ValueError):
         raise UsageError(f"unknown image format for {args.out}") from None
-    print(f"wrote {args.out} ({rgb.shape[1]}×{rgb.shape[0]})")
+    _say(f"wrote {args.out} ({rgb.shape[1]}×{rgb.shape[0]})")
     return EXIT_OK
 
 
@@ -299,13 +362,13 @@ def cmd_export(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
         written = export_split(ds, parts, args.out, args.format, force=args.force)
         for path, part in zip(written, parts.values(), strict=True):
-            print(f"wrote {path} ({len(part):,} images)")
+            _say(f"wrote {path} ({len(part):,} images)")
         if args.table:
             write_table(category_rows(ds, parts), args.table, force=args.force)
-            print(f"wrote {args.table}")
+            _say(f"wrote {args.table}")
     else:
         export(ds, ids, args.out, args.format, force=args.force)
-        print(f"wrote {args.out} ({len(ids):,} of {len(ds.image_ids):,} images; "
+        _say(f"wrote {args.out} ({len(ids):,} of {len(ds.image_ids):,} images; "
               f"{flt.describe(ds)})")
     return EXIT_OK
 
@@ -320,8 +383,8 @@ def cmd_cache(args: argparse.Namespace) -> int:
         print(json.dumps({**info, "freed": freed}))
     else:
         if args.clear:
-            print(f"cleared {freed / 1e6:.1f} MB")
-        print(f"index cache: {info['path']} ({info['bytes'] / 1e6:.1f} MB)")
+            _say(f"cleared {freed / 1e6:.1f} MB")
+        _say(f"index cache: {info['path']} ({info['bytes'] / 1e6:.1f} MB)")
     return EXIT_OK
 
 
@@ -337,11 +400,11 @@ def run_gui(argv: Sequence[str]) -> int:
 
         problem = display_problem()
         if problem:
-            print(f"cocoview: cannot open the desktop app: {problem}", file=sys.stderr)
+            _say(f"cocoview: cannot open the desktop app: {problem}", file=sys.stderr)
             return EXIT_UNUSABLE
         from cocoview.qt.app import run
     except ImportError as exc:
-        print(f"cocoview: the desktop app is not available ({exc}); try 'cocoview stats'",
+        _say(f"cocoview: the desktop app is not available ({exc}); try 'cocoview stats'",
               file=sys.stderr)
         return EXIT_UNUSABLE
     return int(run(args))
@@ -360,7 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or argv[0] not in COMMANDS:
         guess = suggest_command(argv[0]) if argv else None
         if guess:
-            print(f"cocoview: unknown command '{argv[0]}'; did you mean '{guess}'?",
+            _say(f"cocoview: unknown command '{argv[0]}'; did you mean '{guess}'?",
                   file=sys.stderr)
             return EXIT_UNUSABLE
         return run_gui(argv)
@@ -370,16 +433,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except CocoFormatError as exc:
-        print(f"cocoview: {exc}", file=sys.stderr)
+        _say(f"cocoview: {exc}", file=sys.stderr)
     except (UsageError, WriteError) as exc:
-        print(f"cocoview: {exc}", file=sys.stderr)
+        _say(f"cocoview: {exc}", file=sys.stderr)
     except KeyboardInterrupt:
-        print("cocoview: interrupted", file=sys.stderr)
+        _say("cocoview: interrupted", file=sys.stderr)
     except BrokenPipeError:
         return EXIT_OK
     except MemoryError:
-        print("cocoview: out of memory", file=sys.stderr)
+        _say("cocoview: out of memory", file=sys.stderr)
     except Exception as exc:  # never a traceback on the command line
-        print(f"cocoview: internal error: {type(exc).__name__}: {exc} "
+        _say(f"cocoview: internal error: {type(exc).__name__}: {exc} "
               "(please report this with the file that caused it)", file=sys.stderr)
     return EXIT_UNUSABLE

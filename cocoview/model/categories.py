@@ -39,15 +39,16 @@ def build_categories(records: list[dict[str, Any]], used_ids: np.ndarray) -> tup
             if not cur.keypoint_names and isinstance(rec.get("keypoints"), list):
                 cur.keypoint_names = [str(k) for k in rec["keypoints"]]
             if not len(cur.skeleton) and isinstance(rec.get("skeleton"), list):
-                cur.skeleton, note = _skeleton(rec.get("skeleton"), cid)
+                cur.skeleton, note = _skeleton(rec.get("skeleton"), cid,
+                                               len(cur.keypoint_names))
                 notes += note
             cur.record = {**rec, **cur.record}
             continue
         name = rec.get("name")
         sup = rec.get("supercategory")
-        skel, note = _skeleton(rec.get("skeleton"), cid)
-        notes += note
         kp = rec.get("keypoints")
+        skel, note = _skeleton(rec.get("skeleton"), cid, len(kp) if isinstance(kp, list) else 0)
+        notes += note
         isthing = rec.get("isthing")
         cats[cid] = Category(
             id=cid,
@@ -66,8 +67,12 @@ def build_categories(records: list[dict[str, Any]], used_ids: np.ndarray) -> tup
     return list(cats.values()), notes
 
 
-def _skeleton(value: Any, cid: int) -> tuple[np.ndarray, list[str]]:
-    """Skeleton edges as 0-based pairs; COCO's are 1-based, some exporters' 0-based."""
+def _skeleton(value: Any, cid: int, n_names: int) -> tuple[np.ndarray, list[str]]:
+    """Skeleton edges as 0-based pairs; COCO's are 1-based, some exporters' 0-based.
+
+    Edges that name no keypoint (below the base, or past the ``n_names`` keypoint
+    names) are dropped with a note: drawing them would index past the keypoints.
+    """
     if not isinstance(value, list) or not value:
         return np.zeros((0, 2), np.int64), []
     pairs = [p for p in value if isinstance(p, list) and len(p) == 2
@@ -76,7 +81,15 @@ def _skeleton(value: Any, cid: int) -> tuple[np.ndarray, list[str]]:
     if not pairs:
         return np.zeros((0, 2), np.int64), [f"category {cid}: skeleton is not a list of pairs"]
     arr = np.asarray(pairs, np.int64)
-    if arr.min() == 0:
-        return arr, [f"category {cid}: skeleton uses 0-based indices (COCO's are 1-based); "
-                     "read as 0-based"]
-    return arr - 1, []
+    base = 0 if arr.min() == 0 else 1
+    notes = [f"category {cid}: skeleton uses 0-based indices (COCO's are 1-based); "
+             "read as 0-based"] if base == 0 else []
+    high = base + n_names if n_names else 2**31
+    bad = (arr < base).any(axis=1) | (arr >= high).any(axis=1)
+    if bad.any():
+        count = f"{n_names} keypoint names" if n_names else "no keypoint names"
+        notes.append(f"category {cid}: {int(bad.sum())} skeleton edge(s) name a keypoint that "
+                     f"does not exist (e.g. {arr[bad][0].tolist()}; the category has {count}, "
+                     f"numbered from {base}); not drawn")
+        arr = arr[~bad]
+    return arr - base, notes

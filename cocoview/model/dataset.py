@@ -28,7 +28,7 @@ from cocoview.model.loader import (
     load_file,
 )
 from cocoview.model.masks import Geometry, clean_segmentation, geometry_mask
-from cocoview.model.paths import ImagePath, choose_root, resolve_image_path
+from cocoview.model.paths import ImagePath, find_root, resolve_image_path
 from cocoview.model.source import UndecodableValue, decode_value
 
 PathLike = str | Path
@@ -74,8 +74,8 @@ class Dataset:
             for iid, caps in f.captions.items():
                 self.captions_by_image.setdefault(iid, []).extend(caps)
         self.images_dir = Path(images_dir) if images_dir is not None else None
-        self._root = self.images_dir if self.images_dir is not None else choose_root(
-            files[0].path, self.image_file_names)
+        self._root, self._root_hits = (self.images_dir, -1) if self.images_dir is not None \
+            else find_root(files[0].path, self.image_file_names)
         self._real_root: Path | None = None  # image_root.resolve(), on first use
         self.results: Results | None = None
         if results is not None:
@@ -217,6 +217,11 @@ class Dataset:
     @property
     def image_root(self) -> Path:
         return self._root
+
+    @property
+    def images_found(self) -> bool:
+        """An images folder was given, or the guessed one holds some of the files."""
+        return self._root_hits != 0
 
     @property
     def kinds(self) -> list[str]:
@@ -364,20 +369,21 @@ class Dataset:
         return build_overlays(self, image_id, **kwargs)
 
     # ----- validation and statistics -----------------------------------
-    def problems(self, check_files: bool | None = None,
-                 allow_outside: bool = False) -> list[Problem]:
+    def problems(self, check_files: bool | None = None, allow_outside: bool = False,
+                 progress: Callable[[int, int], None] | None = None) -> list[Problem]:
         """Every problem: damage found while opening plus a full validation pass.
 
         Image files are checked (their headers read) when an images folder was
         given (or when asked); files outside the images folder only with
-        ``allow_outside``.
+        ``allow_outside``. ``progress(done, total)`` is called now and then.
         """
         check = self.images_dir is not None if check_files is None else check_files
         cacheable = not check and not allow_outside
         if self._problems is None or not cacheable:
             from cocoview.model.validate import validate
 
-            probs = validate(self, check_files=check, allow_outside=allow_outside)
+            probs = validate(self, check_files=check, allow_outside=allow_outside,
+                             progress=progress)
             if cacheable:
                 self._problems = probs
             return list(probs)

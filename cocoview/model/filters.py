@@ -101,13 +101,19 @@ def _cat_name(ds: Dataset | None, cid: int) -> str:
     if ds is None:
         return str(cid)
     try:
-        return ds.category(cid).name
+        name = ds.category(cid).name
     except KeyError:
         return str(cid)
+    shared = sum(c.name == name for c in ds.categories) > 1
+    return f"{name} (id {cid})" if shared else name
 
 
 def resolve_categories(ds: Dataset, names_or_ids: Iterable[str]) -> tuple[int, ...]:
-    """Category names (exact, then case-insensitive) or numeric ids → ids."""
+    """Category names (exact, then case-insensitive) or numeric ids → ids.
+
+    A name that several categories share is refused (which one was meant is
+    unknown): the message lists their ids, which are always accepted.
+    """
     by_name: dict[str, list[int]] = {}
     for c in ds.categories:
         by_name.setdefault(c.name, []).append(c.id)
@@ -118,10 +124,12 @@ def resolve_categories(ds: Dataset, names_or_ids: Iterable[str]) -> tuple[int, .
     out: list[int] = []
     for item in names_or_ids:
         key = str(item).strip()
-        if key in by_name:
-            out.extend(by_name[key])
-        elif key.lower() in lower:
-            out.extend(lower[key.lower()])
+        ids = by_name.get(key) or lower.get(key.lower())
+        if ids is not None and len(ids) > 1:
+            raise FilterError(f"category name {key!r} is ambiguous: ids "
+                              f"{', '.join(map(str, ids))} share it; give one of the ids")
+        if ids is not None:
+            out.extend(ids)
         elif key.lstrip("-").isdigit() and int(key) in known:
             out.append(int(key))
         else:

@@ -468,7 +468,7 @@ class _Builder:
             except (ValueError, RecursionError):
                 raise decode_error(self.path, exc, len(self.data)) from None
         raise CocoFormatError(
-            self.path, f"top-level value is {type(obj).__name__}, expected an object or a list", 0
+            self.path, f"top-level value is {_json_type_of(obj)}, expected an object or a list", 0
         )
 
     def _build_python_json(self, exc: msgspec.DecodeError) -> FileIndex:
@@ -867,6 +867,19 @@ def _first_byte(data: Any) -> bytes:
             return stripped[:1]
         pos += 4096
     return b""
+
+
+def _json_type_of(obj: object) -> str:
+    """JSON's word for a decoded value (never a Python type name such as NoneType)."""
+    if obj is None:
+        return "null"
+    if isinstance(obj, bool):
+        return "a boolean"
+    if isinstance(obj, (int, float)):
+        return "a number"
+    if isinstance(obj, str):
+        return "a string"
+    return "a list" if isinstance(obj, list) else "an object"
 
 
 def _json_type(first: bytes) -> str:

@@ -49,9 +49,14 @@ def is_file(root: Path, name: str) -> bool:
 
 def choose_root(json_path: Path, file_names: Sequence[str], sample: int = 64) -> Path:
     """The candidate folder in which most of a sample of ``file_names`` exist."""
+    return find_root(json_path, file_names, sample)[0]
+
+
+def find_root(json_path: Path, file_names: Sequence[str], sample: int = 64) -> tuple[Path, int]:
+    """:func:`choose_root`, and how many of the sampled files it holds (0: none found)."""
     roots = candidate_roots(json_path)
     if not file_names:
-        return json_path.parent
+        return json_path.parent, 0
     step = max(1, len(file_names) // sample)
     picks = [f for f in file_names[::step][:sample] if f]
     best, best_hits = None, 0
@@ -62,11 +67,11 @@ def choose_root(json_path: Path, file_names: Sequence[str], sample: int = 64) ->
         if hits > best_hits:
             best, best_hits = root, hits
     if best is not None:
-        return best
+        return best, best_hits
     for root in roots:
         if root.is_dir() and root != json_path.parent.parent:
-            return root
-    return json_path.parent
+            return root, 0
+    return json_path.parent, 0
 
 
 @dataclass(frozen=True)

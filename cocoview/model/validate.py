@@ -9,7 +9,7 @@ images folder is reported and its file not opened unless ``allow_outside``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -52,16 +52,51 @@ def image_location(ds: Dataset, row: int) -> str:
     return f"images[{ordinal}] (id {int(ds.image_ids[row])})"
 
 
-def validate(ds: Dataset, check_files: bool = False, allow_outside: bool = False) -> list[Problem]:
-    """Every problem of the dataset; with ``check_files`` the image headers are read too."""
+Progress = Callable[[int, int], None]  # (done, total), in checked items
+
+
+class _Ticker:
+    """Counts checked items and reports every ``every`` of them (a callback per item is slow)."""
+
+    def __init__(self, total: int, progress: Progress | None, every: int = 2000) -> None:
+        self.total, self.done, self._progress, self._every = total, 0, progress, every
+        self._next = every
+
+    def tick(self, n: int = 1) -> None:
+        self.done += n
+        if self._progress is not None and self.done >= self._next:
+            self._next = self.done + self._every
+            self._progress(min(self.done, self.total), self.total)
+
+    def finish(self) -> None:
+        if self._progress is not None:
+            self._progress(self.total, self.total)
+
+
+_NONE = _Ticker(0, None)
+
+
+def validate(ds: Dataset, check_files: bool = False, allow_outside: bool = False,
+             progress: Progress | None = None) -> list[Problem]:
+    """Every problem of the dataset; with ``check_files`` the image headers are read too.
+
+    Panoptic PNGs lie beside their JSON, not in the images folder: they are
+    checked whether or not image files are. ``progress(done, total)`` is called
+    now and then (the slow parts are decoding every segmentation and reading
+    every image header).
+    """
+    rows, images = np.arange(len(ds.anns)), np.arange(len(ds.image_ids))
+    n_geo = int(np.isin(ds.anns.seg_kind, [SEG_POLYGON, SEG_RLE, SEG_RLE_RAW]).sum())
+    n_kp = int((ds.anns.kp_off >= 0).sum())
+    n_png = sum(len(f.panoptic_png) for f in ds.files if f.kind == "panoptic")
+    ticker = _Ticker(n_geo + n_kp + n_png + (len(images) if check_files else 0), progress)
     out: list[Problem] = list(ds.problems_at_load)
     if ds.results is not None:
         out += ds.results.problems
     out += _limit(_duplicates(ds))
-    out += _checks(ds, np.arange(len(ds.anns)), np.arange(len(ds.image_ids)), check_files,
-                   allow_outside, decode=False)
-    if check_files:
-        out += _limit(_panoptic_files(ds))
+    out += _checks(ds, rows, images, check_files, allow_outside, decode=False, ticker=ticker)
+    out += _limit(_panoptic_files(ds, ticker))
+    ticker.finish()
     out.sort(key=lambda p: -int(p.severity))
     return out
 
@@ -85,26 +120,30 @@ def validate_image(ds: Dataset, image_id: int, check_files: bool = True,
 
 
 def _checks(ds: Dataset, rows: np.ndarray, images: np.ndarray, check_files: bool,
-            allow_outside: bool, decode: bool) -> list[Problem]:
+            allow_outside: bool, decode: bool, ticker: _Ticker = _NONE) -> list[Problem]:
     """The per-annotation and per-image checks, over the given rows only."""
     out = _limit(_references(ds, rows))
     out += _limit(_boxes(ds, rows))
     out += _limit(_images(ds, images, allow_outside))
-    out += _limit(_geometry(ds, rows))
-    out += _limit(_keypoints(ds, rows))
+    out += _limit(_geometry(ds, rows, ticker))
+    out += _limit(_keypoints(ds, rows, ticker))
     if check_files:
-        out += _limit(_files(ds, images, allow_outside, decode))
+        out += _limit(_files(ds, images, allow_outside, decode, ticker))
     return out
 
 
 def _limit(problems: Iterator[Problem]) -> list[Problem]:
+    """The first MAX_PER_CHECK problems, and a count of the rest (each still checked)."""
     out: list[Problem] = []
-    for i, p in enumerate(problems):
-        if i >= MAX_PER_CHECK:
-            out.append(Problem(Severity.INFO, "truncated",
-                               f"more problems like '{p.code}' not listed"))
-            break
-        out.append(p)
+    more = 0
+    for p in problems:
+        if len(out) < MAX_PER_CHECK:
+            out.append(p)
+        else:
+            more += 1
+    if more:
+        out.append(Problem(Severity.INFO, "truncated",
+                           f"{more:,} more problems like '{out[-1].code}' not listed"))
     return out
 
 
@@ -143,6 +182,18 @@ def _duplicates(ds: Dataset) -> Iterator[Problem]:
             yield Problem(Severity.ERROR, "duplicate-category-id",
                           f"category id {dup} is defined more than once", "categories",
                           str(f.path))
+    by_name: dict[str, list[int]] = {}
+    for c in ds.categories:
+        if c.defined:
+            by_name.setdefault(c.name, []).append(c.id)
+    for name, cat_ids in by_name.items():
+        if len(cat_ids) > 1:
+            owner = next((g for g in ds.files
+                          if any(r.get("id") == cat_ids[1] for r in g.categories)), ds.files[0])
+            yield Problem(Severity.WARNING, "duplicate-category-name",
+                          f"category name {name!r} is used by {len(cat_ids)} ids "
+                          f"({', '.join(map(str, cat_ids[:10]))}); filter by id, not by name",
+                          f"categories (id {cat_ids[1]})", str(owner.path))
 
 
 def _references(ds: Dataset, rows: np.ndarray) -> Iterator[Problem]:
@@ -221,7 +272,7 @@ def _images(ds: Dataset, images: np.ndarray, allow_outside: bool) -> Iterator[Pr
                           image_id=int(ds.image_ids[row]))
 
 
-def _geometry(ds: Dataset, rows: np.ndarray) -> Iterator[Problem]:
+def _geometry(ds: Dataset, rows: np.ndarray, ticker: _Ticker = _NONE) -> Iterator[Problem]:
     kinds = ds.anns.seg_kind[rows]
     for row in rows[kinds == SEG_INVALID].tolist():
         yield _ann_problem(ds, row, Severity.ERROR, "bad-segmentation",
@@ -231,6 +282,7 @@ def _geometry(ds: Dataset, rows: np.ndarray) -> Iterator[Problem]:
                            "segmentation is an empty list (box only, no mask)")
     geo = np.isin(kinds, [SEG_POLYGON, SEG_RLE, SEG_RLE_RAW])
     for row in rows[geo].tolist():
+        ticker.tick()
         g = ds.geometry(row)
         for msg in g.problems:
             code = "degenerate-polygon" if "polygon" in msg else "bad-rle"
@@ -255,8 +307,9 @@ def _geometry(ds: Dataset, rows: np.ndarray) -> Iterator[Problem]:
                               image_id=int(res.anns.image_id[row]))
 
 
-def _keypoints(ds: Dataset, rows: np.ndarray) -> Iterator[Problem]:
+def _keypoints(ds: Dataset, rows: np.ndarray, ticker: _Ticker = _NONE) -> Iterator[Problem]:
     for row in rows[ds.anns.kp_off[rows] >= 0].tolist():
+        ticker.tick()
         kp = ds.keypoints_array(row)
         if kp is None:
             yield _ann_problem(ds, row, Severity.ERROR, "bad-keypoints",
@@ -280,10 +333,11 @@ def _keypoints(ds: Dataset, rows: np.ndarray) -> Iterator[Problem]:
 
 
 def _files(ds: Dataset, images: np.ndarray, allow_outside: bool,
-           decode: bool) -> Iterator[Problem]:
+           decode: bool, ticker: _Ticker = _NONE) -> Iterator[Problem]:
     if ds.images_implied:
         return
     for row in images.tolist():
+        ticker.tick()
         iid = int(ds.image_ids[row])
         if not ds.image_file_names[row]:
             continue
@@ -301,13 +355,14 @@ def _files(ds: Dataset, images: np.ndarray, allow_outside: bool,
             yield Problem(note.severity, note.code, note.message, loc, src, image_id=iid)
 
 
-def _panoptic_files(ds: Dataset) -> Iterator[Problem]:
+def _panoptic_files(ds: Dataset, ticker: _Ticker = _NONE) -> Iterator[Problem]:
     from cocoview.model.panoptic import png_folder
 
     for f in ds.files:
         if f.kind != "panoptic":
             continue
         for ordinal, name in f.panoptic_png.items():
+            ticker.tick()
             folder = png_folder(f.path)
             path = folder / name
             if not is_file(folder, name):  # False too for names the OS refuses

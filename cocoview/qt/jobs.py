@@ -105,6 +105,8 @@ class Jobs(QObject):
         request = next(self._ids)
         if channel is not None:
             self._latest[channel] = request
+            for r in [r for r, (ch, _, _) in self._pending.items() if ch == channel]:
+                del self._pending[r]  # superseded: its result is never delivered
         self._pending[request] = (channel, on_done, on_error)
         latest = self._latest
 

@@ -140,7 +140,7 @@ def test_the_export_dialog_lets_its_dataset_go(qtbot: QtBot, tmp_path: Path) -> 
         dlg.start_export()
     assert (tmp_path / "out.txt").read_text().split() == ["1", "2", "3"]
     dlg.close()
-    qtbot.waitUntil(lambda: not shiboken6.isValid(dlg), timeout=5000)  # deleted on close
+    qtbot.waitUntil(lambda d=dlg: not shiboken6.isValid(d), timeout=5000)  # deleted on close
     del dlg
     state.set_dataset(None)
 

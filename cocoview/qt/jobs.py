@@ -88,10 +88,11 @@ class Jobs(QObject):
     hook. ``fn`` gets the dataset as its argument: it must not capture it.
     """
 
-    def __init__(self, parent: QObject, threads: int = 1) -> None:
+    def __init__(self, parent: QObject, threads: int | None = 1) -> None:
         super().__init__(parent)
         self._pool = QThreadPool(self)  # a child: deleted (and joined) with its owner
-        self._pool.setMaxThreadCount(threads)
+        if threads is not None:  # None: one per core
+            self._pool.setMaxThreadCount(max(1, threads))
         self._relay = _Relay(self)
         self._relay.done.connect(self._done)
         self._ids = itertools.count(1)
@@ -133,6 +134,13 @@ class Jobs(QObject):
 
     def wait(self, msecs: int = -1) -> bool:
         return self._pool.waitForDone(msecs)
+
+    @property
+    def threads(self) -> int:
+        return int(self._pool.maxThreadCount())
+
+    def active_threads(self) -> int:
+        return int(self._pool.activeThreadCount())
 
     @Slot(int, object)
     def _done(self, request: int, out: tuple[bool, Any]) -> None:

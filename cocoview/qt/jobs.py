@@ -44,7 +44,7 @@ T = TypeVar("T")
 
 
 class _Relay(QObject):
-    #: request id, (True, result) or (False, exception)
+    #: request id, (True, result), (False, exception) or (None, None): not run
     done = Signal(int, object)
 
 
@@ -60,10 +60,14 @@ class _FnJob(DatasetJob):
 
     def run(self) -> None:
         ds = self.ds
-        if ds is None or not self._wanted(self._request):
-            return  # the dataset was closed, or a newer request came first
+        if not self._wanted(self._request):
+            return  # a newer request came first (it is no longer pending)
+        if ds is None:  # the dataset was closed: the owner forgets the request
+            with contextlib.suppress(RuntimeError):
+                self._relay.done.emit(self._request, (None, None))
+            return
         try:
-            out: tuple[bool, object] = (True, self._fn(ds))
+            out: tuple[bool | None, object] = (True, self._fn(ds))
         except Exception as exc:  # delivered to the owner's on_error, or the crash hook
             out = (False, exc)
         del ds
@@ -81,11 +85,12 @@ class Jobs(QObject):
     dataset held weakly, the newest request of a channel wins, results and errors
     delivered on the GUI thread.
 
-    ``submit(ds, fn, on_done, on_error, channel=…)`` runs ``fn(ds)`` off the GUI
-    thread and calls ``on_done(result)`` on it, unless a newer request on the same
-    channel came meanwhile (then the older one is dropped, before it starts if it
-    has not). An exception goes to ``on_error(exc)``, or without one to the crash
-    hook. ``fn`` gets the dataset as its argument: it must not capture it.
+    ``submit(ds, fn, on_done, on_error, channel=…, priority=…)`` runs ``fn(ds)``
+    off the GUI thread and calls ``on_done(result)`` on it, unless a newer request
+    on the same channel came meanwhile (then the older one is dropped, before it
+    starts if it has not). Higher priorities start first. An exception goes to
+    ``on_error(exc)``, or without one to the crash hook. ``fn`` gets the dataset as
+    its argument: it must not capture it.
     """
 
     def __init__(self, parent: QObject, threads: int | None = 1) -> None:
@@ -102,7 +107,7 @@ class Jobs(QObject):
 
     def submit(self, ds: Dataset, fn: Callable[[Dataset], T], on_done: Callable[[T], None],
                on_error: Callable[[Exception], None] | None = None,
-               channel: str | None = None) -> int:
+               channel: str | None = None, priority: int = 0) -> int:
         request = next(self._ids)
         if channel is not None:
             self._latest[channel] = request
@@ -114,8 +119,12 @@ class Jobs(QObject):
         def wanted(r: int, channel: str | None = channel) -> bool:
             return channel is None or latest.get(channel) == r
 
-        self._pool.start(_FnJob(self._relay, request, ds, fn, wanted))
+        self._pool.start(_FnJob(self._relay, request, ds, fn, wanted), priority)
         return request
+
+    def discard(self, request: int) -> None:
+        """Drop one request's result (it still runs if it has started)."""
+        self._pending.pop(request, None)
 
     def cancel(self, channel: str | None = None) -> None:
         """Drop the results of every pending request (of ``channel``); queued ones
@@ -151,6 +160,8 @@ class Jobs(QObject):
         if channel is not None and self._latest.get(channel) != request:
             return  # a newer request of this channel is under way
         ok, value = out
+        if ok is None:
+            return  # its dataset was closed before it ran
         if ok:
             on_done(value)
         elif on_error is not None:

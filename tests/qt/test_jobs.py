@@ -115,7 +115,7 @@ def test_a_job_of_a_closed_dataset_does_nothing(qtbot: QtBot, owner: QObject,
     jobs.submit(_ds(tmp_path, "b.json"), lambda d: ran.append(1), lambda _r: None)
     gc.collect()  # the second dataset is gone before its job starts
     gate.set()
-    assert jobs.wait(5000)
+    qtbot.waitUntil(jobs.idle, timeout=5000)  # both requests are settled
     assert ran == []
 
 

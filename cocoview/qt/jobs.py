@@ -43,9 +43,16 @@ class DatasetJob(QRunnable):
 T = TypeVar("T")
 
 
+class Cancelled(Exception):
+    """Raised by a job's progress callback once its request is cancelled or superseded:
+    long work stops at its next report."""
+
+
 class _Relay(QObject):
     #: request id, (True, result), (False, exception) or (None, None): not run
     done = Signal(int, object)
+    #: request id, fraction done (-1: unknown)
+    progress = Signal(int, float)
 
 
 class _FnJob(DatasetJob):
@@ -53,10 +60,18 @@ class _FnJob(DatasetJob):
     but the relay: the pool may keep a finished runnable referenced."""
 
     def __init__(self, relay: _Relay, request: int, ds: Dataset,
-                 fn: Callable[[Dataset], object], wanted: Callable[[int], bool]) -> None:
+                 fn: Callable[..., object], wanted: Callable[[int], bool],
+                 reports: bool = False) -> None:
         super().__init__()
         self.ds = ds
         self._relay, self._request, self._fn, self._wanted = relay, request, fn, wanted
+        self._reports = reports
+
+    def _report(self, fraction: float) -> None:
+        if not self._wanted(self._request):
+            raise Cancelled
+        with contextlib.suppress(RuntimeError):
+            self._relay.progress.emit(self._request, float(fraction))
 
     def run(self) -> None:
         ds = self.ds
@@ -67,7 +82,10 @@ class _FnJob(DatasetJob):
                 self._relay.done.emit(self._request, (None, None))
             return
         try:
-            out: tuple[bool | None, object] = (True, self._fn(ds))
+            value = self._fn(ds, self._report) if self._reports else self._fn(ds)
+            out: tuple[bool | None, object] = (True, value)
+        except Cancelled:
+            out = (None, None)
         except Exception as exc:  # delivered to the owner's on_error, or the crash hook
             out = (False, exc)
         del ds
@@ -100,38 +118,51 @@ class Jobs(QObject):
             self._pool.setMaxThreadCount(max(1, threads))
         self._relay = _Relay(self)
         self._relay.done.connect(self._done)
+        self._relay.progress.connect(self._progress)
         self._ids = itertools.count(1)
         self._latest: dict[str, int] = {}  # channel → its newest request (read by workers)
         self._pending: dict[int, tuple[str | None, Callable[[Any], None],
                                        Callable[[Exception], None] | None]] = {}
+        self._on_progress: dict[int, Callable[[float], None]] = {}
 
     def submit(self, ds: Dataset, fn: Callable[[Dataset], T], on_done: Callable[[T], None],
                on_error: Callable[[Exception], None] | None = None,
-               channel: str | None = None, priority: int = 0) -> int:
+               channel: str | None = None, priority: int = 0,
+               on_progress: Callable[[float], None] | None = None) -> int:
+        """Run ``fn(ds)`` — ``fn(ds, report)`` with ``on_progress``: ``report(fraction)``
+        reaches ``on_progress`` and raises :class:`Cancelled` once the request is
+        cancelled or superseded, which ends it quietly."""
         request = next(self._ids)
         if channel is not None:
             self._latest[channel] = request
             for r in [r for r, (ch, _, _) in self._pending.items() if ch == channel]:
-                del self._pending[r]  # superseded: its result is never delivered
+                self._forget(r)  # superseded: its result is never delivered
         self._pending[request] = (channel, on_done, on_error)
-        latest = self._latest
+        if on_progress is not None:
+            self._on_progress[request] = on_progress
+        pending = self._pending  # read by the worker: a dict lookup is atomic
 
-        def wanted(r: int, channel: str | None = channel) -> bool:
-            return channel is None or latest.get(channel) == r
+        def wanted(r: int) -> bool:
+            return r in pending
 
-        self._pool.start(_FnJob(self._relay, request, ds, fn, wanted), priority)
+        self._pool.start(_FnJob(self._relay, request, ds, fn, wanted, on_progress is not None),
+                         priority)
         return request
 
-    def discard(self, request: int) -> None:
-        """Drop one request's result (it still runs if it has started)."""
+    def _forget(self, request: int) -> None:
         self._pending.pop(request, None)
+        self._on_progress.pop(request, None)
+
+    def running(self, channel: str) -> bool:
+        """Whether a request of ``channel`` is still to come."""
+        return any(ch == channel for ch, _, _ in self._pending.values())
 
     def cancel(self, channel: str | None = None) -> None:
         """Drop the results of every pending request (of ``channel``); queued ones
         do not start. A running one finishes, unseen."""
         for r, (ch, _, _) in list(self._pending.items()):
             if channel is None or ch == channel:
-                del self._pending[r]
+                self._forget(r)
                 if ch is not None:
                     self._latest[ch] = 0
         if channel is None:
@@ -151,8 +182,15 @@ class Jobs(QObject):
     def active_threads(self) -> int:
         return int(self._pool.activeThreadCount())
 
+    @Slot(int, float)
+    def _progress(self, request: int, fraction: float) -> None:
+        report = self._on_progress.get(request)
+        if report is not None:
+            report(fraction)
+
     @Slot(int, object)
     def _done(self, request: int, out: tuple[bool, Any]) -> None:
+        self._on_progress.pop(request, None)
         entry = self._pending.pop(request, None)
         if entry is None:
             return  # cancelled

@@ -149,3 +149,30 @@ def test_the_export_dialog_lets_its_dataset_go(qtbot: QtBot, tmp_path: Path) -> 
         return ref() is None
 
     qtbot.waitUntil(gone, timeout=5000)
+
+
+def test_progress_arrives_and_cancel_stops_long_work(qtbot: QtBot, owner: QObject,
+                                                     tmp_path: Path) -> None:
+    jobs = Jobs(owner)
+    ds = _ds(tmp_path)
+    seen: list[float] = []
+    steps: list[int] = []
+    gate = threading.Event()
+
+    def long(d: Dataset, report: Any) -> str:
+        for k in range(10_000):
+            steps.append(k)
+            report(k / 10_000)
+            if k == 0:
+                gate.wait(5)  # the test cancels during the first step
+        return "finished"
+
+    results: list[str] = []
+    jobs.submit(ds, long, results.append, on_progress=seen.append, channel="slow")
+    qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+    assert seen[0] == 0.0
+    jobs.cancel("slow")
+    gate.set()
+    assert jobs.wait(5000)
+    assert results == [] and steps == [0, 1]  # stopped at its next report
+    qtbot.waitUntil(jobs.idle, timeout=5000)

@@ -322,12 +322,12 @@ def _parse_ids(text: str) -> tuple[int, ...]:
             text = Path(text[1:]).read_text()
         except OSError as exc:
             raise UsageError(f"cannot read id list {text[1:]}: {exc.strerror or exc}") from None
-    out: list[int] = []
-    for tok in text.replace(",", " ").split():
-        if not tok.lstrip("-").isdigit():
-            raise UsageError(f"not an image id: {tok!r}")
-        out.append(int(tok))
-    return tuple(out)
+    from cocoview.model.filters import split_ids
+
+    ids, bad = split_ids(text)
+    if bad:
+        raise UsageError(f"not an image id: {bad[0]!r}")
+    return ids
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import html
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -55,7 +54,7 @@ from PySide6.QtWidgets import (
 
 from cocoview.model.categories import Category
 from cocoview.model.dataset import Dataset
-from cocoview.model.filters import ImageFilter, Match
+from cocoview.model.filters import ImageFilter, Match, split_ids
 from cocoview.qt.category_tree import RowHeightDelegate, color_icon
 from cocoview.qt.filter_model import FilterModel
 from cocoview.qt.jobs import Jobs
@@ -76,25 +75,13 @@ SIZE_TIP = ("Images with at least one non-crowd object of this size (COCO area b
             "small: area < 32² (1,024 px²)\nmedium: 32² ≤ area < 96² (9,216 px²)\n"
             "large: area ≥ 96²\nWith categories (has any / all of), only their objects count.")
 SUMMARY_LIMIT = 400  # characters of the summary shown (all of it in the tooltip)
-_ID_SEP = re.compile(r"[\s,;]+")
 
 
 @functools.lru_cache(maxsize=4)  # the panel asks several times per edit; pastes can be big
 def parse_ids(text: str) -> tuple[tuple[int, ...] | None, int]:
-    """Image ids pasted as text (spaces, commas, semicolons, new lines) → (ids, ignored).
-
-    ``None`` when there is no id at all; ``ignored`` counts the entries that are not ids.
-    """
-    ids: list[int] = []
-    bad = 0
-    for tok in _ID_SEP.split(text.strip()):
-        if not tok:
-            continue
-        try:
-            ids.append(int(tok))
-        except ValueError:
-            bad += 1
-    return (tuple(dict.fromkeys(ids)) if ids else None), bad
+    """Image ids pasted as text → (ids, how many entries are not ids); ``None``: no id."""
+    ids, bad = split_ids(text)
+    return (ids or None), len(bad)
 
 
 # ----- the category picker --------------------------------------------------------

@@ -73,7 +73,6 @@ class FilterModel(QObject):
         super().__init__(parent)
         self.state = state
         self._state = state
-        self._filter = ImageFilter()
         self._applied_filter = ImageFilter()  # what the browsed list was made from
         self._extras = FilterExtras()
         self._ready: set[Slow] = set()
@@ -89,20 +88,21 @@ class FilterModel(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(delay_ms)
         self._timer.timeout.connect(self.apply_now)
+        state.model.filter_changed.connect(self._model_filter_changed)
         state.datasetChanged.connect(self._dataset_changed)
         state.imageListChanged.connect(self._list_changed)
 
     # ----- reading ------------------------------------------------------
     @property
     def filter(self) -> ImageFilter:
-        return self._filter
+        return self._state.model.filter
 
     @property
     def dataset(self) -> Dataset | None:
         return self._state.dataset
 
     def describe(self) -> str:
-        return self._filter.describe(self._state.dataset)
+        return self.filter.describe(self._state.dataset)
 
     def busy(self) -> str:
         """What the worker is computing ("" when idle)."""
@@ -122,17 +122,18 @@ class FilterModel(QObject):
     # ----- editing ------------------------------------------------------
     def set_filter(self, flt: ImageFilter, immediate: bool = False) -> None:
         """Replace the filter; it is applied after a short pause (or now)."""
-        if flt != self._filter:
-            self._filter = flt
-            self.changed.emit(flt)
+        self._state.model.set_filter(flt)  # the model's event re-emits ``changed``
         if immediate:
             self.apply_now()
         elif flt != self._applied_filter or not self.following:
             self._timer.start()
 
+    def _model_filter_changed(self, flt: ImageFilter) -> None:
+        self.changed.emit(flt)
+
     def update(self, **changes: Any) -> None:
         """Change some criteria, e.g. ``update(crowd="without")``."""
-        self.set_filter(self._filter.with_(**changes))
+        self.set_filter(self.filter.with_(**changes))
 
     def clear(self) -> None:
         """No filter: every image (applied at once)."""
@@ -140,7 +141,7 @@ class FilterModel(QObject):
 
     def set_categories(self, category_ids: list[int] | tuple[int, ...], match: Match,
                        immediate: bool = False) -> None:
-        self.set_filter(self._filter.with_(categories=tuple(dict.fromkeys(category_ids)),
+        self.set_filter(self.filter.with_(categories=tuple(dict.fromkeys(category_ids)),
                                            match=match), immediate)
 
     def show_with(self, category_ids: list[int]) -> None:
@@ -152,12 +153,12 @@ class FilterModel(QObject):
 
         From a *none* filter it starts afresh (excluded categories cannot be required).
         """
-        cats = () if self._filter.match == "none" else self._filter.categories
+        cats = () if self.filter.match == "none" else self.filter.categories
         self.set_categories((*cats, category_id), "all", immediate=True)
 
     def exclude(self, category_ids: list[int]) -> None:
         """Images without ``category_ids``: added to a *none* filter, else a new one."""
-        cats = self._filter.categories if self._filter.match == "none" else ()
+        cats = self.filter.categories if self.filter.match == "none" else ()
         self.set_categories((*cats, *category_ids), "none", immediate=True)
 
     # ----- applying -----------------------------------------------------
@@ -168,7 +169,7 @@ class FilterModel(QObject):
         ds = self._state.dataset
         if ds is None:
             return
-        flt = self._filter
+        flt = self.filter
         missing = [w for w in needed_slow(flt) if w not in self._ready]
         if missing:
             self._waiting = True
@@ -249,7 +250,7 @@ class FilterModel(QObject):
             drop["file_missing"] = None
         if "problems" not in self._ready:
             drop["has_problems"] = None
-        self.set_filter(self._filter.with_(**drop), immediate=True)
+        self.set_filter(self.filter.with_(**drop), immediate=True)
 
     def shutdown(self, msecs: int = 5000) -> bool:
         """Cancel the workers and wait for them (call from the window's closeEvent)."""
@@ -270,9 +271,7 @@ class FilterModel(QObject):
         self._applied_filter = ImageFilter()
         self._label = "all images"
         self.matched = len(self._state.image_list)
-        if not self._filter.is_empty:
-            self._filter = ImageFilter()
-            self.changed.emit(self._filter)
+        self._state.model.set_filter(ImageFilter())  # (cleared by the model already)
         self._set_following(True)
         ds = self._state.dataset
         self.applied.emit(self.matched, len(ds.image_ids) if ds is not None else 0)

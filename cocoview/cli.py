@@ -133,7 +133,8 @@ def build_command_parser() -> argparse.ArgumentParser:
     p.add_argument("--image-id", type=int, required=True, metavar="ID")
     p.add_argument("--layers", default="masks,boxes,keypoints,labels",
                    help="comma-separated: masks, outlines, boxes, keypoints, labels")
-    p.add_argument("--opacity", type=float, default=0.45)
+    p.add_argument("--opacity", type=float, default=0.5, help="of the masks (default 0.5, "
+                   "as in the app)")
     p.add_argument("--min-score", type=float, default=0.0,
                    help="hide detections below this score")
     p.add_argument("--out", type=Path, required=True, metavar="OUT.png")

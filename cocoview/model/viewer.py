@@ -16,6 +16,7 @@ import numpy as np
 from psygnal import Signal
 
 from cocoview.model.filters import ImageFilter, filter_images
+from cocoview.model.look import Look
 
 if TYPE_CHECKING:
     from cocoview.model.dataset import Dataset
@@ -71,6 +72,8 @@ class ViewerModel:
         #: dataset should not make the viewer read arbitrary files)
         self.allow_outside_images = False
         self.filter = ImageFilter()
+        self._look: Look | None = None
+        self._look_key: tuple[object, ...] = ()
 
     # ----- dataset & list ---------------------------------------------
     def set_dataset(self, ds: Dataset | None) -> None:
@@ -217,8 +220,14 @@ class ViewerModel:
             self.hidden_categories = set(category_ids)
             self.visibility_changed.emit()
 
+    def look(self) -> Look:
+        """The frozen display choices every view draws with (model/look.py)."""
+        key = (frozenset(self.hidden_categories), self.opacity,
+               self.layers.get("results", True), self.min_score)
+        if self._look is None or self._look_key != key:  # made once per change
+            self._look_key, self._look = key, Look(*key)
+        return self._look
+
     def visible_categories(self) -> set[int] | None:
         """None when every category is visible (the common, cheapest case)."""
-        if not self.hidden_categories or self.dataset is None:
-            return None
-        return {c.id for c in self.dataset.categories} - self.hidden_categories
+        return None if self.dataset is None else self.look().categories(self.dataset)

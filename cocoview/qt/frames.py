@@ -31,6 +31,7 @@ from cocoview.model.images import (
     open_image,
     placeholder,
 )
+from cocoview.model.look import Look, blend_masks, item_key
 from cocoview.model.overlays import Overlays
 from cocoview.qt.canvas_items import polygons_of
 from cocoview.qt.jobs import Jobs
@@ -42,8 +43,7 @@ OUTSIDE_HINT = "\n\nFile → Allow Images Outside the Images Folder opens it."
 
 #: what a composite was made for: hidden categories, opacity in 1/100, detections shown,
 #: detections' minimum score in 1/100
-Look = tuple[frozenset[int], int, bool, int]
-DEFAULT_LOOK: Look = (frozenset(), 50, True, 30)
+DEFAULT_LOOK = Look()
 
 
 @dataclass
@@ -58,7 +58,7 @@ class Frame:
     overlays: Overlays
     composite: QImage | None = None  # base with the masks blended in (None: no masks)
     look: Look | None = None
-    #: outlines as QPolygonF (value types: built in the worker), by row * 2 + is_result
+    #: outlines as QPolygonF (value types: built in the worker), by look.item_key
     polys: dict[int, list[QPolygonF]] = field(default_factory=dict)
     base_bgrx: np.ndarray | None = field(default=None, repr=False)
     notice: str = ""  # what is wrong with a picture shown anyway (truncated, other size)
@@ -93,20 +93,9 @@ def composite(base_bgrx: np.ndarray, overlays: Overlays, visible: set[int] | Non
     """The base image with the visible masks blended in (None: no masks at all)."""
     if not any(it.has_mask for it in overlays.items):
         return None
-    _hidden, op, results, min_score = look
-    opacity = op / 100
-    layer = overlays.mask_layer(categories=visible, opacity=1.0, results=results,
-                                min_score=min_score / 100)
-    h, w = base_bgrx.shape[:2]
-    if layer.shape[:2] != (h, w):  # a reduced decode of a huge image
-        layer = cv2.resize(layer, (w, h), interpolation=cv2.INTER_NEAREST)
-    covered = layer[..., 3] > 0
-    out = base_bgrx.copy()
-    if covered.any():
-        blended = cv2.addWeighted(base_bgrx, 1.0 - opacity, layer, opacity, 0.0)
-        cv2.copyTo(blended, covered.view(np.uint8), out)
-        out[..., 3] = 255
-    return bgrx_to_qimage(out)
+    layer = overlays.mask_layer(categories=visible, opacity=1.0, results=look.results,
+                                min_score=look.min_score)
+    return bgrx_to_qimage(blend_masks(base_bgrx, layer, look.opacity))
 
 
 def _make_frame(ds: Dataset, image_id: int, look: Look, allow_outside: bool) -> Frame:
@@ -123,8 +112,8 @@ def _make_frame(ds: Dataset, image_id: int, look: Look, allow_outside: bool) -> 
     error = d.error
     if d.failure is not None and d.failure.code == "image-path-outside":
         error += OUTSIDE_HINT
-    comp = composite(bgrx, ov, _visible(ds, look[0]), look)
-    polys = {it.row * 2 + it.is_result: polygons_of(it) for it in ov.items}
+    comp = composite(bgrx, ov, look.categories(ds), look)
+    polys = {item_key(it.row, it.is_result): polygons_of(it) for it in ov.items}
     return Frame(image_id, w, h, bgrx_to_qimage(bgrx), error, ov, comp, look, polys, bgrx,
                  d.notice)
 
@@ -133,11 +122,7 @@ def _reblend(ds: Dataset, frame: Frame, look: Look) -> QImage | None:
     """The masks of a cached frame blended again (other hidden categories or opacity)."""
     if frame.base_bgrx is None:
         raise RuntimeError("the frame has no pixels to blend")
-    return composite(frame.base_bgrx, frame.overlays, _visible(ds, look[0]), look)
-
-
-def _visible(ds: Dataset, hidden: frozenset[int]) -> set[int] | None:
-    return None if not hidden else {c.id for c in ds.categories} - hidden
+    return composite(frame.base_bgrx, frame.overlays, look.categories(ds), look)
 
 
 class FrameLoader(QObject):
@@ -185,7 +170,8 @@ class FrameLoader(QObject):
     def set_look(self, hidden: set[int], opacity: float, results: bool = True,
                  min_score: float = 0.3) -> None:
         """Hidden categories, opacity or detection display changed: re-blend the frame."""
-        look = (frozenset(hidden), round(opacity * 100), results, round(min_score * 100))
+        # rounded to the percent: a slider's tiny moves make no new blend
+        look = Look(frozenset(hidden), round(opacity, 2), results, round(min_score, 2))
         if look == self.look:
             return
         self.look = look

@@ -15,6 +15,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from cocoview.model.dataset import Dataset
+from cocoview.model.look import Look
 from cocoview.model.viewer import DEFAULT_LAYERS, LAYER_KEYS, Item, ViewerModel
 
 __all__ = ["DEFAULT_LAYERS", "LAYER_KEYS", "ViewerState"]
@@ -170,6 +171,9 @@ class ViewerState(QObject):
 
     def set_categories_visible(self, category_ids: list[int], visible: bool) -> None:
         self.model.set_categories_visible(category_ids, visible)
+
+    def look(self) -> Look:
+        return self.model.look()
 
     def visible_categories(self) -> set[int] | None:
         """None when every category is visible (the common, cheapest case)."""

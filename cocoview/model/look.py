@@ -8,8 +8,9 @@ hidden category, the min score or a crowd read the same everywhere.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import cv2
 import numpy as np
@@ -46,6 +47,26 @@ class Look:
     def categories(self, ds: Dataset) -> set[int] | None:
         """The visible category ids of ``ds`` (None: every category, the cheap case)."""
         return None if not self.hidden else {c.id for c in ds.categories} - self.hidden
+
+
+#: at most this many labels are drawn, the largest objects' (more would only cover each
+#: other, and an image may hold 300,000 annotations)
+MAX_LABELS = 2_000
+
+
+class _Sized(Protocol):
+    area: float
+
+
+_S = TypeVar("_S", bound=_Sized)
+
+
+def labelled(items: list[_S]) -> list[_S]:
+    """The items whose labels are drawn: all, or the MAX_LABELS largest."""
+    if len(items) <= MAX_LABELS:
+        return items
+    return sorted(items, key=lambda it: -(it.area if math.isfinite(it.area) else 0.0))[
+        :MAX_LABELS]
 
 
 def item_key(row: int, is_result: bool) -> int:

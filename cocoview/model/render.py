@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from cocoview.model.images import open_image, placeholder
-from cocoview.model.look import Look, blend_masks
+from cocoview.model.look import Look, blend_masks, labelled
 from cocoview.model.overlays import LAYERS, AnnOverlay, Overlays
 
 DEFAULT_LAYERS = ("masks", "boxes", "keypoints", "labels")
@@ -64,18 +64,6 @@ def render(ov: Overlays, image: np.ndarray | None, layers: Iterable[str] = DEFAU
     if note:
         _banner(canvas, note)
     return canvas
-
-
-#: at most this many labels are drawn, the largest objects' (more would only cover each other)
-MAX_LABELS = 2_000
-
-
-def labelled(items: list[AnnOverlay]) -> list[AnnOverlay]:
-    """The items whose labels are drawn: all, or the MAX_LABELS largest."""
-    if len(items) <= MAX_LABELS:
-        return items
-    return sorted(items, key=lambda it: -(it.area if math.isfinite(it.area) else 0.0))[
-        :MAX_LABELS]
 
 
 #: drawing coordinates are clamped to this (OpenCV takes 32-bit ints; JSON may say 1e300)
@@ -183,9 +171,10 @@ def render_image(ds: object, image_id: int, layers: Iterable[str] = DEFAULT_LAYE
     if (int(ds.image_width[row]) <= 0 or int(ds.image_height[row]) <= 0) and loaded.size:
         ov.width, ov.height = loaded.size  # no size in the JSON: the picture's
     note = "" if loaded.rgb is not None else loaded.error.split(":")[0]
-    shown = len(ov.visible(results=results, min_score=min_score))
-    labels = f"labels of the {MAX_LABELS:,} largest of {shown:,} objects drawn" if (
-        "labels" in layers and shown > MAX_LABELS) else ""
+    shown = ov.visible(results=results, min_score=min_score)
+    n_labels = len(labelled(shown))
+    labels = f"labels of the {n_labels:,} largest of {len(shown):,} objects drawn" if (
+        "labels" in layers and n_labels < len(shown)) else ""
     note = "; ".join(n for n in (note, ov.note, labels) if n)
     placed = f"{loaded.error} (drawn on a placeholder)" if loaded.error else ""
     warning = "; ".join(n for n in (placed, ov.note, labels) if n)

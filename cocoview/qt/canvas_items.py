@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from cocoview.model.look import item_key
+from cocoview.model.look import item_key, labelled
 from cocoview.model.overlays import AnnOverlay
 
 VisibleFn = Callable[[AnnOverlay], bool]
@@ -48,10 +49,14 @@ class LayerItem(QGraphicsItem):
         self.polys = polys
         # marks may stick out of the image (bad boxes): include them, plus a margin
         r = QRectF(rect)
-        for it in items:
-            if it.bbox is not None:
-                x, y, w, h = (float(v) for v in it.bbox)
-                r = r.united(QRectF(x, y, w, h))
+        boxes = [it.bbox for it in items if it.bbox is not None]
+        if boxes:
+            b = np.asarray(boxes, np.float64)
+            b = b[np.isfinite(b).all(axis=1)]
+            if len(b):
+                x0, y0 = b[:, 0].min(), b[:, 1].min()
+                x1, y1 = (b[:, 0] + b[:, 2]).max(), (b[:, 1] + b[:, 3]).max()
+                r = r.united(QRectF(float(x0), float(y0), float(x1 - x0), float(y1 - y0)))
         self.rect = r.adjusted(-8, -8, 8, 8)
         self.update()
 
@@ -153,7 +158,7 @@ class LabelsItem(LayerItem):
         p.resetTransform()
         p.setFont(self.font)
         h = self.metrics.height()
-        for it in self.shown():
+        for it in labelled(self.shown()):  # the largest MAX_LABELS, as render draws them
             if it.bbox is None:
                 continue
             pt = t.map(QPointF(float(it.bbox[0]), float(it.bbox[1])))

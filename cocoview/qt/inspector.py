@@ -235,7 +235,8 @@ class AnnotationListModel(QAbstractListModel):
         super().__init__(parent)
         self._state = state
         self._rows: list[int] = []
-        self._items: list[tuple[str, tuple[int, int, int], str, int]] = []
+        #: described on first display: an image may hold 300,000 annotations
+        self._items: dict[int, tuple[str, tuple[int, int, int], str, int]] = {}
         self._dim = QGuiApplication.palette().color(QPalette.ColorGroup.Disabled,
                                                     QPalette.ColorRole.Text)
         state.datasetChanged.connect(self.reload)
@@ -245,7 +246,7 @@ class AnnotationListModel(QAbstractListModel):
 
     def reload(self) -> None:
         self.beginResetModel()
-        self._rows, self._items = [], []
+        self._rows, self._items = [], {}
         ds, image_id = self._state.dataset, self._state.current_image
         if ds is not None and image_id >= 0:
             try:
@@ -253,7 +254,6 @@ class AnnotationListModel(QAbstractListModel):
             except KeyError:
                 rows = []
             self._rows = [int(r) for r in rows]
-            self._items = [self._describe(ds, r) for r in self._rows]
         self.endResetModel()
 
     @staticmethod
@@ -288,7 +288,13 @@ class AnnotationListModel(QAbstractListModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
-        text, color, tip, cid = self._items[index.row()]
+        item = self._items.get(index.row())
+        ds = self._state.dataset
+        if item is None and ds is not None:
+            item = self._items[index.row()] = self._describe(ds, self._rows[index.row()])
+        if item is None:
+            return None
+        text, color, tip, cid = item
         R = Qt.ItemDataRole
         if role == R.DisplayRole:
             return text

@@ -370,3 +370,19 @@ def test_image_ids_above_32_bits(qapp, qtbot, tmp_path: Path) -> None:
     panel.list_view.setCurrentIndex(panel.list_model.index(0))
     assert state.selected_row == 0
     assert panel.details.value("id") == str(2**40)
+
+
+def test_the_annotation_list_describes_rows_when_shown(qapp: object, tmp_path: Path) -> None:
+    from tests.builders import write
+
+    anns = [{"id": i, "image_id": 1, "category_id": 1, "bbox": [i % 30, 1, 4, 4], "area": 16}
+            for i in range(1, 3001)]
+    d = {"images": [{"id": 1, "file_name": "a.jpg", "width": 40, "height": 30}],
+         "annotations": anns, "categories": [{"id": 1, "name": "dot"}]}
+    st = ViewerState()
+    st.set_dataset(cocoview.open(write(tmp_path / "dense.json", d)))
+    model = AnnotationListModel(st)
+    assert model.rowCount() == 3000
+    assert model._items == {}  # nothing described up front (an image may hold 300,000)
+    assert model.data(model.index(2999)) == "dot  #3000"
+    assert len(model._items) == 1

@@ -339,11 +339,12 @@ def image_ids_with_category(ds: Dataset, category_id: int) -> np.ndarray:
 class CategoryPanel(QWidget):
     """Filter box, the category tree (sortable) and Show/Hide-all buttons."""
 
-    def __init__(self, state: ViewerState, parent: QWidget | None = None) -> None:
+    def __init__(self, state: ViewerState, parent: QWidget | None = None,
+                 filter_model: FilterModel | None = None) -> None:
         super().__init__(parent)
         self._state = state
-        #: the shared image filter; set by the main window (adds "Filter:" menu entries)
-        self.filter_model: FilterModel | None = None
+        #: the shared image filter (with it, the menu has "Filter:" entries)
+        self.filter_model = filter_model
         self.model = CategoryTreeModel(state, self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)

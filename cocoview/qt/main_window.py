@@ -62,8 +62,7 @@ class MainWindow(QMainWindow):
         self.filter_model = FilterModel(self.state, self)
         self.browser = ImageBrowser(self.state, self)
         self.filter_panel = FilterPanel(self.state, self, model=self.filter_model)
-        self.categories = CategoryPanel(self.state, self)
-        self.categories.filter_model = self.filter_model
+        self.categories = CategoryPanel(self.state, self, filter_model=self.filter_model)
         self.inspector = InspectorPanel(self.state, self)
         self.export_dialog: ExportDialog | None = None
         self.docks = {

@@ -42,7 +42,7 @@ class AnnOverlay:
     row: int
     ann_id: int
     category_id: int
-    color: tuple[int, int, int]
+    color: tuple[int, int, int]  # drawn with: the category's, or the instance's (look.py)
     label: str
     iscrowd: bool = False
     is_result: bool = False
@@ -58,6 +58,7 @@ class AnnOverlay:
     seg_kind: str = "none"
     is_stuff: bool = False  # panoptic 'stuff' (isthing 0): amorphous regions, not objects
     problems: list[str] = field(default_factory=list)
+    category_color: tuple[int, int, int] = (200, 200, 200)
 
     @property
     def has_mask(self) -> bool:
@@ -218,6 +219,7 @@ def _item(ds: Dataset, rec: _Rec, seg: Any, kp: np.ndarray | None, h: int, w: in
     it = AnnOverlay(
         row=rec.row, ann_id=rec.ann_id, category_id=cid,
         color=cat.color if cat is not None else (200, 200, 200),
+        category_color=cat.color if cat is not None else (200, 200, 200),
         label=_label(ds, cid, rec.iscrowd, rec.score), iscrowd=rec.iscrowd,
         is_result=is_result, score=rec.score, area=rec.area, bbox=rec.bbox,
     )

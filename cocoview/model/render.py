@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from cocoview.model.images import open_image, placeholder
-from cocoview.model.look import Look, blend_masks, labelled
+from cocoview.model.look import EDGE, Look, apply_colors, blend_masks, labelled, limb_colors
 from cocoview.model.overlays import LAYERS, AnnOverlay, Overlays
 
 DEFAULT_LAYERS = ("masks", "boxes", "keypoints", "labels")
@@ -105,16 +105,24 @@ def _dashes(p0: tuple[int, int], p1: tuple[int, int], dash: int = 6) -> list[
 
 
 def _keypoints(canvas: np.ndarray, it: AnnOverlay, thick: int) -> None:
+    """As the canvas draws them (model/look.py): limbs in left / right / middle hues over
+    a dark edge, joints ringed dark."""
     kp = it.keypoints
     if kp is None or not len(kp):
         return
     vis = kp[:, 2]
-    if it.skeleton is not None:
-        for a, b in it.skeleton.tolist():
+    if it.skeleton is not None and len(it.skeleton):
+        edges = it.skeleton.tolist()
+        limbs = []
+        for (a, b), color in zip(edges, limb_colors(it.keypoint_names, edges), strict=True):
             if 0 <= a < len(kp) and 0 <= b < len(kp) and vis[a] > 0 and vis[b] > 0:
                 pa, pb = _pt(kp[a, 0], kp[a, 1]), _pt(kp[b, 0], kp[b, 1])
                 if pa is not None and pb is not None:
-                    cv2.line(canvas, pa, pb, it.color, thick + 1, cv2.LINE_AA)
+                    limbs.append((pa, pb, color))
+        for pa, pb, _c in limbs:
+            cv2.line(canvas, pa, pb, EDGE, thick + 3, cv2.LINE_AA)
+        for pa, pb, color in limbs:
+            cv2.line(canvas, pa, pb, color, thick + 1, cv2.LINE_AA)
     r = 2 + thick
     for x, y, v in kp.tolist():
         if v <= 0:  # absent: never drawn, even where coordinates are given
@@ -123,10 +131,10 @@ def _keypoints(canvas: np.ndarray, it: AnnOverlay, thick: int) -> None:
         if c is None:
             continue
         if v >= 2:
-            cv2.circle(canvas, c, r, (255, 255, 255), -1, cv2.LINE_AA)
-            cv2.circle(canvas, c, r, it.color, max(1, thick), cv2.LINE_AA)
-        else:  # occluded: hollow
-            cv2.circle(canvas, c, r, it.color, max(1, thick), cv2.LINE_AA)
+            cv2.circle(canvas, c, r, it.color, -1, cv2.LINE_AA)
+        else:  # occluded: a white ring
+            cv2.circle(canvas, c, r, (255, 255, 255), max(1, thick), cv2.LINE_AA)
+        cv2.circle(canvas, c, r + 1, EDGE, 1, cv2.LINE_AA)
 
 
 def _label(canvas: np.ndarray, it: AnnOverlay) -> None:
@@ -154,7 +162,8 @@ def _banner(canvas: np.ndarray, text: str) -> None:
 
 def render_image(ds: object, image_id: int, layers: Iterable[str] = DEFAULT_LAYERS,
                  opacity: float = Look.opacity, results: bool = True,
-                 min_score: float = 0.0, allow_outside: bool = False) -> tuple[np.ndarray, str]:
+                 min_score: float = 0.0, allow_outside: bool = False,
+                 by_instance: bool = False) -> tuple[np.ndarray, str]:
     """Load the image of ``image_id`` and draw its overlays; returns (RGB, warning).
 
     The warning says why the image could not be drawn, and what was left out
@@ -166,6 +175,7 @@ def render_image(ds: object, image_id: int, layers: Iterable[str] = DEFAULT_LAYE
     assert isinstance(ds, Dataset)
     layers = tuple(layers)
     ov = ds.overlays(image_id, results=results, layers=layers)
+    apply_colors(ov.items, by_instance)
     loaded = open_image(ds, image_id, allow_outside=allow_outside)
     row = ds.image_row(image_id)
     if (int(ds.image_width[row]) <= 0 or int(ds.image_height[row]) <= 0) and loaded.size:

@@ -117,6 +117,7 @@ class Canvas(QGraphicsView):
         if self.frame is not None and frame.image_id == self.frame.image_id:
             self.frame = frame
             self._show_pixmap()
+            self._repaint_layers()  # colours may have changed (by category / by instance)
 
     def _show_pixmap(self) -> None:
         f = self.frame

@@ -69,6 +69,7 @@ from PySide6.QtWidgets import (
 from cocoview.model.categories import Category
 from cocoview.model.dataset import Dataset
 from cocoview.model.errors import Problem, Severity
+from cocoview.model.look import instance_color
 from cocoview.qt.category_tree import RowHeightDelegate, color_icon, row_height
 from cocoview.qt.jobs import Jobs
 from cocoview.qt.state import ViewerState
@@ -242,6 +243,7 @@ class AnnotationListModel(QAbstractListModel):
         state.datasetChanged.connect(self.reload)
         state.currentImageChanged.connect(self.reload)
         state.visibilityChanged.connect(self._visibility_changed)
+        state.colorByInstanceChanged.connect(self._colors_changed)
         self.reload()
 
     def reload(self) -> None:
@@ -298,8 +300,9 @@ class AnnotationListModel(QAbstractListModel):
         R = Qt.ItemDataRole
         if role == R.DisplayRole:
             return text
-        if role == R.DecorationRole:
-            return color_icon(color)
+        if role == R.DecorationRole:  # the colour the canvas draws it in
+            return color_icon(instance_color(index.row()) if self._state.color_by_instance
+                              else color)
         if role == R.ToolTipRole:
             hidden = cid in self._state.hidden_categories
             return tip + ("\n(category hidden on the canvas)" if hidden else "")
@@ -308,6 +311,11 @@ class AnnotationListModel(QAbstractListModel):
         if role == ROW_ROLE:
             return self._rows[index.row()]
         return None
+
+    def _colors_changed(self, _on: bool) -> None:
+        if self._rows:
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1),
+                                  [Qt.ItemDataRole.DecorationRole])
 
     def _visibility_changed(self) -> None:
         if self._rows:

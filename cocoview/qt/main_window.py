@@ -134,6 +134,8 @@ class MainWindow(QMainWindow):
                 act.toggled.connect(lambda on, k=spec.key: self.state.set_layer(k, on))
             elif spec.key == "outline_only":
                 act.toggled.connect(self.state.set_outline_only)
+            elif spec.key == "color_by_instance":
+                act.toggled.connect(self.state.set_color_by_instance)
             elif spec.key in handlers:
                 if spec.checkable:
                     act.toggled.connect(handlers[spec.key])
@@ -171,7 +173,8 @@ class MainWindow(QMainWindow):
         for key in ("fit", "actual"):
             tb.addAction(self.actions_[key])
         tb.addSeparator()
-        for key in ("masks", "boxes", "keypoints", "labels", "results", "outline_only"):
+        for key in ("masks", "boxes", "keypoints", "labels", "results", "outline_only",
+                    "color_by_instance"):
             tb.addAction(self.actions_[key])
         tb.addSeparator()
         box = QWidget(self)
@@ -231,6 +234,7 @@ class MainWindow(QMainWindow):
         st.opacityChanged.connect(lambda _v: self._update_look())
         st.layersChanged.connect(self._update_look)
         st.minScoreChanged.connect(lambda _v: self._update_look())
+        st.colorByInstanceChanged.connect(lambda _v: self._update_look())
         st.layersChanged.connect(self._sync_layer_actions)
         st.opacityChanged.connect(self._sync_opacity)
         self.opacity_slider.valueChanged.connect(lambda v: st.set_opacity(v / 100))
@@ -388,7 +392,7 @@ class MainWindow(QMainWindow):
     def _update_look(self) -> None:
         st = self.state
         self.frames.set_look(st.hidden_categories, st.opacity, st.layers.get("results", True),
-                             st.min_score)
+                             st.min_score, st.color_by_instance)
 
     def _update_index(self) -> None:
         n = len(self.state.image_list)
@@ -502,6 +506,9 @@ class MainWindow(QMainWindow):
             on = str(oo).lower() in ("true", "1")
             self.state.set_outline_only(on)
             self.actions_["outline_only"].setChecked(on)
+        if str(s.value("view/color_by_instance", "false")).lower() in ("true", "1"):
+            self.state.set_color_by_instance(True)
+            self.actions_["color_by_instance"].setChecked(True)
 
     def save_settings(self) -> None:
         s = self.settings
@@ -511,6 +518,7 @@ class MainWindow(QMainWindow):
             s.setValue(f"layers/{key}", on)
         s.setValue("view/opacity", self.state.opacity)
         s.setValue("view/outline_only", self.state.outline_only)
+        s.setValue("view/color_by_instance", self.state.color_by_instance)
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

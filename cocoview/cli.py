@@ -132,7 +132,8 @@ def build_command_parser() -> argparse.ArgumentParser:
     _files_args(p)
     p.add_argument("--image-id", type=int, required=True, metavar="ID")
     p.add_argument("--layers", default="masks,boxes,keypoints,labels",
-                   help="comma-separated: masks, outlines, boxes, keypoints, labels")
+                   help="comma-separated: masks, outlines, boxes, stuff_boxes (panoptic "
+                        "stuff), keypoints, labels")
     p.add_argument("--opacity", type=float, default=0.5, help="of the masks (default 0.5, "
                    "as in the app)")
     p.add_argument("--color-by", choices=("category", "instance"), default="category",

@@ -103,3 +103,22 @@ def test_limbs_take_their_side_colour() -> None:
     names = ["nose", "left_eye", "right_eye", "left_ear", "r_wrist", "RightElbow"]
     assert limb_colors(names, [[1, 3], [4, 5], [1, 2], [0, 1], [0, 9]]) == [
         LEFT, RIGHT, MIDDLE, LEFT, MIDDLE]
+
+
+def test_panoptic_stuff_has_its_own_box_layer_off_by_default() -> None:
+    from cocoview.model.render import render_image
+    from cocoview.model.viewer import DEFAULT_LAYERS
+
+    p = Path(__file__).parent / "data" / "real" / "panopticapi" / "sample_data" / \
+        "panoptic_examples.json"
+    ds = cocoview.open(p)
+    iid = int(ds.image_ids[0])
+    ov = ds.overlays(iid)
+    assert any(it.is_stuff for it in ov.items) and any(not it.is_stuff for it in ov.items)
+    none, _ = render_image(ds, iid, [])
+    things, _ = render_image(ds, iid, ["boxes"])
+    both, _ = render_image(ds, iid, ["boxes", "stuff_boxes"])
+    stuff, _ = render_image(ds, iid, ["stuff_boxes"])
+    assert (things != none).any() and (stuff != none).any()
+    assert (both != things).any()  # the stuff boxes were not in "boxes"
+    assert DEFAULT_LAYERS["stuff_boxes"] is False and DEFAULT_LAYERS["boxes"] is True

@@ -52,9 +52,10 @@ def render(ov: Overlays, image: np.ndarray | None, layers: Iterable[str] = DEFAU
             if it.polygons:
                 pts = [np.round(p).astype(np.int32) for p in it.polygons]
                 cv2.polylines(canvas, pts, True, it.color, thick, cv2.LINE_AA)
-    if "boxes" in layers:
+    if "boxes" in layers or "stuff_boxes" in layers:
         for it in items:
-            _box(canvas, it, thick)
+            if ("stuff_boxes" if it.is_stuff else "boxes") in layers:
+                _box(canvas, it, thick)
     if "keypoints" in layers:
         for it in items:
             _keypoints(canvas, it, thick)

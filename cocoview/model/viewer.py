@@ -21,9 +21,9 @@ from cocoview.model.look import Look
 if TYPE_CHECKING:
     from cocoview.model.dataset import Dataset
 
-LAYER_KEYS = ("masks", "boxes", "keypoints", "labels", "results")
-DEFAULT_LAYERS = {"masks": True, "boxes": True, "keypoints": True, "labels": True,
-                  "results": True}
+LAYER_KEYS = ("masks", "boxes", "stuff_boxes", "keypoints", "labels", "results")
+DEFAULT_LAYERS = {"masks": True, "boxes": True, "stuff_boxes": False, "keypoints": True,
+                  "labels": True, "results": True}
 
 
 class Item(NamedTuple):

@@ -90,10 +90,15 @@ class OutlinesItem(LayerItem):
 
 
 class BoxesItem(LayerItem):
+    """Boxes of objects (``show_things``) and of panoptic stuff (``show_stuff``)."""
+
+    show_things = True
+    show_stuff = False
+
     def paint(self, p: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         for it in self.shown():
-            if it.bbox is None:
+            if it.bbox is None or not (self.show_stuff if it.is_stuff else self.show_things):
                 continue
             x, y, w, h = (float(v) for v in it.bbox)
             pen = QPen(qcolor(it.color), 1.5 if it.is_result else 2.0)

@@ -225,7 +225,26 @@ def image_props(ds: Dataset, image_id: int) -> list[Prop]:
     for key in ("coco_url", "flickr_url", "date_captured"):
         if rec.get(key) not in (None, ""):
             props.append((key, str(rec[key]), str(rec[key])))
-    return props + extra_props(rec, _IMAGE_KEYS)
+    shown = set(_IMAGE_KEYS)
+    for key, title in _LVIS_LISTS.items():  # category ids: shown as names
+        ids = rec.get(key)
+        if isinstance(ids, list) and all(isinstance(c, int) for c in ids):
+            names = [_category_name(ds, c) for c in ids]
+            props.append((title, ", ".join(names) if names else "—",
+                          "\n".join(f"{n} (id {c})" for n, c in zip(names, ids, strict=True))
+                          or f"'{key}' is empty"))
+            shown.add(key)
+    return props + extra_props(rec, shown)
+
+
+#: LVIS' per-image category lists: verified absent, and not exhaustively annotated
+_LVIS_LISTS = {"neg_category_ids": "absent categories",
+               "not_exhaustive_category_ids": "not exhaustive"}
+
+
+def _category_name(ds: Dataset, cid: int) -> str:
+    cat = _category(ds, cid)
+    return cat.name if cat is not None and cat.defined else f"id {cid} (not in 'categories')"
 
 
 # ----- item models --------------------------------------------------------------

@@ -386,3 +386,17 @@ def test_the_annotation_list_describes_rows_when_shown(qapp: object, tmp_path: P
     assert model._items == {}  # nothing described up front (an image may hold 300,000)
     assert model.data(model.index(2999)) == "dot  #3000"
     assert len(model._items) == 1
+
+
+def test_lvis_category_lists_are_shown_as_names(qapp: object, tmp_path: Path) -> None:
+    from cocoview.qt.inspector import image_props
+    from tests.builders import doc, write
+
+    d = doc()
+    d["images"][0].update(neg_category_ids=[2, 99], not_exhaustive_category_ids=[])
+    ds = cocoview.open(write(tmp_path / "lvis.json", d))
+    props = {k: (v, tip) for k, v, tip in image_props(ds, 1)}
+    assert props["absent categories"][0] == "dog, id 99 (not in 'categories')"
+    assert "dog (id 2)" in props["absent categories"][1]
+    assert props["not exhaustive"][0] == "—"
+    assert "neg_category_ids" not in props  # not repeated raw among the extra fields

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from cocoview.model.loader import SEG_PANOPTIC
+from cocoview.model.columns import SEG_PANOPTIC
 from cocoview.model.look import Look, hatch
 from cocoview.model.masks import MAX_MASK_PIXELS, Geometry, clean_segmentation, geometry_mask
 from cocoview.model.rle import crop_counts, string_to_counts

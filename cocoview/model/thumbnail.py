@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from cocoview.model.columns import SEG_PANOPTIC, SEG_POLYGON, SEG_RLE, SEG_RLE_RAW
 from cocoview.model.images import decode, open_image
-from cocoview.model.loader import SEG_PANOPTIC, SEG_POLYGON, SEG_RLE, SEG_RLE_RAW
 from cocoview.model.look import Look, hatch, instance_color
 from cocoview.model.masks import clean_segmentation
 

@@ -22,9 +22,7 @@ import numpy as np
 from PySide6.QtCore import (
     QAbstractTableModel,
     QByteArray,
-    QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QSize,
     QSortFilterProxyModel,
     Qt,
@@ -71,9 +69,8 @@ from cocoview.model.split import SplitError, parse_split, split_images
 from cocoview.qt.jobs import Jobs
 from cocoview.qt.settings import app_settings
 from cocoview.qt.state import ViewerState
+from cocoview.qt.widgets import SORT_ROLE, TOP, Index
 
-Index = QModelIndex | QPersistentModelIndex
-_TOP = QModelIndex()
 #: a part's share of a category may differ from the part's ratio by this much…
 SHARE_TOLERANCE = 0.05
 #: …for categories with at least this many images
@@ -85,7 +82,6 @@ FORMAT_TEXT: dict[str, str] = {
     "coco": "COCO subset: images and their annotations (.json)",
 }
 DEFAULT_SPLIT = "train=0.8, val=0.2"
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 TOTAL_ROLE = Qt.ItemDataRole.UserRole + 2
 _OFF = QColor(255, 196, 120, 110)  # an off-target share: readable on light and dark
 
@@ -185,10 +181,10 @@ class SplitTableModel(QAbstractTableModel):
             and abs(share - ratio) > SHARE_TOLERANCE
 
     # ----- Qt model -------------------------------------------------------
-    def rowCount(self, parent: Index = _TOP) -> int:
+    def rowCount(self, parent: Index = TOP) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: Index = _TOP) -> int:
+    def columnCount(self, parent: Index = TOP) -> int:
         return 0 if parent.isValid() else len(self._columns)
 
     def headerData(self, section: int, orientation: Qt.Orientation,

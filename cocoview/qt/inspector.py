@@ -20,9 +20,7 @@ from PySide6.QtCore import (
     QEvent,
     QItemSelection,
     QItemSelectionModel,
-    QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QPoint,
     QRect,
     QSize,
@@ -70,13 +68,11 @@ from cocoview.model.categories import Category
 from cocoview.model.dataset import Dataset
 from cocoview.model.errors import Problem, Severity
 from cocoview.model.look import instance_color
-from cocoview.qt.category_tree import RowHeightDelegate, color_icon, row_height
 from cocoview.qt.jobs import Jobs
 from cocoview.qt.state import ViewerState
+from cocoview.qt.widgets import TOP, Index, RowHeightDelegate, color_icon, heading, row_height
 
-Index = QModelIndex | QPersistentModelIndex
 Prop = tuple[str, str, str]  # key, value, tooltip
-_TOP = QModelIndex()
 #: the dataset row of an annotation list item
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 ELIDE_MIDDLE_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -303,7 +299,7 @@ class AnnotationListModel(QAbstractListModel):
         except ValueError:
             return -1
 
-    def rowCount(self, parent: Index = _TOP) -> int:
+    def rowCount(self, parent: Index = TOP) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -371,10 +367,10 @@ class KeypointTableModel(QAbstractTableModel):
             self._names = [names[i] if i < len(names) else str(i) for i in range(len(self._kp))]
         self.endResetModel()
 
-    def rowCount(self, parent: Index = _TOP) -> int:
+    def rowCount(self, parent: Index = TOP) -> int:
         return 0 if parent.isValid() else len(self._kp)
 
-    def columnCount(self, parent: Index = _TOP) -> int:
+    def columnCount(self, parent: Index = TOP) -> int:
         return 0 if parent.isValid() else len(self.HEADERS)
 
     def headerData(self, section: int, orientation: Qt.Orientation,
@@ -550,12 +546,6 @@ def severity_icon(sev: Severity) -> QIcon:
     return icon
 
 
-def _heading(text: str, parent: QWidget) -> QLabel:
-    label = QLabel(text, parent)
-    font = label.font()
-    font.setBold(True)
-    label.setFont(font)
-    return label
 
 
 class InspectorPanel(QWidget):
@@ -586,7 +576,7 @@ class InspectorPanel(QWidget):
         self.list_view.selectionModel().selectionChanged.connect(self._list_selection)
         self.list_view.entered.connect(lambda i: state.hover(int(i.data(ROW_ROLE))))
         self.list_view.viewport().installEventFilter(self)
-        self.list_title = _heading("Annotations", self)
+        self.list_title = heading("Annotations", self)
         top = QWidget(self)
         tl = QVBoxLayout(top)
         tl.setContentsMargins(0, 0, 0, 0)
@@ -648,7 +638,7 @@ class InspectorPanel(QWidget):
         kl = QVBoxLayout(self.keypoint_box)
         kl.setContentsMargins(0, 6, 0, 0)
         kl.setSpacing(4)
-        self.keypoint_title = _heading("Keypoints", self)
+        self.keypoint_title = heading("Keypoints", self)
         kl.addWidget(self.keypoint_title)
         kl.addWidget(self.keypoint_view)
         split = QSplitter(Qt.Orientation.Vertical, self)
@@ -688,7 +678,7 @@ class InspectorPanel(QWidget):
         self.image_grid = PropertyGrid(page)
         self.captions = QTextBrowser(page)
         self.captions.setOpenLinks(False)
-        self.captions_title = _heading("Captions", page)
+        self.captions_title = heading("Captions", page)
         lay = QVBoxLayout(page)
         lay.setContentsMargins(0, 6, 0, 0)
         lay.setSpacing(4)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import html
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +56,9 @@ from PySide6.QtWidgets import (
 from cocoview.model.dataset import Dataset
 from cocoview.model.export import (
     FORMATS,
+    ExportRequest,
     Format,
     category_rows,
-    export,
-    export_split,
     suffix,
     write_table,
 )
@@ -91,41 +89,6 @@ def _message(exc: Exception) -> str:
     if isinstance(exc, (WriteError, SplitError, OSError)):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
-
-
-@dataclass(frozen=True)
-class ExportRequest:
-    """Everything one export needs but the dataset (made on the GUI thread, run in the
-    worker with the dataset it holds weakly)."""
-
-    ids: np.ndarray
-    fmt: Format
-    out: Path
-    parts: list[tuple[str, float]] | None  # None: no split
-    seed: int = 0
-    stratify: bool = False
-    force: bool = False
-
-    def targets(self) -> list[Path]:
-        if self.parts is None:
-            return [self.out]
-        return [self.out / f"{name}{suffix(self.fmt)}" for name, _ in self.parts]
-
-    def run(self, ds: Dataset) -> tuple[str, list[Path]]:
-        """("exists", files) without writing when outputs exist and not ``force``; else
-        ("done", files written)."""
-        inputs = {p.resolve() for p in ds.paths}
-        for t in self.targets():
-            if t.resolve() in inputs:
-                raise WriteError(f"refusing to write over the input file {t}")
-        if not self.force:
-            existing = [t for t in self.targets() if t.exists()]
-            if existing:
-                return "exists", existing
-        if self.parts is None:
-            return "done", [export(ds, self.ids, self.out, self.fmt, force=self.force)]
-        split = split_images(ds, self.ids, self.parts, self.seed, self.stratify)
-        return "done", export_split(ds, split, self.out, self.fmt, force=self.force)
 
 
 def preview_rows(ds: Dataset, ids: np.ndarray, parts: list[tuple[str, float]] | None,

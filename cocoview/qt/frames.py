@@ -13,7 +13,7 @@ shown anyway with a problem (truncated, other size than the JSON) a notice.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -171,9 +171,12 @@ class FrameLoader(QObject):
     def set_look(self, hidden: set[int], opacity: float, results: bool = True,
                  min_score: float = 0.3, by_instance: bool = False) -> None:
         """Hidden categories, opacity or detection display changed: re-blend the frame."""
+        self.use_look(Look(frozenset(hidden), opacity, results, min_score, by_instance))
+
+    def use_look(self, look: Look) -> None:
+        """Blend with ``look`` from now on; the wanted frame is re-blended if it differs."""
         # rounded to the percent: a slider's tiny moves make no new blend
-        look = Look(frozenset(hidden), round(opacity, 2), results, round(min_score, 2),
-                    by_instance)
+        look = replace(look, opacity=round(look.opacity, 2), min_score=round(look.min_score, 2))
         if look == self.look:
             return
         self.look = look

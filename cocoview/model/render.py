@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from cocoview.model.images import open_image, placeholder
+from cocoview.model.labels import Rect, place_labels
 from cocoview.model.look import EDGE, Look, apply_colors, blend_masks, labelled, limb_colors
 from cocoview.model.overlays import LAYERS, AnnOverlay, Overlays
 
@@ -60,8 +61,7 @@ def render(ov: Overlays, image: np.ndarray | None, layers: Iterable[str] = DEFAU
         for it in items:
             _keypoints(canvas, it, thick)
     if "labels" in layers:
-        for it in labelled(items):
-            _label(canvas, it)
+        _labels(canvas, labelled(items), _banner_rect(note) if note else None)
     if note:
         _banner(canvas, note)
     return canvas
@@ -138,20 +138,39 @@ def _keypoints(canvas: np.ndarray, it: AnnOverlay, thick: int) -> None:
         cv2.circle(canvas, c, r + 1, EDGE, 1, cv2.LINE_AA)
 
 
-def _label(canvas: np.ndarray, it: AnnOverlay) -> None:
-    if it.bbox is None:
-        return
-    at = _pt(float(it.bbox[0]), float(it.bbox[1]))
-    if at is None:
-        return
-    x, y = at
-    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.4
-    (tw, th), base = cv2.getTextSize(it.label, font, scale, 1)
-    y0 = max(y - th - base - 2, 0)
-    cv2.rectangle(canvas, (x, y0), (x + tw + 4, y0 + th + base + 2), it.color, -1)
-    lum = 0.299 * it.color[0] + 0.587 * it.color[1] + 0.114 * it.color[2]
-    ink = (0, 0, 0) if lum > 140 else (255, 255, 255)
-    cv2.putText(canvas, it.label, (x + 2, y0 + th + 1), font, scale, ink, 1, cv2.LINE_AA)
+_FONT, _SCALE = cv2.FONT_HERSHEY_SIMPLEX, 0.4
+
+
+def _labels(canvas: np.ndarray, items: list[AnnOverlay], banner: Rect | None) -> None:
+    """Labels placed as the canvas places them (model/labels.py): none covers another
+    or the banner; one with no room is left out."""
+    items = sorted((it for it in items if it.bbox is not None),
+                   key=lambda it: -(it.area if math.isfinite(it.area) else 0.0))
+    anchors: list[Rect] = []
+    sizes: list[tuple[float, float]] = []
+    texts = []
+    for it in items:
+        x, y, w, h = it.bbox.tolist()  # type: ignore[union-attr]
+        (tw, th), base = cv2.getTextSize(it.label, _FONT, _SCALE, 1)
+        anchors.append((x, y, w, h))
+        sizes.append((tw + 4, th + base + 2))
+        texts.append((th, base))
+    hgt, wid = canvas.shape[:2]
+    spots = place_labels(anchors, sizes, (0, 0, wid, hgt), [banner] if banner else [])
+    for it, spot, (lw, lh), (th, _base) in zip(items, spots, sizes, texts, strict=True):
+        if spot is None or not all(map(math.isfinite, spot)):
+            continue
+        x0, y0 = round(spot[0]), round(spot[1])
+        cv2.rectangle(canvas, (x0, y0), (x0 + round(lw), y0 + round(lh)), it.color, -1)
+        lum = 0.299 * it.color[0] + 0.587 * it.color[1] + 0.114 * it.color[2]
+        ink = (0, 0, 0) if lum > 140 else (255, 255, 255)
+        cv2.putText(canvas, it.label, (x0 + 2, y0 + th + 1), _FONT, _SCALE, ink, 1,
+                    cv2.LINE_AA)
+
+
+def _banner_rect(text: str) -> Rect:
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    return (0, 0, tw + 12, th + base + 10)
 
 
 def _banner(canvas: np.ndarray, text: str) -> None:

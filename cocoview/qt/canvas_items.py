@@ -15,6 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
+from cocoview.model.labels import place_labels
 from cocoview.model.look import EDGE, item_key, labelled, limb_colors
 from cocoview.model.overlays import AnnOverlay
 
@@ -172,21 +173,33 @@ class LabelsItem(LayerItem):
         self.font.setPointSizeF(8.5)
         self.metrics = QFontMetricsF(self.font)
 
+    #: screen areas labels must not cover (the placeholder's text), set by the canvas
+    reserved: tuple[tuple[float, float, float, float], ...] = ()
+
     def paint(self, p: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
+        """Labels placed so that none covers another (model/labels.py), largest objects
+        first; one with no room is left out (its object shows it on hover)."""
         t = p.worldTransform()
         p.save()
         p.resetTransform()
         p.setFont(self.font)
-        h = self.metrics.height()
-        for it in labelled(self.shown()):  # the largest MAX_LABELS, as render draws them
-            if it.bbox is None:
+        h = self.metrics.height() + 2
+        items = [it for it in labelled(self.shown()) if it.bbox is not None]
+        items.sort(key=lambda it: -(it.area if math.isfinite(it.area) else 0.0))
+        anchors = []
+        for it in items:
+            x, y, bw, bh = (float(v) for v in it.bbox)  # type: ignore[union-attr]
+            r = t.mapRect(QRectF(x, y, bw, bh))
+            anchors.append((r.x(), r.y(), r.width(), r.height()))
+        sizes = [(self.metrics.horizontalAdvance(it.label) + 8, h) for it in items]
+        view = p.viewport()  # screen pixels: labels stay on screen
+        spots = place_labels(anchors, sizes, (0.0, 0.0, float(view.width() or 1e9),
+                                              float(view.height() or 1e9)), self.reserved)
+        for it, spot, (w, _h) in zip(items, spots, sizes, strict=True):
+            if spot is None:
                 continue
-            pt = t.map(QPointF(float(it.bbox[0]), float(it.bbox[1])))
-            w = self.metrics.horizontalAdvance(it.label) + 8
-            box = QRectF(pt.x(), pt.y() - h - 2, w, h + 2)
-            if box.top() < 0:
-                box.moveTop(pt.y())
+            box = QRectF(spot[0], spot[1], w, h)
             bg = qcolor(it.color, 215)
             p.fillRect(box, bg)
             lum = 0.299 * it.color[0] + 0.587 * it.color[1] + 0.114 * it.color[2]

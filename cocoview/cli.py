@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     lines = [f"  {c.dest:<10} {c.help}" for c in sub._choices_actions]
     parser = _Parser(
         prog="cocoview",
-        usage="cocoview [FILE ...] [--images DIR] [--results RES.json] [--demo]\n"
+        usage="cocoview [FILE ...] [--images DIR] [--results RES.json] [--demo] "
+              "[--allow-outside-images]\n"
               "       cocoview COMMAND [ARGS ...]",
         description="A fast browser for COCO-format datasets. Without a command, opens the "
                     "desktop app on FILE(s).",
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"cocoview {__version__}")
     _files_args(parser)
+    _outside_arg(parser)
     return parser
 
 

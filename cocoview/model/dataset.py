@@ -213,6 +213,15 @@ class Dataset:
     def image_root(self) -> Path:
         return self._root
 
+    def set_images_dir(self, folder: PathLike | None) -> None:
+        """Point the dataset at another images folder (None: guess it again from where
+        the JSON is). Validation made with the old folder is dropped."""
+        self.images_dir = Path(folder) if folder is not None else None
+        self._root, self._root_hits = (self.images_dir, -1) if self.images_dir is not None \
+            else find_root(self.files[0].path, self.image_file_names)
+        self._real_root = None
+        self._problems = None
+
     @property
     def images_found(self) -> bool:
         """An images folder was given, or the guessed one holds some of the files."""

@@ -29,6 +29,8 @@ def candidate_roots(json_path: Path) -> list[Path]:
         here / split,
         up / "images",
         here / "images",
+        here / "input_images",  # panopticapi's sample layout
+        up / "input_images",
         here,
         up,
     ]

@@ -10,6 +10,7 @@ value really changes, so two-way bindings cannot echo.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
@@ -212,6 +213,13 @@ class ViewerModel:
     def set_allow_outside_images(self, on: bool) -> None:
         if on != self.allow_outside_images:
             self.allow_outside_images = on
+            self.image_policy_changed.emit()
+
+    def set_images_folder(self, folder: Path | None) -> None:
+        """Read the dataset's images from ``folder`` (None: the guessed one); every view
+        that shows pictures makes them again."""
+        if self.dataset is not None:
+            self.dataset.set_images_dir(folder)
             self.image_policy_changed.emit()
 
     def set_categories_visible(self, category_ids: list[int], visible: bool) -> None:

@@ -30,6 +30,9 @@ SPECS: tuple[ActionSpec, ...] = (
                True, "File"),
     ActionSpec("clear_cache", "C&lear the Index Cache", (), "Remove every cached index",
                group="File"),
+    ActionSpec("set_images", "Set &Images Folder…", ("Ctrl+I",),
+               "Read the open dataset's images from another folder (remembered for this file)",
+               group="File"),
     ActionSpec("allow_outside", "Allow Images Outside the Images &Folder", (),
                "Open image files whose file_name is absolute, contains '..' or links outside "
                "the images folder (off by default: they are reported, not opened)", True,

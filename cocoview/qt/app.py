@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     _alive.append(opener)
     if getattr(args, "no_cache", False):
         win.actions_["use_cache"].setChecked(False)
+    if getattr(args, "allow_outside_images", False):
+        win.actions_["allow_outside"].setChecked(True)  # as File → Allow … (remembered)
     win.show()
     files = [Path(f) for f in args.files]
     if getattr(args, "demo", False):

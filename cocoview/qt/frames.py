@@ -155,6 +155,15 @@ class FrameLoader(QObject):
         self.jobs.cancel()  # results of the old dataset are dropped
         self._pending.clear()
 
+    def refresh(self) -> None:
+        """Make every frame again (the images folder changed); the wanted one first."""
+        self.cache.clear()
+        self.cache_bytes = 0
+        self.jobs.cancel()
+        self._pending.clear()
+        if self.dataset is not None and self.wanted >= 0:
+            self._submit_frame(self.wanted, priority=1)
+
     def set_allow_outside(self, on: bool) -> None:
         """Whether files outside the images folder are opened; frames made under the
         other choice are dropped and the wanted one is made again."""

@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
             "use_cache": lambda on: self.settings.setValue("cache/enabled", on),
             "clear_cache": self.clear_cache,
             "allow_outside": self.allow_outside_images,
+            "set_images": self.set_images_dialog,
             "fullscreen": self.toggle_fullscreen,
             "shortcuts": self.show_shortcuts, "about": self.show_about,
         }
@@ -230,6 +231,10 @@ class MainWindow(QMainWindow):
         self.status_size = QLabel("")
         self.status_zoom = QLabel("")
         self.status_index = QLabel("")
+        #: which folder the images are read from (and whether any was found there)
+        self.status_images = QLabel("")
+        self.status_images.setObjectName("status_images")
+        sb.addWidget(self.status_images)
         for lab in (self.status_pos, self.status_size, self.status_zoom, self.status_index):
             lab.setMinimumWidth(80)
             lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -250,6 +255,7 @@ class MainWindow(QMainWindow):
         st = self.state
         st.currentImageChanged.connect(lambda _i: self._update_index())
         st.datasetChanged.connect(self._dataset_actions)
+        st.imagePolicyChanged.connect(self._show_images_folder)
         st.imageListChanged.connect(self._update_index)
         st.layersChanged.connect(self._sync_layer_actions)
         st.opacityChanged.connect(self._sync_opacity)
@@ -268,6 +274,8 @@ class MainWindow(QMainWindow):
     # ----- opening ------------------------------------------------------
     def open_files(self, files: list[Path], images: Path | None = None,
                    results: Path | None = None, label: str = "") -> None:
+        if images is None and files:
+            images = self.remembered_images_folder(Path(files[0]))
         req = OpenRequest(tuple(Path(f) for f in files), images, results, label,
                           cache=self.actions_["use_cache"].isChecked())
         self.pending = req
@@ -324,6 +332,7 @@ class MainWindow(QMainWindow):
         self.current = req
         self.pending = None
         self.state.set_dataset(ds)  # the presenter hands it to the frame workers first
+        self._show_images_folder()
         has_results = ds.results is not None
         for w in (self.actions_["results"], self.score_label, self.score_spin):
             w.setEnabled(has_results)
@@ -413,6 +422,45 @@ class MainWindow(QMainWindow):
     # ----- filter and export ---------------------------------------------
     def _dataset_actions(self) -> None:
         self.actions_["export"].setEnabled(self.state.dataset is not None)
+        self.actions_["set_images"].setEnabled(self.state.dataset is not None)
+        if self.state.dataset is None:
+            self.status_images.setText("")
+
+    # ----- where the images are -------------------------------------------
+    def _show_images_folder(self) -> None:
+        ds = self.state.dataset
+        if ds is None:
+            return
+        root = ds.image_root
+        found = "" if ds.images_found else " (no image found there: File → Set Images " \
+                                              "Folder…)"
+        self.status_images.setText(f"Images: {root.name or root}{found}")
+        self.status_images.setToolTip(f"Images are read from {root}")
+
+    def set_images_dialog(self) -> None:
+        """File → Set Images Folder…: read the open dataset's images from a folder."""
+        ds = self.state.dataset
+        if ds is None:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Images folder", str(ds.image_root))
+        if folder:
+            self.set_images_folder(Path(folder))
+
+    def set_images_folder(self, folder: Path) -> None:
+        """Use ``folder`` for the open dataset's images, and remember it for its file."""
+        ds = self.state.dataset
+        if ds is None:
+            return
+        self.state.set_images_folder(folder)  # pictures, thumbnails and checks follow
+        self.settings.setValue(_images_key(ds.paths[0]), str(folder))
+        self._show_images_folder()
+        self.statusBar().showMessage(f"Images are read from {folder}", 8000)
+
+    def remembered_images_folder(self, json_path: Path) -> Path | None:
+        """The folder the user chose for this annotation file before (if it still exists)."""
+        value = self.settings.value(_images_key(json_path))
+        folder = Path(str(value)) if value else None
+        return folder if folder is not None and folder.is_dir() else None
 
     def export_dialog_open(self) -> None:
         """File → Export…: the browsed image list, whole or split."""
@@ -537,3 +585,11 @@ class MainWindow(QMainWindow):
 def _is_json(path: str) -> bool:
     p = path.lower()
     return p.endswith((".json", ".json.gz", ".gz"))
+
+
+def _images_key(json_path: Path) -> str:
+    """The settings key of the images folder chosen for an annotation file."""
+    import hashlib
+
+    digest = hashlib.sha1(str(Path(json_path).resolve()).encode()).hexdigest()[:16]
+    return f"images/folder/{digest}"

@@ -31,8 +31,7 @@ class CanvasPresenter(QObject):
             sig.connect(self._look_changed)
         for vsig in (state.opacityChanged, state.minScoreChanged, state.colorByInstanceChanged):
             vsig.connect(lambda _v: self._look_changed())
-        state.imagePolicyChanged.connect(
-            lambda: frames.set_allow_outside(state.allow_outside_images))
+        state.imagePolicyChanged.connect(self._image_policy_changed)
         frames.frameReady.connect(self._frame_ready)
         frames.lookReady.connect(canvas.show_look)
 
@@ -40,6 +39,14 @@ class CanvasPresenter(QObject):
     def _dataset_changed(self) -> None:
         self.frames.set_dataset(self.state.dataset)
         self._look_changed()
+
+    @Slot()
+    def _image_policy_changed(self) -> None:
+        """Outside files allowed or not, or another images folder: the pictures change."""
+        if self.frames.allow_outside != self.state.allow_outside_images:
+            self.frames.set_allow_outside(self.state.allow_outside_images)  # re-requests
+        else:
+            self.frames.refresh()
 
     @Slot()
     def _look_changed(self) -> None:

@@ -9,6 +9,7 @@ and keeps the widgets' vocabulary: one selected annotation row, a hovered row.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -174,6 +175,9 @@ class ViewerState(QObject):
 
     def set_allow_outside_images(self, on: bool) -> None:
         self.model.set_allow_outside_images(on)
+
+    def set_images_folder(self, folder: Path | None) -> None:
+        self.model.set_images_folder(folder)
 
     def set_category_visible(self, category_id: int, visible: bool) -> None:
         self.model.set_categories_visible([category_id], visible)

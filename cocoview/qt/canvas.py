@@ -100,7 +100,9 @@ class Canvas(QGraphicsView):
         self._show_pixmap()
         # why the image is not shown (over the placeholder), or what is wrong with it
         self.placeholder.set(frame.width, frame.height, frame.error or frame.notice,
-                             banner=not frame.error)
+                             banner=not frame.error,
+                             boxes=[tuple(it.bbox.tolist()) for it in frame.overlays.items
+                                    if it.bbox is not None][:5000])
         self.placeholder.setVisible(bool(frame.error or frame.notice))
         self.polys = frame.polys or {item_key(it.row, it.is_result): polygons_of(it)
                                      for it in frame.overlays.items}

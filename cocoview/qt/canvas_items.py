@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -270,14 +271,32 @@ class PlaceholderItem(QGraphicsItem):
         self.rect = QRectF()
         self.message = ""
         self.banner = False
+        self.boxes: list[tuple[float, float, float, float]] = []
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
 
-    def set(self, w: int, h: int, message: str, banner: bool = False) -> None:
+    def set(self, w: int, h: int, message: str, banner: bool = False,
+            boxes: list[tuple[float, float, float, float]] | None = None) -> None:
+        """``boxes`` (the overlays', scene coordinates) decide where the text goes."""
         self.prepareGeometryChange()
         self.rect = QRectF(0, 0, w, h)
         self.message = message
         self.banner = banner
+        self.boxes = boxes or []
         self.update()
+
+    def _clearer_band(self, t: Any, height: float, r: QRectF) -> QRectF:
+        """The top or the bottom band of ``r``, whichever covers fewer overlay boxes."""
+        top = QRectF(r.left(), r.top(), r.width(), height)
+        bottom = QRectF(r.left(), r.bottom() - height, r.width(), height)
+
+        def covered(band: QRectF) -> float:
+            total = 0.0
+            for x, y, w, h in self.boxes:
+                inter = t.mapRect(QRectF(x, y, w, h)).intersected(band)
+                total += max(inter.width(), 0.0) * max(inter.height(), 0.0)
+            return total
+
+        return top if covered(top) < covered(bottom) else bottom
 
     def boundingRect(self) -> QRectF:
         return self.rect
@@ -303,9 +322,16 @@ class PlaceholderItem(QGraphicsItem):
             p.setPen(QColor(240, 220, 150))
             p.drawText(box.adjusted(10, 6, -10, -6), int(flags | Qt.AlignmentFlag.AlignTop),
                        text)
-        else:
-            text = self.message or "image not available"
+        else:  # why there is no picture: a band along the bottom, clear of the overlays'
+            # middle, where most objects and their labels are
+            text = "⚠  " + (self.message or "image not available")
+            inner = r.adjusted(12, 0, -12, 0)
+            need = p.boundingRect(inner, int(flags), text)
+            band = self._clearer_band(t, need.height() + 16, r)
+            if band.height() > r.height():
+                band = QRectF(r)
+            p.fillRect(band, QColor(20, 20, 24, 170))
             p.setPen(QColor(240, 220, 150))
-            p.drawText(r.adjusted(12, 12, -12, -12),
-                       int(flags | Qt.AlignmentFlag.AlignVCenter), "⚠  " + text)
+            p.drawText(band.adjusted(12, 8, -12, -8), int(flags | Qt.AlignmentFlag.AlignTop),
+                       text)
         p.restore()

@@ -40,6 +40,7 @@ from cocoview.qt.qimage import bgrx_to_qimage
 __all__ = ["LARGE_PIXELS", "MAX_PIXELS", "Frame", "FrameLoader", "composite", "decode_image"]
 #: what the placeholder adds for a file the user may choose to open
 OUTSIDE_HINT = "\n\nFile → Allow Images Outside the Images Folder opens it."
+MISSING_HINT = "\n\nFile → Set Images Folder… (Ctrl+I) points the dataset at its images."
 
 #: what a composite was made for: hidden categories, opacity in 1/100, detections shown,
 #: detections' minimum score in 1/100
@@ -113,6 +114,8 @@ def _make_frame(ds: Dataset, image_id: int, look: Look, allow_outside: bool) -> 
     error = d.error
     if d.failure is not None and d.failure.code == "image-path-outside":
         error += OUTSIDE_HINT
+    elif d.failure is not None and d.failure.code == "image-missing":
+        error += MISSING_HINT
     comp = composite(bgrx, ov, look.categories(ds), look)
     polys = {item_key(it.row, it.is_result): polygons_of(it) for it in ov.items}
     return Frame(image_id, w, h, bgrx_to_qimage(bgrx), error, ov, comp, look, polys, bgrx,

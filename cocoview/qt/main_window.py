@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from cocoview import __version__
 from cocoview.model.dataset import Dataset
+from cocoview.model.layer_data import DATA_LAYERS, hidden, layers_with_data
 from cocoview.qt.actions import SPECS
 from cocoview.qt.canvas import Canvas
 from cocoview.qt.category_tree import CategoryPanel
@@ -154,6 +155,7 @@ class MainWindow(QMainWindow):
             if spec.key in self.state.layers:
                 act.setChecked(self.state.layers[spec.key])
                 act.toggled.connect(lambda on, k=spec.key: self.state.set_layer(k, on))
+                act.triggered.connect(lambda _on: self._remember_layers())  # the user's
             elif spec.key == "outline_only":
                 act.toggled.connect(self.state.set_outline_only)
             elif spec.key == "color_by_instance":
@@ -235,6 +237,10 @@ class MainWindow(QMainWindow):
         self.status_images = QLabel("")
         self.status_images.setObjectName("status_images")
         sb.addWidget(self.status_images)
+        #: what the layer switches and the min score hide on this image
+        self.status_hidden = QLabel("")
+        self.status_hidden.setObjectName("status_hidden")
+        sb.addWidget(self.status_hidden)
         for lab in (self.status_pos, self.status_size, self.status_zoom, self.status_index):
             lab.setMinimumWidth(80)
             lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -258,6 +264,8 @@ class MainWindow(QMainWindow):
         st.imagePolicyChanged.connect(self._show_images_folder)
         st.imageListChanged.connect(self._update_index)
         st.layersChanged.connect(self._sync_layer_actions)
+        st.minScoreChanged.connect(lambda _v: self._show_hidden())
+        st.visibilityChanged.connect(self._show_hidden)
         st.opacityChanged.connect(self._sync_opacity)
         self.opacity_slider.valueChanged.connect(lambda v: st.set_opacity(v / 100))
         self.score_spin.valueChanged.connect(st.set_min_score)
@@ -331,6 +339,7 @@ class MainWindow(QMainWindow):
                            f"{len(ds.anns):,} annotations")
         self.current = req
         self.pending = None
+        self._layers_for_new_dataset()
         self.state.set_dataset(ds)  # the presenter hands it to the frame workers first
         self._show_images_folder()
         has_results = ds.results is not None
@@ -390,6 +399,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_frame(self, frame: Frame) -> None:
         self.status_size.setText(f"{frame.width} × {frame.height}")
+        self._show_hidden()
         said = "; ".join(m for m in (frame.error, frame.overlays.note) if m)
         if said:
             self.statusBar().showMessage(said, 8000)
@@ -486,6 +496,49 @@ class MainWindow(QMainWindow):
             act = self.actions_.get(key)
             if act is not None and act.isChecked() != on:
                 act.setChecked(on)
+        self._show_hidden()
+
+    # ----- what is hidden -------------------------------------------------
+    def _show_hidden(self) -> None:
+        """A layer that is off while the image has data for it says so: a dot on its
+        toolbar button and a line in the status bar, as do detections the switch or the
+        min score hide."""
+        frame = self.canvas.frame
+        have = layers_with_data(frame.overlays) if frame is not None else set()
+        for key in DATA_LAYERS:
+            act = self.actions_.get(key)
+            if act is None:
+                continue
+            base = act.text().replace("&", "")
+            dot = key in have and not self.state.layers.get(key, True)
+            act.setIconText(f"{base} ●" if dot else base)
+        if frame is None:
+            self.status_hidden.setText("")
+            return
+        keys = {k: QKeySequence(s.shortcuts[0]).toString() for s in SPECS
+                for k in [s.key] if s.shortcuts and k in DATA_LAYERS}
+        self.status_hidden.setText(
+            hidden(frame.overlays, self.state.layers, self.state.look()).text(keys))
+
+    def _layers_key(self) -> str | None:
+        cur = self.current
+        return f"layers/off/{_file_digest(cur.files[0])}" if cur is not None and cur.files \
+            else None
+
+    def _remember_layers(self) -> None:
+        """The user switched a layer: remembered for this annotation file."""
+        key = self._layers_key()
+        if key is not None:
+            self.settings.setValue(key, [k for k in DATA_LAYERS
+                                         if not self.state.layers.get(k, True)])
+
+    def _layers_for_new_dataset(self) -> None:
+        """Every layer with data is on, unless the user turned it off for this file."""
+        key = self._layers_key()
+        value = self.settings.value(key, []) if key is not None else []
+        off = {str(v) for v in (value if isinstance(value, list) else [value]) if v}
+        for k in DATA_LAYERS:
+            self.state.set_layer(k, k not in off)
 
     def _sync_opacity(self, value: float) -> None:
         v = round(value * 100)
@@ -587,9 +640,13 @@ def _is_json(path: str) -> bool:
     return p.endswith((".json", ".json.gz", ".gz"))
 
 
-def _images_key(json_path: Path) -> str:
-    """The settings key of the images folder chosen for an annotation file."""
+def _file_digest(json_path: Path) -> str:
+    """A settings-key-safe name of an annotation file (its resolved path, hashed)."""
     import hashlib
 
-    digest = hashlib.sha1(str(Path(json_path).resolve()).encode()).hexdigest()[:16]
-    return f"images/folder/{digest}"
+    return hashlib.sha1(str(Path(json_path).resolve()).encode()).hexdigest()[:16]
+
+
+def _images_key(json_path: Path) -> str:
+    """The settings key of the images folder chosen for an annotation file."""
+    return f"images/folder/{_file_digest(json_path)}"

@@ -325,3 +325,41 @@ def test_colour_by_instance_with_c_is_drawn_and_remembered(qtbot: QtBot,
     qtbot.addWidget(w2)
     assert w2.state.color_by_instance and w2.actions_["color_by_instance"].isChecked()
     w2.close()
+
+
+def test_a_layer_off_with_data_says_so_and_is_remembered_per_file(qtbot: QtBot,
+                                                                   tmp_path: Path) -> None:
+    a = write(tmp_path / "a.json", doc())
+    b = write(tmp_path / "b.json", doc())
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    open_and_wait(qtbot, w, [a])
+    assert w.status_hidden.text() == ""
+    w.actions_["masks"].trigger()  # the user turns masks off on file a
+    assert "masks hidden (M)" in w.status_hidden.text()
+    assert w.actions_["masks"].iconText().endswith("●")
+    w.actions_["masks"].trigger()
+    w.actions_["boxes"].trigger()
+    assert w.status_hidden.text() == "boxes hidden (B)"
+    open_and_wait(qtbot, w, [b])  # another file: every layer with data is on
+    assert w.state.layers["boxes"] and w.status_hidden.text() == ""
+    open_and_wait(qtbot, w, [a])  # back to a: its own choice
+    assert not w.state.layers["boxes"] and w.state.layers["masks"]
+    w.close()
+
+
+def test_detections_hidden_by_the_min_score_are_counted(qtbot: QtBot, win: MainWindow) -> None:
+    from cocoview.model.layer_data import hidden
+
+    gt = REAL / "detvisgui" / "data" / "coco" / "annotations" / "instances_val2017.json"
+    res = REAL / "detvisgui" / "results" / "mask_rcnn_r50_fpn_1x" / "val_results.bbox.json"
+    open_and_wait(qtbot, win, [gt], results=res)
+    ov = win.canvas.frame.overlays
+    dets = [it for it in ov.items if it.is_result]
+    under = sum(it.score < 0.3 for it in dets)
+    assert under > 0
+    assert f"{under} detection" in win.status_hidden.text()
+    win.actions_["results"].trigger()
+    assert f"{len(dets)} detection" in win.status_hidden.text()
+    assert "Detections off" in hidden(ov, win.state.layers, win.state.look()).reason

@@ -275,3 +275,12 @@ def test_a_huge_category_name_is_cut_for_every_view(tmp_path: Path) -> None:
     assert len(cat.name) == MAX_NAME and cat.name.endswith("…")
     assert len(cat.keypoint_names[0]) == MAX_NAME
     assert len(cat.record["name"]) == 2_000_000  # the record (exports) keeps it whole
+
+
+def test_a_mistyped_category_gets_a_suggestion(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    p = write(tmp_path / "d.json", doc())
+    assert main(["export", str(p), "--category", "dgo", "--out", str(tmp_path / "o")]) == 2
+    assert "no category named or numbered 'dgo'; did you mean 'dog'?" in capsys.readouterr().err
+    assert main(["export", str(p), "--category", "zebra", "--out", str(tmp_path / "o")]) == 2
+    assert "did you mean" not in capsys.readouterr().err

@@ -133,8 +133,20 @@ def resolve_categories(ds: Dataset, names_or_ids: Iterable[str]) -> tuple[int, .
         elif key.lstrip("-").isdigit() and int(key) in known:
             out.append(int(key))
         else:
-            raise FilterError(f"no category named or numbered {key!r}")
+            near = close_category_names(ds, key)
+            raise FilterError(f"no category named or numbered {key!r}"
+                              + (f"; did you mean {' or '.join(map(repr, near))}?" if near
+                                 else ""))
     return tuple(dict.fromkeys(out))
+
+
+def close_category_names(ds: Dataset, text: str, n: int = 3) -> list[str]:
+    """The category names ``text`` is probably a typo of ("persn" → "person")."""
+    import difflib
+
+    names = {c.name.lower(): c.name for c in ds.categories}
+    return [names[m] for m in difflib.get_close_matches(text.strip().lower(), list(names),
+                                                        n=n, cutoff=0.6)]
 
 
 # ----- the criteria ---------------------------------------------------------------

@@ -9,6 +9,7 @@ and double-click → "images with this category".
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
@@ -38,7 +39,7 @@ from PySide6.QtWidgets import (
 
 from cocoview.model.categories import Category
 from cocoview.model.dataset import Dataset
-from cocoview.model.filters import ImageFilter, filter_images
+from cocoview.model.filters import ImageFilter, close_category_names, filter_images
 from cocoview.qt.state import ViewerState
 from cocoview.qt.widgets import SORT_ROLE, TOP, Index, RowHeightDelegate, color_icon
 
@@ -312,6 +313,11 @@ class CategoryPanel(QWidget):
         self.filter_edit.setPlaceholderText("Filter categories…")
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(self._filter)
+        #: "Did you mean person?" when the box matches nothing (a click takes it)
+        self.suggestion = QLabel(self)
+        self.suggestion.setObjectName("category_suggestion")
+        self.suggestion.setVisible(False)
+        self.suggestion.linkActivated.connect(self.filter_edit.setText)
 
         self.view = QTreeView(self)
         self.view.setModel(self.proxy)
@@ -351,6 +357,7 @@ class CategoryPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(4)
         layout.addWidget(self.filter_edit)
+        layout.addWidget(self.suggestion)
         layout.addWidget(self.view, 1)
         layout.addLayout(buttons)
 
@@ -378,6 +385,13 @@ class CategoryPanel(QWidget):
         self.proxy.setFilterFixedString(text.strip())
         if text.strip():
             self.view.expandAll()
+        ds = self._state.dataset
+        near = close_category_names(ds, text) if ds is not None and text.strip() and \
+            self.proxy.rowCount() == 0 else []
+        self.suggestion.setText("Did you mean " + " or ".join(
+            f"<a href='{html.escape(n)}'>{html.escape(n)}</a>" for n in near) + "?"
+            if near else "")
+        self.suggestion.setVisible(bool(near))
 
     def _set_all(self, visible: bool) -> None:
         self._state.set_categories_visible(self.model.all_category_ids(), visible)

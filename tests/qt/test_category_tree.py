@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QModelIndex, Qt
@@ -239,3 +240,15 @@ def test_one_toggle_repaints_one_row_and_its_parent(qapp: object, lvis: Dataset)
     st.hidden_categories = {c.id for c in lvis.categories}  # hide all: block repaint
     st.visibilityChanged.emit()
     assert 0 < len(seen) < 100 and any(b - a > 100 for a, b in seen)
+
+
+def test_the_filter_box_suggests_a_close_name(qtbot: Any, state: ViewerState) -> None:
+    panel = CategoryPanel(state)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.filter_edit.setText("persn")
+    assert panel.proxy.rowCount() == 0
+    assert panel.suggestion.isVisible() and "person" in panel.suggestion.text()
+    panel.suggestion.linkActivated.emit("person")  # the user clicks it
+    assert panel.filter_edit.text() == "person" and panel.proxy.rowCount() > 0
+    assert not panel.suggestion.isVisible()

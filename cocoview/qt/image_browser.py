@@ -136,7 +136,7 @@ class ImageBrowser(QWidget):
         t.setWordWrap(False)
         t.setShowGrid(False)
         t.setAlternatingRowColors(True)
-        t.setTextElideMode(Qt.TextElideMode.ElideLeft)  # names differ at their end
+        t.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # folders at the start, ids at the end
         t.setIconSize(self.model.icon_size)
         t.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         vh = t.verticalHeader()
@@ -151,6 +151,9 @@ class ImageBrowser(QWidget):
             hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
         self._fit_number_columns()
         hh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        hh.setSortIndicatorClearable(True)  # a third click: back to the file's order
+        hh.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        t.setSortingEnabled(True)  # the model sorts the browsed list itself
         g = self.grid = ThumbnailGridView(thumbnail_size, self)
         g.setModel(self.model)
         g.setSelectionModel(t.selectionModel())  # one selection, two views
@@ -256,6 +259,12 @@ class ImageBrowser(QWidget):
             self._own_list = False
 
     def _list_changed(self) -> None:
+        if "; sorted by" not in self.state.image_list_label:  # a new list comes unsorted
+            hh = self.table.horizontalHeader()
+            if hh.sortIndicatorSection() >= 0:
+                hh.blockSignals(True)
+                hh.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+                hh.blockSignals(False)
         if not self._own_list:  # a filter elsewhere: it becomes what we search in
             self._base_ids = self.state.image_list
             self._base_checked = False

@@ -181,6 +181,33 @@ class ImageListModel(QAbstractTableModel):
                 f"id {image_id} · {size} · {n} annotation{'s' if n != 1 else ''}\n"
                 f"{path if path is not None else ''}")
 
+    # ----- sorting: the browsed list itself, so Next follows the order shown ------------
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort the browsed list by a column (-1: back to the file's order); navigation
+        follows. Vectorised over the columns (a stable sort: ties keep their order)."""
+        ds = self.state.dataset
+        ids = self.state.image_list
+        if ds is None or not len(ids):
+            return
+        rows = ds.image_rows(ids)
+        if column == 0:
+            names = np.asarray(ds.image_file_names, dtype=object)[np.maximum(rows, 0)]
+            key: np.ndarray = np.char.lower(names.astype(str))
+        elif column == 1:
+            key = ids
+        elif column == 2:
+            key = ds.image_ann_count[np.maximum(rows, 0)]
+        else:
+            key = rows  # the file's order
+        perm = np.argsort(key, kind="stable")
+        if column >= 0 and order == Qt.SortOrder.DescendingOrder:
+            perm = perm[::-1]
+        label = self.state.image_list_label.split("; sorted by")[0]
+        if column >= 0:
+            label += f"; sorted by {self.COLUMNS[column].lower()}" + (
+                " ↓" if order == Qt.SortOrder.DescendingOrder else "")
+        self.state.set_image_list(ids[perm], label)
+
     def _reset(self) -> None:
         self.beginResetModel()
         self._ids = self.state.image_list

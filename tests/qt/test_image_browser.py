@@ -418,3 +418,30 @@ def test_selection_flags_keep_rows(browser: ImageBrowser) -> None:
                        | QItemSelectionModel.SelectionFlag.Rows)
     assert browser.state.current_image == _ids(browser.state)[3]
     assert sm.isRowSelected(3, QModelIndex())
+
+
+def test_clicking_a_header_sorts_the_browsed_list(qtbot: QtBot) -> None:
+    import cocoview
+    from cocoview.qt.image_browser import ImageBrowser
+    from cocoview.qt.state import ViewerState
+    from cocoview.resources import demo_files
+
+    state = ViewerState()
+    b = ImageBrowser(state)
+    qtbot.addWidget(b)
+    b.show()
+    ds = cocoview.open(demo_files())
+    state.set_dataset(ds)
+    b.table.sortByColumn(2, Qt.SortOrder.DescendingOrder)
+    counts = [int(ds.image_ann_count[ds.image_row(int(i))]) for i in state.image_list]
+    assert counts == sorted(counts, reverse=True)
+    assert state.image_list_label.endswith("sorted by annotations ↓")
+    state.set_current_image(int(state.image_list[0]))
+    state.step(1)  # Next follows the order shown
+    assert state.current_image == int(state.image_list[1])
+    b.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
+    assert list(state.image_list) == sorted(ds.image_ids.tolist())
+    b.model.sort(-1)  # the third click: the file's order again
+    assert list(state.image_list) == ds.image_ids.tolist()
+    assert "sorted" not in state.image_list_label
+    assert b.table.textElideMode() == Qt.TextElideMode.ElideMiddle

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QSlider,
     QStackedWidget,
     QTableView,
     QToolButton,
@@ -55,6 +56,7 @@ from cocoview.qt.thumbnails import ThumbnailCache
 __all__ = ["IMAGE_ID_ROLE", "ImageBrowser", "ImageListModel", "ThumbnailCache"]
 
 _LARGE = 200_000  # lists longer than this are searched after a short pause in typing
+THUMB_MIN, THUMB_MAX, THUMB_STEP = 80, 320, 20  # the grid's thumbnail sizes (logical px)
 
 
 class ImageBrowser(QWidget):
@@ -62,6 +64,8 @@ class ImageBrowser(QWidget):
 
     #: "list" or "grid"
     modeChanged = Signal(str)
+    #: the grid's thumbnail size changed (logical pixels)
+    thumbnailSizeChanged = Signal(int)
 
     def __init__(self, state: ViewerState, parent: QWidget | None = None, *,
                  thumbnail_size: int = 160) -> None:
@@ -122,6 +126,16 @@ class ImageBrowser(QWidget):
         self._bar.setSpacing(2)
         self._bar.addWidget(self.list_button)
         self._bar.addWidget(self.grid_button)
+        #: the grid's thumbnail size (also Ctrl+wheel on the grid); shown in grid mode
+        self.size_slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.size_slider.setObjectName("thumbnail_size")
+        self.size_slider.setRange(THUMB_MIN, THUMB_MAX)
+        self.size_slider.setSingleStep(THUMB_STEP)
+        self.size_slider.setPageStep(THUMB_STEP * 2)
+        self.size_slider.setFixedWidth(90)
+        self.size_slider.setToolTip("Thumbnail size (Ctrl+wheel on the grid)")
+        self.size_slider.setVisible(False)
+        self._bar.addWidget(self.size_slider)
         self._bar.addSpacing(6)
         self._bar.addWidget(self.search, 3)
         self._bar.addSpacing(6)
@@ -156,6 +170,10 @@ class ImageBrowser(QWidget):
         t.setSortingEnabled(True)  # the model sorts the browsed list itself
         g = self.grid = ThumbnailGridView(thumbnail_size, self)
         g.setModel(self.model)
+        self.size_slider.setValue(thumbnail_size)
+        self.size_slider.valueChanged.connect(self.set_thumbnail_size)
+        g.zoomRequested.connect(
+            lambda step: self.set_thumbnail_size(self.thumbnail_size() + step * THUMB_STEP))
         g.setSelectionModel(t.selectionModel())  # one selection, two views
         t.selectionModel().currentRowChanged.connect(self._row_activated)
         self.stack = QStackedWidget(self)
@@ -176,6 +194,7 @@ class ImageBrowser(QWidget):
         had_focus = self.current_view().hasFocus()
         self.stack.setCurrentWidget(view)
         (self.grid_button if mode == "grid" else self.list_button).setChecked(True)
+        self.size_slider.setVisible(mode == "grid")
         self.thumbnails.forget_pending()  # the other view's rows are no longer on screen
         cur = view.currentIndex()
         if cur.isValid():
@@ -183,6 +202,23 @@ class ImageBrowser(QWidget):
         if had_focus:
             view.setFocus()
         self.modeChanged.emit(mode)
+
+    def thumbnail_size(self) -> int:
+        """The grid's thumbnail size in logical pixels."""
+        return int(self.grid.delegate().icon_size)
+
+    def set_thumbnail_size(self, px: int) -> None:
+        """Bigger or smaller thumbnails in the grid (made again at the new size; the old
+        ones are shown meanwhile)."""
+        px = min(max(int(px), THUMB_MIN), THUMB_MAX)
+        if px == self.thumbnail_size():
+            return
+        self.thumbnails.size = round(px * screen_dpr())
+        self.thumbnails.clear(keep_stale=True)
+        self.grid.set_icon_size(px)
+        if self.size_slider.value() != px:
+            self.size_slider.setValue(px)
+        self.thumbnailSizeChanged.emit(px)
 
     def current_view(self) -> QAbstractItemView:
         w = self.stack.currentWidget()

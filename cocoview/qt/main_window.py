@@ -597,6 +597,9 @@ class MainWindow(QMainWindow):
             on = str(oo).lower() in ("true", "1")
             self.state.set_outline_only(on)
             self.actions_["outline_only"].setChecked(on)
+        size = s.value("browser/thumbnail_size")
+        if size is not None and str(size).isdigit():
+            self.browser.set_thumbnail_size(int(str(size)))
         if str(s.value("view/color_by_instance", "false")).lower() in ("true", "1"):
             self.state.set_color_by_instance(True)
             self.actions_["color_by_instance"].setChecked(True)
@@ -610,6 +613,7 @@ class MainWindow(QMainWindow):
         s.setValue("view/opacity", self.state.opacity)
         s.setValue("view/outline_only", self.state.outline_only)
         s.setValue("view/color_by_instance", self.state.color_by_instance)
+        s.setValue("browser/thumbnail_size", self.browser.thumbnail_size())
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -21,6 +21,7 @@ from PySide6.QtCore import (
     QRectF,
     QSize,
     Qt,
+    Signal,
 )
 from PySide6.QtGui import (
     QColor,
@@ -31,6 +32,7 @@ from PySide6.QtGui import (
     QPalette,
     QRegion,
     QResizeEvent,
+    QWheelEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -152,6 +154,9 @@ class ThumbnailGridView(QAbstractItemView):
     of slightly smaller thumbnails rather than one column with wide margins.
     """
 
+    #: Ctrl+wheel: bigger (+1) or smaller (-1) thumbnails
+    zoomRequested = Signal(int)
+
     def __init__(self, icon_size: int = 160, parent: QWidget | None = None,
                  min_scale: float = 0.7) -> None:
         super().__init__(parent)
@@ -186,6 +191,22 @@ class ThumbnailGridView(QAbstractItemView):
 
     def cell_size(self) -> QSize:
         return QSize(self._cell)
+
+    def set_icon_size(self, px: int) -> None:
+        """Thumbnails of ``px`` (logical pixels) from now on; the cells follow."""
+        self.delegate().icon_size = px
+        self._update_cells()
+        self.updateGeometries()
+        self.viewport().update()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            dy = event.angleDelta().y()
+            if dy:
+                self.zoomRequested.emit(1 if dy > 0 else -1)
+            event.accept()
+            return
+        super().wheelEvent(event)
 
     def columns(self) -> int:
         return self._cols

@@ -445,3 +445,34 @@ def test_clicking_a_header_sorts_the_browsed_list(qtbot: QtBot) -> None:
     assert list(state.image_list) == ds.image_ids.tolist()
     assert "sorted" not in state.image_list_label
     assert b.table.textElideMode() == Qt.TextElideMode.ElideMiddle
+
+
+def test_thumbnail_size_by_slider_and_ctrl_wheel_is_remembered(qtbot: QtBot) -> None:
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QWheelEvent
+
+    from cocoview.qt.image_browser import THUMB_MAX, THUMB_STEP
+    from cocoview.qt.main_window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    b = w.browser
+    b.set_mode("grid")
+    assert b.size_slider.isVisible()
+    before = b.grid.cell_size()
+    b.size_slider.setValue(240)
+    assert b.thumbnail_size() == 240 and b.grid.cell_size().width() > before.width()
+    assert b.thumbnails.size >= 240
+    wheel = QWheelEvent(QPointF(10, 10), QPointF(10, 10), QPoint(0, 0), QPoint(0, 120),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.ControlModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    b.grid.wheelEvent(wheel)
+    assert b.thumbnail_size() == 240 + THUMB_STEP and b.size_slider.value() == 260
+    b.set_thumbnail_size(10_000)
+    assert b.thumbnail_size() == THUMB_MAX
+    w.close()
+    w2 = MainWindow()
+    qtbot.addWidget(w2)
+    assert w2.browser.thumbnail_size() == THUMB_MAX
+    w2.close()

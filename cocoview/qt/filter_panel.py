@@ -338,6 +338,8 @@ class FilterPanel(QWidget):
         self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.count_label = QLabel(self.header)
         self.count_label.setObjectName("filter_count")
+        self.count_label.setWordWrap(True)  # never cut off in a narrow dock
+        self.count_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.clear_button = QPushButton("Clear", self.header)
         self.clear_button.setObjectName("filter_clear")
         self.clear_button.setToolTip("Remove every criterion: browse all images (Ctrl+Shift+L)")

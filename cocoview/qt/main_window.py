@@ -51,12 +51,13 @@ class DockSpec:
     title: str
     area: Qt.DockWidgetArea
     tab_with: str = ""  # shown as a tab behind this dock
+    below: str = ""  # shown under this dock, both visible
 
 
 Area = Qt.DockWidgetArea
 DOCKS: tuple[DockSpec, ...] = (
     DockSpec("images", "Images", Area.LeftDockWidgetArea),
-    DockSpec("filter", "Filter", Area.LeftDockWidgetArea, tab_with="images"),
+    DockSpec("filter", "Filter", Area.LeftDockWidgetArea, below="images"),
     DockSpec("categories", "Categories", Area.RightDockWidgetArea),
     DockSpec("inspector", "Inspector", Area.RightDockWidgetArea),
 )
@@ -95,6 +96,8 @@ class MainWindow(QMainWindow):
             self.docks[spec.key] = dock = self._dock(spec.title, panels[spec.key], spec.area)
             if spec.tab_with:
                 self.tabifyDockWidget(self.docks[spec.tab_with], dock)
+            elif spec.below:
+                self.splitDockWidget(self.docks[spec.below], dock, Qt.Orientation.Vertical)
         for spec in DOCKS:
             if spec.tab_with:
                 self.docks[spec.tab_with].raise_()  # the first of a tab group in front

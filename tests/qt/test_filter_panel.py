@@ -364,7 +364,11 @@ def test_main_window_filter_dock_and_clear_action(qtbot: QtBot) -> None:
     with qtbot.waitSignal(w.loader.loaded, timeout=20000):
         w.open_demo()
     assert w.docks["filter"].objectName() == "dock_filter"
-    assert w.docks["filter"] in w.tabifiedDockWidgets(w.docks["images"])
+    # beside the image list, both visible (not a tab behind it)
+    assert w.docks["filter"] not in w.tabifiedDockWidgets(w.docks["images"])
+    assert w.dockWidgetArea(w.docks["filter"]) == w.dockWidgetArea(w.docks["images"])
+    assert w.docks["filter"].isVisible() and w.docks["images"].isVisible()
+    assert w.docks["filter"].geometry().top() >= w.docks["images"].geometry().bottom()
     assert w.categories.filter_model is w.filter_model
     w.filter_model.set_categories([CAR], "any", immediate=True)
     ds = w.state.dataset

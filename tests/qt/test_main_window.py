@@ -255,6 +255,7 @@ def test_cache_setting_and_clear(qtbot: QtBot, win: MainWindow, tmp_path: Path) 
     win.actions_["use_cache"].setChecked(True)
     with qtbot.waitSignal(win.loader.loaded, timeout=10000):
         win.open_files([p])
+    cache.wait_pending(p)  # the entry is written by a background thread after the open
     assert cache.entry_dir(p).exists()
     win.actions_["clear_cache"].trigger()
     assert not cache.entry_dir(p).exists()

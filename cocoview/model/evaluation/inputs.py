@@ -25,16 +25,16 @@ N_COCO_KEYPOINTS = 17
 
 # skip reasons of results that take no part (in the order they are checked)
 SKIP_REASONS = {
-    "not-an-object": "is not a JSON object",
-    "bad-image-id": "has no integer image_id",
-    "unknown-image": "refers to an image id not in the ground truth",
-    "bad-category-id": "has no integer category_id",
-    "unknown-category": "refers to a category id the ground truth does not define",
-    "bad-score": "has no finite score",
-    "bad-bbox": "has no bbox of 4 finite numbers with width and height ≥ 0",
-    "no-segmentation": "has no segmentation (a polygon list or an RLE object)",
-    "rle-size": "has an RLE whose size is not its image's height × width",
-    "bad-keypoints": "has no keypoints list of 17 × 3 numbers",
+    "not-an-object": "not a JSON object",
+    "bad-image-id": "no integer image_id",
+    "unknown-image": "image id not in the ground truth",
+    "bad-category-id": "no integer category_id",
+    "unknown-category": "category id the ground truth does not define",
+    "bad-score": "no finite score",
+    "bad-bbox": "no bbox of 4 finite numbers with width and height ≥ 0",
+    "no-segmentation": "no segmentation (a polygon list or an RLE object)",
+    "rle-size": "RLE size is not the image's height × width",
+    "bad-keypoints": "no keypoints list of 17 × 3 finite numbers",
 }
 
 
@@ -324,7 +324,7 @@ def detections(records: Sequence[Any], gt: GroundTruth, iou_type: str,
             sample = ", ".join(str(i) for i in which[:5].tolist()) + (
                 ", …" if len(which) > 5 else "")
             problems.append(Problem(Severity.WARNING, f"result-{code}",
-                                    f"{len(which)} of {n} results {text}; left out "
+                                    f"{len(which)} of {n} results left out: {text} "
                                     f"(result index {sample})", file=source))
     return Detections(
         result_index=idx.astype(np.int64), image_id=img[idx], category_id=cat[idx],

@@ -64,6 +64,28 @@ class _RecNoGeom(msgspec.Struct):
     num_keypoints: Any = None
 
 
+_TYPED = {"image_id": int | None, "category_id": int | None, "bbox": list[float] | None,
+          "area": float | None, "score": float | None, "iscrowd": int | bool | None,
+          "num_keypoints": int | None, "keypoints": list[float] | None}
+#: the same fields with their usual types: a file that has them decodes without checks
+_Typed = msgspec.defstruct("_Typed", [(k, t, None) for k, t in _TYPED.items()]
+                           + [("segmentation", Any, None)])
+_TypedNoGeom = msgspec.defstruct("_TypedNoGeom", [(k, t, None) for k, t in _TYPED.items()])
+TYPED = (_Typed, _TypedNoGeom)
+
+
+def decode_array(buf: bytes, geometry: bool) -> list[Any] | None:
+    """A JSON array of records in one msgspec call (typed, else loose); None if it cannot."""
+    for typ in ((_Typed, _Rec) if geometry else (_TypedNoGeom, _RecNoGeom)):
+        try:
+            return msgspec.json.decode(buf, type=list[typ])  # type: ignore[valid-type]
+        except msgspec.ValidationError:
+            continue
+        except (msgspec.DecodeError, UnicodeError, RecursionError):
+            return None
+    return None
+
+
 def decode_records(f: FileIndex, geometry: bool) -> list[Any]:
     """Every record of ``f``'s annotations array (or of a results list), decoded.
 
@@ -73,16 +95,11 @@ def decode_records(f: FileIndex, geometry: bool) -> list[Any]:
     n = f.n_records
     if not n:
         return []
-    typ = _Rec if geometry else _RecNoGeom
     start = int(f.ann_rec_off[0])
     end = int(f.ann_rec_off[-1] + f.ann_rec_len[-1])
-    try:
-        buf = b"[" + bytes(f.data[start:end]) + b"]"
-        recs = msgspec.json.decode(buf, type=list[typ])  # type: ignore[valid-type]
-        if len(recs) == n:
-            return recs
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeError, RecursionError):
-        pass
+    recs = decode_array(b"[" + bytes(f.data[start:end]) + b"]", geometry)
+    if recs is not None and len(recs) == n:
+        return recs
     out: list[Any] = []
     for i in range(n):
         try:
@@ -125,8 +142,14 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _ints(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+def _ints(values: list[Any], typed: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Integer ids as int64, and which of them were integers at all."""
+    if typed:  # ints or None: numpy refuses None, so a clean list converts in one go
+        try:
+            arr = np.array(values, dtype=np.int64)
+            return arr, np.ones(len(arr), bool)
+        except (TypeError, OverflowError):
+            pass
     ok = np.fromiter((isinstance(v, int) and not isinstance(v, bool) and -(1 << 63) <= v < (1 << 63)
                       for v in values), bool, len(values))
     if ok.all():
@@ -264,9 +287,10 @@ def detections(records: Sequence[Any], gt: GroundTruth, iou_type: str,
     reason = np.full(n, "", object)
     is_obj = np.fromiter((r is not None for r in records), bool, n)
     reason[~is_obj] = "not-an-object"
+    typed = bool(n) and type(records[0]) in TYPED and bool(is_obj.all())
     recs = [r if r is not None else _Rec() for r in records]
-    img, img_ok = _ints([r.image_id for r in recs])
-    cat, cat_ok = _ints([r.category_id for r in recs])
+    img, img_ok = _ints([r.image_id for r in recs], typed)
+    cat, cat_ok = _ints([r.category_id for r in recs], typed)
     score = _floats([r.score for r in recs])
     bbox = _floats([r.bbox for r in recs], 4)
 

@@ -196,7 +196,14 @@ def load_records(ds: Any, results: Any, iou_type: str) -> tuple[list[Any], str]:
         return inputs.decode_records(res.file, geometry), str(res.file.path)
     if isinstance(results, (str, Path)):
         from cocoview.model.loader import load_file
+        from cocoview.model.source import read_bytes
 
+        data = read_bytes(results)
+        if data[:1] == b"[" or data.lstrip()[:1] == b"[":  # the usual file: one decode
+            recs = inputs.decode_array(bytes(data), geometry)
+            if recs is not None:
+                return recs, str(results)
+        del data
         f = load_file(results)
         if not f.is_list and f.kind != "results":
             raise CocoFormatError(f.path, "not a results file (expected a JSON list of "

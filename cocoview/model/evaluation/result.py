@@ -16,7 +16,6 @@ from cocoview.model.evaluation.verdicts import (
     STATUS_NAMES,
     Masks,
     Verdicts,
-    read_eval_imgs,
     verdicts,
 )
 
@@ -55,8 +54,7 @@ class Evaluation:
     def _verdicts(self, thr: float, area: list[float], max_dets: int) -> Verdicts:
         ev = engine.run(self._gt_c, self._dt_c, self.iou_type, [thr], area, [max_dets],
                         accumulate=False)
-        cols = read_eval_imgs(ev.eval_imgs, len(self.dt), len(self.gt))
-        return verdicts(cols, self.gt, self.dt, self.iou_type, thr, area, max_dets)
+        return verdicts(ev, self.gt, self.dt, self.iou_type, thr, area, max_dets, self._masks)
 
     # ----- summaries ----------------------------------------------------
     def summary_lines(self) -> list[str]:

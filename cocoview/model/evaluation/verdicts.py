@@ -36,78 +36,117 @@ class Verdicts:
     gt_det_row: np.ndarray  # detection row that matched it, -1
 
 
-def read_eval_imgs(eval_imgs: list[Any], n_dt: int, n_gt: int) -> dict[str, np.ndarray]:
-    """The first IoU threshold of ``evalImgs`` as flat columns (ids are table rows + 1)."""
-    dt_m = np.full(n_dt, -1, np.int64)
-    dt_ig = np.zeros(n_dt, bool)
-    in_cell = np.zeros(n_dt, bool)
-    gt_m = np.full(n_gt, -1, np.int64)
-    gt_ig = np.zeros(n_gt, bool)
-    gt_in = np.zeros(n_gt, bool)
-    d_ids: list[int] = []
-    d_m: list[int] = []
-    d_ig: list[bool] = []
-    g_ids: list[int] = []
-    g_m: list[int] = []
-    g_ig: list[bool] = []
-    for e in eval_imgs:
-        if e is None:
-            continue
-        ids = e["dtIds"]
-        if ids:
-            d_ids.extend(ids)
-            d_m.extend(e["dtMatches"][0])
-            d_ig.extend(e["dtIgnore"][0])
-        gids = e["gtIds"]
-        if gids:
-            g_ids.extend(gids)
-            g_m.extend(e["gtMatches"][0])
-            g_ig.extend(e["gtIgnore"])
-    if d_ids:
-        rows = np.asarray(d_ids, np.int64) - 1
-        in_cell[rows] = True
-        dt_m[rows] = np.asarray(d_m, np.float64).astype(np.int64) - 1
-        dt_ig[rows] = np.asarray(d_ig, bool)
-    if g_ids:
-        rows = np.asarray(g_ids, np.int64) - 1
-        gt_in[rows] = True
-        gt_m[rows] = np.asarray(g_m, np.float64).astype(np.int64) - 1
-        gt_ig[rows] = np.asarray(g_ig, bool)
-    return {"dt_match": dt_m, "dt_ignore": dt_ig, "dt_in_cell": in_cell, "gt_match": gt_m,
-            "gt_ignore": gt_ig, "gt_in_cell": gt_in}
+def _from_map(d: dict[int, Any]) -> tuple[np.ndarray, list[Any]]:
+    """A hotcoco ``{ann id: value}`` map as (table rows, values)."""
+    keys = np.fromiter(d.keys(), np.int64, len(d)) - 1
+    return keys, list(d.values())
 
 
-def verdicts(cols: dict[str, np.ndarray], gt: GroundTruth, dt: Detections, iou_type: str,
-             iou_thr: float, area: list[float], max_dets: int) -> Verdicts:
+def rank_in_cell(gt: GroundTruth, dt: Detections) -> np.ndarray:
+    """Each detection's position in its (image, category) by score, ties in file order
+    (pycocotools' stable sort); the maxDets cut keeps positions below maxDets."""
     n = len(dt)
-    m = cols["dt_match"]
-    ig = cols["dt_ignore"]
+    order = np.lexsort((np.arange(n), -dt.score, dt.category_id, dt.image_id))
+    key_i, key_c = dt.image_id[order], dt.category_id[order]
+    first = np.ones(n, bool)
+    first[1:] = (key_i[1:] != key_i[:-1]) | (key_c[1:] != key_c[:-1])
+    start = np.maximum.accumulate(np.where(first, np.arange(n), 0)) if n else first
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n) - start
+    return rank
+
+
+def verdicts(ev: Any, gt: GroundTruth, dt: Detections, iou_type: str, iou_thr: float,
+             area: list[float], max_dets: int, masks: Masks | None = None) -> Verdicts:
+    """Verdicts from an evaluation run at one threshold, area range and maxDets.
+
+    hotcoco's ``image_diagnostics`` gives the true and false positives and what
+    they matched. The rest of the kept detections are ignored: the ones
+    COCOeval's second pass gave to an ignored ground truth (a crowd, or one
+    outside the area range: one detection each, a crowd any number) are found
+    the same way here — best similarity, ties to the later ground truth, in
+    score order — and the others lie outside the area range themselves.
+    """
+    n, n_gt = len(dt), len(gt)
+    diag = ev.image_diagnostics(iou_thr=iou_thr)
     status = np.full(n, IGNORED, np.int8)
-    reason = np.full(n, "maxdets", object)
-    cell = cols["dt_in_cell"]
-    hit = cell & (m >= 0)
-    status[cell & ~ig & hit] = TP
-    status[cell & ~ig & ~hit] = FP
-    reason[cell & ~ig] = ""
-    reason[cell & ig & ~hit] = "area"
-    if hit.any():
-        g = m[hit]
+    rows, vals = _from_map(diag["dt_status"])
+    is_tp = np.array([v == "tp" for v in vals], bool)
+    status[rows[is_tp]] = TP
+    status[rows[~is_tp]] = FP
+    gt_row = np.full(n, -1, np.int64)
+    rows, vals = _from_map(diag["dt_match"])
+    gt_row[rows] = np.asarray(vals, np.int64) - 1
+    gt_det = np.full(n_gt, -1, np.int64)
+    rows, vals = _from_map(diag["gt_match"])
+    gt_det[rows] = np.asarray(vals, np.int64) - 1
+    reason = np.full(n, "", object)
+    kept = rank_in_cell(gt, dt) < max_dets
+    reason[~kept] = "maxdets"
+    g_ig = gt.iscrowd | (gt.area < area[0]) | (gt.area > area[1])
+    if iou_type == "keypoints":
+        g_ig |= gt.num_keypoints == 0
+    rest = np.flatnonzero(kept & (status == IGNORED))
+    reason[rest] = "area"
+    if len(rest):
+        _second_pass(gt, dt, iou_type, masks, rest, np.flatnonzero(g_ig), iou_thr, gt_row,
+                     gt_det)
+        hit = rest[gt_row[rest] >= 0]
+        g = gt_row[hit]
         why = np.where(gt.iscrowd[g], "crowd", "area").astype(object)
         if iou_type == "keypoints":
             why[(gt.num_keypoints[g] == 0) & ~gt.iscrowd[g]] = "no-keypoints"
-        r = reason[hit]
-        r[ig[hit]] = why[ig[hit]]
-        reason[hit] = r
+        reason[hit] = why
     iou = np.full(n, np.nan)
-    rows = np.flatnonzero(hit)
+    rows = np.flatnonzero(gt_row >= 0)
     if len(rows):
-        iou[rows] = pair_similarity(gt, dt, iou_type, rows, m[rows])
-    gt_status = np.full(len(gt), MISSED, np.int8)
-    gt_status[cols["gt_match"] >= 0] = MATCHED
-    gt_status[cols["gt_ignore"]] = GT_IGNORED
-    gt_status[~cols["gt_in_cell"]] = GT_IGNORED
-    return Verdicts(iou_thr, list(area), max_dets, status, reason.astype(str),
-                    np.where(hit, m, -1), iou, gt_status, cols["gt_match"])
+        iou[rows] = pair_similarity(gt, dt, iou_type, rows, gt_row[rows], masks)
+    gt_status = np.full(n_gt, MISSED, np.int8)
+    gt_status[gt_det >= 0] = MATCHED
+    gt_status[g_ig] = GT_IGNORED
+    return Verdicts(iou_thr, list(area), max_dets, status, reason.astype(str), gt_row, iou,
+                    gt_status, gt_det)
+
+
+def _second_pass(gt: GroundTruth, dt: Detections, iou_type: str, masks: Masks | None,
+                 d_sel: np.ndarray, g_sel: np.ndarray, iou_thr: float, gt_row: np.ndarray,
+                 gt_det: np.ndarray) -> None:
+    """COCOeval's match of unmatched detections to ignored ground truth, for ``d_sel``."""
+    from cocoview.model.evaluation.analysis import image_pairs
+
+    floor = min(iou_thr, 1 - 1e-10)
+    cd, cg, ci = [], [], []
+    for pd, pg in image_pairs(gt, dt, d_sel, g_sel):
+        same = gt.category_id[pg] == dt.category_id[pd]
+        pd, pg = pd[same], pg[same]
+        sim = pair_similarity(gt, dt, iou_type, pd, pg, masks)
+        ok = sim >= floor
+        cd.append(pd[ok])
+        cg.append(pg[ok])
+        ci.append(sim[ok])
+    if not cd:
+        return
+    d, g, s = np.concatenate(cd), np.concatenate(cg), np.concatenate(ci)
+    if not len(d):
+        return
+    rank = rank_in_cell(gt, dt)
+    o = np.lexsort((g, rank[d], dt.category_id[d], dt.image_id[d]))
+    d_l, g_l, s_l = d[o].tolist(), g[o].tolist(), s[o].tolist()
+    crowd = gt.iscrowd
+    taken: set[int] = set()
+    j = 0
+    while j < len(d_l):
+        det = d_l[j]
+        best_g, best = -1, floor
+        while j < len(d_l) and d_l[j] == det:
+            gg = g_l[j]
+            if (crowd[gg] or gg not in taken) and s_l[j] >= best:
+                best_g, best = gg, s_l[j]
+            j += 1
+        if best_g >= 0:
+            taken.add(best_g)
+            gt_row[det] = best_g
+            gt_det[best_g] = det
 
 
 # ----- similarities ----------------------------------------------------------
@@ -126,12 +165,12 @@ def box_iou(d: np.ndarray, g: np.ndarray, crowd: np.ndarray) -> np.ndarray:
 
 
 def pair_similarity(gt: GroundTruth, dt: Detections, iou_type: str, d_rows: np.ndarray,
-                    g_rows: np.ndarray) -> np.ndarray:
-    """IoU (OKS for keypoints) of detection/ground-truth row pairs."""
+                    g_rows: np.ndarray, masks: Masks | None = None) -> np.ndarray:
+    """IoU (OKS for keypoints) of detection/ground-truth row pairs; crowds by detection area."""
     if iou_type == "bbox":
         return box_iou(dt.bbox[d_rows], gt.bbox[g_rows], gt.iscrowd[g_rows])
     if iou_type == "segm":
-        masks = Masks(gt, dt)
+        masks = masks or Masks(gt, dt)
         out = np.empty(len(d_rows))
         for k, (d, g) in enumerate(zip(d_rows.tolist(), g_rows.tolist(), strict=True)):
             out[k] = masks.iou([d], [g])[0, 0]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cocoview.model.evaluation.inputs import Detections, GroundTruth
-from cocoview.model.evaluation.verdicts import FP, TP, Masks, Verdicts, box_iou
+from cocoview.model.evaluation.verdicts import FP, TP, Masks, Verdicts, box_iou, greedy_match
 
 TIDE_TYPES = ("Loc", "Cls", "Dupe", "Bkg", "Both")
 _LOC, _CLS, _DUPE, _BKG, _BOTH = range(5)
@@ -130,8 +130,8 @@ def tide(gt: GroundTruth, dt: Detections, v: Verdicts, iou_type: str, masks: Mas
     covered = np.zeros(n_gt, bool)
     covered[target[target >= 0]] = True
     miss = (v.gt_status == 1) & ~covered
-    names = np.array([*TIDE_TYPES, ""], object)
-    error = names[np.where(err < 0, 5, err)].astype(str)
+    names = np.array([*TIDE_TYPES, ""], "<U4")
+    error = names[np.where(err < 0, 5, err)]
     counts = {k: int((err == i).sum()) for i, k in enumerate(TIDE_TYPES)}
     counts["Miss"] = int(miss.sum())
     return Tide(error, target, miss, counts, delta_ap, ap_base)
@@ -200,22 +200,10 @@ def confusion(gt: GroundTruth, dt: Detections, iou_type: str, masks: Masks | Non
     dt_gt = np.full(n, -1, np.int64)
     if cand_d:
         cd, cg, ci = np.concatenate(cand_d), np.concatenate(cand_g), np.concatenate(cand_i)
-        # per detection in matching order; GTs in category-major file order
-        o = np.lexsort((g_slot[cg] * len(gt) + cg, rank[cd]))
-        cd, cg, ci = cd[o].tolist(), cg[o].tolist(), ci[o].tolist()
-        taken: set[int] = set()
-        j = 0
-        while j < len(cd):
-            d = cd[j]
-            best_g, best_i = -1, iou_thr
-            while j < len(cd) and cd[j] == d:
-                g = cg[j]
-                if g not in taken and ci[j] >= best_i:
-                    best_g, best_i = g, ci[j]
-                j += 1
-            if best_g >= 0:
-                taken.add(best_g)
-                dt_gt[d] = best_g
+        # per image in matching order; GTs in category-major file order
+        md, mg = greedy_match(cd, cg, ci, rank[cd], g_slot[cg] * len(gt) + cg,
+                              np.zeros(len(gt), bool))
+        dt_gt[md] = mg
     dt_cell = np.full((n, 2), -1, np.int64)
     dt_cell[kept, 1] = d_slot[kept]
     dt_cell[kept, 0] = np.where(dt_gt[kept] >= 0, g_slot[np.maximum(dt_gt[kept], 0)], k)

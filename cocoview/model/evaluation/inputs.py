@@ -284,7 +284,7 @@ def detections(records: Sequence[Any], gt: GroundTruth, iou_type: str,
                source: str = "") -> Detections:
     """Check ``records`` (decoded results) against the ground truth; keep the usable ones."""
     n = len(records)
-    reason = np.full(n, "", object)
+    reason = np.full(n, "", "<U16")
     is_obj = np.fromiter((r is not None for r in records), bool, n)
     reason[~is_obj] = "not-an-object"
     typed = bool(n) and type(records[0]) in TYPED and bool(is_obj.all())
@@ -356,7 +356,7 @@ def detections(records: Sequence[Any], gt: GroundTruth, iou_type: str,
         segmentation=[seg[i] for i in idx.tolist()] if seg is not None else None,
         keypoints=[kps[i] for i in idx.tolist()] if kps is not None else None,
         first_has_bbox=bool(first_has_bbox), n_results=n,
-        skipped_index=skipped.astype(np.int64), skipped_reason=reason[skipped].astype(str),
+        skipped_index=skipped.astype(np.int64), skipped_reason=reason[skipped],
         problems=problems, source=source)
 
 

@@ -52,8 +52,12 @@ class Evaluation:
         self.problems: list[Problem] = [*gt.problems, *dt.problems]
 
     def _verdicts(self, thr: float, area: list[float], max_dets: int) -> Verdicts:
-        ev = engine.run(self._gt_c, self._dt_c, self.iou_type, [thr], area, [max_dets],
-                        accumulate=False)
+        if area == engine.AREA_RANGES["all"] and max_dets == engine.MAX_DETS[
+                self.iou_type][-1] and thr in engine.IOU_THRS.tolist():
+            ev = self._main  # its evalImgs at (thr, all, maxDets) are these verdicts
+        else:
+            ev = engine.run(self._gt_c, self._dt_c, self.iou_type, [thr], area, [max_dets],
+                            accumulate=False)
         return verdicts(ev, self.gt, self.dt, self.iou_type, thr, area, max_dets, self._masks)
 
     # ----- summaries ----------------------------------------------------
@@ -119,18 +123,18 @@ class Evaluation:
         """One row per result in the file (skipped ones too), by ``result_index``."""
         v, dt = self.verdicts, self.dt
         n = dt.n_results
-        status = np.full(n, "skipped", object)
-        reason = np.full(n, "", object)
+        status = np.full(n, "skipped", "<U7")
+        reason = np.full(n, "", "<U16")
         reason[dt.skipped_index] = dt.skipped_reason
         ri = dt.result_index
-        status[ri] = np.array(STATUS_NAMES, object)[v.status]
+        status[ri] = np.array(STATUS_NAMES)[v.status]
         reason[ri] = v.reason
         image_id = np.full(n, -1, np.int64)
         category_id = np.full(n, -1, np.int64)
         score = np.full(n, np.nan)
         gt_id = np.full(n, -1, np.int64)
         iou = np.full(n, np.nan)
-        error = np.full(n, "", object)
+        error = np.full(n, "", "<U4")
         image_id[ri], category_id[ri], score[ri] = dt.image_id, dt.category_id, dt.score
         hit = v.gt_row >= 0
         gt_id[ri[hit]] = self.gt.ann_id[v.gt_row[hit]]
@@ -139,8 +143,8 @@ class Evaluation:
         if t is not None:
             error[ri] = t.error
         return {"result_index": np.arange(n), "image_id": image_id, "category_id": category_id,
-                "score": score, "status": status.astype(str), "reason": reason.astype(str),
-                "gt_id": gt_id, "iou": iou, "error": error.astype(str)}
+                "score": score, "status": status, "reason": reason,
+                "gt_id": gt_id, "iou": iou, "error": error}
 
     def ground_truth_table(self) -> dict[str, np.ndarray]:
         """One row per evaluated ground-truth annotation."""
@@ -152,9 +156,9 @@ class Evaluation:
         if t is not None:
             miss = t.miss
         return {"id": gt.ann_id, "image_id": gt.image_id, "category_id": gt.category_id,
-                "status": np.array(GT_STATUS_NAMES, object)[v.gt_status].astype(str),
+                "status": np.array(GT_STATUS_NAMES)[v.gt_status],
                 "result_index": ri,
-                "error": np.where(miss, "Miss", "").astype(str)}
+                "error": np.where(miss, "Miss", "")}
 
     def to_json(self, per_category: bool = True) -> dict[str, Any]:
         t = self.tide

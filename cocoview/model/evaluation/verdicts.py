@@ -80,8 +80,9 @@ def verdicts(ev: Any, gt: GroundTruth, dt: Detections, iou_type: str, iou_thr: f
     gt_det = np.full(n_gt, -1, np.int64)
     rows, vals = _from_map(diag["gt_match"])
     gt_det[rows] = np.asarray(vals, np.int64) - 1
-    reason = np.full(n, "", object)
-    kept = rank_in_cell(gt, dt) < max_dets
+    reason = np.full(n, "", "<U12")
+    rank = rank_in_cell(gt, dt)
+    kept = rank < max_dets
     reason[~kept] = "maxdets"
     g_ig = gt.iscrowd | (gt.area < area[0]) | (gt.area > area[1])
     if iou_type == "keypoints":
@@ -89,11 +90,11 @@ def verdicts(ev: Any, gt: GroundTruth, dt: Detections, iou_type: str, iou_thr: f
     rest = np.flatnonzero(kept & (status == IGNORED))
     reason[rest] = "area"
     if len(rest):
-        _second_pass(gt, dt, iou_type, masks, rest, np.flatnonzero(g_ig), iou_thr, gt_row,
-                     gt_det)
+        _second_pass(gt, dt, iou_type, masks, rest, np.flatnonzero(g_ig), iou_thr, rank,
+                     gt_row, gt_det)
         hit = rest[gt_row[rest] >= 0]
         g = gt_row[hit]
-        why = np.where(gt.iscrowd[g], "crowd", "area").astype(object)
+        why = np.where(gt.iscrowd[g], "crowd", "area").astype("<U12")
         if iou_type == "keypoints":
             why[(gt.num_keypoints[g] == 0) & ~gt.iscrowd[g]] = "no-keypoints"
         reason[hit] = why
@@ -104,13 +105,13 @@ def verdicts(ev: Any, gt: GroundTruth, dt: Detections, iou_type: str, iou_thr: f
     gt_status = np.full(n_gt, MISSED, np.int8)
     gt_status[gt_det >= 0] = MATCHED
     gt_status[g_ig] = GT_IGNORED
-    return Verdicts(iou_thr, list(area), max_dets, status, reason.astype(str), gt_row, iou,
+    return Verdicts(iou_thr, list(area), max_dets, status, reason, gt_row, iou,
                     gt_status, gt_det)
 
 
 def _second_pass(gt: GroundTruth, dt: Detections, iou_type: str, masks: Masks | None,
-                 d_sel: np.ndarray, g_sel: np.ndarray, iou_thr: float, gt_row: np.ndarray,
-                 gt_det: np.ndarray) -> None:
+                 d_sel: np.ndarray, g_sel: np.ndarray, iou_thr: float, rank: np.ndarray,
+                 gt_row: np.ndarray, gt_det: np.ndarray) -> None:
     """COCOeval's match of unmatched detections to ignored ground truth, for ``d_sel``."""
     from cocoview.model.evaluation.analysis import image_pairs
 
@@ -127,26 +128,76 @@ def _second_pass(gt: GroundTruth, dt: Detections, iou_type: str, masks: Masks | 
     if not cd:
         return
     d, g, s = np.concatenate(cd), np.concatenate(cg), np.concatenate(ci)
+    # cells are independent: order detections by (image, category, score rank)
+    n = len(dt)
+    key = np.empty(n, np.int64)
+    key[np.lexsort((rank, dt.category_id, dt.image_id))] = np.arange(n)
+    md, mg = greedy_match(d, g, s, key[d], g, gt.iscrowd)
+    gt_row[md] = mg
+    # a crowd keeps the last detection it took (score order), as gtMatches does
+    last = np.argsort(key[md], kind="stable")
+    gt_det[mg[last]] = md[last]
+
+
+def greedy_match(d: np.ndarray, g: np.ndarray, s: np.ndarray, det_key: np.ndarray,
+                 gt_key: np.ndarray, rematchable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """pycocotools' greedy assignment over candidate pairs (all at or above the floor).
+
+    Detections in ``det_key`` order each take their best candidate ground truth
+    not yet taken (a ``rematchable`` one — a crowd — never counts as taken);
+    equal similarities go to the later one in ``gt_key`` order. A detection
+    whose candidates nobody else wants is decided at once, vectorised; only
+    the contested rest run through the loop. Returns (detections, their GT).
+    """
     if not len(d):
-        return
-    rank = rank_in_cell(gt, dt)
-    o = np.lexsort((g, rank[d], dt.category_id[d], dt.image_id[d]))
-    d_l, g_l, s_l = d[o].tolist(), g[o].tolist(), s[o].tolist()
-    crowd = gt.iscrowd
-    taken: set[int] = set()
-    j = 0
-    while j < len(d_l):
-        det = d_l[j]
-        best_g, best = -1, floor
-        while j < len(d_l) and d_l[j] == det:
-            gg = g_l[j]
-            if (crowd[gg] or gg not in taken) and s_l[j] >= best:
-                best_g, best = gg, s_l[j]
-            j += 1
-        if best_g >= 0:
-            taken.add(best_g)
-            gt_row[det] = best_g
-            gt_det[best_g] = det
+        return d, g
+    o = np.lexsort((gt_key, det_key))
+    d, g, s = d[o], g[o], s[o]
+    excl = rematchable[g]
+    contested = ~excl
+    if contested.any():
+        gu, cnt = np.unique(g[contested], return_counts=True)
+        shared = np.zeros(len(g), bool)
+        shared[contested] = np.isin(g[contested], gu[cnt > 1])
+    else:
+        shared = np.zeros(len(g), bool)
+    du, inv = np.unique(d, return_inverse=True)
+    det_shared = np.bincount(inv, weights=shared, minlength=len(du)) > 0
+    free = ~det_shared[inv]
+    out_d: list[np.ndarray] = []
+    out_g: list[np.ndarray] = []
+    if free.any():  # best similarity, ties to the later GT: the last of (det, s, gt order)
+        fd, fg, fs, fk = d[free], g[free], s[free], gt_key[o][free]
+        oo = np.lexsort((fk, fs, fd))
+        fd, fg = fd[oo], fg[oo]
+        last = np.ones(len(fd), bool)
+        last[:-1] = fd[1:] != fd[:-1]
+        out_d.append(fd[last])
+        out_g.append(fg[last])
+    if det_shared.any():
+        rest = ~free
+        d_l, g_l, s_l = d[rest].tolist(), g[rest].tolist(), s[rest].tolist()
+        again = rematchable.tolist() if len(rematchable) < 1 << 16 else None
+        taken: set[int] = set()
+        md: list[int] = []
+        mg: list[int] = []
+        j = 0
+        while j < len(d_l):
+            det = d_l[j]
+            best_g, best = -1, -1.0
+            while j < len(d_l) and d_l[j] == det:
+                gg = g_l[j]
+                if (gg not in taken or (again[gg] if again is not None else rematchable[gg])) \
+                        and s_l[j] >= best:
+                    best_g, best = gg, s_l[j]
+                j += 1
+            if best_g >= 0:
+                taken.add(best_g)
+                md.append(det)
+                mg.append(best_g)
+        out_d.append(np.asarray(md, np.int64))
+        out_g.append(np.asarray(mg, np.int64))
+    return np.concatenate(out_d), np.concatenate(out_g)
 
 
 # ----- similarities ----------------------------------------------------------

@@ -72,12 +72,19 @@ _Typed = msgspec.defstruct("_Typed", [(k, t, None) for k, t in _TYPED.items()]
                            + [("segmentation", Any, None)])
 _TypedNoGeom = msgspec.defstruct("_TypedNoGeom", [(k, t, None) for k, t in _TYPED.items()])
 TYPED = (_Typed, _TypedNoGeom)
+_DOCS: dict[Any, Any] = {
+    t: msgspec.defstruct(f"_Doc{t.__name__}", [("annotations", list[t], [])])  # type: ignore[valid-type]
+    for t in (_Typed, _TypedNoGeom, _Rec, _RecNoGeom)}
 
 
-def decode_array(buf: bytes, geometry: bool) -> list[Any] | None:
-    """A JSON array of records in one msgspec call (typed, else loose); None if it cannot."""
+def decode_array(buf: Any, geometry: bool, document: bool = False) -> list[Any] | None:
+    """A JSON array of records (or a document's ``annotations``) in one msgspec call,
+    typed, else loose; None if it cannot."""
     for typ in ((_Typed, _Rec) if geometry else (_TypedNoGeom, _RecNoGeom)):
         try:
+            if document:
+                doc: Any = msgspec.json.decode(buf, type=_DOCS[typ])
+                return list(doc.annotations)
             return msgspec.json.decode(buf, type=list[typ])  # type: ignore[valid-type]
         except msgspec.ValidationError:
             continue
@@ -95,9 +102,12 @@ def decode_records(f: FileIndex, geometry: bool) -> list[Any]:
     n = f.n_records
     if not n:
         return []
-    start = int(f.ann_rec_off[0])
-    end = int(f.ann_rec_off[-1] + f.ann_rec_len[-1])
-    recs = decode_array(b"[" + bytes(f.data[start:end]) + b"]", geometry)
+    try:  # the file's own buffer (bytes or a memory map): no copy
+        buf: Any = memoryview(f.data)
+    except TypeError:
+        buf = f.all_bytes()
+    recs = decode_array(buf, geometry, document=not f.is_list)
+    del buf
     if recs is not None and len(recs) == n:
         return recs
     out: list[Any] = []

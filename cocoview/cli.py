@@ -133,7 +133,8 @@ def build_command_parser() -> argparse.ArgumentParser:
     p.add_argument("--image-id", type=int, required=True, metavar="ID")
     p.add_argument("--layers", default="masks,boxes,keypoints,labels",
                    help="comma-separated: masks, outlines, boxes, keypoints, labels")
-    p.add_argument("--opacity", type=float, default=0.45)
+    p.add_argument("--opacity", type=float, default=0.5, help="of the masks (default 0.5, "
+                   "as in the app)")
     p.add_argument("--min-score", type=float, default=0.0,
                    help="hide detections below this score")
     p.add_argument("--out", type=Path, required=True, metavar="OUT.png")
@@ -323,12 +324,12 @@ def _parse_ids(text: str) -> tuple[int, ...]:
             text = Path(text[1:]).read_text()
         except OSError as exc:
             raise UsageError(f"cannot read id list {text[1:]}: {exc.strerror or exc}") from None
-    out: list[int] = []
-    for tok in text.replace(",", " ").split():
-        if not tok.lstrip("-").isdigit():
-            raise UsageError(f"not an image id: {tok!r}")
-        out.append(int(tok))
-    return tuple(out)
+    from cocoview.model.filters import split_ids
+
+    ids, bad = split_ids(text)
+    if bad:
+        raise UsageError(f"not an image id: {bad[0]!r}")
+    return ids
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -224,3 +224,41 @@ def test_validate_counts_what_it_does_not_list(tmp_path: Path) -> None:
     more = [p for p in probs if p.code == "truncated"]
     assert len(more) == 1 and "4 more problems like 'empty-bbox'" in more[0].message
     assert np.all(ds.anns.bbox[:, 2] == 0)
+
+
+def test_has_problems_filter_misses_no_image_past_the_listing_cap(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cocoview.model.filters import ImageFilter, filter_images
+    from cocoview.model.validate import MAX_PER_CHECK
+
+    n = MAX_PER_CHECK + 50
+    d = {"images": [{"id": i, "file_name": f"{i}.jpg", "width": 10, "height": 10}
+                    for i in range(1, n + 2)],
+         "annotations": [{"id": i, "image_id": i, "category_id": 1, "bbox": [1, 1, 0, 3]}
+                         for i in range(1, n + 1)],  # every image but the last: empty-bbox
+         "categories": [{"id": 1, "name": "x"}]}
+    ds = cocoview.open(write(tmp_path / "broken.json", d))
+    probs = ds.problems()
+    assert sum(p.code == "empty-bbox" for p in probs) == MAX_PER_CHECK
+    assert any(p.code == "truncated" and "50 more problems like 'empty-bbox'" in p.message
+               for p in probs)
+    with_problems = filter_images(ds, ImageFilter(has_problems=True))
+    assert len(with_problems) == n and n + 1 not in with_problems.tolist()
+    assert filter_images(ds, ImageFilter(has_problems=False)).tolist() == [n + 1]
+    out = tmp_path / "ids.txt"
+    assert main(["export", str(tmp_path / "broken.json"), "--has-problems",
+                 "--out", str(out)]) == 0
+    assert len(out.read_text().split()) == n
+
+
+def test_ids_are_read_one_way_in_the_cli_and_the_panel(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cocoview.model.filters import split_ids
+
+    assert split_ids("3; 1,\n3\t-2 x 1_000 +4") == ((3, 1, -2), ["x", "1_000", "+4"])
+    p = write(tmp_path / "d.json", doc())
+    out = tmp_path / "ids.txt"
+    assert main(["export", str(p), "--ids", "3;1", "--out", str(out)]) == 0
+    assert out.read_text().split() == ["1", "3"]
+    assert main(["export", str(p), "--ids", "3;1_000", "--out", str(out), "--force"]) == 2
+    assert "not an image id: '1_000'" in capsys.readouterr().err

@@ -18,6 +18,7 @@ import numpy as np
 
 from cocoview.model.categories import Category, build_categories
 from cocoview.model.errors import CocoFormatError, Problem, Severity
+from cocoview.model.incidence import Incidence
 from cocoview.model.loader import (
     SEG_KIND_NAMES,
     SEG_PANOPTIC,
@@ -80,7 +81,7 @@ class Dataset:
         self.results: Results | None = None
         if results is not None:
             self.results = Results(self, results)
-        self._problems: list[Problem] | None = None
+        self._problems: Any = None  # the cached validate.Report (image files not checked)
 
     # ----- construction -------------------------------------------------
     def _build_images(self) -> None:
@@ -163,6 +164,7 @@ class Dataset:
         self._ann_sort: np.ndarray | None = None
         self._ann_cat_index: np.ndarray | None = None
         self._cat_counts: tuple[np.ndarray, np.ndarray] | None = None
+        self._incidence: Incidence | None = None
         self._super_counts: dict[str, tuple[int, int]] | None = None
 
     # ----- lookups ------------------------------------------------------
@@ -377,17 +379,26 @@ class Dataset:
         given (or when asked); files outside the images folder only with
         ``allow_outside``. ``progress(done, total)`` is called now and then.
         """
+        return list(self._report(check_files, allow_outside, progress).problems)
+
+    def problem_image_ids(self) -> np.ndarray:
+        """The ids of the images with a problem (image files not checked), every one of
+        them: the list of :meth:`problems` stops at 10,000 per check, this does not."""
+        return self._report(False, False, None).image_ids
+
+    def _report(self, check_files: bool | None, allow_outside: bool,
+                progress: Callable[[int, int], None] | None) -> Any:
+        from cocoview.model.validate import validate_report
+
         check = self.images_dir is not None if check_files is None else check_files
         cacheable = not check and not allow_outside
-        if self._problems is None or not cacheable:
-            from cocoview.model.validate import validate
-
-            probs = validate(self, check_files=check, allow_outside=allow_outside,
-                             progress=progress)
-            if cacheable:
-                self._problems = probs
-            return list(probs)
-        return list(self._problems)
+        if self._problems is not None and cacheable:
+            return self._problems
+        report = validate_report(self, check_files=check, allow_outside=allow_outside,
+                                 progress=progress)
+        if cacheable:
+            self._problems = report
+        return report
 
     def image_problems(self, image_id: int, check_files: bool = True,
                        allow_outside: bool = False) -> list[Problem]:
@@ -401,20 +412,24 @@ class Dataset:
 
         return validate_image(self, image_id, check_files, allow_outside=allow_outside)
 
+    @property
+    def incidence(self) -> Incidence:
+        """Which categories each image has (see :mod:`cocoview.model.incidence`; cached)."""
+        if self._incidence is None:
+            self._incidence = Incidence.build(self.ann_image_row, self.ann_category_index,
+                                              len(self.image_ids), len(self.categories))
+        return self._incidence
+
     def category_counts(self) -> tuple[np.ndarray, np.ndarray]:
-        """(instances, images) per category, aligned with :attr:`categories` (cached)."""
+        """(instances, images) per category, aligned with :attr:`categories` (cached).
+
+        Instances are every annotation of the category; images the distinct images
+        in the images list that have one (orphan annotations are in none).
+        """
         if self._cat_counts is None:
-            n_cat = len(self.categories)
             cidx = self.ann_category_index
-            known = cidx >= 0
-            inst = np.bincount(cidx[known], minlength=n_cat)
-            # distinct (category, image) pairs: sort once instead of np.unique's hashing
-            key = np.sort(cidx[known].astype(np.int64) * (len(self.image_ids) + 1)
-                          + (self.ann_image_row[known] + 1))
-            first = np.ones(len(key), bool)
-            first[1:] = key[1:] != key[:-1]
-            imgs = np.bincount(key[first] // (len(self.image_ids) + 1), minlength=n_cat)
-            self._cat_counts = (inst.astype(np.int64), imgs.astype(np.int64))
+            inst = np.bincount(cidx[cidx >= 0], minlength=len(self.categories))
+            self._cat_counts = (inst.astype(np.int64), self.incidence.images_per_category())
         return self._cat_counts
 
     @property
@@ -434,21 +449,18 @@ class Dataset:
         return self._ann_cat_index
 
     def supercategory_counts(self) -> dict[str, tuple[int, int]]:
-        """Supercategory → (instances, distinct images), cached; '' holds no supercategory."""
+        """Supercategory → (instances, distinct images), cached; '' holds no supercategory.
+
+        Counted like :meth:`category_counts` (one incidence: they agree).
+        """
         if self._super_counts is None:
             names = sorted({c.supercategory for c in self.categories})
             index = {n: i for i, n in enumerate(names)}
             sup_of = np.array([index[c.supercategory] for c in self.categories] + [-1],
                               np.int64)
-            sup = sup_of[self.ann_category_index]  # -1 (undefined category) → -1
-            img = self.ann_image_row
-            keep = (sup >= 0) & (img >= 0)
-            inst = np.bincount(sup[keep], minlength=len(names))
-            n_img = len(self.image_ids) + 1
-            key = np.sort(sup[keep] * n_img + img[keep])
-            first = np.ones(len(key), bool)
-            first[1:] = key[1:] != key[:-1]
-            imgs = np.bincount(key[first] // n_img, minlength=len(names))
+            sup = sup_of[self.ann_category_index]  # -1 (no category) → -1
+            inst = np.bincount(sup[sup >= 0], minlength=len(names))
+            imgs = self.incidence.images_per_group(sup_of[:-1], len(names))
             self._super_counts = {n: (int(inst[i]), int(imgs[i])) for i, n in enumerate(names)}
         return self._super_counts
 

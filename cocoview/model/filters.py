@@ -108,6 +108,21 @@ def _cat_name(ds: Dataset | None, cid: int) -> str:
     return f"{name} (id {cid})" if shared else name
 
 
+_ID_SEP = re.compile(r"[\s,;]+")
+_ID = re.compile(r"-?[0-9]+")
+
+
+def split_ids(text: str) -> tuple[tuple[int, ...], list[str]]:
+    """Image ids written as text (spaces, commas, semicolons, new lines) → (distinct ids
+    in order, the entries that are not ids). The CLI's ``--ids`` and the panel's box."""
+    ids: list[int] = []
+    bad: list[str] = []
+    for tok in _ID_SEP.split(text.strip()):
+        if tok:
+            (ids.append(int(tok)) if _ID.fullmatch(tok) else bad.append(tok))
+    return tuple(dict.fromkeys(ids)), bad
+
+
 def resolve_categories(ds: Dataset, names_or_ids: Iterable[str]) -> tuple[int, ...]:
     """Category names (exact, then case-insensitive) or numeric ids → ids.
 
@@ -257,7 +272,5 @@ class FilterExtras:
 
     def problem_images(self, ds: Dataset) -> np.ndarray:
         if self._problems is None:
-            ids = {p.image_id for p in ds.problems(check_files=False)
-                   if p.image_id is not None}
-            self._problems = np.isin(ds.image_ids, np.fromiter(ids, np.int64, len(ids)))
+            self._problems = np.isin(ds.image_ids, ds.problem_image_ids())
         return self._problems

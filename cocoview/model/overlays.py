@@ -19,6 +19,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from cocoview.model.loader import SEG_PANOPTIC
+from cocoview.model.look import Look, hatch
 from cocoview.model.masks import MAX_MASK_PIXELS, Geometry, clean_segmentation, geometry_mask
 from cocoview.model.rle import crop_counts, string_to_counts
 
@@ -81,14 +82,11 @@ class Overlays:
 
     def visible(self, categories: set[int] | None = None, results: bool = True,
                 min_score: float = 0.0) -> list[AnnOverlay]:
-        out = []
-        for it in self.items:
-            if categories is not None and it.category_id not in categories:
-                continue
-            if it.is_result and (not results or not it.score >= min_score):
-                continue
-            out.append(it)
-        return out
+        """The items shown with ``categories`` visible (None: all), by the one rule
+        (:meth:`cocoview.model.look.Look.shows`)."""
+        look = Look(results=results, min_score=min_score)
+        return [it for it in self.items if look.shows(it)
+                and (categories is None or it.category_id in categories)]
 
     def mask_layer(self, categories: set[int] | None = None, opacity: float = 0.5,
                    outline_only: bool = False, results: bool = False,
@@ -116,11 +114,6 @@ class Overlays:
 _MAX_EXTENT = 1 << 16
 
 
-def _hatch(h: int, w: int, x0: int, y0: int) -> np.ndarray:
-    yy, xx = np.mgrid[y0 : y0 + h, x0 : x0 + w]
-    return ((xx + yy) // 4) % 2 == 0
-
-
 def paint_mask(out: np.ndarray, it: AnnOverlay, opacity: float) -> None:
     """Composite one annotation's mask into a premultiplied BGRA image, in place."""
     if it.mask is None:
@@ -133,7 +126,7 @@ def paint_mask(out: np.ndarray, it: AnnOverlay, opacity: float) -> None:
         return
     region = it.mask[: y1 - y0, : x1 - x0]
     if it.iscrowd:
-        region = region & _hatch(y1 - y0, x1 - x0, x0, y0)
+        region = region & hatch(y1 - y0, x1 - x0, x0, y0)
     dst = out[y0:y1, x0:x1]
     if opacity >= 1.0:  # the GUI's case: the opacity is applied when blending
         np.copyto(dst, np.array([b, g, r, 255], np.uint8), where=region[..., None])

@@ -9,16 +9,10 @@ import cv2
 import numpy as np
 
 from cocoview.model.images import open_image, placeholder
+from cocoview.model.look import Look, blend_masks
 from cocoview.model.overlays import LAYERS, AnnOverlay, Overlays
 
 DEFAULT_LAYERS = ("masks", "boxes", "keypoints", "labels")
-
-
-def compose(rgb: np.ndarray, bgra_premultiplied: np.ndarray) -> np.ndarray:
-    """``rgb`` under a premultiplied BGRA layer of the same size."""
-    a = bgra_premultiplied[..., 3:4].astype(np.float32) / 255.0
-    over = bgra_premultiplied[..., [2, 1, 0]].astype(np.float32)
-    return np.clip(rgb.astype(np.float32) * (1 - a) + over, 0, 255).astype(np.uint8)
 
 
 def _fit(rgb: np.ndarray, w: int, h: int) -> np.ndarray:
@@ -34,7 +28,7 @@ MAX_RENDER_PIXELS = 100_000_000
 
 
 def render(ov: Overlays, image: np.ndarray | None, layers: Iterable[str] = DEFAULT_LAYERS,
-           opacity: float = 0.45, results: bool = True, min_score: float = 0.0,
+           opacity: float = Look.opacity, results: bool = True, min_score: float = 0.0,
            note: str = "") -> np.ndarray:
     """The image (or a placeholder) with the chosen overlay layers, as RGB uint8."""
     layers = set(layers)
@@ -47,9 +41,9 @@ def render(ov: Overlays, image: np.ndarray | None, layers: Iterable[str] = DEFAU
         _banner(canvas, f"image too large to draw: {w}x{h} pixels")
         return canvas
     base = _fit(image, w, h) if image is not None else placeholder(w, h)
-    if "masks" in layers:
-        base = compose(base, ov.mask_layer(opacity=opacity, results=results,
-                                           min_score=min_score))
+    if "masks" in layers:  # blended as the app blends them (model/look.py)
+        base = blend_masks(base, ov.mask_layer(opacity=1.0, results=results,
+                                               min_score=min_score), opacity, "RGB")
     canvas = np.array(base, dtype=np.uint8, order="C", copy=True)
     items = ov.visible(results=results, min_score=min_score)
     thick = max(1, round(min(w, h) / 400))
@@ -171,7 +165,7 @@ def _banner(canvas: np.ndarray, text: str) -> None:
 
 
 def render_image(ds: object, image_id: int, layers: Iterable[str] = DEFAULT_LAYERS,
-                 opacity: float = 0.45, results: bool = True,
+                 opacity: float = Look.opacity, results: bool = True,
                  min_score: float = 0.0, allow_outside: bool = False) -> tuple[np.ndarray, str]:
     """Load the image of ``image_id`` and draw its overlays; returns (RGB, warning).
 

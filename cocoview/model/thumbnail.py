@@ -24,6 +24,7 @@ import numpy as np
 
 from cocoview.model.images import decode, open_image
 from cocoview.model.loader import SEG_PANOPTIC, SEG_POLYGON, SEG_RLE, SEG_RLE_RAW
+from cocoview.model.look import Look, hatch
 from cocoview.model.masks import clean_segmentation
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 #: After DCT scaling, an image with more pixels than this is not decoded (placeholder).
 THUMB_MAX_PIXELS = 50_000_000
-DEFAULT_OPACITY = 0.45
+DEFAULT_OPACITY = Look.opacity  # as the canvas
 _SHIFT = 3  # fillPoly / rectangle sub-pixel bits
 
 
@@ -138,34 +139,43 @@ def _composite_masks(ds: Dataset, rgb: np.ndarray, shapes: list[_Shape], sx: flo
     """Fill every mask at thumbnail scale (large first), then blend once.
 
     Polygons are filled straight at thumbnail scale (``cv2.fillPoly``, display
-    only); RLE and panoptic masks are decoded exactly and shrunk.
+    only); RLE and panoptic masks are decoded exactly and shrunk. Crowds are
+    striped (:func:`cocoview.model.look.hatch`), as on the canvas and in ``render``.
     """
     th, tw = rgb.shape[:2]
     color = np.zeros((th, tw, 3), np.uint8)
     alpha = np.zeros((th, tw), np.uint8)
-    a_inst = round(255 * min(max(opacity, 0.0), 1.0))
-    a_crowd = round(a_inst * 0.6)  # crowd regions read lighter than instances
+    a = round(255 * min(max(opacity, 0.0), 1.0))
+    stripes = hatch(th, tw) if any(sh.iscrowd for sh in shapes) else None
     scale = np.array([sx, sy], np.float64) * (1 << _SHIFT)
     half = 0.5 * (1 << _SHIFT)
     for sh in sorted(shapes, key=lambda sh: -sh.area):
-        a = a_crowd if sh.iscrowd else a_inst
+        region: np.ndarray | None = None
         if sh.kind == SEG_POLYGON:
             polys = clean_segmentation(ds.segmentation(sh.row)).polygons
             # COCO coordinates are pixel corners, fillPoly's are pixel centres
             pts = [np.round(p * scale - half).astype(np.int32) for p in polys]
-            if pts:
+            if pts and not sh.iscrowd:  # the common case: straight into the layer
                 cv2.fillPoly(color, pts, sh.color, lineType=cv2.LINE_8, shift=_SHIFT)
                 cv2.fillPoly(alpha, pts, a, lineType=cv2.LINE_8, shift=_SHIFT)
+            elif pts:
+                fill = np.zeros((th, tw), np.uint8)
+                cv2.fillPoly(fill, pts, 1, lineType=cv2.LINE_8, shift=_SHIFT)
+                region = fill.view(bool)
         elif sh.kind in (SEG_RLE, SEG_RLE_RAW, SEG_PANOPTIC):
             try:
                 mask = ds.mask_of_row(sh.row)
             except (ValueError, OSError):
                 continue
             if mask.any():
-                small = cv2.resize(mask.astype(np.uint8) * 255, (tw, th),
-                                   interpolation=cv2.INTER_AREA) >= 128
-                color[small] = sh.color
-                alpha[small] = a
+                region = cv2.resize(mask.astype(np.uint8) * 255, (tw, th),
+                                    interpolation=cv2.INTER_AREA) >= 128
+        if region is None:
+            continue
+        if sh.iscrowd and stripes is not None:  # striped, as on the canvas and in render
+            region = region & stripes
+        color[region] = sh.color
+        alpha[region] = a
     a16 = alpha.astype(np.uint16)[..., None]
     blended = (rgb.astype(np.uint16) * (255 - a16) + color.astype(np.uint16) * a16 + 127) // 255
     return np.ascontiguousarray(blended.astype(np.uint8))

@@ -10,6 +10,7 @@ images folder is reported and its file not opened unless ``allow_outside``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -76,8 +77,23 @@ class _Ticker:
 _NONE = _Ticker(0, None)
 
 
+@dataclass(frozen=True)
+class Report:
+    """A validation: the problems listed (at most MAX_PER_CHECK per check) and the
+    images of every problem, listed or not."""
+
+    problems: list[Problem]
+    image_ids: np.ndarray  # sorted, distinct
+
+
 def validate(ds: Dataset, check_files: bool = False, allow_outside: bool = False,
              progress: Progress | None = None) -> list[Problem]:
+    """Every problem of the dataset (see :func:`validate_report`)."""
+    return validate_report(ds, check_files, allow_outside, progress).problems
+
+
+def validate_report(ds: Dataset, check_files: bool = False, allow_outside: bool = False,
+                    progress: Progress | None = None) -> Report:
     """Every problem of the dataset; with ``check_files`` the image headers are read too.
 
     Panoptic PNGs lie beside their JSON, not in the images folder: they are
@@ -93,12 +109,14 @@ def validate(ds: Dataset, check_files: bool = False, allow_outside: bool = False
     out: list[Problem] = list(ds.problems_at_load)
     if ds.results is not None:
         out += ds.results.problems
-    out += _limit(_duplicates(ds))
-    out += _checks(ds, rows, images, check_files, allow_outside, decode=False, ticker=ticker)
-    out += _limit(_panoptic_files(ds, ticker))
+    seen = [p.image_id for p in out if p.image_id is not None]
+    out += _limit(_duplicates(ds), seen)
+    out += _checks(ds, rows, images, check_files, allow_outside, decode=False, ticker=ticker,
+                   seen=seen)
+    out += _limit(_panoptic_files(ds, ticker), seen)
     ticker.finish()
     out.sort(key=lambda p: -int(p.severity))
-    return out
+    return Report(out, np.unique(np.asarray(seen, np.int64)))
 
 
 def validate_image(ds: Dataset, image_id: int, check_files: bool = True,
@@ -120,23 +138,27 @@ def validate_image(ds: Dataset, image_id: int, check_files: bool = True,
 
 
 def _checks(ds: Dataset, rows: np.ndarray, images: np.ndarray, check_files: bool,
-            allow_outside: bool, decode: bool, ticker: _Ticker = _NONE) -> list[Problem]:
+            allow_outside: bool, decode: bool, ticker: _Ticker = _NONE,
+            seen: list[int] | None = None) -> list[Problem]:
     """The per-annotation and per-image checks, over the given rows only."""
-    out = _limit(_references(ds, rows))
-    out += _limit(_boxes(ds, rows))
-    out += _limit(_images(ds, images, allow_outside))
-    out += _limit(_geometry(ds, rows, ticker))
-    out += _limit(_keypoints(ds, rows, ticker))
+    out = _limit(_references(ds, rows), seen)
+    out += _limit(_boxes(ds, rows), seen)
+    out += _limit(_images(ds, images, allow_outside), seen)
+    out += _limit(_geometry(ds, rows, ticker), seen)
+    out += _limit(_keypoints(ds, rows, ticker), seen)
     if check_files:
-        out += _limit(_files(ds, images, allow_outside, decode, ticker))
+        out += _limit(_files(ds, images, allow_outside, decode, ticker), seen)
     return out
 
 
-def _limit(problems: Iterator[Problem]) -> list[Problem]:
-    """The first MAX_PER_CHECK problems, and a count of the rest (each still checked)."""
+def _limit(problems: Iterator[Problem], seen: list[int] | None = None) -> list[Problem]:
+    """The first MAX_PER_CHECK problems, and a count of the rest (each still checked,
+    and its image added to ``seen``: the ``has_problems`` filter misses none)."""
     out: list[Problem] = []
     more = 0
     for p in problems:
+        if seen is not None and p.image_id is not None:
+            seen.append(p.image_id)
         if len(out) < MAX_PER_CHECK:
             out.append(p)
         else:
@@ -160,7 +182,7 @@ def _repeated(ids: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
         return
     starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
     ends = np.r_[starts[1:], len(s)]
-    for k in np.flatnonzero(ends - starts > 1)[:MAX_PER_CHECK].tolist():
+    for k in np.flatnonzero(ends - starts > 1).tolist():
         yield int(s[starts[k]]), order[starts[k] : ends[k]]
 
 

@@ -23,6 +23,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QToolTip, QWidget
 
+from cocoview.model.look import item_key
 from cocoview.model.overlays import AnnOverlay
 from cocoview.qt.canvas_items import (
     BoxesItem,
@@ -101,7 +102,7 @@ class Canvas(QGraphicsView):
         self.placeholder.set(frame.width, frame.height, frame.error or frame.notice,
                              banner=not frame.error)
         self.placeholder.setVisible(bool(frame.error or frame.notice))
-        self.polys = frame.polys or {it.row * 2 + it.is_result: polygons_of(it)
+        self.polys = frame.polys or {item_key(it.row, it.is_result): polygons_of(it)
                                      for it in frame.overlays.items}
         for layer in self.layers:
             layer.set_items(frame.overlays.items, rect, self.polys)
@@ -149,11 +150,7 @@ class Canvas(QGraphicsView):
         self._repaint_layers()
 
     def _is_visible(self, it: AnnOverlay) -> bool:
-        if it.category_id in self.state.hidden_categories:
-            return False
-        if it.is_result:
-            return self.state.layers.get("results", True) and it.score >= self.state.min_score
-        return True
+        return self.state.look().shows(it)
 
     def _repaint_layers(self) -> None:
         for layer in self.layers:
@@ -182,7 +179,7 @@ class Canvas(QGraphicsView):
             if it.is_result or not self._is_visible(it):
                 continue
             hit = False
-            polys = self.polys.get(it.row * 2, [])
+            polys = self.polys.get(item_key(it.row, False), [])
             if it.mask is not None:
                 x0, y0, x1, y1 = it.mask_box
                 if x0 <= x < x1 and y0 <= y < y1:

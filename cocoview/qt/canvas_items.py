@@ -14,6 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
+from cocoview.model.look import item_key
 from cocoview.model.overlays import AnnOverlay
 
 VisibleFn = Callable[[AnnOverlay], bool]
@@ -79,7 +80,7 @@ class OutlinesItem(LayerItem):
                 pen.setStyle(Qt.PenStyle.DotLine)
             p.setPen(pen)
             p.setBrush(Qt.BrushStyle.NoBrush)
-            for poly in self.polys.get(it.row * 2 + it.is_result, []):
+            for poly in self.polys.get(item_key(it.row, it.is_result), []):
                 p.drawPolygon(poly)
 
 
@@ -190,7 +191,7 @@ class HighlightItem(LayerItem):
             halo.setCosmetic(True)
             pen = QPen(qcolor(it.color), width)
             pen.setCosmetic(True)
-            polys = self.polys.get(it.row * 2 + it.is_result, [])
+            polys = self.polys.get(item_key(it.row, it.is_result), [])
             for pn, fill in ((halo, False), (pen, True)):
                 p.setPen(pn)
                 p.setBrush(QBrush(qcolor(it.color, alpha)) if fill and polys else

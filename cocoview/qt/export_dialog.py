@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import html
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +25,9 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QRunnable,
     QSize,
     QSortFilterProxyModel,
     Qt,
-    QThreadPool,
     QTimer,
     Signal,
     Slot,
@@ -71,6 +68,7 @@ from cocoview.model.export import (
 )
 from cocoview.model.safe_write import WriteError
 from cocoview.model.split import SplitError, parse_split, split_images
+from cocoview.qt.jobs import Jobs
 from cocoview.qt.settings import app_settings
 from cocoview.qt.state import ViewerState
 
@@ -92,35 +90,18 @@ TOTAL_ROLE = Qt.ItemDataRole.UserRole + 2
 _OFF = QColor(255, 196, 120, 110)  # an off-target share: readable on light and dark
 
 
-# ----- the worker ---------------------------------------------------------------------
-class _Signals(QObject):
-    #: job id, (True, result) or (False, error message)
-    done = Signal(int, object)
-
-
-class _Job(QRunnable):
-    """Run ``fn()`` off the GUI thread; its result (or its error's message) comes back."""
-
-    def __init__(self, job: int, fn: Callable[[], object], signals: _Signals) -> None:
-        super().__init__()
-        self.job, self.fn, self.signals = job, fn, signals
-
-    def run(self) -> None:
-        try:
-            out: tuple[bool, object] = (True, self.fn())
-        except (WriteError, SplitError, OSError) as exc:
-            out = (False, str(exc))
-        except Exception as exc:  # a bug must reach the user, not die in a thread
-            out = (False, f"{type(exc).__name__}: {exc}")
-        with contextlib.suppress(RuntimeError):  # the dialog was deleted meanwhile
-            self.signals.done.emit(self.job, out)
+def _message(exc: Exception) -> str:
+    """What the user reads of a failed job: expected failures plainly, a bug with its type."""
+    if isinstance(exc, (WriteError, SplitError, OSError)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 @dataclass(frozen=True)
 class ExportRequest:
-    """Everything one export needs (made on the GUI thread, run in the worker)."""
+    """Everything one export needs but the dataset (made on the GUI thread, run in the
+    worker with the dataset it holds weakly)."""
 
-    ds: Dataset
     ids: np.ndarray
     fmt: Format
     out: Path
@@ -134,10 +115,10 @@ class ExportRequest:
             return [self.out]
         return [self.out / f"{name}{suffix(self.fmt)}" for name, _ in self.parts]
 
-    def run(self) -> tuple[str, list[Path]]:
+    def run(self, ds: Dataset) -> tuple[str, list[Path]]:
         """("exists", files) without writing when outputs exist and not ``force``; else
         ("done", files written)."""
-        inputs = {p.resolve() for p in self.ds.paths}
+        inputs = {p.resolve() for p in ds.paths}
         for t in self.targets():
             if t.resolve() in inputs:
                 raise WriteError(f"refusing to write over the input file {t}")
@@ -146,9 +127,9 @@ class ExportRequest:
             if existing:
                 return "exists", existing
         if self.parts is None:
-            return "done", [export(self.ds, self.ids, self.out, self.fmt, force=self.force)]
-        split = split_images(self.ds, self.ids, self.parts, self.seed, self.stratify)
-        return "done", export_split(self.ds, split, self.out, self.fmt, force=self.force)
+            return "done", [export(ds, self.ids, self.out, self.fmt, force=self.force)]
+        split = split_images(ds, self.ids, self.parts, self.seed, self.stratify)
+        return "done", export_split(ds, split, self.out, self.fmt, force=self.force)
 
 
 def preview_rows(ds: Dataset, ids: np.ndarray, parts: list[tuple[str, float]] | None,
@@ -300,15 +281,10 @@ class ExportDialog(QDialog):
         self.settings = app_settings()
         self.busy = False
         self.written: list[Path] = []
-        self._job_ids = itertools.count(1)
-        self._jobs: dict[int, tuple[str, _Job]] = {}  # running jobs, kept referenced
+        self._jobs = Jobs(self)
         self._preview_job = 0  # the preview wanted (older results are dropped)
         self._request: ExportRequest | None = None
         self.confirm_box: QMessageBox | None = None
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._signals = _Signals(self)
-        self._signals.done.connect(self._job_done)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(250)
@@ -605,8 +581,8 @@ class ExportDialog(QDialog):
             self.preview_status.setText("")
             return
         ids, seed, strat = self.ids, self.seed.value(), self.stratify.isChecked()
-        self._preview_job = self._submit("preview", lambda: (
-            preview_rows(ds, ids, spec, seed, strat), spec))
+        self._preview_job = self._submit("preview", lambda d: (
+            preview_rows(d, ids, spec, seed, strat), spec))
         self.preview_status.setText("Computing the split…" if spec else "Counting…")
         self.save_table.setEnabled(False)
 
@@ -667,7 +643,7 @@ class ExportDialog(QDialog):
         """Write the preview table (the file dialog has confirmed any overwrite)."""
         self.settings.setValue("export/table", str(path))
         rows = self.table_model.rows()
-        self._submit("table", lambda: write_table(rows, path, force=True))
+        self._submit("table", lambda _d: write_table(rows, path, force=True))
 
     # ----- export -------------------------------------------------------
     def browse_output(self) -> None:
@@ -688,7 +664,7 @@ class ExportDialog(QDialog):
         """The export the form describes (None, with the problem shown, if it cannot go)."""
         if not self._validate() or self.ds is None:
             return None
-        return ExportRequest(self.ds, self.ids, self.fmt(), Path(self.output.text().strip()),
+        return ExportRequest(self.ids, self.fmt(), Path(self.output.text().strip()),
                              self.split_spec(), self.seed.value(), self.stratify.isChecked(),
                              force)
 
@@ -762,23 +738,20 @@ class ExportDialog(QDialog):
         self._validate()
 
     # ----- jobs ---------------------------------------------------------
-    def _submit(self, kind: str, fn: Callable[[], object]) -> int:
-        job_id = next(self._job_ids)
-        job = _Job(job_id, fn, self._signals)
-        job.setAutoDelete(False)  # Python keeps it alive until its result is in
-        self._jobs[job_id] = (kind, job)
-        self._pool.start(job)
-        return job_id
+    def _submit(self, kind: str, fn: Callable[[Dataset], object]) -> int:
+        """Run ``fn(dataset)`` in the dialog's worker; its result (or its error's message)
+        comes back to :meth:`_job_done`. Previews: only the newest one's counts."""
+        assert self.ds is not None
+        return self._jobs.submit(
+            self.ds, fn, lambda result: self._job_done(kind, True, result),
+            lambda exc: self._job_done(kind, False, _message(exc)),
+            channel="preview" if kind == "preview" else None)
 
-    @Slot(int, object)
-    def _job_done(self, job_id: int, out: tuple[bool, object]) -> None:
-        kind, _job = self._jobs.pop(job_id, ("", None))
-        ok, result = out
+    def _job_done(self, kind: str, ok: bool, result: object) -> None:
         if kind == "preview":
-            if job_id == self._preview_job:
-                self._preview_job = 0
-                self._preview_done(ok, result)
-                self._enable()
+            self._preview_job = 0
+            self._preview_done(ok, result)
+            self._enable()
         elif kind == "export":
             self._export_done(ok, result)
         elif kind == "table":
@@ -789,7 +762,7 @@ class ExportDialog(QDialog):
 
     def idle(self) -> bool:
         """No worker is running (tests wait for this)."""
-        return not self._jobs
+        return self._jobs.idle()
 
     # ----- closing ------------------------------------------------------
     def reject(self) -> None:
@@ -800,7 +773,7 @@ class ExportDialog(QDialog):
     def done(self, result: int) -> None:
         self._timer.stop()
         self.save_settings()
-        self._pool.clear()
+        self._jobs.cancel("preview")
         super().done(result)
 
     def closeEvent(self, event: QCloseEvent) -> None:

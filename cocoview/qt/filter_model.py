@@ -10,15 +10,15 @@ The filter lives for the session and is forgotten when another dataset opens.
 
 from __future__ import annotations
 
-import contextlib
-import itertools
+from collections.abc import Callable
+from functools import partial
 from typing import Any, Literal
 
-from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from cocoview.model.dataset import Dataset
 from cocoview.model.filters import FilterExtras, ImageFilter, Match, filter_images
-from cocoview.qt.jobs import DatasetJob
+from cocoview.qt.jobs import Jobs
 from cocoview.qt.state import ViewerState
 
 Slow = Literal["missing", "problems"]
@@ -31,76 +31,14 @@ DELAY_MS = 150
 ASYNC_MIN_ANNOTATIONS = 2_000_000
 
 
-class _Cancelled(Exception):
-    """Raised inside a worker's progress callback to stop it."""
-
-
-class _ExtrasSignals(QObject):
-    #: job id, fraction done (-1: unknown)
-    progress = Signal(int, float)
-    #: job id, error message ("" on success)
-    done = Signal(int, str)
-
-
-class _ExtrasJob(DatasetJob):
+def _compute_extra(ds: Dataset, report: Callable[[float], None], extras: FilterExtras,
+                   what: Slow) -> None:
     """Compute one slow criterion into ``extras`` (cached there for the dataset)."""
-
-    def __init__(self, job: int, ds: Dataset, extras: FilterExtras, what: Slow,
-                 signals: _ExtrasSignals) -> None:
-        super().__init__()
-        self.job, self.ds, self.extras, self.what, self.signals = job, ds, extras, what, signals
-        self.cancelled = False
-
-    def _progress(self, frac: float) -> None:
-        if self.cancelled:
-            raise _Cancelled
-        with contextlib.suppress(RuntimeError):
-            self.signals.progress.emit(self.job, float(frac))
-
-    def run(self) -> None:
-        error = ""
-        ds = self.ds
-        try:
-            if self.cancelled or ds is None:
-                raise _Cancelled
-            if self.what == "missing":
-                self.extras.missing_files(ds, self._progress)
-            else:
-                self._progress(-1.0)
-                self.extras.problem_images(ds)
-        except _Cancelled:
-            error = "cancelled"
-        except Exception as exc:  # reported in the panel, never lost in a thread
-            error = f"{type(exc).__name__}: {exc}"
-        with contextlib.suppress(RuntimeError):  # the model was deleted meanwhile
-            self.signals.done.emit(self.job, error)
-
-
-class _ApplySignals(QObject):
-    #: generation, matching image ids (or the exception)
-    done = Signal(int, object)
-
-
-class _ApplyJob(DatasetJob):
-    """``filter_images`` off the GUI thread, for datasets where it takes visible time."""
-
-    def __init__(self, generation: int, ds: Dataset, flt: ImageFilter, extras: FilterExtras,
-                 signals: _ApplySignals) -> None:
-        super().__init__()
-        self.generation, self.ds, self.flt, self.extras = generation, ds, flt, extras
-        self.signals = signals
-
-    def run(self) -> None:
-        ds = self.ds
-        try:
-            if ds is None:
-                raise RuntimeError("the dataset is closed")
-            result: object = filter_images(ds, self.flt, self.extras)
-        except Exception as exc:  # reported by the model, never lost in a thread
-            result = exc
-        with contextlib.suppress(RuntimeError):  # the model was deleted meanwhile
-            self.signals.done.emit(self.generation, result)
-        self.extras = None  # type: ignore[assignment]  # the pool keeps finished jobs
+    if what == "missing":
+        extras.missing_files(ds, report)
+    else:
+        report(-1.0)
+        extras.problem_images(ds)
 
 
 def needed_slow(flt: ImageFilter) -> list[Slow]:
@@ -135,53 +73,47 @@ class FilterModel(QObject):
         super().__init__(parent)
         self.state = state
         self._state = state
-        self._filter = ImageFilter()
         self._applied_filter = ImageFilter()  # what the browsed list was made from
         self._extras = FilterExtras()
         self._ready: set[Slow] = set()
-        self._jobs: dict[int, _ExtrasJob] = {}  # running jobs, kept referenced
-        self._job_ids = itertools.count(1)
         self._waiting = False  # an apply waits for a slow criterion
         self._applying = False  # we are the ones setting state.image_list
         self._label = "all images"  # the label of the list we set last
         self.following = True
         self.matched = len(state.image_list)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)  # the frame workers need the other core
-        self._signals = _ExtrasSignals(self)
-        self._signals.progress.connect(self._job_progress)
-        self._signals.done.connect(self._job_done)
-        self._apply_signals = _ApplySignals(self)
-        self._apply_signals.done.connect(self._apply_done)
-        self._generation = 0  # of the asynchronous apply; a newer one makes older stale
-        self._apply_jobs: list[_ApplyJob] = []  # kept referenced until their result is in
+        self._jobs = Jobs(self)  # one thread: the frame workers need the other core
         self.computing = False  # an asynchronous apply is under way
         self._pending_filter = ImageFilter()  # the filter it computes
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(delay_ms)
         self._timer.timeout.connect(self.apply_now)
+        state.model.filter_changed.connect(self._model_filter_changed)
         state.datasetChanged.connect(self._dataset_changed)
         state.imageListChanged.connect(self._list_changed)
 
     # ----- reading ------------------------------------------------------
     @property
     def filter(self) -> ImageFilter:
-        return self._filter
+        return self._state.model.filter
 
     @property
     def dataset(self) -> Dataset | None:
         return self._state.dataset
 
     def describe(self) -> str:
-        return self._filter.describe(self._state.dataset)
+        return self.filter.describe(self._state.dataset)
 
     def busy(self) -> str:
         """What the worker is computing ("" when idle)."""
-        for job in self._jobs.values():
-            if not job.cancelled:
-                return SLOW_TEXT[job.what]
+        for what in SLOW_TEXT:
+            if self._jobs.running(f"slow:{what}"):
+                return SLOW_TEXT[what]
         return "Filtering…" if self.computing else ""
+
+    def idle(self) -> bool:
+        """No result is still to come (tests wait for this)."""
+        return self._jobs.idle()
 
     def is_ready(self, what: Slow) -> bool:
         """Whether the slow criterion ``what`` is known for the open dataset."""
@@ -190,17 +122,18 @@ class FilterModel(QObject):
     # ----- editing ------------------------------------------------------
     def set_filter(self, flt: ImageFilter, immediate: bool = False) -> None:
         """Replace the filter; it is applied after a short pause (or now)."""
-        if flt != self._filter:
-            self._filter = flt
-            self.changed.emit(flt)
+        self._state.model.set_filter(flt)  # the model's event re-emits ``changed``
         if immediate:
             self.apply_now()
         elif flt != self._applied_filter or not self.following:
             self._timer.start()
 
+    def _model_filter_changed(self, flt: ImageFilter) -> None:
+        self.changed.emit(flt)
+
     def update(self, **changes: Any) -> None:
         """Change some criteria, e.g. ``update(crowd="without")``."""
-        self.set_filter(self._filter.with_(**changes))
+        self.set_filter(self.filter.with_(**changes))
 
     def clear(self) -> None:
         """No filter: every image (applied at once)."""
@@ -208,7 +141,7 @@ class FilterModel(QObject):
 
     def set_categories(self, category_ids: list[int] | tuple[int, ...], match: Match,
                        immediate: bool = False) -> None:
-        self.set_filter(self._filter.with_(categories=tuple(dict.fromkeys(category_ids)),
+        self.set_filter(self.filter.with_(categories=tuple(dict.fromkeys(category_ids)),
                                            match=match), immediate)
 
     def show_with(self, category_ids: list[int]) -> None:
@@ -220,12 +153,12 @@ class FilterModel(QObject):
 
         From a *none* filter it starts afresh (excluded categories cannot be required).
         """
-        cats = () if self._filter.match == "none" else self._filter.categories
+        cats = () if self.filter.match == "none" else self.filter.categories
         self.set_categories((*cats, category_id), "all", immediate=True)
 
     def exclude(self, category_ids: list[int]) -> None:
         """Images without ``category_ids``: added to a *none* filter, else a new one."""
-        cats = self._filter.categories if self._filter.match == "none" else ()
+        cats = self.filter.categories if self.filter.match == "none" else ()
         self.set_categories((*cats, *category_ids), "none", immediate=True)
 
     # ----- applying -----------------------------------------------------
@@ -236,36 +169,33 @@ class FilterModel(QObject):
         ds = self._state.dataset
         if ds is None:
             return
-        flt = self._filter
+        flt = self.filter
         missing = [w for w in needed_slow(flt) if w not in self._ready]
         if missing:
             self._waiting = True
             self._compute(ds, missing)
             return
         self._waiting = False
-        self._generation += 1
         if len(ds.anns) >= ASYNC_MIN_ANNOTATIONS:
-            job = _ApplyJob(self._generation, ds, flt, self._extras, self._apply_signals)
-            job.setAutoDelete(False)
-            self._apply_jobs.append(job)
             self._pending_filter = flt
             self._set_computing(True)
-            self._pool.start(job, 1)  # ahead of a queued slow criterion
+            self._jobs.submit(ds, partial(filter_images, flt=flt, extras=self._extras),
+                              self._apply_done, self._apply_failed, channel="apply",
+                              priority=1)  # ahead of a queued slow criterion
             return
+        self._jobs.cancel("apply")  # an older, slower answer must not replace this one
+        self._set_computing(False)
         self._show(ds, flt, filter_images(ds, flt, self._extras))
 
-    @Slot(int, object)
-    def _apply_done(self, generation: int, result: object) -> None:
-        self._apply_jobs = [j for j in self._apply_jobs if j.generation > generation]
-        if generation != self._generation:
-            return  # the filter changed meanwhile: a newer result is coming
+    def _apply_done(self, ids: Any) -> None:
         self._set_computing(False)
         ds = self._state.dataset
-        if isinstance(result, Exception):
-            self.failed.emit(f"filtering failed: {type(result).__name__}: {result}")
-            return
         if ds is not None:
-            self._show(ds, self._pending_filter, result)
+            self._show(ds, self._pending_filter, ids)
+
+    def _apply_failed(self, exc: Exception) -> None:
+        self._set_computing(False)
+        self.failed.emit(f"filtering failed: {type(exc).__name__}: {exc}")
 
     def _set_computing(self, on: bool) -> None:
         if on != self.computing:
@@ -285,42 +215,30 @@ class FilterModel(QObject):
         self.applied.emit(len(ids), len(ds.image_ids))
 
     def _compute(self, ds: Dataset, which: list[Slow]) -> None:
-        running = {j.what for j in self._jobs.values() if not j.cancelled}
         for what in which:
-            if what in running:
+            if self._jobs.running(f"slow:{what}"):
                 continue
-            job = _ExtrasJob(next(self._job_ids), ds, self._extras, what, self._signals)
-            job.setAutoDelete(False)  # Python keeps it alive until its result is in
-            self._jobs[job.job] = job
-            self._pool.start(job)
+            self._jobs.submit(ds, partial(_compute_extra, extras=self._extras, what=what),
+                              partial(self._slow_done, what), partial(self._slow_failed, what),
+                              channel=f"slow:{what}", on_progress=self.progress.emit)
         self.busyChanged.emit(self.busy())
 
-    @Slot(int, float)
-    def _job_progress(self, job_id: int, frac: float) -> None:
-        job = self._jobs.get(job_id)
-        if job is not None and not job.cancelled:
-            self.progress.emit(frac)
-
-    @Slot(int, str)
-    def _job_done(self, job_id: int, error: str) -> None:
-        job = self._jobs.pop(job_id, None)
-        if job is None or job.cancelled or job.ds is not self._state.dataset:
-            self.busyChanged.emit(self.busy())
-            return
-        if error:
-            self._waiting = False
-            self.busyChanged.emit(self.busy())
-            self.failed.emit(f"{SLOW_TEXT[job.what].rstrip('…')} failed: {error}")
-            return
-        self._ready.add(job.what)
+    def _slow_done(self, what: Slow, _none: None) -> None:
+        self._ready.add(what)
         self.busyChanged.emit(self.busy())
         if self._waiting and not self.busy():
             self.apply_now()
 
+    def _slow_failed(self, what: Slow, exc: Exception) -> None:
+        self._waiting = False
+        self.busyChanged.emit(self.busy())
+        self.failed.emit(f"{SLOW_TEXT[what].rstrip('…')} failed: {type(exc).__name__}: {exc}")
+
     def cancel(self) -> None:
-        """Stop waiting for slow criteria (a running validation finishes unseen)."""
-        for job in self._jobs.values():
-            job.cancelled = True  # a queued one returns at once, reporting "cancelled"
+        """Stop waiting for slow criteria (a running one stops at its next progress report,
+        or finishes unseen)."""
+        for what in SLOW_TEXT:
+            self._jobs.cancel(f"slow:{what}")
         self._waiting = False
         self.busyChanged.emit("")
 
@@ -332,29 +250,28 @@ class FilterModel(QObject):
             drop["file_missing"] = None
         if "problems" not in self._ready:
             drop["has_problems"] = None
-        self.set_filter(self._filter.with_(**drop), immediate=True)
+        self.set_filter(self.filter.with_(**drop), immediate=True)
 
     def shutdown(self, msecs: int = 5000) -> bool:
         """Cancel the workers and wait for them (call from the window's closeEvent)."""
         self._timer.stop()
         self.cancel()
-        return bool(self._pool.waitForDone(msecs))
+        self._jobs.cancel()
+        return self._jobs.wait(msecs)
 
     # ----- following the state --------------------------------------------
     def _dataset_changed(self) -> None:
         """A new dataset: a fresh filter and fresh caches (the state shows every image)."""
         self.cancel()
         self._timer.stop()
-        self._generation += 1  # an apply under way belongs to the old dataset
+        self._jobs.cancel()  # an apply under way belongs to the old dataset
         self.computing = False
         self._extras = FilterExtras()
         self._ready = set()
         self._applied_filter = ImageFilter()
         self._label = "all images"
         self.matched = len(self._state.image_list)
-        if not self._filter.is_empty:
-            self._filter = ImageFilter()
-            self.changed.emit(self._filter)
+        self._state.model.set_filter(ImageFilter())  # (cleared by the model already)
         self._set_following(True)
         ds = self._state.dataset
         self.applied.emit(self.matched, len(ds.image_ids) if ds is not None else 0)

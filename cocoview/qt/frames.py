@@ -12,14 +12,14 @@ shown anyway with a problem (truncated, other size than the JSON) a notice.
 
 from __future__ import annotations
 
-import itertools
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QPolygonF
 
 from cocoview.model.dataset import Dataset
@@ -31,9 +31,10 @@ from cocoview.model.images import (
     open_image,
     placeholder,
 )
+from cocoview.model.look import Look, blend_masks, item_key
 from cocoview.model.overlays import Overlays
 from cocoview.qt.canvas_items import polygons_of
-from cocoview.qt.jobs import DatasetJob
+from cocoview.qt.jobs import Jobs
 from cocoview.qt.qimage import bgrx_to_qimage
 
 __all__ = ["LARGE_PIXELS", "MAX_PIXELS", "Frame", "FrameLoader", "composite", "decode_image"]
@@ -42,8 +43,7 @@ OUTSIDE_HINT = "\n\nFile → Allow Images Outside the Images Folder opens it."
 
 #: what a composite was made for: hidden categories, opacity in 1/100, detections shown,
 #: detections' minimum score in 1/100
-Look = tuple[frozenset[int], int, bool, int]
-DEFAULT_LOOK: Look = (frozenset(), 50, True, 30)
+DEFAULT_LOOK = Look()
 
 
 @dataclass
@@ -58,7 +58,7 @@ class Frame:
     overlays: Overlays
     composite: QImage | None = None  # base with the masks blended in (None: no masks)
     look: Look | None = None
-    #: outlines as QPolygonF (value types: built in the worker), by row * 2 + is_result
+    #: outlines as QPolygonF (value types: built in the worker), by look.item_key
     polys: dict[int, list[QPolygonF]] = field(default_factory=dict)
     base_bgrx: np.ndarray | None = field(default=None, repr=False)
     notice: str = ""  # what is wrong with a picture shown anyway (truncated, other size)
@@ -93,93 +93,36 @@ def composite(base_bgrx: np.ndarray, overlays: Overlays, visible: set[int] | Non
     """The base image with the visible masks blended in (None: no masks at all)."""
     if not any(it.has_mask for it in overlays.items):
         return None
-    _hidden, op, results, min_score = look
-    opacity = op / 100
-    layer = overlays.mask_layer(categories=visible, opacity=1.0, results=results,
-                                min_score=min_score / 100)
-    h, w = base_bgrx.shape[:2]
-    if layer.shape[:2] != (h, w):  # a reduced decode of a huge image
-        layer = cv2.resize(layer, (w, h), interpolation=cv2.INTER_NEAREST)
-    covered = layer[..., 3] > 0
-    out = base_bgrx.copy()
-    if covered.any():
-        blended = cv2.addWeighted(base_bgrx, 1.0 - opacity, layer, opacity, 0.0)
-        cv2.copyTo(blended, covered.view(np.uint8), out)
-        out[..., 3] = 255
-    return bgrx_to_qimage(out)
+    layer = overlays.mask_layer(categories=visible, opacity=1.0, results=look.results,
+                                min_score=look.min_score)
+    return bgrx_to_qimage(blend_masks(base_bgrx, layer, look.opacity))
 
 
-class _Emitter(QObject):
-    done = Signal(object, object)  # (job id, Frame | (QImage | None) | Exception)
+def _make_frame(ds: Dataset, image_id: int, look: Look, allow_outside: bool) -> Frame:
+    """Everything the canvas needs for one image, made in a worker."""
+    row = ds.image_row(image_id)
+    d = open_image(ds, image_id, allow_outside=allow_outside, max_pixels=LARGE_PIXELS)
+    ov = ds.overlays(image_id)
+    if (int(ds.image_width[row]) <= 0 or int(ds.image_height[row]) <= 0) and d.size:
+        ov.width, ov.height = d.size  # no size in the JSON: the picture's
+    w, h = ov.width, ov.height
+    bgrx = _bgrx(d)
+    if bgrx is None:
+        bgrx = cv2.cvtColor(placeholder(w, h, LARGE_PIXELS), cv2.COLOR_RGB2BGRA)
+    error = d.error
+    if d.failure is not None and d.failure.code == "image-path-outside":
+        error += OUTSIDE_HINT
+    comp = composite(bgrx, ov, look.categories(ds), look)
+    polys = {item_key(it.row, it.is_result): polygons_of(it) for it in ov.items}
+    return Frame(image_id, w, h, bgrx_to_qimage(bgrx), error, ov, comp, look, polys, bgrx,
+                 d.notice)
 
 
-class _Job(DatasetJob):
-    def _drop(self) -> None:
-        """Let go of the pixels too (the dataset is held weakly: ``DatasetJob``)."""
-        for name in ("frame", "look"):
-            if hasattr(self, name):
-                setattr(self, name, None)
-
-
-class _FrameJob(_Job):
-    def __init__(self, job: int, ds: Dataset, image_id: int, look: Look,
-                 emitter: _Emitter, allow_outside: bool = False) -> None:
-        super().__init__()
-        self.job, self.ds, self.image_id, self.look = job, ds, image_id, look
-        self.emitter = emitter
-        self.allow_outside = allow_outside
-
-    def run(self) -> None:
-        try:
-            ds = self.ds
-            if ds is None:
-                raise RuntimeError("the dataset is closed")
-            row = ds.image_row(self.image_id)
-            d = open_image(ds, self.image_id, allow_outside=self.allow_outside,
-                           max_pixels=LARGE_PIXELS)
-            ov = ds.overlays(self.image_id)
-            if (int(ds.image_width[row]) <= 0 or int(ds.image_height[row]) <= 0) and d.size:
-                ov.width, ov.height = d.size  # no size in the JSON: the picture's
-            w, h = ov.width, ov.height
-            bgrx = _bgrx(d)
-            if bgrx is None:
-                bgrx = cv2.cvtColor(placeholder(w, h, LARGE_PIXELS), cv2.COLOR_RGB2BGRA)
-            error = d.error
-            if d.failure is not None and d.failure.code == "image-path-outside":
-                error += OUTSIDE_HINT
-            comp = composite(bgrx, ov, _visible(ds, self.look[0]), self.look)
-            polys = {it.row * 2 + it.is_result: polygons_of(it) for it in ov.items}
-            result: object = Frame(self.image_id, w, h, bgrx_to_qimage(bgrx), error, ov, comp,
-                                   self.look, polys, bgrx, d.notice)
-        except Exception as exc:  # reported to the GUI, never lost in a thread
-            result = exc
-        self.emitter.done.emit(self.job, result)
-        self._drop()
-
-
-class _LookJob(_Job):
-    """Re-blend the masks of a cached frame for new hidden categories or opacity."""
-
-    def __init__(self, job: int, ds: Dataset, frame: Frame, look: Look,
-                 emitter: _Emitter) -> None:
-        super().__init__()
-        self.job, self.ds, self.frame, self.look, self.emitter = job, ds, frame, look, emitter
-
-    def run(self) -> None:
-        try:
-            f, ds = self.frame, self.ds
-            if ds is None or f is None or f.base_bgrx is None:
-                raise RuntimeError("the dataset is closed")
-            result: object = composite(f.base_bgrx, f.overlays, _visible(ds, self.look[0]),
-                                       self.look)
-        except Exception as exc:
-            result = exc
-        self.emitter.done.emit(self.job, result)
-        self._drop()
-
-
-def _visible(ds: Dataset, hidden: frozenset[int]) -> set[int] | None:
-    return None if not hidden else {c.id for c in ds.categories} - hidden
+def _reblend(ds: Dataset, frame: Frame, look: Look) -> QImage | None:
+    """The masks of a cached frame blended again (other hidden categories or opacity)."""
+    if frame.base_bgrx is None:
+        raise RuntimeError("the frame has no pixels to blend")
+    return composite(frame.base_bgrx, frame.overlays, look.categories(ds), look)
 
 
 class FrameLoader(QObject):
@@ -192,8 +135,7 @@ class FrameLoader(QObject):
     def __init__(self, parent: QObject | None = None, cache_mb: int = 384,
                  threads: int = 2) -> None:
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(threads)
+        self.jobs = Jobs(self, threads)
         self.cache: OrderedDict[int, Frame] = OrderedDict()
         self.cache_bytes = 0
         self.cache_limit = cache_mb * 1024 * 1024
@@ -201,12 +143,7 @@ class FrameLoader(QObject):
         self.wanted = -1
         self.look: Look = DEFAULT_LOOK
         self.allow_outside = False  # open files outside the images folder (a user setting)
-        self._ids = itertools.count(1)
-        self._jobs: dict[int, tuple[str, int, Look]] = {}
         self._pending: set[int] = set()  # image ids with a frame job under way
-        self._running: dict[int, QRunnable] = {}
-        self._emitter = _Emitter()
-        self._emitter.done.connect(self._on_done)
 
     # ----- API ----------------------------------------------------------
     def set_dataset(self, ds: Dataset | None) -> None:
@@ -214,7 +151,7 @@ class FrameLoader(QObject):
         self.cache.clear()
         self.cache_bytes = 0
         self.wanted = -1
-        self._jobs.clear()
+        self.jobs.cancel()  # results of the old dataset are dropped
         self._pending.clear()
 
     def set_allow_outside(self, on: bool) -> None:
@@ -225,7 +162,7 @@ class FrameLoader(QObject):
         self.allow_outside = on
         self.cache.clear()
         self.cache_bytes = 0
-        self._jobs.clear()  # results still in flight become stale
+        self.jobs.cancel()  # results still in flight become stale
         self._pending.clear()
         if self.dataset is not None and self.wanted >= 0:
             self._submit_frame(self.wanted, priority=1)
@@ -233,7 +170,8 @@ class FrameLoader(QObject):
     def set_look(self, hidden: set[int], opacity: float, results: bool = True,
                  min_score: float = 0.3) -> None:
         """Hidden categories, opacity or detection display changed: re-blend the frame."""
-        look = (frozenset(hidden), round(opacity * 100), results, round(min_score * 100))
+        # rounded to the percent: a slider's tiny moves make no new blend
+        look = Look(frozenset(hidden), round(opacity, 2), results, round(min_score, 2))
         if look == self.look:
             return
         self.look = look
@@ -260,58 +198,46 @@ class FrameLoader(QObject):
 
     def shutdown(self, msecs: int = 5000) -> bool:
         """Drop queued jobs and wait for running ones; True when no worker is left."""
-        self.pool.clear()
-        return bool(self.pool.waitForDone(msecs))
+        self.jobs.cancel()
+        return self.jobs.wait(msecs)
 
     # ----- internals ----------------------------------------------------
-    def _start(self, job: int, runnable: QRunnable, priority: int) -> None:
-        # Python keeps the runnable alive until its result is in: with Qt's
-        # auto-delete, PySide may free the wrapper while run() still uses it.
-        runnable.setAutoDelete(False)
-        self._running[job] = runnable
-        self.pool.start(runnable, priority)
-
     def _submit_frame(self, image_id: int, priority: int) -> None:
         if self.dataset is None or image_id in self._pending:
             return
-        job = next(self._ids)
-        self._jobs[job] = ("frame", image_id, self.look)
         self._pending.add(image_id)
-        self._start(job, _FrameJob(job, self.dataset, image_id, self.look, self._emitter,
-                                   self.allow_outside), priority)
+        self.jobs.submit(self.dataset, partial(_make_frame, image_id=image_id, look=self.look,
+                                               allow_outside=self.allow_outside),
+                         self._frame_done, partial(self._frame_failed, image_id),
+                         priority=priority)
 
     def _submit_look(self, frame: Frame) -> None:
         if self.dataset is None:
             return
-        job = next(self._ids)
-        self._jobs[job] = ("look", frame.image_id, self.look)
-        self._start(job, _LookJob(job, self.dataset, frame, self.look, self._emitter), 2)
+        look = self.look
+        self.jobs.submit(self.dataset, partial(_reblend, frame=frame, look=look),
+                         partial(self._look_done, frame.image_id, look),
+                         partial(self._frame_failed, frame.image_id), priority=2)
 
-    @Slot(object, object)
-    def _on_done(self, job: int, result: object) -> None:
-        self._running.pop(job, None)
-        kind, image_id, look = self._jobs.pop(job, ("stale", -1, self.look))
-        if kind == "stale":
-            return  # from a dataset that is no longer open
-        if isinstance(result, Exception):
-            self._pending.discard(image_id)
-            if image_id == self.wanted:
-                self.failed.emit(image_id, f"{type(result).__name__}: {result}")
-            return
-        if kind == "frame":
-            self._pending.discard(image_id)
-            assert isinstance(result, Frame)
-            self._store(result)
-            if image_id == self.wanted:
-                self.frameReady.emit(result)
-                if result.look != self.look:
-                    self._submit_look(result)
-            return
+    def _frame_failed(self, image_id: int, exc: Exception) -> None:
+        self._pending.discard(image_id)
+        if image_id == self.wanted:
+            self.failed.emit(image_id, f"{type(exc).__name__}: {exc}")
+
+    def _frame_done(self, frame: Frame) -> None:
+        self._pending.discard(frame.image_id)
+        self._store(frame)
+        if frame.image_id == self.wanted:
+            self.frameReady.emit(frame)
+            if frame.look != self.look:
+                self._submit_look(frame)
+
+    def _look_done(self, image_id: int, look: Look, composite_: QImage | None) -> None:
         frame = self.cache.get(image_id)
         if frame is None or look != self.look:
             return  # a newer look is on its way
         self.cache_bytes -= frame.nbytes
-        frame.composite = result if isinstance(result, QImage) else None
+        frame.composite = composite_
         frame.look = look
         self.cache_bytes += frame.nbytes
         if image_id == self.wanted:

@@ -43,9 +43,16 @@ class DatasetJob(QRunnable):
 T = TypeVar("T")
 
 
+class Cancelled(Exception):
+    """Raised by a job's progress callback once its request is cancelled or superseded:
+    long work stops at its next report."""
+
+
 class _Relay(QObject):
-    #: request id, (True, result) or (False, exception)
+    #: request id, (True, result), (False, exception) or (None, None): not run
     done = Signal(int, object)
+    #: request id, fraction done (-1: unknown)
+    progress = Signal(int, float)
 
 
 class _FnJob(DatasetJob):
@@ -53,17 +60,32 @@ class _FnJob(DatasetJob):
     but the relay: the pool may keep a finished runnable referenced."""
 
     def __init__(self, relay: _Relay, request: int, ds: Dataset,
-                 fn: Callable[[Dataset], object], wanted: Callable[[int], bool]) -> None:
+                 fn: Callable[..., object], wanted: Callable[[int], bool],
+                 reports: bool = False) -> None:
         super().__init__()
         self.ds = ds
         self._relay, self._request, self._fn, self._wanted = relay, request, fn, wanted
+        self._reports = reports
+
+    def _report(self, fraction: float) -> None:
+        if not self._wanted(self._request):
+            raise Cancelled
+        with contextlib.suppress(RuntimeError):
+            self._relay.progress.emit(self._request, float(fraction))
 
     def run(self) -> None:
         ds = self.ds
-        if ds is None or not self._wanted(self._request):
-            return  # the dataset was closed, or a newer request came first
+        if not self._wanted(self._request):
+            return  # a newer request came first (it is no longer pending)
+        if ds is None:  # the dataset was closed: the owner forgets the request
+            with contextlib.suppress(RuntimeError):
+                self._relay.done.emit(self._request, (None, None))
+            return
         try:
-            out: tuple[bool, object] = (True, self._fn(ds))
+            value = self._fn(ds, self._report) if self._reports else self._fn(ds)
+            out: tuple[bool | None, object] = (True, value)
+        except Cancelled:
+            out = (None, None)
         except Exception as exc:  # delivered to the owner's on_error, or the crash hook
             out = (False, exc)
         del ds
@@ -81,45 +103,66 @@ class Jobs(QObject):
     dataset held weakly, the newest request of a channel wins, results and errors
     delivered on the GUI thread.
 
-    ``submit(ds, fn, on_done, on_error, channel=…)`` runs ``fn(ds)`` off the GUI
-    thread and calls ``on_done(result)`` on it, unless a newer request on the same
-    channel came meanwhile (then the older one is dropped, before it starts if it
-    has not). An exception goes to ``on_error(exc)``, or without one to the crash
-    hook. ``fn`` gets the dataset as its argument: it must not capture it.
+    ``submit(ds, fn, on_done, on_error, channel=…, priority=…)`` runs ``fn(ds)``
+    off the GUI thread and calls ``on_done(result)`` on it, unless a newer request
+    on the same channel came meanwhile (then the older one is dropped, before it
+    starts if it has not). Higher priorities start first. An exception goes to
+    ``on_error(exc)``, or without one to the crash hook. ``fn`` gets the dataset as
+    its argument: it must not capture it.
     """
 
-    def __init__(self, parent: QObject, threads: int = 1) -> None:
+    def __init__(self, parent: QObject, threads: int | None = 1) -> None:
         super().__init__(parent)
         self._pool = QThreadPool(self)  # a child: deleted (and joined) with its owner
-        self._pool.setMaxThreadCount(threads)
+        if threads is not None:  # None: one per core
+            self._pool.setMaxThreadCount(max(1, threads))
         self._relay = _Relay(self)
         self._relay.done.connect(self._done)
+        self._relay.progress.connect(self._progress)
         self._ids = itertools.count(1)
         self._latest: dict[str, int] = {}  # channel → its newest request (read by workers)
         self._pending: dict[int, tuple[str | None, Callable[[Any], None],
                                        Callable[[Exception], None] | None]] = {}
+        self._on_progress: dict[int, Callable[[float], None]] = {}
 
     def submit(self, ds: Dataset, fn: Callable[[Dataset], T], on_done: Callable[[T], None],
                on_error: Callable[[Exception], None] | None = None,
-               channel: str | None = None) -> int:
+               channel: str | None = None, priority: int = 0,
+               on_progress: Callable[[float], None] | None = None) -> int:
+        """Run ``fn(ds)`` — ``fn(ds, report)`` with ``on_progress``: ``report(fraction)``
+        reaches ``on_progress`` and raises :class:`Cancelled` once the request is
+        cancelled or superseded, which ends it quietly."""
         request = next(self._ids)
         if channel is not None:
             self._latest[channel] = request
+            for r in [r for r, (ch, _, _) in self._pending.items() if ch == channel]:
+                self._forget(r)  # superseded: its result is never delivered
         self._pending[request] = (channel, on_done, on_error)
-        latest = self._latest
+        if on_progress is not None:
+            self._on_progress[request] = on_progress
+        pending = self._pending  # read by the worker: a dict lookup is atomic
 
-        def wanted(r: int, channel: str | None = channel) -> bool:
-            return channel is None or latest.get(channel) == r
+        def wanted(r: int) -> bool:
+            return r in pending
 
-        self._pool.start(_FnJob(self._relay, request, ds, fn, wanted))
+        self._pool.start(_FnJob(self._relay, request, ds, fn, wanted, on_progress is not None),
+                         priority)
         return request
+
+    def _forget(self, request: int) -> None:
+        self._pending.pop(request, None)
+        self._on_progress.pop(request, None)
+
+    def running(self, channel: str) -> bool:
+        """Whether a request of ``channel`` is still to come."""
+        return any(ch == channel for ch, _, _ in self._pending.values())
 
     def cancel(self, channel: str | None = None) -> None:
         """Drop the results of every pending request (of ``channel``); queued ones
         do not start. A running one finishes, unseen."""
         for r, (ch, _, _) in list(self._pending.items()):
             if channel is None or ch == channel:
-                del self._pending[r]
+                self._forget(r)
                 if ch is not None:
                     self._latest[ch] = 0
         if channel is None:
@@ -132,8 +175,22 @@ class Jobs(QObject):
     def wait(self, msecs: int = -1) -> bool:
         return self._pool.waitForDone(msecs)
 
+    @property
+    def threads(self) -> int:
+        return int(self._pool.maxThreadCount())
+
+    def active_threads(self) -> int:
+        return int(self._pool.activeThreadCount())
+
+    @Slot(int, float)
+    def _progress(self, request: int, fraction: float) -> None:
+        report = self._on_progress.get(request)
+        if report is not None:
+            report(fraction)
+
     @Slot(int, object)
     def _done(self, request: int, out: tuple[bool, Any]) -> None:
+        self._on_progress.pop(request, None)
         entry = self._pending.pop(request, None)
         if entry is None:
             return  # cancelled
@@ -141,6 +198,8 @@ class Jobs(QObject):
         if channel is not None and self._latest.get(channel) != request:
             return  # a newer request of this channel is under way
         ok, value = out
+        if ok is None:
+            return  # its dataset was closed before it ran
         if ok:
             on_done(value)
         elif on_error is not None:

@@ -1,20 +1,24 @@
-"""The viewer's state: one object every view follows (current image, selection, layers…).
+"""The viewer's state for the widgets: a Qt adapter over the Qt-free
+:class:`cocoview.model.viewer.ViewerModel`.
 
-Views never talk to each other; they change the state and listen to it. Each
-setter emits only when the value really changes, so two-way bindings cannot
-echo.
+Views never talk to each other; they change the state and listen to it. The
+model holds the values and emits psygnal events; this object re-emits them as
+Qt signals (queued connections, ``Slot``s and ``qtbot.waitSignal`` need those)
+and keeps the widgets' vocabulary: one selected annotation row, a hovered row.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from cocoview.model.dataset import Dataset
+from cocoview.model.look import Look
+from cocoview.model.viewer import DEFAULT_LAYERS, LAYER_KEYS, Item, ViewerModel
 
-LAYER_KEYS = ("masks", "boxes", "keypoints", "labels", "results")
-DEFAULT_LAYERS = {"masks": True, "boxes": True, "keypoints": True, "labels": True,
-                  "results": True}
+__all__ = ["DEFAULT_LAYERS", "LAYER_KEYS", "ViewerState"]
 
 
 class ViewerState(QObject):
@@ -23,8 +27,10 @@ class ViewerState(QObject):
     imageListChanged = Signal()
     #: current image id (-1: none)
     currentImageChanged = Signal("qlonglong")  # type: ignore[arg-type]  # 64-bit ids
-    #: selected annotation row in the dataset (-1: none); results rows are not selectable
+    #: the selected annotation row when one annotation is selected (-1: none)
     selectionChanged = Signal(int)
+    #: the whole selection (a frozenset of model.viewer.Item)
+    selectionSetChanged = Signal(object)
     hoverChanged = Signal(int)
     layersChanged = Signal()
     opacityChanged = Signal(float)
@@ -35,131 +41,140 @@ class ViewerState(QObject):
     #: whether image files outside the images folder may be opened changed
     imagePolicyChanged = Signal()
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, model: ViewerModel | None = None) -> None:
         super().__init__(parent)
-        self.dataset: Dataset | None = None
-        self.image_list: np.ndarray = np.empty(0, np.int64)
-        self.image_list_label = "all images"
-        self.current_image = -1
-        self.selected_row = -1
-        self.hover_row = -1
-        self.layers: dict[str, bool] = dict(DEFAULT_LAYERS)
-        self.opacity = 0.5
-        self.outline_only = False
-        self.hidden_categories: set[int] = set()
-        self.min_score = 0.3
-        #: open image files whose file_name leads outside the images folder (off: a
-        #: dataset should not make the viewer read arbitrary files)
-        self.allow_outside_images = False
+        self.model = m = model if model is not None else ViewerModel()
+        m.dataset_changed.connect(self.datasetChanged.emit)
+        m.image_list_changed.connect(self.imageListChanged.emit)
+        m.current_image_changed.connect(self.currentImageChanged.emit)
+        m.selection_changed.connect(self._selection_changed)
+        m.hover_changed.connect(self._hover_changed)
+        m.layers_changed.connect(self.layersChanged.emit)
+        m.opacity_changed.connect(self.opacityChanged.emit)
+        m.outline_only_changed.connect(self.outlineOnlyChanged.emit)
+        m.visibility_changed.connect(self.visibilityChanged.emit)
+        m.min_score_changed.connect(self.minScoreChanged.emit)
+        m.image_policy_changed.connect(self.imagePolicyChanged.emit)
+
+    def _selection_changed(self, items: frozenset[Item]) -> None:
+        self.selectionChanged.emit(self.model.selected_row)
+        self.selectionSetChanged.emit(items)
+
+    def _hover_changed(self, item: Item | None) -> None:
+        self.hoverChanged.emit(item.row if item is not None and item.kind == "annotation"
+                               else -1)
+
+    # ----- the model's values -------------------------------------------
+    @property
+    def dataset(self) -> Dataset | None:
+        return self.model.dataset
+
+    @property
+    def image_list(self) -> np.ndarray:
+        return self.model.image_list
+
+    @property
+    def image_list_label(self) -> str:
+        return self.model.image_list_label
+
+    @property
+    def current_image(self) -> int:
+        return self.model.current_image
+
+    @property
+    def selected_row(self) -> int:
+        return self.model.selected_row
+
+    @property
+    def hover_row(self) -> int:
+        h = self.model.hovered
+        return h.row if h is not None and h.kind == "annotation" else -1
+
+    @property
+    def layers(self) -> dict[str, bool]:
+        return self.model.layers
+
+    @property
+    def opacity(self) -> float:
+        return self.model.opacity
+
+    @property
+    def outline_only(self) -> bool:
+        return self.model.outline_only
+
+    @property
+    def hidden_categories(self) -> set[int]:
+        return self.model.hidden_categories
+
+    @hidden_categories.setter
+    def hidden_categories(self, ids: set[int]) -> None:
+        self.model.hidden_categories = set(ids)  # quietly, as an attribute always was
+
+    @property
+    def min_score(self) -> float:
+        return self.model.min_score
+
+    @property
+    def allow_outside_images(self) -> bool:
+        return self.model.allow_outside_images
 
     # ----- dataset & list ---------------------------------------------
     def set_dataset(self, ds: Dataset | None) -> None:
-        self.dataset = ds
-        self.hidden_categories = set()
-        self.selected_row = -1
-        self.hover_row = -1
-        self.current_image = -1
-        self.image_list = ds.image_ids.copy() if ds is not None else np.empty(0, np.int64)
-        self.image_list_label = "all images"
-        self.datasetChanged.emit()
-        self.imageListChanged.emit()
-        self.visibilityChanged.emit()
-        if ds is not None and len(ds.image_ids):
-            self.set_current_image(int(ds.image_ids[0]))
-        else:
-            self.currentImageChanged.emit(-1)
+        self.model.set_dataset(ds)
 
     def set_image_list(self, ids: np.ndarray, label: str) -> None:
-        self.image_list = np.asarray(ids, np.int64)
-        self.image_list_label = label
-        self.imageListChanged.emit()
-        if len(self.image_list) and self.current_image not in set(self.image_list[:1].tolist()) \
-                and self.current_index() < 0:
-            self.set_current_image(int(self.image_list[0]))
+        self.model.set_image_list(ids, label)
 
     def current_index(self) -> int:
         """Position of the current image in the browsed list (-1 if not in it)."""
-        hits = np.flatnonzero(self.image_list == self.current_image)
-        return int(hits[0]) if len(hits) else -1
+        return self.model.current_index()
 
     # ----- navigation ---------------------------------------------------
     def set_current_image(self, image_id: int) -> None:
-        if image_id == self.current_image:
-            return
-        self.current_image = int(image_id)
-        self.selected_row = -1
-        self.hover_row = -1
-        self.currentImageChanged.emit(self.current_image)
-        self.selectionChanged.emit(-1)
+        self.model.set_current_image(image_id)
 
     def step(self, delta: int) -> None:
-        n = len(self.image_list)
-        if not n:
-            return
-        i = self.current_index()
-        j = 0 if i < 0 else min(max(i + delta, 0), n - 1)
-        self.set_current_image(int(self.image_list[j]))
+        self.model.step(delta)
 
     def go_first(self) -> None:
-        if len(self.image_list):
-            self.set_current_image(int(self.image_list[0]))
+        self.model.go_first()
 
     def go_last(self) -> None:
-        if len(self.image_list):
-            self.set_current_image(int(self.image_list[-1]))
+        self.model.go_last()
 
     # ----- selection ----------------------------------------------------
-    def select(self, row: int) -> None:
-        if row != self.selected_row:
-            self.selected_row = row
-            self.selectionChanged.emit(row)
+    def select(self, row: int, kind: Literal["annotation", "detection"] = "annotation",
+               add: bool = False) -> None:
+        self.model.select(row, kind, add)
 
     def hover(self, row: int) -> None:
-        if row != self.hover_row:
-            self.hover_row = row
-            self.hoverChanged.emit(row)
+        self.model.hover(Item("annotation", row) if row >= 0 else None)
 
     # ----- display ------------------------------------------------------
     def set_layer(self, key: str, on: bool) -> None:
-        if self.layers.get(key) != on:
-            self.layers[key] = on
-            self.layersChanged.emit()
+        self.model.set_layer(key, on)
 
     def set_opacity(self, value: float) -> None:
-        value = min(max(float(value), 0.0), 1.0)
-        if abs(value - self.opacity) > 1e-6:
-            self.opacity = value
-            self.opacityChanged.emit(value)
+        self.model.set_opacity(value)
 
     def set_outline_only(self, on: bool) -> None:
-        if on != self.outline_only:
-            self.outline_only = on
-            self.outlineOnlyChanged.emit(on)
+        self.model.set_outline_only(on)
 
     def set_min_score(self, value: float) -> None:
-        if abs(value - self.min_score) > 1e-6:
-            self.min_score = float(value)
-            self.minScoreChanged.emit(self.min_score)
+        self.model.set_min_score(value)
 
     def set_allow_outside_images(self, on: bool) -> None:
-        if on != self.allow_outside_images:
-            self.allow_outside_images = on
-            self.imagePolicyChanged.emit()
+        self.model.set_allow_outside_images(on)
 
     def set_category_visible(self, category_id: int, visible: bool) -> None:
-        self.set_categories_visible([category_id], visible)
+        self.model.set_categories_visible([category_id], visible)
 
     def set_categories_visible(self, category_ids: list[int], visible: bool) -> None:
-        before = set(self.hidden_categories)
-        if visible:
-            self.hidden_categories.difference_update(category_ids)
-        else:
-            self.hidden_categories.update(category_ids)
-        if before != self.hidden_categories:
-            self.visibilityChanged.emit()
+        self.model.set_categories_visible(category_ids, visible)
+
+    def look(self) -> Look:
+        return self.model.look()
 
     def visible_categories(self) -> set[int] | None:
         """None when every category is visible (the common, cheapest case)."""
-        if not self.hidden_categories or self.dataset is None:
-            return None
-        return {c.id for c in self.dataset.categories} - self.hidden_categories
+        return self.model.visible_categories()

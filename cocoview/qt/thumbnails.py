@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from functools import partial
 from typing import TYPE_CHECKING
 
 import cv2
-import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtGui import QImage
 
 from cocoview.model.thumbnail import placeholder_thumbnail, render_thumbnail, thumbnail_size
-from cocoview.qt.jobs import DatasetJob
+from cocoview.qt.jobs import Jobs
 from cocoview.qt.qimage import bgrx_to_qimage
 from cocoview.qt.state import ViewerState
 
@@ -30,41 +30,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class _Relay(QObject):
-    """Lives on the GUI thread; workers emit on it, so delivery is queued."""
-
-    done = Signal(int, object, QImage)  # generation, image id (may exceed 32 bits), thumbnail
-
-
-class _Job(DatasetJob):
-    def __init__(self, relay: _Relay, generation: int, ds: Dataset, image_id: int, size: int,
-                 categories: set[int] | None, allow_outside: bool = False) -> None:
-        super().__init__()
-        self.ds = ds
-        self.relay, self.generation = relay, generation
-        self.image_id, self.size, self.categories = image_id, size, categories
-        self.allow_outside = allow_outside
-
-    def run(self) -> None:
-        ds = self.ds
-        if ds is None:  # the dataset is closed: nobody waits for this one
-            return
+def _thumbnail(ds: Dataset, image_id: int, size: int, categories: set[int] | None,
+               allow_outside: bool) -> QImage:
+    """One thumbnail, made in a worker; a damaged record gives a placeholder, not a hole."""
+    try:
+        rgb = render_thumbnail(ds, image_id, size, categories, allow_outside=allow_outside)
+    except Exception:
+        log.exception("thumbnail of image %s failed", image_id)
         try:
-            rgb = render_thumbnail(ds, self.image_id, self.size, self.categories,
-                                   allow_outside=self.allow_outside)
-        except Exception:  # a damaged record must not kill the worker or leave a hole
-            log.exception("thumbnail of image %s failed", self.image_id)
-            rgb = self._fallback(ds)
-        bgrx = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA)  # Format_RGB32: blitted without conversion
-        self.relay.done.emit(self.generation, self.image_id, bgrx_to_qimage(bgrx))
-
-    def _fallback(self, ds: Dataset) -> np.ndarray:
-        try:
-            row = ds.image_row(self.image_id)
+            row = ds.image_row(image_id)
             w, h = int(ds.image_width[row]), int(ds.image_height[row])
         except KeyError:
             w = h = 0
-        return placeholder_thumbnail(w, h, self.size)
+        rgb = placeholder_thumbnail(w, h, size)
+    bgrx = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA)  # Format_RGB32: blitted without conversion
+    return bgrx_to_qimage(bgrx)
 
 
 class ThumbnailCache(QObject):
@@ -82,17 +62,12 @@ class ThumbnailCache(QObject):
         self.device_pixel_ratio = device_pixel_ratio
         self.max_bytes = int(max_mb * 1024 * 1024)
         self.max_pending = max_pending
-        self._pool = QThreadPool(self)  # before the relay: destroyed (and joined) first
-        if threads is not None:
-            self._pool.setMaxThreadCount(max(1, threads))
-        self._relay = _Relay(self)
-        self._relay.done.connect(self._on_done)
+        self._jobs = Jobs(self, threads)
         self._cache: OrderedDict[int, QImage] = OrderedDict()
         self._stale: dict[int, QImage] = {}  # before a category toggle: shown until redone
         self._bytes = 0
         self._pending: OrderedDict[int, None] = OrderedDict()  # newest last
         self._running: set[int] = set()
-        self._generation = 0
         self._closed = False
         self.hits = 0
         self.misses = 0
@@ -153,8 +128,7 @@ class ThumbnailCache(QObject):
         ``keep_stale`` keeps the old images reachable through :meth:`stale` (same
         images, other overlays) so views need not flash placeholders meanwhile.
         """
-        self._generation += 1
-        self._pool.clear()  # queued jobs of the old generation never start
+        self._jobs.cancel()  # queued jobs never start; results in flight are dropped
         self._stale = dict(self._cache) if keep_stale else {}
         self._cache = OrderedDict()
         self._bytes = 0
@@ -169,27 +143,29 @@ class ThumbnailCache(QObject):
         self._closed = True
         self._pending.clear()
         self._stale.clear()
-        self._pool.clear()
-        self._pool.waitForDone()
+        self._jobs.cancel()
+        self._jobs.wait()
 
     def active_threads(self) -> int:
-        return self._pool.activeThreadCount()
+        return self._jobs.active_threads()
 
     def _feed(self) -> None:
         ds = self.state.dataset
         if ds is None:
             return
-        limit = 2 * self._pool.maxThreadCount()  # one queued behind each worker
+        limit = 2 * self._jobs.threads  # one queued behind each worker
         cats = self.state.visible_categories()
         while self._pending and len(self._running) < limit:
             image_id, _ = self._pending.popitem(last=True)  # newest first
             self._running.add(image_id)
             self.started += 1
-            self._pool.start(_Job(self._relay, self._generation, ds, image_id, self.size, cats,
-                                  self.state.allow_outside_images))
+            self._jobs.submit(
+                ds, partial(_thumbnail, image_id=image_id, size=self.size, categories=cats,
+                            allow_outside=self.state.allow_outside_images),
+                partial(self._on_done, image_id))
 
-    def _on_done(self, generation: int, image_id: int, img: QImage) -> None:
-        if generation != self._generation or self._closed:
+    def _on_done(self, image_id: int, img: QImage) -> None:
+        if self._closed:
             return
         self._running.discard(image_id)
         img.setDevicePixelRatio(self.device_pixel_ratio)

@@ -64,7 +64,7 @@ def test_holding_right_through_a_dataset(qtbot: QtBot, tmp_path: Path) -> None:
     # 150 frames unbounded would be > 200 MB; bounded caches keep the growth small
     assert _rss_mb() - rss_start < 120
     w.close()
-    assert w.frames.pool.activeThreadCount() == 0
+    assert w.frames.jobs.active_threads() == 0
     qtbot.waitUntil(lambda: threading.active_count() <= threads_before, timeout=10000)
 
 

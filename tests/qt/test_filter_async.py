@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QCoreApplication
 from pytestqt.qtbot import QtBot
 
 from cocoview.model.dataset import Dataset
@@ -44,7 +45,7 @@ def test_only_the_newest_filter_is_shown(qtbot: QtBot, big: None, state: ViewerS
     fm.applied.connect(lambda n, _total: applied.append(n))
     fm.set_categories([CAR], "any", immediate=True)
     fm.set_categories([PERSON], "none", immediate=True)
-    qtbot.waitUntil(lambda: not fm.computing and not fm._apply_jobs, timeout=10000)
+    qtbot.waitUntil(lambda: not fm.computing and fm.idle(), timeout=10000)
     want = filter_images(demo, ImageFilter(categories=(PERSON,), match="none"))
     assert np.array_equal(state.image_list, want)
     assert applied == [len(want)]  # the stale result was dropped, not shown
@@ -57,7 +58,8 @@ def test_a_new_dataset_drops_the_result(qtbot: QtBot, big: None, state: ViewerSt
     fm = FilterModel(state)
     fm.set_categories([CAR], "any", immediate=True)
     state.set_dataset(lvis)
-    qtbot.waitUntil(lambda: not fm._apply_jobs, timeout=10000)
+    assert fm.shutdown(10000)  # the worker has finished: its result was sent, or dropped
+    QCoreApplication.processEvents()  # deliver it, if it was sent
     assert np.array_equal(state.image_list, lvis.image_ids)  # the old result was not applied
     assert not fm.computing
     fm.shutdown()

@@ -374,4 +374,4 @@ def test_main_window_filter_dock_and_clear_action(qtbot: QtBot) -> None:
     w.actions_["clear_filter"].trigger()
     assert len(w.state.image_list) == 19 and w.filter_model.filter.is_empty
     w.close()
-    assert w.filter_model._pool.activeThreadCount() == 0
+    assert w.filter_model._jobs.active_threads() == 0

@@ -26,7 +26,7 @@ def win(qtbot: QtBot) -> MainWindow:
     w.show()
     yield w
     w.close()
-    assert w.frames.pool.activeThreadCount() == 0
+    assert w.frames.jobs.active_threads() == 0
 
 
 def open_and_wait(qtbot: QtBot, w: MainWindow, files: list[Path], **kw: object) -> None:

@@ -1,0 +1,65 @@
+"""One look: the same visibility rule, the same crowd stripes and the same blend in
+the app's frames, thumbnails and ``cocoview render``."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cocoview
+from cocoview.model.look import Look, blend_masks, hatch
+from cocoview.model.overlays import AnnOverlay
+from cocoview.model.render import render
+from cocoview.model.thumbnail import render_thumbnail
+from tests.builders import doc, write
+
+
+@pytest.mark.parametrize(("cid", "is_result", "score", "shown"), [
+    (1, False, math.nan, True), (2, False, math.nan, False),  # category 2 hidden
+    (1, True, 0.5, True), (1, True, 0.29, False), (1, True, 0.3, True),  # at the min score
+    (1, True, math.nan, False), (2, True, 0.9, False),
+])
+def test_one_visibility_rule(cid: int, is_result: bool, score: float, shown: bool) -> None:
+    look = Look(hidden=frozenset({2}), min_score=0.3)
+    it = AnnOverlay(0, 1, cid, (1, 2, 3), "x", is_result=is_result, score=score)
+    assert look.shows(it) is shown
+    assert Look(hidden=frozenset({2}), results=False).shows(it) is (shown and not is_result)
+
+
+def _crowd_only(tmp_path: Path) -> Path:
+    d = doc(images=[{"id": 1, "file_name": "none.jpg", "width": 64, "height": 48}],
+            annotations=[{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 64, 48],
+                          "area": 3072, "iscrowd": 1,
+                          "segmentation": {"size": [48, 64], "counts": [0, 3072]}}])
+    return write(tmp_path / "crowd.json", d)
+
+
+def test_crowds_are_striped_in_thumbnails_as_in_render(tmp_path: Path) -> None:
+    ds = cocoview.open(_crowd_only(tmp_path))
+    plain = render_thumbnail(ds, 1, 64, overlays=False)
+    thumb = render_thumbnail(ds, 1, 64)
+    painted = (thumb != plain).any(axis=2)
+    inner = (slice(2, -2), slice(2, -2))  # the box outline runs along the border
+    assert np.array_equal(painted[inner], hatch(48, 64)[inner])
+    ov = ds.overlays(1)
+    full = render(ov, None, ["masks"])
+    base = render(ov, None, [])
+    assert np.array_equal((full != base).any(axis=2)[inner], hatch(48, 64)[inner])
+
+
+def test_render_blends_as_the_app(tmp_path: Path) -> None:
+    ds = cocoview.open(write(tmp_path / "d.json", doc()))
+    ov = ds.overlays(1)
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    drawn = render(ov, rgb, ["masks"], opacity=0.4)
+    layer = ov.mask_layer(opacity=1.0)
+    bgrx = np.dstack([rgb[..., ::-1], np.full((30, 40), 255, np.uint8)])
+    app = blend_masks(bgrx, layer, 0.4)  # what qt/frames.composite shows
+    outlines = render(ov, rgb, ["outlines"], opacity=0.4) != rgb  # render adds outlines
+    inside = ~outlines.any(axis=2)
+    assert np.array_equal(drawn[inside], app[..., 2::-1][inside])
+    assert (layer[..., 3] > 0).any()

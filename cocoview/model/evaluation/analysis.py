@@ -75,6 +75,29 @@ def pair_ious(gt: GroundTruth, dt: Detections, iou_type: str, pd: np.ndarray, pg
 
 
 @dataclass
+class Overlaps:
+    """Every detection/ground-truth pair on one image that overlaps (IoU > 0; crowds by
+    the detection's area), computed once for TIDE and the confusion matrix."""
+
+    d: np.ndarray
+    g: np.ndarray
+    iou: np.ndarray
+
+
+def overlaps(gt: GroundTruth, dt: Detections, iou_type: str, masks: Masks | None) -> Overlaps:
+    ds_, gs_, ious = [], [], []
+    for pd, pg in image_pairs(gt, dt, np.arange(len(dt)), np.arange(len(gt))):
+        iou = pair_ious(gt, dt, iou_type, pd, pg, masks)
+        keep = iou > 0
+        ds_.append(pd[keep])
+        gs_.append(pg[keep])
+        ious.append(iou[keep])
+    if not ds_:
+        return Overlaps(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    return Overlaps(np.concatenate(ds_), np.concatenate(gs_), np.concatenate(ious))
+
+
+@dataclass
 class Tide:
     """TIDE error type of every detection ('' for none) and every missed ground truth."""
 
@@ -86,7 +109,7 @@ class Tide:
     ap_base: float
 
 
-def tide(gt: GroundTruth, dt: Detections, v: Verdicts, iou_type: str, masks: Masks | None,
+def tide(gt: GroundTruth, dt: Detections, v: Verdicts, iou_type: str, ov: Overlaps,
          delta_ap: dict[str, float], ap_base: float, pos: float = 0.5,
          bg: float = 0.1) -> Tide:
     """TIDE types from the verdicts at IoU 0.5, area all, 100 detections (tidecv order)."""
@@ -103,18 +126,17 @@ def tide(gt: GroundTruth, dt: Detections, v: Verdicts, iou_type: str, masks: Mas
     n_gt = len(gt)
     cat_slot = np.searchsorted(gt.category_ids, gt.category_id)
     gt_matched = v.gt_det_row >= 0
-    all_g = np.arange(n_gt)
-    for pd, pg in image_pairs(gt, dt, fp, all_g):
-        iou = pair_ious(gt, dt, iou_type, pd, pg, masks)
-        same = gt.category_id[pg] == dt.category_id[pd]
-        # same class: highest IoU, ties to the first in evalImgs' order (not ignored first)
-        key = g_ignored[pg].astype(np.int64) * n_gt + pg
-        _best(same & (iou > 0), pd, iou, key, same_max, same_arg, same_key, pg)
-        hit = same & (iou >= pos) & gt_matched[pg]
-        dupe[pd[hit]] = True
-        other = ~same & ~gt.iscrowd[pg] & (iou > 0)
-        _best(other, pd, iou, cat_slot[pg].astype(np.int64) * n_gt + pg, cross_max, cross_arg,
-              cross_key, pg)
+    sel = v.status[ov.d] == FP
+    pd, pg, iou = ov.d[sel], ov.g[sel], ov.iou[sel]
+    same = gt.category_id[pg] == dt.category_id[pd]
+    # same class: highest IoU, ties to the first in evalImgs' order (not ignored first)
+    key = g_ignored[pg].astype(np.int64) * n_gt + pg
+    _best(same, pd, iou, key, same_max, same_arg, same_key, pg)
+    hit = same & (iou >= pos) & gt_matched[pg]
+    dupe[pd[hit]] = True
+    other = ~same & ~gt.iscrowd[pg]
+    _best(other, pd, iou, cat_slot[pg].astype(np.int64) * n_gt + pg, cross_max, cross_arg,
+          cross_key, pg)
     err = np.full(n, -1, np.int8)
     sm, cm = same_max[fp], cross_max[fp]
     t = np.full(len(fp), _BOTH, np.int8)
@@ -167,8 +189,8 @@ class Confusion:
         return np.flatnonzero((self.dt_cell[:, 0] == row) & (self.dt_cell[:, 1] == col))
 
 
-def confusion(gt: GroundTruth, dt: Detections, iou_type: str, masks: Masks | None,
-              iou_thr: float = 0.5, max_dets: int = 100) -> Confusion:
+def confusion(gt: GroundTruth, dt: Detections, ov: Overlaps, iou_thr: float = 0.5,
+              max_dets: int = 100) -> Confusion:
     """Class-agnostic greedy matching per image (hotcoco's ``confusion_matrix``)."""
     k = len(gt.category_ids)
     d_slot = np.searchsorted(gt.category_ids, dt.category_id)
@@ -186,20 +208,10 @@ def confusion(gt: GroundTruth, dt: Detections, iou_type: str, masks: Masks | Non
     kept[order[rank_in_img < max_dets]] = True
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(n)
-    g_sel = np.flatnonzero(~gt.iscrowd)
-    d_sel = np.flatnonzero(kept)
-    cand_d: list[np.ndarray] = []
-    cand_g: list[np.ndarray] = []
-    cand_i: list[np.ndarray] = []
-    for pd, pg in image_pairs(gt, dt, d_sel, g_sel):
-        iou = pair_ious(gt, dt, iou_type, pd, pg, masks)
-        ok = iou >= iou_thr
-        cand_d.append(pd[ok])
-        cand_g.append(pg[ok])
-        cand_i.append(iou[ok])
+    ok = kept[ov.d] & ~gt.iscrowd[ov.g] & (ov.iou >= iou_thr)
     dt_gt = np.full(n, -1, np.int64)
-    if cand_d:
-        cd, cg, ci = np.concatenate(cand_d), np.concatenate(cand_g), np.concatenate(cand_i)
+    if ok.any():
+        cd, cg, ci = ov.d[ok], ov.g[ok], ov.iou[ok]
         # per image in matching order; GTs in category-major file order
         md, mg = greedy_match(cd, cg, ci, rank[cd], g_slot[cg] * len(gt) + cg,
                               np.zeros(len(gt), bool))

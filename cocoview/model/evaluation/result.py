@@ -100,6 +100,10 @@ class Evaluation:
         return Masks(self.gt, self.dt) if self.iou_type == "segm" else None
 
     @cached_property
+    def _overlaps(self) -> analysis.Overlaps:
+        return analysis.overlaps(self.gt, self.dt, self.iou_type, self._masks)
+
+    @cached_property
     def tide(self) -> analysis.Tide | None:
         """TIDE error types (IoU 0.5 / 0.1, area all, 100 detections); None for keypoints."""
         if self.iou_type == "keypoints":
@@ -108,7 +112,7 @@ class Evaluation:
         if (v.iou_thr, v.area, v.max_dets) != (0.5, engine.AREA_RANGES["all"], 100):
             v = self._verdicts(0.5, engine.AREA_RANGES["all"], 100)
         t = self._main.tide_errors(pos_thr=0.5, bg_thr=0.1)
-        return analysis.tide(self.gt, self.dt, v, self.iou_type, self._masks,
+        return analysis.tide(self.gt, self.dt, v, self.iou_type, self._overlaps,
                              dict(t["delta_ap"]), float(t["ap_base"]))
 
     @cached_property
@@ -116,7 +120,7 @@ class Evaluation:
         """Class-agnostic confusion matrix at IoU 0.5 with background; None for keypoints."""
         if self.iou_type == "keypoints":
             return None
-        return analysis.confusion(self.gt, self.dt, self.iou_type, self._masks)
+        return analysis.confusion(self.gt, self.dt, self._overlaps)
 
     # ----- tables -------------------------------------------------------
     def detections_table(self) -> dict[str, np.ndarray]:

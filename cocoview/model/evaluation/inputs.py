@@ -10,6 +10,7 @@ the results file (``result_index``).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,6 +133,15 @@ def from_object(obj: Any, geometry: bool = True) -> Any:
 def _floats(values: list[Any], width: int = 0) -> np.ndarray:
     """Numbers (or lists of ``width`` numbers) as float64, NaN where not."""
     shape = (len(values), width) if width else (len(values),)
+    if width:  # lists of numbers, flattened: several times faster than np.array(lists)
+        try:
+            lens = np.fromiter(map(len, values), np.int64, len(values))
+            if (lens == width).all():
+                flat = np.fromiter(itertools.chain.from_iterable(values), np.float64,
+                                   len(values) * width)
+                return flat.reshape(shape)
+        except (TypeError, ValueError):
+            pass
     try:
         arr = np.array(values, dtype=np.float64)
         if arr.shape == shape and not any(isinstance(v, (bool, str)) for v in values[:1]):

@@ -104,8 +104,15 @@ def _differences(evals: list[tuple[Path, Any]]) -> dict[str, Any]:
     ga, gb = a.ground_truth_table(), b.ground_truth_table()
     only_a = (ga["status"] == "matched") & (gb["status"] == "missed")
     only_b = (gb["status"] == "matched") & (ga["status"] == "missed")
+    pa, pb = a.per_image_table(), b.per_image_table()
+    differ = (pa["tp"] != pb["tp"]) | (pa["fp"] != pb["fp"])
     return {"a": str(ra), "b": str(rb), "gt_matched_only_by_a": ga["id"][only_a].tolist(),
-            "gt_matched_only_by_b": gb["id"][only_b].tolist()}
+            "gt_matched_only_by_b": gb["id"][only_b].tolist(),
+            "images_with_other_counts": [
+                {"image_id": int(i), "tp": [int(x), int(y)], "fp": [int(p), int(q)]}
+                for i, x, y, p, q in zip(pa["image_id"][differ], pa["tp"][differ],
+                                         pb["tp"][differ], pa["fp"][differ], pb["fp"][differ],
+                                         strict=True)]}
 
 
 def _finite(obj: Any) -> Any:

@@ -66,13 +66,31 @@ def test_json_and_per_row_outputs(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert sum(g["status"] == "matched" for g in gts) == sum(r["status"] == "tp" for r in rows)
 
 
-def test_per_category_table_and_two_models(capsys: pytest.CaptureFixture[str]) -> None:
+def test_per_category_table_and_two_models(capsys: pytest.CaptureFixture[str],
+                                           tmp_path: Path) -> None:
     assert main(["eval", str(GT), "--results", str(RES.format("bbox")), "--results",
                  str(RES.format("segm")), "--per-category", "--no-cache"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("== ") and out[0].endswith("(bbox) ==")
     assert any(ln.split()[:2] == ["1", "person"] for ln in out)
     assert sum(ln.startswith("== ") for ln in out) == 2
+    assert main(["eval", str(GT), "--results", str(RES.format("bbox")), "--results",
+                 str(RES.format("segm")), "--json", "--no-cache"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [e["results_file"] for e in doc["evaluations"]] == [RES.format("bbox"),
+                                                              RES.format("segm")]
+    diff = doc["differences"]
+    # the segm file's boxes are the bbox file's: the same verdicts everywhere
+    assert diff["gt_matched_only_by_a"] == diff["gt_matched_only_by_b"] == []
+    assert diff["images_with_other_counts"] == []
+    res = json.loads(Path(RES.format("bbox")).read_text())
+    fewer = tmp_path / "fewer.json"
+    fewer.write_text(json.dumps(res[1:]))  # the first is a true positive on image 252219
+    assert main(["eval", str(GT), "--results", str(RES.format("bbox")), "--results",
+                 str(fewer), "--json", "--no-cache"]) == 0
+    diff = json.loads(capsys.readouterr().out)["differences"]
+    assert len(diff["gt_matched_only_by_a"]) >= 1 and diff["gt_matched_only_by_b"] == []
+    assert [d["image_id"] for d in diff["images_with_other_counts"]] == [252219]
 
 
 def test_bad_input_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

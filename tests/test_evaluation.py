@@ -334,7 +334,11 @@ def test_score_curve(tmp_path: Path) -> None:
     gt = _gt([_img(1)], [_ann(1, 1, 1, [0, 0, 50, 50]), _ann(2, 1, 1, [100, 100, 50, 50])])
     res = [_det(1, 1, [0, 0, 50, 50], 0.9), _det(1, 1, [60, 0, 20, 20], 0.8),
            _det(1, 1, [100, 100, 50, 50], 0.7)]
-    c = _open(tmp_path, gt).evaluate(res).score_curve()
+    ev = _open(tmp_path, gt).evaluate(res)
+    per = ev.per_image_table()
+    assert per["image_id"].tolist() == [1] and per["tp"].tolist() == [2]
+    assert per["fp"].tolist() == [1] and per["gt_missed"].tolist() == [0]
+    c = ev.score_curve()
     assert c.score.tolist() == [0.9, 0.8, 0.7]
     np.testing.assert_allclose(c.precision, [1, 0.5, 2 / 3])
     np.testing.assert_allclose(c.recall, [0.5, 0.5, 1])

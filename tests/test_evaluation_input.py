@@ -51,7 +51,10 @@ def test_unknown_categories_nan_scores_and_non_objects(tmp_path: Path) -> None:
     codes = _codes(ev)
     assert {"result-unknown-category", "result-bad-score", "result-not-an-object"} <= set(codes)
     assert "(result index 0)" in codes["result-unknown-category"]
-    assert ev.detections_table()["status"][:3].tolist() == ["skipped"] * 3
+    det = ev.detections_table()
+    assert det["status"][:3].tolist() == ["skipped"] * 3
+    assert det["category_id"][0] == 999 and det["image_id"][0] == res[0]["image_id"]
+    assert np.isnan(det["score"][1]) and det["image_id"][2] == -1
 
 
 def test_segm_of_box_only_results_is_one_clear_error() -> None:

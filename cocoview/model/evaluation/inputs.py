@@ -217,6 +217,9 @@ class Detections:
     n_results: int
     skipped_index: np.ndarray  # result indices left out
     skipped_reason: np.ndarray  # their reasons (keys of SKIP_REASONS)
+    skipped_image_id: np.ndarray  # what they say, -1 (NaN) where it is not a number
+    skipped_category_id: np.ndarray
+    skipped_score: np.ndarray
     problems: list[Problem] = field(default_factory=list)
     source: str = ""
 
@@ -238,8 +241,8 @@ def ground_truth(ds: Any, iou_type: str) -> GroundTruth:
                                     "the ground truth defines no categories; evaluating the "
                                     "category ids its annotations use"))
     cat_ids = np.array(sorted(declared), np.int64)
-    names = [ds.category(int(c)).name if int(c) in ds._cat_by_id else str(int(c))
-             for c in cat_ids]
+    known = {c.id: c.name for c in ds.categories}
+    names = [known.get(int(c), str(int(c))) for c in cat_ids]
     anns = ds.anns
     keep = (ds.ann_image_row >= 0) & np.isin(anns.category_id, cat_ids) & (
         anns.seg_kind != SEG_PANOPTIC)
@@ -377,6 +380,8 @@ def detections(records: Sequence[Any], gt: GroundTruth, iou_type: str,
         keypoints=[kps[i] for i in idx.tolist()] if kps is not None else None,
         first_has_bbox=bool(first_has_bbox), n_results=n,
         skipped_index=skipped.astype(np.int64), skipped_reason=reason[skipped],
+        skipped_image_id=np.where(img_ok, img, -1)[skipped],
+        skipped_category_id=np.where(cat_ok, cat, -1)[skipped], skipped_score=score[skipped],
         problems=problems, source=source)
 
 

@@ -143,6 +143,9 @@ class Evaluation:
         iou = np.full(n, np.nan)
         error = np.full(n, "", "<U4")
         image_id[ri], category_id[ri], score[ri] = dt.image_id, dt.category_id, dt.score
+        si = dt.skipped_index
+        image_id[si], category_id[si], score[si] = (dt.skipped_image_id, dt.skipped_category_id,
+                                                    dt.skipped_score)
         hit = v.gt_row >= 0
         gt_id[ri[hit]] = self.gt.ann_id[v.gt_row[hit]]
         iou[ri] = v.iou
@@ -166,6 +169,22 @@ class Evaluation:
                 "status": np.array(GT_STATUS_NAMES)[v.gt_status],
                 "result_index": ri,
                 "error": np.where(miss, "Miss", "")}
+
+    def per_image_table(self) -> dict[str, np.ndarray]:
+        """Per image (file order): true and false positives, missed and ignored GT."""
+        gt, dt, v = self.gt, self.dt, self.verdicts
+        order = np.argsort(gt.image_ids, kind="stable")
+        sorted_ids = gt.image_ids[order]
+        n = len(sorted_ids)
+
+        def count(ids: np.ndarray, sel: np.ndarray) -> np.ndarray:
+            rows = order[np.searchsorted(sorted_ids, ids[sel])] if n else ids[sel]
+            return np.bincount(rows, minlength=n)
+
+        return {"image_id": gt.image_ids, "tp": count(dt.image_id, v.status == 0),
+                "fp": count(dt.image_id, v.status == 1),
+                "gt_missed": count(gt.image_id, v.gt_status == 1),
+                "gt_matched": count(gt.image_id, v.gt_status == 0)}
 
     def to_json(self, per_category: bool = True) -> dict[str, Any]:
         t = self.tide

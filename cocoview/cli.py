@@ -132,9 +132,12 @@ def build_command_parser() -> argparse.ArgumentParser:
     _files_args(p)
     p.add_argument("--image-id", type=int, required=True, metavar="ID")
     p.add_argument("--layers", default="masks,boxes,keypoints,labels",
-                   help="comma-separated: masks, outlines, boxes, keypoints, labels")
+                   help="comma-separated: masks, outlines, boxes, stuff_boxes (panoptic "
+                        "stuff), keypoints, labels")
     p.add_argument("--opacity", type=float, default=0.5, help="of the masks (default 0.5, "
                    "as in the app)")
+    p.add_argument("--color-by", choices=("category", "instance"), default="category",
+                   help="a colour per category (default) or per object")
     p.add_argument("--min-score", type=float, default=0.0,
                    help="hide detections below this score")
     p.add_argument("--out", type=Path, required=True, metavar="OUT.png")
@@ -303,7 +306,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     try:
         rgb, warning = render_image(ds, args.image_id, layers, args.opacity,
                                     min_score=args.min_score,
-                                    allow_outside=args.allow_outside_images)
+                                    allow_outside=args.allow_outside_images,
+                                    by_instance=args.color_by == "instance")
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if warning:

@@ -262,3 +262,16 @@ def test_ids_are_read_one_way_in_the_cli_and_the_panel(
     assert out.read_text().split() == ["1", "3"]
     assert main(["export", str(p), "--ids", "3;1_000", "--out", str(out), "--force"]) == 2
     assert "not an image id: '1_000'" in capsys.readouterr().err
+
+
+def test_a_huge_category_name_is_cut_for_every_view(tmp_path: Path) -> None:
+    from cocoview.model.categories import MAX_NAME
+
+    d = doc()
+    d["categories"][0]["name"] = "n" * 2_000_000
+    d["categories"][0]["keypoints"] = ["k" * 100_000]
+    ds = cocoview.open(write(tmp_path / "long.json", d))
+    cat = ds.category(1)
+    assert len(cat.name) == MAX_NAME and cat.name.endswith("…")
+    assert len(cat.keypoint_names[0]) == MAX_NAME
+    assert len(cat.record["name"]) == 2_000_000  # the record (exports) keeps it whole

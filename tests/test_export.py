@@ -176,3 +176,24 @@ def test_cli_export_ids_list(tmp_path: Path) -> None:
     assert out.read_text().split() == ["139", "785"]  # dataset order
     assert main(["export", str(REAL / "mmpose" / "coco" / "test_coco.json"), "--out",
                  str(tmp_path / "k.txt"), "--has-keypoints"]) == 0
+
+
+def test_an_export_request_runs_without_the_app(tmp_path: Path) -> None:
+    import numpy as np
+
+    from cocoview.model.export import ExportRequest
+    from cocoview.model.safe_write import WriteError
+
+    src = write(tmp_path / "in.json", doc())
+    ds = cocoview.open(src)
+    out = tmp_path / "ids.txt"
+    req = ExportRequest(np.asarray([1, 3]), "ids", out, None)
+    assert req.run(ds) == ("done", [out]) and out.read_text().split() == ["1", "3"]
+    assert req.run(ds) == ("exists", [out])  # asked first, never overwritten unasked
+    forced = ExportRequest(np.asarray([2]), "ids", out, None, force=True)
+    assert forced.run(ds)[0] == "done" and out.read_text().split() == ["2"]
+    with pytest.raises(WriteError, match="input file"):
+        ExportRequest(np.asarray([1]), "coco", src, None, force=True).run(ds)
+    split = ExportRequest(ds.image_ids, "ids", tmp_path / "parts", [("a", 0.5), ("b", 0.5)])
+    kind, files = split.run(ds)
+    assert kind == "done" and [f.name for f in files] == ["a.txt", "b.txt"]

@@ -207,3 +207,19 @@ def test_all_mode_with_many_categories(generated: Path) -> None:
         assert got == _expect(ref, lambda i, _a, c=chosen: set(c) <= have[i])
     # a category the dataset has never heard of: nothing has "all" of them
     assert filter_images(ds, ImageFilter(categories=(cats[0], 99999), match="all")).size == 0
+
+
+def test_every_filter_field_belongs_to_one_criterion() -> None:
+    from dataclasses import fields
+
+    from cocoview.model.filters import CRITERIA
+
+    owned = [f for c in CRITERIA for f in c.fields]
+    names = {f.name for f in fields(ImageFilter)} - {"match"}  # match qualifies categories
+    assert sorted(owned) == sorted(names) and len(owned) == len(set(owned))
+    assert ImageFilter().describe() == "all images"
+    assert not any(c.active(ImageFilter()) for c in CRITERIA)
+    only_ids = ImageFilter(image_ids=())  # an empty id list keeps nothing: it is set
+    assert [c.name for c in CRITERIA if c.active(only_ids)] == ["ids"]
+    slow = ImageFilter(file_missing=False, has_problems=True, crowd="with")
+    assert slow.slow() == ["missing", "problems"]

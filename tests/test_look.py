@@ -3,6 +3,7 @@ the app's frames, thumbnails and ``cocoview render``."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -63,3 +64,61 @@ def test_render_blends_as_the_app(tmp_path: Path) -> None:
     inside = ~outlines.any(axis=2)
     assert np.array_equal(drawn[inside], app[..., 2::-1][inside])
     assert (layer[..., 3] > 0).any()
+
+
+def test_instance_colours_are_stable_and_differ_between_neighbours() -> None:
+    from cocoview.model.look import instance_color
+
+    colours = [instance_color(k) for k in range(40)]
+    assert colours == [instance_color(k) for k in range(40)]  # the same on every run
+    for a, b in itertools.pairwise(colours):
+        assert sum(abs(x - y) for x, y in zip(a, b, strict=True)) > 120
+
+
+def test_colour_by_instance_in_render_and_thumbnails(tmp_path: Path) -> None:
+    from cocoview.model.look import instance_color
+    from cocoview.model.render import render_image
+
+    d = doc()
+    d["annotations"][1]["category_id"] = 1  # two cats on image 1: one category colour
+    from PIL import Image
+
+    Image.new("RGB", (40, 30), (90, 90, 90)).save(tmp_path / "a.jpg")
+    ds = cocoview.open(write(tmp_path / "two.json", d), images=tmp_path)
+    ov = ds.overlays(1)
+    assert ov.items[0].color == ov.items[1].color
+    by_cat, _ = render_image(ds, 1, ["masks"], opacity=1.0)
+    by_obj, _ = render_image(ds, 1, ["masks"], opacity=1.0, by_instance=True)
+    inside = (5, 5)  # in annotation 10's square, away from its outline
+    assert tuple(by_obj[inside]) == instance_color(0)
+    assert tuple(by_cat[inside]) == ds.category(1).color
+    t_cat = render_thumbnail(ds, 1, 40, opacity=1.0)
+    t_obj = render_thumbnail(ds, 1, 40, opacity=1.0, by_instance=True)
+    assert (t_cat != t_obj).any()
+
+
+def test_limbs_take_their_side_colour() -> None:
+    from cocoview.model.look import LEFT, MIDDLE, RIGHT, limb_colors
+
+    names = ["nose", "left_eye", "right_eye", "left_ear", "r_wrist", "RightElbow"]
+    assert limb_colors(names, [[1, 3], [4, 5], [1, 2], [0, 1], [0, 9]]) == [
+        LEFT, RIGHT, MIDDLE, LEFT, MIDDLE]
+
+
+def test_panoptic_stuff_has_its_own_box_layer_off_by_default() -> None:
+    from cocoview.model.render import render_image
+    from cocoview.model.viewer import DEFAULT_LAYERS
+
+    p = Path(__file__).parent / "data" / "real" / "panopticapi" / "sample_data" / \
+        "panoptic_examples.json"
+    ds = cocoview.open(p)
+    iid = int(ds.image_ids[0])
+    ov = ds.overlays(iid)
+    assert any(it.is_stuff for it in ov.items) and any(not it.is_stuff for it in ov.items)
+    none, _ = render_image(ds, iid, [])
+    things, _ = render_image(ds, iid, ["boxes"])
+    both, _ = render_image(ds, iid, ["boxes", "stuff_boxes"])
+    stuff, _ = render_image(ds, iid, ["stuff_boxes"])
+    assert (things != none).any() and (stuff != none).any()
+    assert (both != things).any()  # the stuff boxes were not in "boxes"
+    assert DEFAULT_LAYERS["stuff_boxes"] is False and DEFAULT_LAYERS["boxes"] is True

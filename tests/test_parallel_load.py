@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cocoview.model import chunk_worker, chunks, loader
+from cocoview.model import chunk_worker, chunks, loader, parse
 from cocoview.model.columns import ANN_COLUMNS
 from cocoview.model.synth import generate_coco
 from tests.builders import doc
@@ -33,12 +33,12 @@ def use_helper_for_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
     On a small file this process would otherwise be done before the helper has
     started; waiting (for a message, not for a time) makes the split deterministic.
     """
-    monkeypatch.setattr(loader, "CHUNK", 7)
+    monkeypatch.setattr(parse, "CHUNK", 7)
     monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(loader, "PARALLEL_MIN_CHUNKS", 2)
+    monkeypatch.setattr(parse, "PARALLEL_MIN_CHUNKS", 2)
     monkeypatch.delenv(loader.WORKERS_ENV, raising=False)
     started: list[chunk_worker.Helper] = []
-    real_start, real_decode = chunk_worker.Helper.start, loader.decode_chunk
+    real_start, real_decode = chunk_worker.Helper.start, parse.decode_chunk
 
     def start(self: chunk_worker.Helper) -> bool:
         started.append(self)
@@ -54,7 +54,7 @@ def use_helper_for_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_decode(buf, count, is_list)
 
     monkeypatch.setattr(chunk_worker.Helper, "start", start)
-    monkeypatch.setattr(loader, "decode_chunk", decode)
+    monkeypatch.setattr(parse, "decode_chunk", decode)
 
 
 def _alone(path: Path, monkeypatch: pytest.MonkeyPatch) -> loader.FileIndex:

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from pycocotools import mask as mu
 
 import cocoview
+from cocoview.model import look
 from cocoview.model import overlays as ovl
-from cocoview.model import render as rnd
 from cocoview.model.overlays import polygon_region
 from cocoview.model.render import render_image
 from cocoview.model.rle import _short_string_to_counts, crop_counts, string_to_counts
@@ -110,7 +110,7 @@ def test_masks_over_the_limit_are_counted_and_said(tmp_path: Path) -> None:
 def test_render_says_what_it_left_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ds = cocoview.open(_crowded(tmp_path, 9))
     monkeypatch.setattr(ovl, "MAX_SHAPES", 3)
-    monkeypatch.setattr(rnd, "MAX_LABELS", 2)
+    monkeypatch.setattr(look, "MAX_LABELS", 2)
     monkeypatch.setattr(ovl.build_overlays, "__defaults__", (True, None, 3))
     _, warning = render_image(ds, 1, ["masks", "labels"])
     assert "3 of 9 masks drawn" in warning

@@ -28,7 +28,7 @@ import numpy as np
 from cocoview.model.cache_info import cache_dir, folder_bytes
 from cocoview.model.columns import ANN_COLUMNS, AnnColumns, ImageColumns
 from cocoview.model.errors import Problem, Severity
-from cocoview.model.loader import FileIndex
+from cocoview.model.file_index import FileIndex
 
 FORMAT_VERSION = 4  # 4: the fingerprint covers inode and ctime
 _SAMPLE = 64 * 1024  # bytes read from each end (and from 8 places between) to fingerprint

@@ -23,6 +23,15 @@ class Category:
     record: dict[str, Any] = field(default_factory=dict)
 
 
+#: names longer than this are cut for every view (a 5 MB name, copied into each row's
+#: label and tooltip, took the app past 20 GB); the file's record keeps the whole name
+MAX_NAME = 256
+
+
+def shorten(text: str, limit: int = MAX_NAME) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def build_categories(records: list[dict[str, Any]], used_ids: np.ndarray) -> tuple[
         list[Category], list[str]]:
     """Categories in file order, plus placeholders for ids used but never defined.
@@ -37,7 +46,7 @@ def build_categories(records: list[dict[str, Any]], used_ids: np.ndarray) -> tup
             # the same category in a second file (e.g. person_keypoints): fill gaps
             cur = cats[cid]
             if not cur.keypoint_names and isinstance(rec.get("keypoints"), list):
-                cur.keypoint_names = [str(k) for k in rec["keypoints"]]
+                cur.keypoint_names = [shorten(str(k)) for k in rec["keypoints"]]
             if not len(cur.skeleton) and isinstance(rec.get("skeleton"), list):
                 cur.skeleton, note = _skeleton(rec.get("skeleton"), cid,
                                                len(cur.keypoint_names))
@@ -52,10 +61,10 @@ def build_categories(records: list[dict[str, Any]], used_ids: np.ndarray) -> tup
         isthing = rec.get("isthing")
         cats[cid] = Category(
             id=cid,
-            name=str(name) if name is not None else f"category {cid}",
-            supercategory=str(sup) if isinstance(sup, str) and sup else "",
+            name=shorten(str(name)) if name is not None else f"category {cid}",
+            supercategory=shorten(sup) if isinstance(sup, str) and sup else "",
             color=category_color(cid, rec),
-            keypoint_names=[str(k) for k in kp] if isinstance(kp, list) else [],
+            keypoint_names=[shorten(str(k)) for k in kp] if isinstance(kp, list) else [],
             skeleton=skel,
             isthing=bool(isthing) if isinstance(isthing, (int, bool)) else None,
             record=rec,

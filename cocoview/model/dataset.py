@@ -16,18 +16,13 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from cocoview.model import cache as index_cache
 from cocoview.model.categories import Category, build_categories
+from cocoview.model.columns import SEG_KIND_NAMES, SEG_PANOPTIC, AnnColumns
 from cocoview.model.errors import CocoFormatError, Problem, Severity
+from cocoview.model.file_index import FileIndex
 from cocoview.model.incidence import Incidence
-from cocoview.model.loader import (
-    SEG_KIND_NAMES,
-    SEG_PANOPTIC,
-    AnnColumns,
-    Cancelled,
-    FileIndex,
-    Progress,
-    load_file,
-)
+from cocoview.model.loader import Cancelled, Progress, load_file
 from cocoview.model.masks import Geometry, clean_segmentation, geometry_mask
 from cocoview.model.paths import ImagePath, find_root, resolve_image_path
 from cocoview.model.source import UndecodableValue, decode_value
@@ -55,8 +50,6 @@ class Dataset:
         self.files = files
         self.problems_at_load: list[Problem] = [p for f in files for p in f.problems]
         # a dataset of one file opened from the index cache reuses what it derived before
-        from cocoview.model import cache as index_cache
-
         self._derived = index_cache.load_derived(files[0]) if len(files) == 1 else {}
         fresh = not self._derived
         self._build_images()

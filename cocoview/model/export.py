@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
@@ -131,6 +132,42 @@ def export_split(ds: Dataset, parts: dict[str, np.ndarray], out_dir: str | Path,
         raise WriteError(f"cannot create {folder}: {exc.strerror or exc}") from None
     return [export(ds, ids, t, fmt, force=True) for t, ids in zip(targets, parts.values(),
                                                                    strict=True)]
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """One export as a user asks for it (the app's dialog, a script): the image ids, the
+    format, where, and an optional split. Holds no dataset: :meth:`run` gets it."""
+
+    ids: np.ndarray
+    fmt: Format
+    out: Path
+    parts: list[tuple[str, float]] | None  # None: no split
+    seed: int = 0
+    stratify: bool = False
+    force: bool = False
+
+    def targets(self) -> list[Path]:
+        if self.parts is None:
+            return [self.out]
+        return [self.out / f"{name}{suffix(self.fmt)}" for name, _ in self.parts]
+
+    def run(self, ds: Dataset) -> tuple[str, list[Path]]:
+        """("exists", files) without writing when outputs exist and not ``force`` (the
+        caller asks, then runs it again with ``force``); else ("done", files written).
+        An input file is never a target, forced or not (:func:`_guard`)."""
+        for t in self.targets():
+            _guard(ds, t, force=True)
+        if not self.force:
+            existing = [t for t in self.targets() if t.exists()]
+            if existing:
+                return "exists", existing
+        if self.parts is None:
+            return "done", [export(ds, self.ids, self.out, self.fmt, force=self.force)]
+        from cocoview.model.split import split_images
+
+        split = split_images(ds, self.ids, self.parts, self.seed, self.stratify)
+        return "done", export_split(ds, split, self.out, self.fmt, force=self.force)
 
 
 def _guard(ds: Dataset, path: Path, force: bool) -> None:

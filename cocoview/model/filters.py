@@ -73,28 +73,13 @@ class ImageFilter:
 
     def describe(self, ds: Dataset | None = None) -> str:
         """A one-line summary, e.g. ``all of {person, bicycle} · without crowd``."""
-        parts: list[str] = []
-        if self.categories:
-            names = [_cat_name(ds, c) for c in self.categories]
-            parts.append(f"{self.match} of {{{', '.join(names)}}}")
-        if self.crowd:
-            parts.append(f"{self.crowd} crowd")
-        if self.size:
-            parts.append(f"has {self.size} objects")
-        if self.min_annotations is not None or self.max_annotations is not None:
-            lo = self.min_annotations if self.min_annotations is not None else 0
-            hi = self.max_annotations if self.max_annotations is not None else "∞"
-            parts.append(f"{lo}–{hi} annotations")
-        if self.name:
-            parts.append(f"name {'~' if _GLOB.search(self.name) else '∋'} {self.name!r}")
-        if self.image_ids is not None:
-            parts.append(f"{len(self.image_ids)} listed ids")
-        for flag, label in ((self.has_keypoints, "keypoints"), (self.file_missing,
-                                                                 "missing file"),
-                            (self.has_problems, "problems")):
-            if flag is not None:
-                parts.append(("with " if flag else "without ") + label)
+        parts = [c.describe(self, ds) for c in CRITERIA if c.active(self)]
         return " · ".join(parts) if parts else "all images"
+
+    def slow(self) -> list[Slow]:
+        """The slow computations this filter needs (``FilterExtras``; the app makes them
+        in a worker first)."""
+        return [c.slow for c in CRITERIA if c.slow is not None and c.active(self)]
 
 
 def _cat_name(ds: Dataset | None, cid: int) -> str:
@@ -152,67 +137,146 @@ def resolve_categories(ds: Dataset, names_or_ids: Iterable[str]) -> tuple[int, .
     return tuple(dict.fromkeys(out))
 
 
-# ----- evaluation ------------------------------------------------------------------
-def image_mask(ds: Dataset, flt: ImageFilter,
-               extras: FilterExtras | None = None) -> np.ndarray:
-    """Bool per image row of ``ds``: does the image pass ``flt``?"""
-    n = len(ds.image_ids)
-    keep = np.ones(n, bool)
-    a = ds.anns
-    img = ds.ann_image_row
-    placed = img >= 0
+# ----- the criteria ---------------------------------------------------------------
+Slow = Literal["missing", "problems"]
 
-    def per_image(sel: np.ndarray) -> np.ndarray:
+
+class _Context:
+    """What criteria share while one filter is evaluated (computed once, on demand)."""
+
+    def __init__(self, ds: Dataset, flt: ImageFilter, extras: FilterExtras | None) -> None:
+        self.ds, self.flt, self.extras = ds, flt, extras or FilterExtras()
+        self.n = len(ds.image_ids)
+        self.img = ds.ann_image_row
+        self.placed = self.img >= 0
+        self._in_set: np.ndarray | None = None
+
+    def per_image(self, sel: np.ndarray) -> np.ndarray:
         """Count per image of the annotations selected by ``sel``."""
-        return np.bincount(img[sel & placed], minlength=n)
+        return np.bincount(self.img[sel & self.placed], minlength=self.n)
 
-    cat_sel = placed.copy()
-    if flt.categories:
-        wanted = set(flt.categories)
-        lut = np.array([c.id in wanted for c in ds.categories] + [False], bool)
-        cidx = ds.ann_category_index  # -1 (undefined) maps to the trailing False
-        in_set = lut[cidx]
-        cat_sel = in_set & placed
-        if flt.match == "all":
-            keep &= _has_all(ds, cidx, cat_sel, [i for i, c in enumerate(ds.categories)
-                                                 if c.id in wanted], len(wanted))
-        elif flt.match == "any":
-            keep &= per_image(in_set) > 0
-        elif flt.match == "none":
-            keep &= per_image(in_set) == 0
-        else:
-            raise FilterError(f"unknown match mode {flt.match!r}")
-    if flt.crowd is not None:
-        has_crowd = per_image(a.iscrowd == 1) > 0
-        keep &= has_crowd if flt.crowd == "with" else ~has_crowd
-    if flt.size is not None:
-        area = a.area
-        bucket = {"small": area < SMALL, "medium": (area >= SMALL) & (area < MEDIUM),
-                  "large": area >= MEDIUM}[flt.size]
-        sel = bucket & (a.iscrowd == 0) & np.isfinite(area)
-        if flt.categories and flt.match != "none":
-            sel &= cat_sel
-        keep &= per_image(sel) > 0
-    count = ds.image_ann_count
+    @property
+    def in_categories(self) -> np.ndarray:
+        """Per annotation: is its category one of the filter's?"""
+        if self._in_set is None:
+            wanted = set(self.flt.categories)
+            lut = np.array([c.id in wanted for c in self.ds.categories] + [False], bool)
+            self._in_set = lut[self.ds.ann_category_index]  # -1 (undefined) → False
+        return self._in_set
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One thing an image can be filtered by: where it lives in :class:`ImageFilter`, how
+    it is evaluated (vectorised over the columns) and described. A new criterion is
+    one entry in :data:`CRITERIA` (plus its field); the CLI, the panel and later views
+    find it there."""
+
+    name: str
+    fields: tuple[str, ...]  # the ImageFilter fields it reads (the first decides "active")
+    level: Literal["image", "annotation"]  # decided per image, or over its annotations
+    mask: Callable[[_Context], np.ndarray]  # bool per image row
+    text: Callable[[ImageFilter, Dataset | None], str]
+    slow: Slow | None = None  # a FilterExtras computation it needs
+    unset: tuple[Any, ...] = (None, (), "")  # the field values that mean "not filtering"
+
+    def active(self, flt: ImageFilter) -> bool:
+        return any(not any(getattr(flt, f) is u or getattr(flt, f) == u for u in self.unset)
+                   for f in self.fields)
+
+    def describe(self, flt: ImageFilter, ds: Dataset | None = None) -> str:
+        return self.text(flt, ds)
+
+
+def _categories_mask(cx: _Context) -> np.ndarray:
+    flt, ds = cx.flt, cx.ds
+    wanted = set(flt.categories)
+    if flt.match == "all":
+        return _has_all(ds, ds.ann_category_index, cx.in_categories & cx.placed,
+                        [i for i, c in enumerate(ds.categories) if c.id in wanted],
+                        len(wanted))
+    if flt.match == "any":
+        return cx.per_image(cx.in_categories) > 0
+    if flt.match == "none":
+        return cx.per_image(cx.in_categories) == 0
+    raise FilterError(f"unknown match mode {flt.match!r}")
+
+
+def _size_mask(cx: _Context) -> np.ndarray:
+    area, flt = cx.ds.anns.area, cx.flt
+    bucket = {"small": area < SMALL, "medium": (area >= SMALL) & (area < MEDIUM),
+              "large": area >= MEDIUM}[flt.size]  # type: ignore[index]
+    sel = bucket & (cx.ds.anns.iscrowd == 0) & np.isfinite(area)
+    if flt.categories and flt.match != "none":  # objects of the chosen categories
+        sel &= cx.in_categories & cx.placed
+    return cx.per_image(sel) > 0
+
+
+def _categories_text(flt: ImageFilter, ds: Dataset | None) -> str:
+    return f"{flt.match} of {{{', '.join(_cat_name(ds, c) for c in flt.categories)}}}"
+
+
+def _flag(value: bool | None, mask: np.ndarray) -> np.ndarray:
+    return mask if value else ~mask
+
+
+def _range_text(flt: ImageFilter, _ds: Dataset | None) -> str:
+    lo = flt.min_annotations if flt.min_annotations is not None else 0
+    hi = flt.max_annotations if flt.max_annotations is not None else "∞"
+    return f"{lo}–{hi} annotations"
+
+
+def _count_mask(cx: _Context) -> np.ndarray:
+    count, flt = cx.ds.image_ann_count, cx.flt
+    keep = np.ones(cx.n, bool)
     if flt.min_annotations is not None:
         keep &= count >= flt.min_annotations
     if flt.max_annotations is not None:
         keep &= count <= flt.max_annotations
-    if flt.name:
-        keep &= name_mask(ds.image_file_names, flt.name)
-    if flt.image_ids is not None:
-        keep &= np.isin(ds.image_ids, np.asarray(flt.image_ids, np.int64))
-    if flt.has_keypoints is not None:
-        has_kp = per_image(a.num_keypoints > 0) > 0
-        keep &= has_kp if flt.has_keypoints else ~has_kp
-    if flt.file_missing is not None:
-        ex = extras or FilterExtras()
-        missing = ex.missing_files(ds)
-        keep &= missing if flt.file_missing else ~missing
-    if flt.has_problems is not None:
-        ex = extras or FilterExtras()
-        probs = ex.problem_images(ds)
-        keep &= probs if flt.has_problems else ~probs
+    return keep
+
+
+CRITERIA: tuple[Criterion, ...] = (
+    Criterion("categories", ("categories",), "annotation", _categories_mask,
+              _categories_text),
+    Criterion("crowd", ("crowd",), "annotation",
+              lambda cx: _flag(cx.flt.crowd == "with",
+                               cx.per_image(cx.ds.anns.iscrowd == 1) > 0),
+              lambda f, _ds: f"{f.crowd} crowd"),
+    Criterion("size", ("size",), "annotation", _size_mask,
+              lambda f, _ds: f"has {f.size} objects"),
+    Criterion("annotations", ("min_annotations", "max_annotations"), "image", _count_mask,
+              _range_text),
+    Criterion("name", ("name",), "image",
+              lambda cx: name_mask(cx.ds.image_file_names, cx.flt.name),
+              lambda f, _ds: f"name {'~' if _GLOB.search(f.name) else '∋'} {f.name!r}"),
+    Criterion("ids", ("image_ids",), "image",
+              lambda cx: np.isin(cx.ds.image_ids, np.asarray(cx.flt.image_ids, np.int64)),
+              lambda f, _ds: f"{len(f.image_ids or ())} listed ids", unset=(None,)),
+    Criterion("keypoints", ("has_keypoints",), "annotation",
+              lambda cx: _flag(cx.flt.has_keypoints,
+                               cx.per_image(cx.ds.anns.num_keypoints > 0) > 0),
+              lambda f, _ds: ("with " if f.has_keypoints else "without ") + "keypoints"),
+    Criterion("missing", ("file_missing",), "image",
+              lambda cx: _flag(cx.flt.file_missing, cx.extras.missing_files(cx.ds)),
+              lambda f, _ds: ("with " if f.file_missing else "without ") + "missing file",
+              slow="missing"),
+    Criterion("problems", ("has_problems",), "image",
+              lambda cx: _flag(cx.flt.has_problems, cx.extras.problem_images(cx.ds)),
+              lambda f, _ds: ("with " if f.has_problems else "without ") + "problems",
+              slow="problems"),
+)
+
+
+# ----- evaluation ------------------------------------------------------------------
+def image_mask(ds: Dataset, flt: ImageFilter,
+               extras: FilterExtras | None = None) -> np.ndarray:
+    """Bool per image row of ``ds``: does the image pass ``flt`` (every active criterion)?"""
+    cx = _Context(ds, flt, extras)
+    keep = np.ones(cx.n, bool)
+    for crit in CRITERIA:
+        if crit.active(flt):
+            keep &= crit.mask(cx)
     return keep
 
 

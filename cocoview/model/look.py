@@ -8,8 +8,9 @@ hidden category, the min score or a crowd read the same everywhere.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import cv2
 import numpy as np
@@ -35,6 +36,7 @@ class Look:
     opacity: float = 0.5  # of the masks
     results: bool = True  # detections shown at all
     min_score: float = 0.3  # detections below it are not shown
+    by_instance: bool = False  # a colour per object instead of per category
 
     def shows(self, item: _Shown) -> bool:
         """The one visibility rule: its category is not hidden, and a detection is shown
@@ -46,6 +48,88 @@ class Look:
     def categories(self, ds: Dataset) -> set[int] | None:
         """The visible category ids of ``ds`` (None: every category, the cheap case)."""
         return None if not self.hidden else {c.id for c in ds.categories} - self.hidden
+
+
+#: at most this many labels are drawn, the largest objects' (more would only cover each
+#: other, and an image may hold 300,000 annotations)
+MAX_LABELS = 2_000
+
+
+class _Sized(Protocol):
+    area: float
+
+
+_S = TypeVar("_S", bound=_Sized)
+
+
+def labelled(items: list[_S]) -> list[_S]:
+    """The items whose labels are drawn: all, or the MAX_LABELS largest."""
+    if len(items) <= MAX_LABELS:
+        return items
+    return sorted(items, key=lambda it: -(it.area if math.isfinite(it.area) else 0.0))[
+        :MAX_LABELS]
+
+
+# ----- keypoints: their own colours, readable on any mask or photo ----------------------
+#: limbs of the left side, the right side and the middle (from the keypoint names), and
+#: the dark edge drawn under every limb and around every joint
+LEFT, RIGHT, MIDDLE = (255, 145, 30), (40, 165, 255), (235, 235, 235)
+EDGE = (20, 20, 20)
+
+
+def side(name: str) -> str:
+    """"left", "right" or "" for a keypoint name (``left_knee``, ``r_wrist``, ``RightEye``)."""
+    n = name.lower().replace("-", "_").replace(" ", "_")
+    if n.startswith(("left", "l_")):
+        return "left"
+    if n.startswith(("right", "r_")):
+        return "right"
+    return ""
+
+
+def limb_colors(names: list[str], skeleton: list[list[int]]) -> list[tuple[int, int, int]]:
+    """The colour of each skeleton edge: a limb whose ends are both on one side takes
+    that side's hue, any other the middle's."""
+    sides = [side(n) for n in names]
+    out = []
+    for a, b in skeleton:
+        sa = sides[a] if 0 <= a < len(sides) else ""
+        sb = sides[b] if 0 <= b < len(sides) else ""
+        out.append(LEFT if sa == sb == "left" else RIGHT if sa == sb == "right" else
+                   LEFT if {sa, sb} == {"left", ""} else RIGHT if {sa, sb} == {"right", ""}
+                   else MIDDLE)
+    return out
+
+
+# ----- colour by instance ------------------------------------------------------------
+_GOLDEN = 0.618033988749895
+
+
+def instance_color(k: int) -> tuple[int, int, int]:
+    """The colour of the ``k``-th object of an image: hues a golden-ratio step apart, so
+    neighbours in the file (often neighbours on the image) differ and the same file gives
+    the same colours on every run."""
+    import colorsys
+
+    h = (0.11 + k * _GOLDEN) % 1.0
+    s, v = (0.78, 0.98) if k % 2 == 0 else (0.62, 0.85)
+    r, g, b = colorsys.hsv_to_rgb(h, s, v)
+    return round(r * 255), round(g * 255), round(b * 255)
+
+
+class _Colored(Protocol):
+    color: tuple[int, int, int]
+    category_color: tuple[int, int, int]
+
+
+_C = TypeVar("_C", bound=_Colored)
+
+
+def apply_colors(items: list[_C], by_instance: bool) -> list[_C]:
+    """Colour ``items`` (in place) by category or by instance (their order on the image)."""
+    for k, it in enumerate(items):
+        it.color = instance_color(k) if by_instance else it.category_color
+    return items
 
 
 def item_key(row: int, is_result: bool) -> int:

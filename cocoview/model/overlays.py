@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from cocoview.model.loader import SEG_PANOPTIC
+from cocoview.model.columns import SEG_PANOPTIC
 from cocoview.model.look import Look, hatch
 from cocoview.model.masks import MAX_MASK_PIXELS, Geometry, clean_segmentation, geometry_mask
 from cocoview.model.rle import crop_counts, string_to_counts
@@ -26,7 +26,9 @@ from cocoview.model.rle import crop_counts, string_to_counts
 if TYPE_CHECKING:
     from cocoview.model.dataset import Dataset
 
-LAYERS = ("masks", "outlines", "boxes", "keypoints", "labels")
+#: "boxes" are the boxes of objects; panoptic *stuff* (sky, road: often the whole image)
+#: has its own layer, off unless asked for
+LAYERS = ("masks", "outlines", "boxes", "stuff_boxes", "keypoints", "labels")
 #: layers that need each annotation's segmentation decoded (the costly part)
 SHAPE_LAYERS = frozenset({"masks", "outlines"})
 #: at most this many masks/outlines are decoded per image; the rest are drawn as boxes
@@ -42,7 +44,7 @@ class AnnOverlay:
     row: int
     ann_id: int
     category_id: int
-    color: tuple[int, int, int]
+    color: tuple[int, int, int]  # drawn with: the category's, or the instance's (look.py)
     label: str
     iscrowd: bool = False
     is_result: bool = False
@@ -58,6 +60,7 @@ class AnnOverlay:
     seg_kind: str = "none"
     is_stuff: bool = False  # panoptic 'stuff' (isthing 0): amorphous regions, not objects
     problems: list[str] = field(default_factory=list)
+    category_color: tuple[int, int, int] = (200, 200, 200)
 
     @property
     def has_mask(self) -> bool:
@@ -211,21 +214,24 @@ def _records(cols: Any, rows: np.ndarray) -> list[_Rec]:
 
 
 def _item(ds: Dataset, rec: _Rec, seg: Any, kp: np.ndarray | None, h: int, w: int,
-          is_result: bool, panoptic_mask: np.ndarray | None = None) -> AnnOverlay:
+          is_result: bool, panoptic_mask: np.ndarray | None = None,
+          panoptic: bool = False) -> AnnOverlay:
     """One annotation's drawables; ``seg`` None (and no panoptic mask): no mask or outline."""
     cid = rec.category_id
     cat = ds._cat_by_id.get(cid)
     it = AnnOverlay(
         row=rec.row, ann_id=rec.ann_id, category_id=cid,
         color=cat.color if cat is not None else (200, 200, 200),
+        category_color=cat.color if cat is not None else (200, 200, 200),
         label=_label(ds, cid, rec.iscrowd, rec.score), iscrowd=rec.iscrowd,
         is_result=is_result, score=rec.score, area=rec.area, bbox=rec.bbox,
     )
-    if panoptic_mask is not None:
+    if panoptic:  # a segment: thing or stuff whether or not its mask is decoded
         it.seg_kind = "panoptic"
         if cat is not None and cat.isthing is False:
             it.is_stuff = True
             it.label += " (stuff)"
+    if panoptic_mask is not None:
         it.mask, it.mask_box = _crop(panoptic_mask)
         if it.mask is not None:
             it.polygons = _outline_from_mask(it.mask, it.mask_box[0], it.mask_box[1])
@@ -277,15 +283,16 @@ def build_overlays(ds: Dataset, image_id: int, results: bool = True,
     omitted = 0
     for rec in _records(ds.anns, ds.ann_rows(image_id)):
         pmask, seg = None, None
+        panoptic = int(ds.anns.seg_kind[rec.row]) == SEG_PANOPTIC
         if len(items) - omitted < budget:
-            if int(ds.anns.seg_kind[rec.row]) == SEG_PANOPTIC:
+            if panoptic:
                 pmask = ds.mask_of_row(rec.row)
             else:
                 seg = ds.segmentation(rec.row)
         elif budget:
             omitted += 1
         kp = ds.keypoints_array(rec.row) if rec.has_keypoints else None
-        items.append(_item(ds, rec, seg, kp, h, w, False, pmask))
+        items.append(_item(ds, rec, seg, kp, h, w, False, pmask, panoptic))
     if results and ds.results is not None:
         res = ds.results
         for rec in _records(res.anns, res.rows(img_row)):

@@ -9,7 +9,8 @@ import cv2
 import numpy as np
 
 from cocoview.model.images import open_image, placeholder
-from cocoview.model.look import Look, blend_masks
+from cocoview.model.labels import Rect, place_labels
+from cocoview.model.look import EDGE, Look, apply_colors, blend_masks, labelled, limb_colors
 from cocoview.model.overlays import LAYERS, AnnOverlay, Overlays
 
 DEFAULT_LAYERS = ("masks", "boxes", "keypoints", "labels")
@@ -52,30 +53,18 @@ def render(ov: Overlays, image: np.ndarray | None, layers: Iterable[str] = DEFAU
             if it.polygons:
                 pts = [np.round(p).astype(np.int32) for p in it.polygons]
                 cv2.polylines(canvas, pts, True, it.color, thick, cv2.LINE_AA)
-    if "boxes" in layers:
+    if "boxes" in layers or "stuff_boxes" in layers:
         for it in items:
-            _box(canvas, it, thick)
+            if ("stuff_boxes" if it.is_stuff else "boxes") in layers:
+                _box(canvas, it, thick)
     if "keypoints" in layers:
         for it in items:
             _keypoints(canvas, it, thick)
     if "labels" in layers:
-        for it in labelled(items):
-            _label(canvas, it)
+        _labels(canvas, labelled(items), _banner_rect(note) if note else None)
     if note:
         _banner(canvas, note)
     return canvas
-
-
-#: at most this many labels are drawn, the largest objects' (more would only cover each other)
-MAX_LABELS = 2_000
-
-
-def labelled(items: list[AnnOverlay]) -> list[AnnOverlay]:
-    """The items whose labels are drawn: all, or the MAX_LABELS largest."""
-    if len(items) <= MAX_LABELS:
-        return items
-    return sorted(items, key=lambda it: -(it.area if math.isfinite(it.area) else 0.0))[
-        :MAX_LABELS]
 
 
 #: drawing coordinates are clamped to this (OpenCV takes 32-bit ints; JSON may say 1e300)
@@ -117,16 +106,24 @@ def _dashes(p0: tuple[int, int], p1: tuple[int, int], dash: int = 6) -> list[
 
 
 def _keypoints(canvas: np.ndarray, it: AnnOverlay, thick: int) -> None:
+    """As the canvas draws them (model/look.py): limbs in left / right / middle hues over
+    a dark edge, joints ringed dark."""
     kp = it.keypoints
     if kp is None or not len(kp):
         return
     vis = kp[:, 2]
-    if it.skeleton is not None:
-        for a, b in it.skeleton.tolist():
+    if it.skeleton is not None and len(it.skeleton):
+        edges = it.skeleton.tolist()
+        limbs = []
+        for (a, b), color in zip(edges, limb_colors(it.keypoint_names, edges), strict=True):
             if 0 <= a < len(kp) and 0 <= b < len(kp) and vis[a] > 0 and vis[b] > 0:
                 pa, pb = _pt(kp[a, 0], kp[a, 1]), _pt(kp[b, 0], kp[b, 1])
                 if pa is not None and pb is not None:
-                    cv2.line(canvas, pa, pb, it.color, thick + 1, cv2.LINE_AA)
+                    limbs.append((pa, pb, color))
+        for pa, pb, _c in limbs:
+            cv2.line(canvas, pa, pb, EDGE, thick + 3, cv2.LINE_AA)
+        for pa, pb, color in limbs:
+            cv2.line(canvas, pa, pb, color, thick + 1, cv2.LINE_AA)
     r = 2 + thick
     for x, y, v in kp.tolist():
         if v <= 0:  # absent: never drawn, even where coordinates are given
@@ -135,26 +132,45 @@ def _keypoints(canvas: np.ndarray, it: AnnOverlay, thick: int) -> None:
         if c is None:
             continue
         if v >= 2:
-            cv2.circle(canvas, c, r, (255, 255, 255), -1, cv2.LINE_AA)
-            cv2.circle(canvas, c, r, it.color, max(1, thick), cv2.LINE_AA)
-        else:  # occluded: hollow
-            cv2.circle(canvas, c, r, it.color, max(1, thick), cv2.LINE_AA)
+            cv2.circle(canvas, c, r, it.color, -1, cv2.LINE_AA)
+        else:  # occluded: a white ring
+            cv2.circle(canvas, c, r, (255, 255, 255), max(1, thick), cv2.LINE_AA)
+        cv2.circle(canvas, c, r + 1, EDGE, 1, cv2.LINE_AA)
 
 
-def _label(canvas: np.ndarray, it: AnnOverlay) -> None:
-    if it.bbox is None:
-        return
-    at = _pt(float(it.bbox[0]), float(it.bbox[1]))
-    if at is None:
-        return
-    x, y = at
-    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.4
-    (tw, th), base = cv2.getTextSize(it.label, font, scale, 1)
-    y0 = max(y - th - base - 2, 0)
-    cv2.rectangle(canvas, (x, y0), (x + tw + 4, y0 + th + base + 2), it.color, -1)
-    lum = 0.299 * it.color[0] + 0.587 * it.color[1] + 0.114 * it.color[2]
-    ink = (0, 0, 0) if lum > 140 else (255, 255, 255)
-    cv2.putText(canvas, it.label, (x + 2, y0 + th + 1), font, scale, ink, 1, cv2.LINE_AA)
+_FONT, _SCALE = cv2.FONT_HERSHEY_SIMPLEX, 0.4
+
+
+def _labels(canvas: np.ndarray, items: list[AnnOverlay], banner: Rect | None) -> None:
+    """Labels placed as the canvas places them (model/labels.py): none covers another
+    or the banner; one with no room is left out."""
+    items = sorted((it for it in items if it.bbox is not None),
+                   key=lambda it: -(it.area if math.isfinite(it.area) else 0.0))
+    anchors: list[Rect] = []
+    sizes: list[tuple[float, float]] = []
+    texts = []
+    for it in items:
+        x, y, w, h = it.bbox.tolist()  # type: ignore[union-attr]
+        (tw, th), base = cv2.getTextSize(it.label, _FONT, _SCALE, 1)
+        anchors.append((x, y, w, h))
+        sizes.append((tw + 4, th + base + 2))
+        texts.append((th, base))
+    hgt, wid = canvas.shape[:2]
+    spots = place_labels(anchors, sizes, (0, 0, wid, hgt), [banner] if banner else [])
+    for it, spot, (lw, lh), (th, _base) in zip(items, spots, sizes, texts, strict=True):
+        if spot is None or not all(map(math.isfinite, spot)):
+            continue
+        x0, y0 = round(spot[0]), round(spot[1])
+        cv2.rectangle(canvas, (x0, y0), (x0 + round(lw), y0 + round(lh)), it.color, -1)
+        lum = 0.299 * it.color[0] + 0.587 * it.color[1] + 0.114 * it.color[2]
+        ink = (0, 0, 0) if lum > 140 else (255, 255, 255)
+        cv2.putText(canvas, it.label, (x0 + 2, y0 + th + 1), _FONT, _SCALE, ink, 1,
+                    cv2.LINE_AA)
+
+
+def _banner_rect(text: str) -> Rect:
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    return (0, 0, tw + 12, th + base + 10)
 
 
 def _banner(canvas: np.ndarray, text: str) -> None:
@@ -166,7 +182,8 @@ def _banner(canvas: np.ndarray, text: str) -> None:
 
 def render_image(ds: object, image_id: int, layers: Iterable[str] = DEFAULT_LAYERS,
                  opacity: float = Look.opacity, results: bool = True,
-                 min_score: float = 0.0, allow_outside: bool = False) -> tuple[np.ndarray, str]:
+                 min_score: float = 0.0, allow_outside: bool = False,
+                 by_instance: bool = False) -> tuple[np.ndarray, str]:
     """Load the image of ``image_id`` and draw its overlays; returns (RGB, warning).
 
     The warning says why the image could not be drawn, and what was left out
@@ -178,14 +195,16 @@ def render_image(ds: object, image_id: int, layers: Iterable[str] = DEFAULT_LAYE
     assert isinstance(ds, Dataset)
     layers = tuple(layers)
     ov = ds.overlays(image_id, results=results, layers=layers)
+    apply_colors(ov.items, by_instance)
     loaded = open_image(ds, image_id, allow_outside=allow_outside)
     row = ds.image_row(image_id)
     if (int(ds.image_width[row]) <= 0 or int(ds.image_height[row]) <= 0) and loaded.size:
         ov.width, ov.height = loaded.size  # no size in the JSON: the picture's
     note = "" if loaded.rgb is not None else loaded.error.split(":")[0]
-    shown = len(ov.visible(results=results, min_score=min_score))
-    labels = f"labels of the {MAX_LABELS:,} largest of {shown:,} objects drawn" if (
-        "labels" in layers and shown > MAX_LABELS) else ""
+    shown = ov.visible(results=results, min_score=min_score)
+    n_labels = len(labelled(shown))
+    labels = f"labels of the {n_labels:,} largest of {len(shown):,} objects drawn" if (
+        "labels" in layers and n_labels < len(shown)) else ""
     note = "; ".join(n for n in (note, ov.note, labels) if n)
     placed = f"{loaded.error} (drawn on a placeholder)" if loaded.error else ""
     warning = "; ".join(n for n in (placed, ov.note, labels) if n)

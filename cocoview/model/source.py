@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import mmap
 import os
 import re
 import stat
@@ -195,3 +197,12 @@ def decode_value(data: Any) -> Any:
         return json.loads(raw.decode("utf-8", "replace"), parse_int=_int)
     except (ValueError, RecursionError) as exc:
         raise UndecodableValue(f"cannot decode the value: {exc}") from None
+
+
+def release_pages(data: Any, start: int, end: int) -> None:
+    """Drop the pages of ``data[start:end]`` from memory (they stay in the page cache)."""
+    if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        page = mmap.PAGESIZE
+        lo = start - start % page
+        with contextlib.suppress(OSError, ValueError):
+            data.madvise(mmap.MADV_DONTNEED, lo, max(end - lo, 0))

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cocoview.model.loader import SEG_KIND_NAMES
+from cocoview.model.columns import SEG_KIND_NAMES
 
 if TYPE_CHECKING:
     from cocoview.model.dataset import Dataset

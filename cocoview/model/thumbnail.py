@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from cocoview.model.columns import SEG_PANOPTIC, SEG_POLYGON, SEG_RLE, SEG_RLE_RAW
 from cocoview.model.images import decode, open_image
-from cocoview.model.loader import SEG_PANOPTIC, SEG_POLYGON, SEG_RLE, SEG_RLE_RAW
-from cocoview.model.look import Look, hatch
+from cocoview.model.look import Look, hatch, instance_color
 from cocoview.model.masks import clean_segmentation
 
 if TYPE_CHECKING:
@@ -67,7 +67,8 @@ def placeholder_thumbnail(width: int, height: int, size: int) -> np.ndarray:
 
 def render_thumbnail(ds: Dataset, image_id: int, size: int = 160,
                      categories: set[int] | None = None, *, overlays: bool = True,
-                     opacity: float = DEFAULT_OPACITY, allow_outside: bool = False) -> np.ndarray:
+                     opacity: float = DEFAULT_OPACITY, allow_outside: bool = False,
+                     by_instance: bool = False) -> np.ndarray:
     """RGB uint8 preview of ``image_id``, longest side ``size``, with the JSON's aspect.
 
     ``categories`` limits the overlays to those category ids (None: all).
@@ -80,7 +81,7 @@ def render_thumbnail(ds: Dataset, image_id: int, size: int = 160,
     want = thumbnail_size(jw, jh, size) if jw > 0 and jh > 0 else None
     rgb = open_image(ds, image_id, allow_outside=allow_outside, out_size=want,
                      max_side=None if want else size, budget=THUMB_MAX_PIXELS).rgb
-    shapes = _shapes(ds, row, categories) if overlays else []
+    shapes = _shapes(ds, row, categories, by_instance) if overlays else []
     if jw <= 0 or jh <= 0:  # no size in the JSON: the picture's, else what is drawn
         jw, jh = (rgb.shape[1], rgb.shape[0]) if rgb is not None else _extent(shapes)
     if rgb is None:
@@ -107,15 +108,16 @@ class _Shape:
     kind: int
 
 
-def _shapes(ds: Dataset, image_row: int, categories: set[int] | None) -> list[_Shape]:
+def _shapes(ds: Dataset, image_row: int, categories: set[int] | None,
+            by_instance: bool = False) -> list[_Shape]:
     out = []
     a = ds.anns
-    for r in ds.ann_rows_of_image_row(image_row).tolist():
+    for k, r in enumerate(ds.ann_rows_of_image_row(image_row).tolist()):
         cid = int(a.category_id[r])
         if categories is not None and cid not in categories:
             continue
         try:
-            color = ds.category(cid).color
+            color = instance_color(k) if by_instance else ds.category(cid).color
         except KeyError:
             color = (200, 200, 200)
         box = a.bbox[r]

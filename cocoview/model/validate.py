@@ -16,9 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from cocoview.model.errors import Problem, Severity
-from cocoview.model.images import check_image, outside_note
-from cocoview.model.loader import (
+from cocoview.model.columns import (
     SEG_EMPTY,
     SEG_INVALID,
     SEG_PANOPTIC,
@@ -26,6 +24,8 @@ from cocoview.model.loader import (
     SEG_RLE,
     SEG_RLE_RAW,
 )
+from cocoview.model.errors import Problem, Severity
+from cocoview.model.images import check_image, outside_note
 from cocoview.model.masks import clean_segmentation, rle_size_problem
 from cocoview.model.paths import is_file, name_outside_reason
 from cocoview.model.records import MISSING_ID

@@ -21,9 +21,9 @@ from cocoview.model.look import Look
 if TYPE_CHECKING:
     from cocoview.model.dataset import Dataset
 
-LAYER_KEYS = ("masks", "boxes", "keypoints", "labels", "results")
-DEFAULT_LAYERS = {"masks": True, "boxes": True, "keypoints": True, "labels": True,
-                  "results": True}
+LAYER_KEYS = ("masks", "boxes", "stuff_boxes", "keypoints", "labels", "results")
+DEFAULT_LAYERS = {"masks": True, "boxes": True, "stuff_boxes": False, "keypoints": True,
+                  "labels": True, "results": True}
 
 
 class Item(NamedTuple):
@@ -53,6 +53,8 @@ class ViewerModel:
     min_score_changed = Signal(float)
     #: whether image files outside the images folder may be opened changed
     image_policy_changed = Signal()
+    #: colours by instance (True) or by category (False)
+    color_by_instance_changed = Signal(bool)
     #: the image filter was edited (the new ImageFilter); applying it is separate
     filter_changed = Signal(object)
 
@@ -66,6 +68,7 @@ class ViewerModel:
         self.layers: dict[str, bool] = dict(DEFAULT_LAYERS)
         self.opacity = 0.5
         self.outline_only = False
+        self.color_by_instance = False
         self.hidden_categories: set[int] = set()
         self.min_score = 0.3
         #: open image files whose file_name leads outside the images folder (off: a
@@ -195,6 +198,11 @@ class ViewerModel:
             self.outline_only = on
             self.outline_only_changed.emit(on)
 
+    def set_color_by_instance(self, on: bool) -> None:
+        if on != self.color_by_instance:
+            self.color_by_instance = on
+            self.color_by_instance_changed.emit(on)
+
     def set_min_score(self, value: float) -> None:
         value = float(value)
         if abs(value - self.min_score) > 1e-6:
@@ -223,7 +231,7 @@ class ViewerModel:
     def look(self) -> Look:
         """The frozen display choices every view draws with (model/look.py)."""
         key = (frozenset(self.hidden_categories), self.opacity,
-               self.layers.get("results", True), self.min_score)
+               self.layers.get("results", True), self.min_score, self.color_by_instance)
         if self._look is None or self._look_key != key:  # made once per change
             self._look_key, self._look = key, Look(*key)
         return self._look

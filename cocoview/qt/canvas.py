@@ -117,6 +117,7 @@ class Canvas(QGraphicsView):
         if self.frame is not None and frame.image_id == self.frame.image_id:
             self.frame = frame
             self._show_pixmap()
+            self._repaint_layers()  # colours may have changed (by category / by instance)
 
     def _show_pixmap(self) -> None:
         f = self.frame
@@ -144,7 +145,9 @@ class Canvas(QGraphicsView):
         self._show_pixmap()
         self.outlines.outline_only = outline_only
         self.outlines.setVisible(lay.get("masks", True))
-        self.boxes.setVisible(lay.get("boxes", True))
+        self.boxes.setVisible(lay.get("boxes", True) or lay.get("stuff_boxes", False))
+        self.boxes.show_things = lay.get("boxes", True)
+        self.boxes.show_stuff = lay.get("stuff_boxes", False)
         self.keypoints.setVisible(lay.get("keypoints", True))
         self.labels.setVisible(lay.get("labels", True))
         self._repaint_layers()

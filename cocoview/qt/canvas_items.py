@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from cocoview.model.look import item_key
+from cocoview.model.labels import place_labels
+from cocoview.model.look import EDGE, item_key, labelled, limb_colors
 from cocoview.model.overlays import AnnOverlay
 
 VisibleFn = Callable[[AnnOverlay], bool]
@@ -48,10 +50,14 @@ class LayerItem(QGraphicsItem):
         self.polys = polys
         # marks may stick out of the image (bad boxes): include them, plus a margin
         r = QRectF(rect)
-        for it in items:
-            if it.bbox is not None:
-                x, y, w, h = (float(v) for v in it.bbox)
-                r = r.united(QRectF(x, y, w, h))
+        boxes = [it.bbox for it in items if it.bbox is not None]
+        if boxes:
+            b = np.asarray(boxes, np.float64)
+            b = b[np.isfinite(b).all(axis=1)]
+            if len(b):
+                x0, y0 = b[:, 0].min(), b[:, 1].min()
+                x1, y1 = (b[:, 0] + b[:, 2]).max(), (b[:, 1] + b[:, 3]).max()
+                r = r.united(QRectF(float(x0), float(y0), float(x1 - x0), float(y1 - y0)))
         self.rect = r.adjusted(-8, -8, 8, 8)
         self.update()
 
@@ -85,10 +91,15 @@ class OutlinesItem(LayerItem):
 
 
 class BoxesItem(LayerItem):
+    """Boxes of objects (``show_things``) and of panoptic stuff (``show_stuff``)."""
+
+    show_things = True
+    show_stuff = False
+
     def paint(self, p: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         for it in self.shown():
-            if it.bbox is None:
+            if it.bbox is None or not (self.show_stuff if it.is_stuff else self.show_things):
                 continue
             x, y, w, h = (float(v) for v in it.bbox)
             pen = QPen(qcolor(it.color), 1.5 if it.is_result else 2.0)
@@ -102,39 +113,55 @@ class BoxesItem(LayerItem):
 
 
 class KeypointsItem(LayerItem):
-    """Skeleton lines and points: v=2 filled, v=1 hollow, v=0 never drawn."""
+    """Skeleton and joints in their own colours (left / right / middle limbs, from the
+    keypoint names) over a dark edge: readable on the mask and on any photo. v=2 joints
+    are filled, v=1 hollow, v=0 never drawn."""
 
     def paint(self, p: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         scale = abs(p.worldTransform().m11()) or 1.0
         r = min(max(3.5 * math.sqrt(scale), 3.0), 7.0) / scale  # 3–7 px on screen
+        edge_line = QPen(qcolor(EDGE, 200), 4.2)
+        edge_line.setCosmetic(True)
+        edge_line.setCapStyle(Qt.PenCapStyle.RoundCap)
+        ring = QPen(qcolor(EDGE), 1.4)
+        ring.setCosmetic(True)
         for it in self.shown():
             kp = it.keypoints
             if kp is None or not len(kp):
                 continue
-            color = qcolor(it.color)
-            line = QPen(color, 2.0)
-            line.setCosmetic(True)
-            p.setPen(line)
-            if it.skeleton is not None:
-                for a, b in it.skeleton.tolist():
-                    if 0 <= a < len(kp) and 0 <= b < len(kp) and kp[a, 2] > 0 and kp[b, 2] > 0:
-                        p.drawLine(QPointF(kp[a, 0], kp[a, 1]), QPointF(kp[b, 0], kp[b, 1]))
-            edge = QPen(color.darker(160), 1.2)
-            edge.setCosmetic(True)
+            if it.skeleton is not None and len(it.skeleton):
+                edges = it.skeleton.tolist()
+                limbs = [(QPointF(kp[a, 0], kp[a, 1]), QPointF(kp[b, 0], kp[b, 1]), c)
+                         for (a, b), c in zip(edges, limb_colors(it.keypoint_names, edges),
+                                              strict=True)
+                         if 0 <= a < len(kp) and 0 <= b < len(kp) and kp[a, 2] > 0
+                         and kp[b, 2] > 0]
+                p.setPen(edge_line)
+                for pa, pb, _c in limbs:
+                    p.drawLine(pa, pb)
+                for pa, pb, c in limbs:
+                    pen = QPen(qcolor(c), 2.2)
+                    pen.setCosmetic(True)
+                    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+                    p.setPen(pen)
+                    p.drawLine(pa, pb)
+            fill = QBrush(qcolor(it.color))
             for x, y, v in kp.tolist():
                 if v <= 0:
                     continue
-                if v >= 2:
-                    p.setPen(edge)
-                    p.setBrush(QBrush(QColor(255, 255, 255)))
-                else:
-                    hollow = QPen(color, 1.8)
+                p.setPen(ring)
+                if v >= 2:  # visible: the instance's colour, ringed dark
+                    p.setBrush(fill)
+                    p.drawEllipse(QPointF(x, y), r, r)
+                else:  # occluded: a white ring, ringed dark
+                    hollow = QPen(QColor(255, 255, 255), 2.0)
                     hollow.setCosmetic(True)
-                    p.setPen(hollow)
                     p.setBrush(Qt.BrushStyle.NoBrush)
-                p.drawEllipse(QPointF(x, y), r, r)
+                    p.drawEllipse(QPointF(x, y), r, r)
+                    p.setPen(hollow)
+                    p.drawEllipse(QPointF(x, y), r * 0.75, r * 0.75)
 
 
 class LabelsItem(LayerItem):
@@ -146,21 +173,33 @@ class LabelsItem(LayerItem):
         self.font.setPointSizeF(8.5)
         self.metrics = QFontMetricsF(self.font)
 
+    #: screen areas labels must not cover (the placeholder's text), set by the canvas
+    reserved: tuple[tuple[float, float, float, float], ...] = ()
+
     def paint(self, p: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
+        """Labels placed so that none covers another (model/labels.py), largest objects
+        first; one with no room is left out (its object shows it on hover)."""
         t = p.worldTransform()
         p.save()
         p.resetTransform()
         p.setFont(self.font)
-        h = self.metrics.height()
-        for it in self.shown():
-            if it.bbox is None:
+        h = self.metrics.height() + 2
+        items = [it for it in labelled(self.shown()) if it.bbox is not None]
+        items.sort(key=lambda it: -(it.area if math.isfinite(it.area) else 0.0))
+        anchors = []
+        for it in items:
+            x, y, bw, bh = (float(v) for v in it.bbox)  # type: ignore[union-attr]
+            r = t.mapRect(QRectF(x, y, bw, bh))
+            anchors.append((r.x(), r.y(), r.width(), r.height()))
+        sizes = [(self.metrics.horizontalAdvance(it.label) + 8, h) for it in items]
+        view = p.viewport()  # screen pixels: labels stay on screen
+        spots = place_labels(anchors, sizes, (0.0, 0.0, float(view.width() or 1e9),
+                                              float(view.height() or 1e9)), self.reserved)
+        for it, spot, (w, _h) in zip(items, spots, sizes, strict=True):
+            if spot is None:
                 continue
-            pt = t.map(QPointF(float(it.bbox[0]), float(it.bbox[1])))
-            w = self.metrics.horizontalAdvance(it.label) + 8
-            box = QRectF(pt.x(), pt.y() - h - 2, w, h + 2)
-            if box.top() < 0:
-                box.moveTop(pt.y())
+            box = QRectF(spot[0], spot[1], w, h)
             bg = qcolor(it.color, 215)
             p.fillRect(box, bg)
             lum = 0.299 * it.color[0] + 0.587 * it.color[1] + 0.114 * it.color[2]
@@ -183,25 +222,38 @@ class HighlightItem(LayerItem):
 
     def paint(self, p: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
+        """A halo (dark, white, then the colour) around the outline, and corner handles on
+        the selected box: nothing is filled, so the object and its skeleton stay visible."""
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        for it, width, alpha in ((self.hover, 2.5, 90), (self.selected, 3.5, 140)):
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        for it, width in ((self.hover, 2.0), (self.selected, 3.0)):
             if it is None:
                 continue
-            halo = QPen(QColor(255, 255, 255, 230), width + 2.5)
-            halo.setCosmetic(True)
-            pen = QPen(qcolor(it.color), width)
-            pen.setCosmetic(True)
             polys = self.polys.get(item_key(it.row, it.is_result), [])
-            for pn, fill in ((halo, False), (pen, True)):
-                p.setPen(pn)
-                p.setBrush(QBrush(qcolor(it.color, alpha)) if fill and polys else
-                           Qt.BrushStyle.NoBrush)
+            for color, w in ((QColor(0, 0, 0, 160), width + 4.5),
+                             (QColor(255, 255, 255, 235), width + 2.5), (qcolor(it.color), width)):
+                pen = QPen(color, w)
+                pen.setCosmetic(True)
+                pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+                p.setPen(pen)
                 if polys:
                     for poly in polys:
                         p.drawPolygon(poly)
                 elif it.bbox is not None:
-                    x, y, w, h = (float(v) for v in it.bbox)
-                    p.drawRect(QRectF(x, y, w, h))
+                    x, y, bw, bh = (float(v) for v in it.bbox)
+                    p.drawRect(QRectF(x, y, bw, bh))
+        it = self.selected
+        if it is not None and it.bbox is not None:  # handles, at screen size
+            t = p.worldTransform()
+            x, y, bw, bh = (float(v) for v in it.bbox)
+            p.save()
+            p.resetTransform()
+            p.setPen(QPen(QColor(0, 0, 0), 1.0))
+            p.setBrush(QBrush(QColor(255, 255, 255)))
+            for cx, cy in ((x, y), (x + bw, y), (x, y + bh), (x + bw, y + bh)):
+                c = t.map(QPointF(cx, cy))
+                p.drawRect(QRectF(c.x() - 3.5, c.y() - 3.5, 7, 7))
+            p.restore()
 
 
 class PlaceholderItem(QGraphicsItem):

@@ -16,13 +16,12 @@ from PySide6.QtCore import (
     QAbstractItemModel,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QPoint,
     QSize,
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -32,8 +31,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QPushButton,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -43,57 +40,15 @@ from cocoview.model.categories import Category
 from cocoview.model.dataset import Dataset
 from cocoview.model.filters import ImageFilter, filter_images
 from cocoview.qt.state import ViewerState
+from cocoview.qt.widgets import SORT_ROLE, TOP, Index, RowHeightDelegate, color_icon
 
 if TYPE_CHECKING:
     from cocoview.qt.filter_model import FilterModel
 
-Index = QModelIndex | QPersistentModelIndex
 #: sort key role: casefolded name in column 0, the count in the count columns
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 #: the category id of a category node (None for a supercategory node)
 CATEGORY_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 COLUMNS = ("Category", "Instances", "Images")
-_TOP = QModelIndex()  # the invisible root (module-level default argument)
-
-_icons: dict[tuple[int, int, int], QIcon] = {}
-
-
-def color_icon(rgb: tuple[int, int, int], size: int = 12) -> QIcon:
-    """A small rounded swatch of ``rgb`` with a darker rim (cached; GUI thread only)."""
-    icon = _icons.get(rgb)
-    if icon is None:
-        dpr = 2.0
-        pm = QPixmap(int(size * dpr), int(size * dpr))
-        pm.setDevicePixelRatio(dpr)
-        pm.fill(Qt.GlobalColor.transparent)
-        p = QPainter(pm)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        fill = QColor(*rgb)
-        p.setPen(fill.darker(160))
-        p.setBrush(fill)
-        p.drawRoundedRect(1, 1, size - 2, size - 2, 2.5, 2.5)
-        p.end()
-        icon = _icons[rgb] = QIcon(pm)
-    return icon
-
-
-def row_height(view: QWidget) -> int:
-    """One comfortable row height shared by the side panels' lists, trees and grids."""
-    return view.fontMetrics().height() + 6
-
-
-class RowHeightDelegate(QStyledItemDelegate):
-    """The default delegate with rows at least :func:`row_height` tall."""
-
-    def __init__(self, view: QWidget) -> None:
-        super().__init__(view)
-        self._height = row_height(view)
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
-                 ) -> QSize:
-        size = super().sizeHint(option, index)
-        return QSize(size.width(), max(size.height(), self._height))
-
 
 class _Node:
     """One tree row: a supercategory (``cat is None``) or a category."""
@@ -172,7 +127,7 @@ class CategoryTreeModel(QAbstractItemModel):
         node = index.internalPointer() if index.isValid() else None
         return node if isinstance(node, _Node) else self._root
 
-    def index(self, row: int, column: int, parent: Index = _TOP) -> QModelIndex:
+    def index(self, row: int, column: int, parent: Index = TOP) -> QModelIndex:
         if not self.hasIndex(row, column, parent):
             return QModelIndex()
         return self.createIndex(row, column, self._node(parent).children[row])
@@ -190,12 +145,12 @@ class CategoryTreeModel(QAbstractItemModel):
             return QModelIndex()
         return self.createIndex(node.row, 0, node)
 
-    def rowCount(self, parent: Index = _TOP) -> int:
+    def rowCount(self, parent: Index = TOP) -> int:
         if parent.isValid() and parent.column() != 0:
             return 0
         return len(self._node(parent).children)
 
-    def columnCount(self, parent: Index = _TOP) -> int:
+    def columnCount(self, parent: Index = TOP) -> int:
         return len(COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation,
@@ -339,11 +294,12 @@ def image_ids_with_category(ds: Dataset, category_id: int) -> np.ndarray:
 class CategoryPanel(QWidget):
     """Filter box, the category tree (sortable) and Show/Hide-all buttons."""
 
-    def __init__(self, state: ViewerState, parent: QWidget | None = None) -> None:
+    def __init__(self, state: ViewerState, parent: QWidget | None = None,
+                 filter_model: FilterModel | None = None) -> None:
         super().__init__(parent)
         self._state = state
-        #: the shared image filter; set by the main window (adds "Filter:" menu entries)
-        self.filter_model: FilterModel | None = None
+        #: the shared image filter (with it, the menu has "Filter:" entries)
+        self.filter_model = filter_model
         self.model = CategoryTreeModel(state, self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import html
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,7 @@ import numpy as np
 from PySide6.QtCore import (
     QAbstractTableModel,
     QByteArray,
-    QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QSize,
     QSortFilterProxyModel,
     Qt,
@@ -59,10 +56,9 @@ from PySide6.QtWidgets import (
 from cocoview.model.dataset import Dataset
 from cocoview.model.export import (
     FORMATS,
+    ExportRequest,
     Format,
     category_rows,
-    export,
-    export_split,
     suffix,
     write_table,
 )
@@ -71,9 +67,8 @@ from cocoview.model.split import SplitError, parse_split, split_images
 from cocoview.qt.jobs import Jobs
 from cocoview.qt.settings import app_settings
 from cocoview.qt.state import ViewerState
+from cocoview.qt.widgets import SORT_ROLE, TOP, Index
 
-Index = QModelIndex | QPersistentModelIndex
-_TOP = QModelIndex()
 #: a part's share of a category may differ from the part's ratio by this much…
 SHARE_TOLERANCE = 0.05
 #: …for categories with at least this many images
@@ -85,7 +80,6 @@ FORMAT_TEXT: dict[str, str] = {
     "coco": "COCO subset: images and their annotations (.json)",
 }
 DEFAULT_SPLIT = "train=0.8, val=0.2"
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 TOTAL_ROLE = Qt.ItemDataRole.UserRole + 2
 _OFF = QColor(255, 196, 120, 110)  # an off-target share: readable on light and dark
 
@@ -95,41 +89,6 @@ def _message(exc: Exception) -> str:
     if isinstance(exc, (WriteError, SplitError, OSError)):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
-
-
-@dataclass(frozen=True)
-class ExportRequest:
-    """Everything one export needs but the dataset (made on the GUI thread, run in the
-    worker with the dataset it holds weakly)."""
-
-    ids: np.ndarray
-    fmt: Format
-    out: Path
-    parts: list[tuple[str, float]] | None  # None: no split
-    seed: int = 0
-    stratify: bool = False
-    force: bool = False
-
-    def targets(self) -> list[Path]:
-        if self.parts is None:
-            return [self.out]
-        return [self.out / f"{name}{suffix(self.fmt)}" for name, _ in self.parts]
-
-    def run(self, ds: Dataset) -> tuple[str, list[Path]]:
-        """("exists", files) without writing when outputs exist and not ``force``; else
-        ("done", files written)."""
-        inputs = {p.resolve() for p in ds.paths}
-        for t in self.targets():
-            if t.resolve() in inputs:
-                raise WriteError(f"refusing to write over the input file {t}")
-        if not self.force:
-            existing = [t for t in self.targets() if t.exists()]
-            if existing:
-                return "exists", existing
-        if self.parts is None:
-            return "done", [export(ds, self.ids, self.out, self.fmt, force=self.force)]
-        split = split_images(ds, self.ids, self.parts, self.seed, self.stratify)
-        return "done", export_split(ds, split, self.out, self.fmt, force=self.force)
 
 
 def preview_rows(ds: Dataset, ids: np.ndarray, parts: list[tuple[str, float]] | None,
@@ -185,10 +144,10 @@ class SplitTableModel(QAbstractTableModel):
             and abs(share - ratio) > SHARE_TOLERANCE
 
     # ----- Qt model -------------------------------------------------------
-    def rowCount(self, parent: Index = _TOP) -> int:
+    def rowCount(self, parent: Index = TOP) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: Index = _TOP) -> int:
+    def columnCount(self, parent: Index = TOP) -> int:
         return 0 if parent.isValid() else len(self._columns)
 
     def headerData(self, section: int, orientation: Qt.Orientation,

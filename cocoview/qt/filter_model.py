@@ -12,16 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any, Literal
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from cocoview.model.dataset import Dataset
-from cocoview.model.filters import FilterExtras, ImageFilter, Match, filter_images
+from cocoview.model.filters import FilterExtras, ImageFilter, Match, Slow, filter_images
 from cocoview.qt.jobs import Jobs
 from cocoview.qt.state import ViewerState
 
-Slow = Literal["missing", "problems"]
 #: what the worker is doing, shown beside its progress
 SLOW_TEXT: dict[Slow, str] = {"missing": "Checking image files…",
                               "problems": "Validating the dataset…"}
@@ -42,13 +41,8 @@ def _compute_extra(ds: Dataset, report: Callable[[float], None], extras: FilterE
 
 
 def needed_slow(flt: ImageFilter) -> list[Slow]:
-    """The slow criteria ``flt`` uses."""
-    out: list[Slow] = []
-    if flt.file_missing is not None:
-        out.append("missing")
-    if flt.has_problems is not None:
-        out.append("problems")
-    return out
+    """The slow criteria ``flt`` uses (the criteria registry knows)."""
+    return flt.slow()
 
 
 class FilterModel(QObject):

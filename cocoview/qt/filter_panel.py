@@ -19,9 +19,7 @@ import numpy as np
 from PySide6.QtCore import (
     QAbstractTableModel,
     QEvent,
-    QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QSize,
     QSortFilterProxyModel,
     Qt,
@@ -55,15 +53,12 @@ from PySide6.QtWidgets import (
 from cocoview.model.categories import Category
 from cocoview.model.dataset import Dataset
 from cocoview.model.filters import ImageFilter, Match, split_ids
-from cocoview.qt.category_tree import RowHeightDelegate, color_icon
 from cocoview.qt.filter_model import FilterModel
 from cocoview.qt.jobs import Jobs
 from cocoview.qt.state import ViewerState
+from cocoview.qt.widgets import SORT_ROLE, TOP, Index, RowHeightDelegate, color_icon, heading, hint
 
-Index = QModelIndex | QPersistentModelIndex
-_TOP = QModelIndex()
 #: sort key: casefolded name in column 0, the image count in column 1
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 CATEGORY_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 MODES: tuple[tuple[Match, str, str], ...] = (
     ("any", "has any of", "Images with at least one annotation of at least one checked "
@@ -141,10 +136,10 @@ class CategoryChoiceModel(QAbstractTableModel):
         return self._cats[row].id
 
     # ----- Qt model -------------------------------------------------------
-    def rowCount(self, parent: Index = _TOP) -> int:
+    def rowCount(self, parent: Index = TOP) -> int:
         return 0 if parent.isValid() else len(self._cats)
 
-    def columnCount(self, parent: Index = _TOP) -> int:
+    def columnCount(self, parent: Index = TOP) -> int:
         return 0 if parent.isValid() else len(self.COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation,
@@ -275,19 +270,8 @@ class _ToggleDelegate(RowHeightDelegate):
 
 
 # ----- the panel ----------------------------------------------------------------------
-def _heading(text: str, parent: QWidget) -> QLabel:
-    label = QLabel(text, parent)
-    font = label.font()
-    font.setBold(True)
-    label.setFont(font)
-    return label
 
 
-def _hint(parent: QWidget, text: str = "") -> QLabel:
-    label = QLabel(text, parent)
-    label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-    label.setWordWrap(True)
-    return label
 
 
 def _combo(parent: QWidget, items: list[tuple[str, object]], tip: str = "") -> QComboBox:
@@ -407,7 +391,7 @@ class FilterPanel(QWidget):
         for k, (_key, _text, tip) in enumerate(MODES):
             self.mode.setItemData(k, tip, Qt.ItemDataRole.ToolTipRole)
         self.mode.currentIndexChanged.connect(self._mode_edited)
-        self.mode_hint = _hint(body)
+        self.mode_hint = hint(body)
         self.cats_count = QLabel(body)
         self.cats_clear = QToolButton(body)
         self.cats_clear.setText("Uncheck all")
@@ -456,7 +440,7 @@ class FilterPanel(QWidget):
         bottom.setContentsMargins(0, 0, 0, 0)
         bottom.addWidget(self.cats_count, 1)
         bottom.addWidget(self.cats_clear)
-        lay.addWidget(_heading("Categories", body))
+        lay.addWidget(heading("Categories", body))
         lay.addLayout(top)
         lay.addWidget(self.mode_hint)
         lay.addLayout(find)
@@ -503,7 +487,7 @@ class FilterPanel(QWidget):
         self.ids.setPlaceholderText("Paste image ids: spaces, commas or new lines")
         self.ids.setTabChangesFocus(True)
         self.ids.setFixedHeight(self.ids.fontMetrics().lineSpacing() * 3 + 12)
-        self.ids_hint = _hint(body)
+        self.ids_hint = hint(body)
         self.ids_hint.setVisible(False)
         self.missing = _combo(body, [("any", None), ("missing", True), ("present", False)],
                               "Whether the image file exists on disk. Every file is checked "
@@ -539,10 +523,10 @@ class FilterPanel(QWidget):
                 if w is not None:
                     w.setMinimumWidth(width)
         lay.addSpacing(4)
-        lay.addWidget(_heading("Annotations", body))
+        lay.addWidget(heading("Annotations", body))
         lay.addLayout(ann)
         lay.addSpacing(4)
-        lay.addWidget(_heading("Image", body))
+        lay.addWidget(heading("Image", body))
         lay.addLayout(img)
 
         for box in (self.crowd, self.size_box, self.keypoints, self.missing, self.problems):

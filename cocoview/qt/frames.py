@@ -13,7 +13,7 @@ shown anyway with a problem (truncated, other size than the JSON) a notice.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from cocoview.model.images import (
     open_image,
     placeholder,
 )
-from cocoview.model.look import Look, blend_masks, item_key
+from cocoview.model.look import Look, apply_colors, blend_masks, item_key
 from cocoview.model.overlays import Overlays
 from cocoview.qt.canvas_items import polygons_of
 from cocoview.qt.jobs import Jobs
@@ -91,6 +91,7 @@ def _bgrx(d: Decoded) -> np.ndarray | None:
 def composite(base_bgrx: np.ndarray, overlays: Overlays, visible: set[int] | None,
               look: Look) -> QImage | None:
     """The base image with the visible masks blended in (None: no masks at all)."""
+    apply_colors(overlays.items, look.by_instance)  # the outlines and boxes follow
     if not any(it.has_mask for it in overlays.items):
         return None
     layer = overlays.mask_layer(categories=visible, opacity=1.0, results=look.results,
@@ -168,10 +169,14 @@ class FrameLoader(QObject):
             self._submit_frame(self.wanted, priority=1)
 
     def set_look(self, hidden: set[int], opacity: float, results: bool = True,
-                 min_score: float = 0.3) -> None:
+                 min_score: float = 0.3, by_instance: bool = False) -> None:
         """Hidden categories, opacity or detection display changed: re-blend the frame."""
+        self.use_look(Look(frozenset(hidden), opacity, results, min_score, by_instance))
+
+    def use_look(self, look: Look) -> None:
+        """Blend with ``look`` from now on; the wanted frame is re-blended if it differs."""
         # rounded to the percent: a slider's tiny moves make no new blend
-        look = Look(frozenset(hidden), round(opacity, 2), results, round(min_score, 2))
+        look = replace(look, opacity=round(look.opacity, 2), min_score=round(look.min_score, 2))
         if look == self.look:
             return
         self.look = look

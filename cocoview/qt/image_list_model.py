@@ -8,9 +8,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import (
     QAbstractTableModel,
-    QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QRectF,
     QSize,
     Qt,
@@ -20,10 +18,9 @@ from PySide6.QtGui import QColor, QGuiApplication, QIcon, QImage, QPainter, QPix
 from cocoview.qt.state import ViewerState
 from cocoview.qt.thumbnail_grid import IMAGE_SIZE_ROLE, SUBTITLE_ROLE, THUMBNAIL_ROLE
 from cocoview.qt.thumbnails import ThumbnailCache
+from cocoview.qt.widgets import TOP, Index
 
-Index = QModelIndex | QPersistentModelIndex
 IMAGE_ID_ROLE = Qt.ItemDataRole.UserRole
-_TOP = QModelIndex()  # the invisible root (module-level default argument)
 _BLOCK = 1024  # image-table rows are looked up this many list rows at a time
 _LIST_ICON = QSize(32, 24)
 
@@ -76,10 +73,10 @@ class ImageListModel(QAbstractTableModel):
         return int(rows[row - b * _BLOCK])
 
     # ----- Qt model interface -------------------------------------------
-    def rowCount(self, parent: Index = _TOP) -> int:
+    def rowCount(self, parent: Index = TOP) -> int:
         return 0 if parent.isValid() else len(self._ids)
 
-    def columnCount(self, parent: Index = _TOP) -> int:
+    def columnCount(self, parent: Index = TOP) -> int:
         return 0 if parent.isValid() else len(self.COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Slot
@@ -36,12 +37,31 @@ from cocoview.qt.help import about_text, shortcuts_html
 from cocoview.qt.image_browser import ImageBrowser
 from cocoview.qt.inspector import InspectorPanel
 from cocoview.qt.loading import DatasetLoader, OpenRequest
+from cocoview.qt.presenter import CanvasPresenter
 from cocoview.qt.settings import app_settings
 from cocoview.qt.state import ViewerState
 
+
+@dataclass(frozen=True)
+class DockSpec:
+    """One dock of the window: a new panel (problems, evaluation) is one more row."""
+
+    key: str
+    title: str
+    area: Qt.DockWidgetArea
+    tab_with: str = ""  # shown as a tab behind this dock
+
+
+Area = Qt.DockWidgetArea
+DOCKS: tuple[DockSpec, ...] = (
+    DockSpec("images", "Images", Area.LeftDockWidgetArea),
+    DockSpec("filter", "Filter", Area.LeftDockWidgetArea, tab_with="images"),
+    DockSpec("categories", "Categories", Area.RightDockWidgetArea),
+    DockSpec("inspector", "Inspector", Area.RightDockWidgetArea),
+)
+
 JSON_FILTER = "COCO JSON (*.json *.json.gz *.gz);;All files (*)"
 MAX_RECENT = 10
-PREFETCH = (1, -1, 2)
 
 
 class MainWindow(QMainWindow):
@@ -56,27 +76,27 @@ class MainWindow(QMainWindow):
         self.frames = FrameLoader(self)
         self.canvas = Canvas(self.state, self)
         self.setCentralWidget(self.canvas)
+        self.presenter = CanvasPresenter(self.state, self.frames, self.canvas, self)
         self.pending: OpenRequest | None = None
         self.current: OpenRequest | None = None
 
         self.filter_model = FilterModel(self.state, self)
         self.browser = ImageBrowser(self.state, self)
         self.filter_panel = FilterPanel(self.state, self, model=self.filter_model)
-        self.categories = CategoryPanel(self.state, self)
-        self.categories.filter_model = self.filter_model
+        self.categories = CategoryPanel(self.state, self, filter_model=self.filter_model)
         self.inspector = InspectorPanel(self.state, self)
         self.export_dialog: ExportDialog | None = None
-        self.docks = {
-            "images": self._dock("Images", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea),
-            "filter": self._dock("Filter", self.filter_panel,
-                                 Qt.DockWidgetArea.LeftDockWidgetArea),
-            "categories": self._dock("Categories", self.categories,
-                                     Qt.DockWidgetArea.RightDockWidgetArea),
-            "inspector": self._dock("Inspector", self.inspector,
-                                    Qt.DockWidgetArea.RightDockWidgetArea),
-        }
-        self.tabifyDockWidget(self.docks["images"], self.docks["filter"])
-        self.docks["images"].raise_()
+        panels: dict[str, QWidget] = {"images": self.browser, "filter": self.filter_panel,
+                                      "categories": self.categories,
+                                      "inspector": self.inspector}
+        self.docks: dict[str, QDockWidget] = {}
+        for spec in DOCKS:
+            self.docks[spec.key] = dock = self._dock(spec.title, panels[spec.key], spec.area)
+            if spec.tab_with:
+                self.tabifyDockWidget(self.docks[spec.tab_with], dock)
+        for spec in DOCKS:
+            if spec.tab_with:
+                self.docks[spec.tab_with].raise_()  # the first of a tab group in front
         self.actions_: dict[str, QAction] = {}
         self._build_actions()
         self._build_menus()
@@ -135,6 +155,8 @@ class MainWindow(QMainWindow):
                 act.toggled.connect(lambda on, k=spec.key: self.state.set_layer(k, on))
             elif spec.key == "outline_only":
                 act.toggled.connect(self.state.set_outline_only)
+            elif spec.key == "color_by_instance":
+                act.toggled.connect(self.state.set_color_by_instance)
             elif spec.key in handlers:
                 if spec.checkable:
                     act.toggled.connect(handlers[spec.key])
@@ -172,7 +194,8 @@ class MainWindow(QMainWindow):
         for key in ("fit", "actual"):
             tb.addAction(self.actions_[key])
         tb.addSeparator()
-        for key in ("masks", "boxes", "keypoints", "labels", "results", "outline_only"):
+        for key in ("masks", "boxes", "keypoints", "labels", "results", "outline_only",
+                    "color_by_instance"):
             tb.addAction(self.actions_[key])
         tb.addSeparator()
         box = QWidget(self)
@@ -225,19 +248,14 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         st = self.state
-        st.currentImageChanged.connect(self._on_current_image)
+        st.currentImageChanged.connect(lambda _i: self._update_index())
         st.datasetChanged.connect(self._dataset_actions)
         st.imageListChanged.connect(self._update_index)
-        st.visibilityChanged.connect(self._update_look)
-        st.opacityChanged.connect(lambda _v: self._update_look())
-        st.layersChanged.connect(self._update_look)
-        st.minScoreChanged.connect(lambda _v: self._update_look())
         st.layersChanged.connect(self._sync_layer_actions)
         st.opacityChanged.connect(self._sync_opacity)
         self.opacity_slider.valueChanged.connect(lambda v: st.set_opacity(v / 100))
         self.score_spin.valueChanged.connect(st.set_min_score)
-        self.frames.frameReady.connect(self._on_frame)
-        self.frames.lookReady.connect(self.canvas.show_look)
+        self.presenter.frameShown.connect(self._on_frame)
         self.frames.failed.connect(lambda _i, msg: self.statusBar().showMessage(msg, 8000))
         self.canvas.cursorMoved.connect(self._on_cursor)
         self.canvas.zoomChanged.connect(lambda z: self.status_zoom.setText(f"{z * 100:.0f} %"))
@@ -284,9 +302,7 @@ class MainWindow(QMainWindow):
 
     def close_dataset(self) -> None:
         self.current = None
-        self.frames.set_dataset(None)
-        self.state.set_dataset(None)
-        self.canvas.clear()
+        self.state.set_dataset(None)  # the presenter clears the frames and the canvas
         self.setWindowTitle("cocoview")
 
     @Slot(object)
@@ -307,9 +323,7 @@ class MainWindow(QMainWindow):
                            f"{len(ds.anns):,} annotations")
         self.current = req
         self.pending = None
-        self.frames.set_dataset(ds)
-        self._update_look()
-        self.state.set_dataset(ds)
+        self.state.set_dataset(ds)  # the presenter hands it to the frame workers first
         has_results = ds.results is not None
         for w in (self.actions_["results"], self.score_label, self.score_spin):
             w.setEnabled(has_results)
@@ -364,32 +378,12 @@ class MainWindow(QMainWindow):
         self.recent_menu.addAction("Clear Recent", lambda: self.settings.setValue("recent", []))
 
     # ----- navigation and frames ---------------------------------------
-    @Slot(int)
-    def _on_current_image(self, image_id: int) -> None:
-        self._update_index()
-        if image_id < 0 or self.state.dataset is None:
-            self.canvas.clear()
-            return
-        self.frames.request(image_id)
-        ids = self.state.image_list
-        i = self.state.current_index()
-        if i >= 0:
-            self.frames.prefetch([int(ids[i + d]) for d in PREFETCH if 0 <= i + d < len(ids)])
-
     @Slot(object)
     def _on_frame(self, frame: Frame) -> None:
-        if frame.image_id != self.state.current_image:
-            return
-        self.canvas.show_frame(frame)
         self.status_size.setText(f"{frame.width} × {frame.height}")
         said = "; ".join(m for m in (frame.error, frame.overlays.note) if m)
         if said:
             self.statusBar().showMessage(said, 8000)
-
-    def _update_look(self) -> None:
-        st = self.state
-        self.frames.set_look(st.hidden_categories, st.opacity, st.layers.get("results", True),
-                             st.min_score)
 
     def _update_index(self) -> None:
         n = len(self.state.image_list)
@@ -470,8 +464,7 @@ class MainWindow(QMainWindow):
 
     def allow_outside_images(self, on: bool) -> None:
         self.settings.setValue("images/allow_outside", on)
-        self.state.set_allow_outside_images(on)
-        self.frames.set_allow_outside(on)
+        self.state.set_allow_outside_images(on)  # the presenter tells the frame workers
 
     def show_about(self) -> None:
         QMessageBox.about(self, "About cocoview", about_text(__version__))
@@ -503,6 +496,9 @@ class MainWindow(QMainWindow):
             on = str(oo).lower() in ("true", "1")
             self.state.set_outline_only(on)
             self.actions_["outline_only"].setChecked(on)
+        if str(s.value("view/color_by_instance", "false")).lower() in ("true", "1"):
+            self.state.set_color_by_instance(True)
+            self.actions_["color_by_instance"].setChecked(True)
 
     def save_settings(self) -> None:
         s = self.settings
@@ -512,6 +508,7 @@ class MainWindow(QMainWindow):
             s.setValue(f"layers/{key}", on)
         s.setValue("view/opacity", self.state.opacity)
         s.setValue("view/outline_only", self.state.outline_only)
+        s.setValue("view/color_by_instance", self.state.color_by_instance)
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

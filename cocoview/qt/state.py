@@ -38,6 +38,7 @@ class ViewerState(QObject):
     #: the set of visible category ids changed
     visibilityChanged = Signal()
     minScoreChanged = Signal(float)
+    colorByInstanceChanged = Signal(bool)
     #: whether image files outside the images folder may be opened changed
     imagePolicyChanged = Signal()
 
@@ -54,6 +55,7 @@ class ViewerState(QObject):
         m.outline_only_changed.connect(self.outlineOnlyChanged.emit)
         m.visibility_changed.connect(self.visibilityChanged.emit)
         m.min_score_changed.connect(self.minScoreChanged.emit)
+        m.color_by_instance_changed.connect(self.colorByInstanceChanged.emit)
         m.image_policy_changed.connect(self.imagePolicyChanged.emit)
 
     def _selection_changed(self, items: frozenset[Item]) -> None:
@@ -109,6 +111,13 @@ class ViewerState(QObject):
     @hidden_categories.setter
     def hidden_categories(self, ids: set[int]) -> None:
         self.model.hidden_categories = set(ids)  # quietly, as an attribute always was
+
+    @property
+    def color_by_instance(self) -> bool:
+        return self.model.color_by_instance
+
+    def set_color_by_instance(self, on: bool) -> None:
+        self.model.set_color_by_instance(on)
 
     @property
     def min_score(self) -> float:

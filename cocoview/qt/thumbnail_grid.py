@@ -16,7 +16,6 @@ from PySide6.QtCore import (
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
-    QPersistentModelIndex,
     QPoint,
     QRect,
     QRectF,
@@ -41,7 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-Index = QModelIndex | QPersistentModelIndex
+from cocoview.qt.widgets import Index
 
 #: item data roles the grid asks for (the model answers them; see image_browser)
 THUMBNAIL_ROLE = Qt.ItemDataRole.UserRole + 1  # QImage | None (queues a job when None)

@@ -31,10 +31,11 @@ log = logging.getLogger(__name__)
 
 
 def _thumbnail(ds: Dataset, image_id: int, size: int, categories: set[int] | None,
-               allow_outside: bool) -> QImage:
+               allow_outside: bool, by_instance: bool = False) -> QImage:
     """One thumbnail, made in a worker; a damaged record gives a placeholder, not a hole."""
     try:
-        rgb = render_thumbnail(ds, image_id, size, categories, allow_outside=allow_outside)
+        rgb = render_thumbnail(ds, image_id, size, categories, allow_outside=allow_outside,
+                               by_instance=by_instance)
     except Exception:
         log.exception("thumbnail of image %s failed", image_id)
         try:
@@ -75,6 +76,7 @@ class ThumbnailCache(QObject):
         state.datasetChanged.connect(self.clear)
         state.visibilityChanged.connect(self._restyle)
         state.imagePolicyChanged.connect(self._restyle)
+        state.colorByInstanceChanged.connect(lambda _on: self._restyle())
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
@@ -161,6 +163,7 @@ class ThumbnailCache(QObject):
             self.started += 1
             self._jobs.submit(
                 ds, partial(_thumbnail, image_id=image_id, size=self.size, categories=cats,
+                            by_instance=self.state.color_by_instance,
                             allow_outside=self.state.allow_outside_images),
                 partial(self._on_done, image_id))
 

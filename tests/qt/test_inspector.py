@@ -370,3 +370,33 @@ def test_image_ids_above_32_bits(qapp, qtbot, tmp_path: Path) -> None:
     panel.list_view.setCurrentIndex(panel.list_model.index(0))
     assert state.selected_row == 0
     assert panel.details.value("id") == str(2**40)
+
+
+def test_the_annotation_list_describes_rows_when_shown(qapp: object, tmp_path: Path) -> None:
+    from tests.builders import write
+
+    anns = [{"id": i, "image_id": 1, "category_id": 1, "bbox": [i % 30, 1, 4, 4], "area": 16}
+            for i in range(1, 3001)]
+    d = {"images": [{"id": 1, "file_name": "a.jpg", "width": 40, "height": 30}],
+         "annotations": anns, "categories": [{"id": 1, "name": "dot"}]}
+    st = ViewerState()
+    st.set_dataset(cocoview.open(write(tmp_path / "dense.json", d)))
+    model = AnnotationListModel(st)
+    assert model.rowCount() == 3000
+    assert model._items == {}  # nothing described up front (an image may hold 300,000)
+    assert model.data(model.index(2999)) == "dot  #3000"
+    assert len(model._items) == 1
+
+
+def test_lvis_category_lists_are_shown_as_names(qapp: object, tmp_path: Path) -> None:
+    from cocoview.qt.inspector import image_props
+    from tests.builders import doc, write
+
+    d = doc()
+    d["images"][0].update(neg_category_ids=[2, 99], not_exhaustive_category_ids=[])
+    ds = cocoview.open(write(tmp_path / "lvis.json", d))
+    props = {k: (v, tip) for k, v, tip in image_props(ds, 1)}
+    assert props["absent categories"][0] == "dog, id 99 (not in 'categories')"
+    assert "dog (id 2)" in props["absent categories"][1]
+    assert props["not exhaustive"][0] == "—"
+    assert "neg_category_ids" not in props  # not repeated raw among the extra fields

@@ -18,7 +18,8 @@ from pytestqt.qtbot import QtBot
 
 import cocoview
 from cocoview.model.dataset import Dataset
-from cocoview.qt.export_dialog import ExportDialog, ExportRequest
+from cocoview.model.export import ExportRequest
+from cocoview.qt.export_dialog import ExportDialog
 from cocoview.qt.jobs import Jobs
 from cocoview.qt.state import ViewerState
 from tests.builders import doc, write

@@ -298,3 +298,30 @@ def test_close_during_a_child_index_leaves_nothing_running(
     w.close()
     assert not w.loader.busy and not w.loader._old
     assert procs[0].poll() is not None
+
+
+def test_colour_by_instance_with_c_is_drawn_and_remembered(qtbot: QtBot,
+                                                           win: MainWindow) -> None:
+    from PySide6.QtTest import QTest
+
+    from cocoview.model.look import instance_color
+
+    open_and_wait(qtbot, win, [REAL / "mmpose" / "coco" / "test_coco.json"])
+    win.state.set_current_image(196141)  # five people, one category
+    qtbot.waitUntil(lambda: win.canvas.frame is not None
+                    and win.canvas.frame.image_id == 196141, timeout=10000)
+    qtbot.waitUntil(lambda: win.canvas.frame.look == win.frames.look, timeout=10000)
+    before = win.canvas.image_item.pixmap().toImage()
+    assert len({it.color for it in win.canvas.frame.overlays.items}) == 1
+    QTest.keyClick(win.canvas, Qt.Key.Key_C)
+    assert win.state.color_by_instance and win.actions_["color_by_instance"].isChecked()
+    qtbot.waitUntil(lambda: win.canvas.frame.look is not None
+                    and win.canvas.frame.look.by_instance, timeout=10000)
+    items = win.canvas.frame.overlays.items
+    assert [it.color for it in items] == [instance_color(k) for k in range(len(items))]
+    assert win.canvas.image_item.pixmap().toImage() != before  # the masks were re-blended
+    win.save_settings()
+    w2 = MainWindow()
+    qtbot.addWidget(w2)
+    assert w2.state.color_by_instance and w2.actions_["color_by_instance"].isChecked()
+    w2.close()

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from cocoview.model.evaluation.inputs import Detections, GroundTruth
-from cocoview.model.evaluation.verdicts import FP, TP, Masks, Verdicts, box_iou, greedy_match
+from cocoview.model.evaluation.verdicts import (
+    FP,
+    TP,
+    Masks,
+    Verdicts,
+    box_iou_cols,
+    greedy_match,
+)
 
 TIDE_TYPES = ("Loc", "Cls", "Dupe", "Bkg", "Both")
 _LOC, _CLS, _DUPE, _BKG, _BOTH = range(5)
@@ -59,7 +66,7 @@ def pair_ious(gt: GroundTruth, dt: Detections, iou_type: str, pd: np.ndarray, pg
               masks: Masks | None) -> np.ndarray:
     """IoU of pairs on the same image; crowd ground truth uses the detection's area."""
     if iou_type != "segm" or masks is None:  # keypoints: boxes, as hotcoco does here
-        return box_iou(dt.bbox[pd], gt.bbox[pg], gt.iscrowd[pg])
+        return box_iou_cols(dt.box_cols, gt.box_cols, pd, pg, gt.iscrowd[pg])
     out = np.empty(len(pd))
     key = dt.image_id[pd]
     order = np.argsort(key, kind="stable")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import msgspec
@@ -201,6 +202,12 @@ class GroundTruth:
     def __len__(self) -> int:
         return len(self.row)
 
+    @cached_property
+    def box_cols(self) -> np.ndarray:
+        from cocoview.model.evaluation.verdicts import box_columns
+
+        return box_columns(self.bbox)
+
 
 @dataclass
 class Detections:
@@ -225,6 +232,12 @@ class Detections:
 
     def __len__(self) -> int:
         return len(self.result_index)
+
+    @cached_property
+    def box_cols(self) -> np.ndarray:
+        from cocoview.model.evaluation.verdicts import box_columns
+
+        return box_columns(self.bbox)
 
 
 def ground_truth(ds: Any, iou_type: str) -> GroundTruth:

@@ -177,18 +177,17 @@ def greedy_match(d: np.ndarray, g: np.ndarray, s: np.ndarray, det_key: np.ndarra
     if det_shared.any():
         rest = ~free
         d_l, g_l, s_l = d[rest].tolist(), g[rest].tolist(), s[rest].tolist()
-        again = rematchable.tolist() if len(rematchable) < 1 << 16 else None
+        again = set(np.flatnonzero(rematchable).tolist())
         taken: set[int] = set()
         md: list[int] = []
         mg: list[int] = []
-        j = 0
-        while j < len(d_l):
+        j, m = 0, len(d_l)
+        while j < m:
             det = d_l[j]
             best_g, best = -1, -1.0
-            while j < len(d_l) and d_l[j] == det:
+            while j < m and d_l[j] == det:
                 gg = g_l[j]
-                if (gg not in taken or (again[gg] if again is not None else rematchable[gg])) \
-                        and s_l[j] >= best:
+                if s_l[j] >= best and (gg not in taken or gg in again):
                     best_g, best = gg, s_l[j]
                 j += 1
             if best_g >= 0:
@@ -202,14 +201,21 @@ def greedy_match(d: np.ndarray, g: np.ndarray, s: np.ndarray, det_key: np.ndarra
 
 # ----- similarities ----------------------------------------------------------
 
-def box_iou(d: np.ndarray, g: np.ndarray, crowd: np.ndarray) -> np.ndarray:
-    """pycocotools' box IoU of pairs (rows of ``d`` with rows of ``g``), same operations."""
-    w = np.minimum(d[:, 0] + d[:, 2], g[:, 0] + g[:, 2]) - np.maximum(d[:, 0], g[:, 0])
-    h = np.minimum(d[:, 1] + d[:, 3], g[:, 1] + g[:, 3]) - np.maximum(d[:, 1], g[:, 1])
+def box_columns(bbox: np.ndarray) -> np.ndarray:
+    """(x0, y0, x0 + w, y0 + h, w·h) of boxes as five contiguous rows: what the IoU reads."""
+    x, y, w, h = (np.ascontiguousarray(bbox[:, k]) for k in range(4))
+    return np.stack([x, y, x + w, y + h, w * h])
+
+
+def box_iou_cols(dc: np.ndarray, gc: np.ndarray, pd: np.ndarray, pg: np.ndarray,
+                 crowd: np.ndarray) -> np.ndarray:
+    """pycocotools' box IoU of pairs (``pd[i]``, ``pg[i]``), with its operations in its
+    order, over :func:`box_columns`; a crowd's union is the detection's area."""
+    w = np.minimum(dc[2][pd], gc[2][pg]) - np.maximum(dc[0][pd], gc[0][pg])
+    h = np.minimum(dc[3][pd], gc[3][pg]) - np.maximum(dc[1][pd], gc[1][pg])
     inter = w * h
-    da = d[:, 2] * d[:, 3]
-    ga = g[:, 2] * g[:, 3]
-    union = np.where(crowd, da, da + ga - inter)
+    da = dc[4][pd]
+    union = np.where(crowd, da, da + gc[4][pg] - inter)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where((w > 0) & (h > 0), inter / union, 0.0)
     return out
@@ -219,7 +225,7 @@ def pair_similarity(gt: GroundTruth, dt: Detections, iou_type: str, d_rows: np.n
                     g_rows: np.ndarray, masks: Masks | None = None) -> np.ndarray:
     """IoU (OKS for keypoints) of detection/ground-truth row pairs; crowds by detection area."""
     if iou_type == "bbox":
-        return box_iou(dt.bbox[d_rows], gt.bbox[g_rows], gt.iscrowd[g_rows])
+        return box_iou_cols(dt.box_cols, gt.box_cols, d_rows, g_rows, gt.iscrowd[g_rows])
     if iou_type == "segm":
         masks = masks or Masks(gt, dt)
         out = np.empty(len(d_rows))

@@ -227,11 +227,9 @@ def pair_similarity(gt: GroundTruth, dt: Detections, iou_type: str, d_rows: np.n
     if iou_type == "bbox":
         return box_iou_cols(dt.box_cols, gt.box_cols, d_rows, g_rows, gt.iscrowd[g_rows])
     if iou_type == "segm":
-        masks = masks or Masks(gt, dt)
-        out = np.empty(len(d_rows))
-        for k, (d, g) in enumerate(zip(d_rows.tolist(), g_rows.tolist(), strict=True)):
-            out[k] = masks.iou([d], [g])[0, 0]
-        return out
+        from cocoview.model.evaluation.analysis import pair_ious
+
+        return pair_ious(gt, dt, iou_type, d_rows, g_rows, masks or Masks(gt, dt))
     return oks_pairs(gt, dt, d_rows, g_rows)
 
 
@@ -278,16 +276,11 @@ class Masks:
         self.gt, self.dt = gt, dt
         self._g: dict[int, Any] = {}
         self._d: dict[int, Any] = {}
-        order = np.argsort(gt.image_ids)
-        self._img_sorted = gt.image_ids[order]
-        self._img_order = order
-
-    def _size(self, image_id: int) -> tuple[int, int]:
-        j = self._img_order[int(np.searchsorted(self._img_sorted, image_id))]
-        return int(self.gt.image_height[j]), int(self.gt.image_width[j])
+        self._sizes = dict(zip(gt.image_ids.tolist(), zip(
+            gt.image_height.tolist(), gt.image_width.tolist(), strict=True), strict=True))
 
     def _rle(self, seg: Any, image_id: int) -> Any:
-        h, w = self._size(image_id)
+        h, w = self._sizes[image_id]
         m = self._m
         if isinstance(seg, list):
             rles = m.frPyObjects(seg, h, w)

@@ -1,9 +1,11 @@
-"""Every detection's and every ground truth's verdict, read from hotcoco's ``evalImgs``.
+"""Every detection's and every ground truth's verdict, as pycocotools' ``evalImgs`` has it.
 
-One evaluation at the chosen IoU threshold, area range and maxDets gives, per
-(image, category), the detections kept (score order, cut at maxDets), what
-each matched, and what COCOeval ignored — exactly pycocotools' ``evalImgs``.
-This module turns that into columns over the detection and ground-truth tables.
+From one hotcoco evaluation at the chosen IoU threshold, area range and
+maxDets: its image diagnostics give the true and false positives and their
+matches; the maxDets cut is a rank by stable score sort; the ignored
+detections' matches to ignored ground truth are COCOeval's second pass,
+replayed on those alone. (Converting hotcoco's ``eval_imgs`` instead costs
+0.9 s on val2017.) The tests compare every verdict with pycocotools'.
 """
 
 from __future__ import annotations

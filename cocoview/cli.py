@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from cocoview import __version__
+from cocoview import __version__, eval_cli
 from cocoview.model import chunk_worker, index_process
 
-COMMANDS = ("stats", "validate", "render", "export", "cache")
+COMMANDS = ("stats", "validate", "render", "export", "cache", "eval")
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
 
 
@@ -178,6 +178,7 @@ def build_command_parser() -> argparse.ArgumentParser:
     p.add_argument("--table", type=Path, metavar="CSV",
                    help="write the per-category image counts per part as CSV")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    eval_cli.add_parser(sub)
     return parser
 
 
@@ -436,7 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_gui(argv)
     args = build_command_parser().parse_args(argv)
     handler = {"stats": cmd_stats, "validate": cmd_validate, "render": cmd_render,
-               "export": cmd_export, "cache": cmd_cache}[args.command]
+               "export": cmd_export, "cache": cmd_cache, "eval": eval_cli.cmd_eval}[args.command]
     try:
         return handler(args)
     except CocoFormatError as exc:

@@ -480,6 +480,19 @@ class Dataset:
 
         return dataset_stats(self)
 
+    def evaluate(self, results: Any = None, iou_type: str = "bbox", iou_thr: float = 0.5,
+                 area: str = "all", max_dets: int | None = None) -> Any:
+        """Evaluate detections against this ground truth, as pycocotools' COCOeval does.
+
+        ``results``: None (the attached results file), a path, or a list of result
+        dicts. ``iou_type``: ``bbox``, ``segm`` or ``keypoints``. The per-detection
+        verdicts hold at ``iou_thr`` / ``area`` / ``max_dets``. Returns an
+        :class:`cocoview.model.evaluation.Evaluation`.
+        """
+        from cocoview.model.evaluation import evaluate
+
+        return evaluate(self, results, iou_type, iou_thr, area, max_dets)
+
 
 class Results:
     """Detections attached to a dataset, matched to its images by image id."""

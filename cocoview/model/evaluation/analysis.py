@@ -1,0 +1,269 @@
+"""TIDE error types per detection, the class-agnostic confusion matrix, P/R/F1 vs score.
+
+hotcoco computes TIDE's ΔAP and counts, and a confusion matrix, but not which
+detection is which; these are the same definitions applied per detection
+(hotcoco's ``detection/tide.rs`` and ``confusion.rs``), over all
+detection/ground-truth pairs of an image, vectorised. The tests hold the
+counts and the matrix to hotcoco's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from cocoview.model.evaluation.inputs import Detections, GroundTruth
+from cocoview.model.evaluation.verdicts import (
+    FP,
+    TP,
+    Masks,
+    Verdicts,
+    box_iou_cols,
+    greedy_match,
+)
+
+TIDE_TYPES = ("Loc", "Cls", "Dupe", "Bkg", "Both")
+_LOC, _CLS, _DUPE, _BKG, _BOTH = range(5)
+
+
+def _image_index(gt: GroundTruth, ids: np.ndarray) -> np.ndarray:
+    order = np.argsort(gt.image_ids, kind="stable")
+    return order[np.searchsorted(gt.image_ids[order], ids)]
+
+
+def image_pairs(gt: GroundTruth, dt: Detections, d_sel: np.ndarray, g_sel: np.ndarray,
+                chunk: int = 1 << 22) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Every (detection, ground truth) pair on one image, in chunks of about ``chunk`` pairs."""
+    if not len(d_sel) or not len(g_sel):
+        return
+    n_img = len(gt.image_ids)
+    g_img = _image_index(gt, gt.image_id[g_sel])
+    order = np.argsort(g_img, kind="stable")
+    g_sorted = g_sel[order]
+    cnt = np.bincount(g_img, minlength=n_img)
+    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+    d_img = _image_index(gt, dt.image_id[d_sel])
+    per = cnt[d_img]
+    bounds = np.searchsorted(np.cumsum(per), np.arange(chunk, per.sum() + chunk, chunk))
+    lo = 0
+    for hi in [*np.unique(bounds).tolist(), len(d_sel)]:
+        hi = min(int(hi) + 1, len(d_sel))
+        if hi <= lo:
+            continue
+        c = per[lo:hi]
+        total = int(c.sum())
+        if total:
+            pd = np.repeat(d_sel[lo:hi], c)
+            first = np.repeat(start[d_img[lo:hi]], c)
+            offs = np.arange(total) - np.repeat(np.cumsum(c) - c, c)
+            yield pd, g_sorted[first + offs]
+        lo = hi
+
+
+def pair_ious(gt: GroundTruth, dt: Detections, iou_type: str, pd: np.ndarray, pg: np.ndarray,
+              masks: Masks | None) -> np.ndarray:
+    """IoU of pairs on the same image; crowd ground truth uses the detection's area."""
+    if iou_type != "segm" or masks is None:  # keypoints: boxes, as hotcoco does here
+        return box_iou_cols(dt.box_cols, gt.box_cols, pd, pg, gt.iscrowd[pg])
+    out = np.empty(len(pd))
+    key = dt.image_id[pd]
+    order = np.argsort(key, kind="stable")
+    edges = np.flatnonzero(np.diff(key[order])) + 1
+    for block in np.split(order, edges):
+        if not len(block):
+            continue
+        ds_, dinv = np.unique(pd[block], return_inverse=True)
+        gs_, ginv = np.unique(pg[block], return_inverse=True)
+        mat = masks.iou(ds_.tolist(), gs_.tolist())
+        out[block] = mat[dinv, ginv]
+    return out
+
+
+@dataclass
+class Overlaps:
+    """Every detection/ground-truth pair on one image that overlaps (IoU > 0; crowds by
+    the detection's area), computed once for TIDE and the confusion matrix."""
+
+    d: np.ndarray
+    g: np.ndarray
+    iou: np.ndarray
+
+
+def overlaps(gt: GroundTruth, dt: Detections, iou_type: str, masks: Masks | None) -> Overlaps:
+    ds_, gs_, ious = [], [], []
+    for pd, pg in image_pairs(gt, dt, np.arange(len(dt)), np.arange(len(gt))):
+        iou = pair_ious(gt, dt, iou_type, pd, pg, masks)
+        keep = iou > 0
+        ds_.append(pd[keep])
+        gs_.append(pg[keep])
+        ious.append(iou[keep])
+    if not ds_:
+        return Overlaps(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    return Overlaps(np.concatenate(ds_), np.concatenate(gs_), np.concatenate(ious))
+
+
+@dataclass
+class Tide:
+    """TIDE error type of every detection ('' for none) and every missed ground truth."""
+
+    error: np.ndarray  # per detection row: Loc | Cls | Dupe | Bkg | Both | ''
+    target_gt: np.ndarray  # the ground truth row a Loc/Cls fix would recover, -1
+    miss: np.ndarray  # per ground-truth row: counted as Miss
+    counts: dict[str, int]
+    delta_ap: dict[str, float]  # hotcoco's, on a 0-1 scale
+    ap_base: float
+
+
+def tide(gt: GroundTruth, dt: Detections, v: Verdicts, iou_type: str, ov: Overlaps,
+         delta_ap: dict[str, float], ap_base: float, pos: float = 0.5,
+         bg: float = 0.1) -> Tide:
+    """TIDE types from the verdicts at IoU 0.5, area all, 100 detections (tidecv order)."""
+    n = len(dt)
+    fp = np.flatnonzero(v.status == FP)
+    same_max = np.zeros(n)
+    same_arg = np.full(n, -1, np.int64)
+    same_key = np.full(n, np.iinfo(np.int64).max)
+    dupe = np.zeros(n, bool)
+    cross_max = np.zeros(n)
+    cross_arg = np.full(n, -1, np.int64)
+    cross_key = np.full(n, np.iinfo(np.int64).max)
+    g_ignored = gt.iscrowd | ((gt.num_keypoints == 0) if iou_type == "keypoints" else False)
+    n_gt = len(gt)
+    cat_slot = np.searchsorted(gt.category_ids, gt.category_id)
+    gt_matched = v.gt_det_row >= 0
+    sel = v.status[ov.d] == FP
+    pd, pg, iou = ov.d[sel], ov.g[sel], ov.iou[sel]
+    same = gt.category_id[pg] == dt.category_id[pd]
+    # same class: highest IoU, ties to the first in evalImgs' order (not ignored first)
+    key = g_ignored[pg].astype(np.int64) * n_gt + pg
+    _best(same, pd, iou, key, same_max, same_arg, same_key, pg)
+    hit = same & (iou >= pos) & gt_matched[pg]
+    dupe[pd[hit]] = True
+    other = ~same & ~gt.iscrowd[pg]
+    _best(other, pd, iou, cat_slot[pg].astype(np.int64) * n_gt + pg, cross_max, cross_arg,
+          cross_key, pg)
+    err = np.full(n, -1, np.int8)
+    sm, cm = same_max[fp], cross_max[fp]
+    t = np.full(len(fp), _BOTH, np.int8)
+    t[cm <= bg] = _BKG
+    t[(cm > bg) & (cm < pos)] = _BOTH
+    t[dupe[fp] & (cm < pos)] = _DUPE
+    t[(cm >= pos)] = _CLS
+    t[(sm >= bg) & (sm <= pos)] = _LOC
+    err[fp] = t
+    target = np.full(n, -1, np.int64)
+    target[err == _LOC] = same_arg[err == _LOC]
+    target[err == _CLS] = cross_arg[err == _CLS]
+    covered = np.zeros(n_gt, bool)
+    covered[target[target >= 0]] = True
+    miss = (v.gt_status == 1) & ~covered
+    names = np.array([*TIDE_TYPES, ""], "<U4")
+    error = names[np.where(err < 0, 5, err)]
+    counts = {k: int((err == i).sum()) for i, k in enumerate(TIDE_TYPES)}
+    counts["Miss"] = int(miss.sum())
+    return Tide(error, target, miss, counts, delta_ap, ap_base)
+
+
+def _best(mask: np.ndarray, pd: np.ndarray, iou: np.ndarray, key: np.ndarray,
+          best: np.ndarray, arg: np.ndarray, best_key: np.ndarray, pg: np.ndarray) -> None:
+    """Fold pairs into per-detection (max IoU, its ground truth): ties to the smaller key."""
+    if not mask.any():
+        return
+    d, i, k, g = pd[mask], iou[mask], key[mask], pg[mask]
+    order = np.lexsort((k, -i, d))
+    d, i, k, g = d[order], i[order], k[order], g[order]
+    first = np.ones(len(d), bool)
+    first[1:] = d[1:] != d[:-1]
+    d, i, k, g = d[first], i[first], k[first], g[first]
+    better = (i > best[d]) | ((i == best[d]) & (k < best_key[d]))
+    d, i, k, g = d[better], i[better], k[better], g[better]
+    best[d], arg[d], best_key[d] = i, g, k
+
+
+@dataclass
+class Confusion:
+    """Counts[gt class, detected class] with background last; each detection's cell."""
+
+    category_ids: np.ndarray
+    matrix: np.ndarray  # (K+1, K+1) int64; row = ground truth, column = detection
+    dt_cell: np.ndarray  # per detection row: (row, column), (-1, -1) if beyond maxDets
+    gt_cell: np.ndarray  # per ground-truth row: (row, column), (-1, -1) for crowds
+
+    def detections(self, row: int, col: int) -> np.ndarray:
+        """The detection rows counted in one cell."""
+        return np.flatnonzero((self.dt_cell[:, 0] == row) & (self.dt_cell[:, 1] == col))
+
+
+def confusion(gt: GroundTruth, dt: Detections, ov: Overlaps, iou_thr: float = 0.5,
+              max_dets: int = 100) -> Confusion:
+    """Class-agnostic greedy matching per image (hotcoco's ``confusion_matrix``)."""
+    k = len(gt.category_ids)
+    d_slot = np.searchsorted(gt.category_ids, dt.category_id)
+    g_slot = np.searchsorted(gt.category_ids, gt.category_id)
+    n = len(dt)
+    # per image: category-major, then score descending (stable), at most max_dets
+    d_img = _image_index(gt, dt.image_id) if n else np.zeros(0, np.int64)
+    order = np.lexsort((np.arange(n), d_slot, -dt.score, d_img))
+    img_sorted = d_img[order]
+    first = np.ones(n, bool)
+    first[1:] = img_sorted[1:] != img_sorted[:-1]
+    start = np.maximum.accumulate(np.where(first, np.arange(n), 0)) if n else np.zeros(0, int)
+    rank_in_img = np.arange(n) - start
+    kept = np.zeros(n, bool)
+    kept[order[rank_in_img < max_dets]] = True
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n)
+    ok = kept[ov.d] & ~gt.iscrowd[ov.g] & (ov.iou >= iou_thr)
+    dt_gt = np.full(n, -1, np.int64)
+    if ok.any():
+        cd, cg, ci = ov.d[ok], ov.g[ok], ov.iou[ok]
+        # per image in matching order; GTs in category-major file order
+        md, mg = greedy_match(cd, cg, ci, rank[cd], g_slot[cg] * len(gt) + cg,
+                              np.zeros(len(gt), bool))
+        dt_gt[md] = mg
+    dt_cell = np.full((n, 2), -1, np.int64)
+    dt_cell[kept, 1] = d_slot[kept]
+    dt_cell[kept, 0] = np.where(dt_gt[kept] >= 0, g_slot[np.maximum(dt_gt[kept], 0)], k)
+    gt_cell = np.full((len(gt), 2), -1, np.int64)
+    matched_g = np.zeros(len(gt), bool)
+    matched_g[dt_gt[dt_gt >= 0]] = True
+    free = ~gt.iscrowd & ~matched_g
+    gt_cell[free, 0] = g_slot[free]
+    gt_cell[free, 1] = k
+    matrix = np.zeros((k + 1, k + 1), np.int64)
+    np.add.at(matrix, (dt_cell[kept, 0], dt_cell[kept, 1]), 1)
+    np.add.at(matrix, (gt_cell[free, 0], gt_cell[free, 1]), 1)
+    return Confusion(gt.category_ids, matrix, dt_cell, gt_cell)
+
+
+@dataclass
+class ScoreCurve:
+    """Precision, recall and F1 if detections below each score were dropped."""
+
+    score: np.ndarray
+    precision: np.ndarray
+    recall: np.ndarray
+    f1: np.ndarray
+    n_gt: int
+
+
+def score_curve(v: Verdicts, dt: Detections, gt: GroundTruth,
+                category_id: int | None = None) -> ScoreCurve:
+    """The curve at the verdicts' setting, over one category or all of them pooled."""
+    sel = v.status <= FP
+    gsel = v.gt_status <= 1
+    if category_id is not None:
+        sel &= dt.category_id == category_id
+        gsel &= gt.category_id == category_id
+    rows = np.flatnonzero(sel)
+    rows = rows[np.argsort(-dt.score[rows], kind="mergesort")]
+    tp = np.cumsum(v.status[rows] == TP)
+    fp = np.cumsum(v.status[rows] == FP)
+    n_gt = int(gsel.sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = tp / np.maximum(tp + fp, 1)
+        recall = tp / n_gt if n_gt else np.zeros(len(rows))
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    return ScoreCurve(dt.score[rows], precision, recall, f1, n_gt)

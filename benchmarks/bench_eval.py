@@ -1,6 +1,6 @@
 """Evaluation benchmark: pycocotools, faster-coco-eval, hotcoco and cocoview side by side.
 
-Generates a synthetic ground truth for a preset (``cocoview.model.synth``) and a
+Generates a synthetic ground truth for a preset (``cocoview.testing.synth``) and a
 detector-like results file for it (``synth.generate_results``: val2017 → 95,413
 boxes) into ``bench-data/`` if they are missing, then runs each tool in a fresh
 subprocess on the same pair of files (bbox):
@@ -47,7 +47,7 @@ def _peak_mb() -> float:
 
 def _files(preset: str) -> tuple[Path, Path]:
     sys.path.insert(0, str(REPO))
-    from cocoview.model import synth
+    from cocoview.testing import synth
 
     DATA_DIR.mkdir(exist_ok=True)
     gt = DATA_DIR / f"{preset}.json"

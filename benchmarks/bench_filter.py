@@ -25,7 +25,7 @@ def main() -> int:
 
     import cocoview
     from cocoview.model.filters import ImageFilter, image_mask
-    from cocoview.model.synth import generate_preset
+    from cocoview.testing.synth import generate_preset
 
     path = args.file or REPO / "bench-data" / f"{args.preset}.json"
     if not path.exists():

@@ -1,6 +1,6 @@
 """First-open benchmark: how fast and how lean is opening a COCO file?
 
-Generates a synthetic COCO file for a preset (``cocoview.model.synth``) into
+Generates a synthetic COCO file for a preset (``cocoview.testing.synth``) into
 ``bench-data/`` at the repository root if it is missing, then opens it with
 each tool in a fresh subprocess, so that every peak-memory figure is that
 tool's own:
@@ -137,10 +137,10 @@ def _measure_open(opener: Callable[[], Any], res: dict[str, Any]) -> Any:
 
 
 def _load_synth() -> ModuleType:
-    """``cocoview.model.synth``, loaded from its file if the package cannot import yet."""
+    """``cocoview.testing.synth``, loaded from its file if the package cannot import yet."""
     sys.path.insert(0, str(REPO))
     try:
-        from cocoview.model import synth
+        from cocoview.testing import synth
 
         return synth
     except Exception:  # the package root may be mid-rewrite; synth stands alone

@@ -1,6 +1,6 @@
 """Scale benchmark: first open, cached open, peak memory and a filter, at four sizes.
 
-For each generated file (``cocoview.model.synth`` presets val2017, train2017,
+For each generated file (``cocoview.testing.synth`` presets val2017, train2017,
 lvis and objects365, written to ``bench-data/`` if missing) every tool opens it
 in a fresh process (``bench_open.py``'s workers, so the figures are each
 process's own):

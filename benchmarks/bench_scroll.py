@@ -124,7 +124,7 @@ def ensure(path: Path, preset: str | None) -> Path:
         return path
     if preset is None:
         raise SystemExit(f"{path}: no such file")
-    from cocoview.model.synth import generate_preset
+    from cocoview.testing.synth import generate_preset
 
     print(f"generating the {preset} preset into {path} …", flush=True)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import cocoview
 from cocoview.model.split import category_table, split_images
-from cocoview.model.synth import generate_preset
+from cocoview.testing.synth import generate_preset
 
 REPO = Path(__file__).resolve().parent.parent
 SPLITS = [[("train", 0.8), ("val", 0.2)], [("train", 0.7), ("val", 0.15), ("test", 0.15)]]

@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 def ensure_data(n: int) -> Path:
     from PIL import Image
 
-    from cocoview.model.synth import generate_preset
+    from cocoview.testing.synth import generate_preset
 
     data = REPO / "bench-data"
     data.mkdir(exist_ok=True)

@@ -22,9 +22,9 @@ import numpy as np
 from PIL import Image
 
 import cocoview
-from cocoview.model.synth import generate_coco
 from cocoview.model.thumbnail import render_thumbnail
 from cocoview.resources import demo_files
+from cocoview.testing.synth import generate_coco
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cocoview.model.synth import generate_coco
+from cocoview.testing.synth import generate_coco
 
 PROCESSES = 8
 ROUNDS = 3

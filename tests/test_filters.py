@@ -20,7 +20,7 @@ from cocoview.model.filters import (
     filter_images,
     resolve_categories,
 )
-from cocoview.model.synth import generate_coco
+from cocoview.testing.synth import generate_coco
 from tests.builders import doc, write
 from tests.conftest import DEMO, REAL
 

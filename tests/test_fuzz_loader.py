@@ -47,7 +47,7 @@ from cocoview.model import loader
 from cocoview.model.columns import ANN_COLUMNS
 from cocoview.model.dataset import Dataset
 from cocoview.model.render import render, render_image
-from cocoview.model.synth import generate_coco
+from cocoview.testing.synth import generate_coco
 from tests.builders import doc
 from tests.fuzz_strategies import (
     REAL_IMAGE,

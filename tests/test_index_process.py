@@ -16,7 +16,7 @@ import pytest
 from cocoview.model import index_process, loader
 from cocoview.model.cache import FileBytes
 from cocoview.model.errors import CocoFormatError
-from cocoview.model.synth import generate_coco
+from cocoview.testing.synth import generate_coco
 from tests.test_parallel_load import assert_same
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from cocoview.model import chunk_worker, chunks, loader, parse
 from cocoview.model.columns import ANN_COLUMNS
-from cocoview.model.synth import generate_coco
+from cocoview.testing.synth import generate_coco
 from tests.builders import doc
 from tests.conftest import real_sets, set_id
 

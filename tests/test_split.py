@@ -23,8 +23,8 @@ from cocoview.model.split import (
     part_sizes,
     split_images,
 )
-from cocoview.model.synth import generate_coco
 from cocoview.resources import demo_files
+from cocoview.testing.synth import generate_coco
 
 TWO = [("train", 0.8), ("val", 0.2)]
 THREE = [("train", 0.7), ("val", 0.15), ("test", 0.15)]

@@ -1,4 +1,4 @@
-"""Tests of the synthetic COCO generator (cocoview.model.synth).
+"""Tests of the synthetic COCO generator (cocoview.testing.synth).
 
 Every generated file is loaded by pycocotools and every annotation decoded with
 ``annToMask``, so the generator is checked against the reference reader, not
@@ -19,7 +19,7 @@ import pytest
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
-from cocoview.model.synth import (
+from cocoview.testing.synth import (
     COCO_CATEGORIES,
     KEYPOINT_NAMES,
     PRESETS,

@@ -6,9 +6,9 @@ import pytest
 
 import cocoview
 from cocoview.model.dataset import Dataset
-from cocoview.model.synth import generate_coco
 from cocoview.qt.state import ViewerState
 from cocoview.resources import demo_files
+from cocoview.testing.synth import generate_coco
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ from cocoview.model.dataset import Dataset
 from cocoview.model.export import category_rows, list_lines
 from cocoview.model.filters import ImageFilter, filter_images
 from cocoview.model.split import parse_split, split_images
-from cocoview.model.synth import generate_coco
 from cocoview.qt.export_dialog import (
     MIN_IMAGES,
     ExportDialog,
@@ -27,6 +26,7 @@ from cocoview.qt.export_dialog import (
 )
 from cocoview.qt.state import ViewerState
 from cocoview.resources import demo_files
+from cocoview.testing.synth import generate_coco
 
 
 @pytest.fixture(scope="module")

@@ -15,11 +15,11 @@ from PySide6.QtWidgets import QAbstractItemView
 from pytestqt.qtbot import QtBot
 
 import cocoview
-from cocoview.model.synth import generate_coco
 from cocoview.qt.image_browser import IMAGE_ID_ROLE, ImageBrowser, ImageListModel
 from cocoview.qt.state import ViewerState
 from cocoview.qt.thumbnail_grid import THUMBNAIL_ROLE
 from cocoview.qt.thumbnails import ThumbnailCache
+from cocoview.testing.synth import generate_coco
 from tests.builders import doc, write
 
 

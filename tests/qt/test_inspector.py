@@ -11,7 +11,6 @@ from PySide6.QtGui import QGuiApplication
 
 import cocoview
 from cocoview.model.dataset import Dataset
-from cocoview.model.synth import generate_coco
 from cocoview.qt.inspector import (
     ROW_ROLE,
     AnnotationListModel,
@@ -21,6 +20,7 @@ from cocoview.qt.inspector import (
 )
 from cocoview.qt.state import ViewerState
 from cocoview.resources import demo_files
+from cocoview.testing.synth import generate_coco
 
 BAD = {
     "images": [{"id": 1, "file_name": "missing.jpg", "width": 100, "height": 80, "license": 3},

@@ -265,7 +265,7 @@ def test_big_file_is_indexed_in_a_child(qtbot: QtBot, win: MainWindow, tmp_path:
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """The window's loads parse big files in a child process (the GIL stays free)."""
     from cocoview.model import loader
-    from cocoview.model.synth import generate_coco
+    from cocoview.testing.synth import generate_coco
 
     monkeypatch.setattr(loader, "ISOLATE_MIN_BYTES", 0)
     here: list[int] = []
@@ -285,7 +285,7 @@ def test_close_during_a_child_index_leaves_nothing_running(
         qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         index_children: list[subprocess.Popen[bytes]]) -> None:
     from cocoview.model import loader
-    from cocoview.model.synth import generate_coco
+    from cocoview.testing.synth import generate_coco
 
     monkeypatch.setattr(loader, "ISOLATE_MIN_BYTES", 0)
     procs = index_children

@@ -24,8 +24,8 @@ package-relative imports, so benchmarks can load it straight from its file.
 
 CLI::
 
-    python -m cocoview.model.synth PRESET OUT.json [--seed N]
-    python -m cocoview.model.synth OUT.json --images N --annotations N [--keypoints]
+    python -m cocoview.testing.synth PRESET OUT.json [--seed N]
+    python -m cocoview.testing.synth OUT.json --images N --annotations N [--keypoints]
         [--boxes-only] [--categories N] [--seed N]
 """
 
@@ -664,7 +664,7 @@ def generate_coco(
             "url": "https://example.invalid/cocoview-synthetic",
             "version": "1.0",
             "year": 2017,
-            "contributor": "cocoview.model.synth",
+            "contributor": "cocoview.testing.synth",
             "date_created": "2017/09/01",
         }
         sink.write(b'{"info":' + encoder.encode(info))
@@ -946,7 +946,7 @@ def generate_results(
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     parser = argparse.ArgumentParser(
-        prog="python -m cocoview.model.synth",
+        prog="python -m cocoview.testing.synth",
         description="Write a synthetic COCO-format annotation file "
         f"(presets: {', '.join(PRESETS)}).",
     )

@@ -178,6 +178,33 @@ class _Context:
 
 
 @dataclass(frozen=True)
+class Form:
+    """How the filter panel shows a criterion (Qt-free, so that a criterion is one entry).
+
+    ``kind`` ``"choice"`` is built by the panel from ``choices`` alone — a new criterion
+    with a choice needs no panel code; ``"range"``, ``"text"`` and ``"ids"`` name the
+    panel's few special editors. ``choices`` may depend on the dataset (e.g. the
+    problem codes it has): then it is a callable of the dataset."""
+
+    label: str  # "Crowd:"
+    section: Literal["Annotations", "Image", "Evaluation", "Review"]
+    kind: Literal["choice", "range", "text", "ids"] = "choice"
+    choices: (tuple[tuple[str, Any], ...]
+              | Callable[[Dataset | None], tuple[tuple[str, Any], ...]]) = ()
+    tip: str = ""
+
+    def options(self, ds: Dataset | None) -> tuple[tuple[str, Any], ...]:
+        """``(text, field value)`` pairs; the first means "not filtering"."""
+        return self.choices(ds) if callable(self.choices) else self.choices
+
+
+ANY: tuple[str, Any] = ("any", None)
+SIZE_TIP = ("Images with at least one non-crowd object of this size (COCO area buckets):\n"
+            "small: area < 32² (1,024 px²)\nmedium: 32² ≤ area < 96² (9,216 px²)\n"
+            "large: area ≥ 96²\nWith categories (has any / all of), only their objects count.")
+
+
+@dataclass(frozen=True)
 class Criterion:
     """One thing an image can be filtered by: where it lives in :class:`ImageFilter`, how
     it is evaluated (vectorised over the columns) and described. A new criterion is
@@ -191,6 +218,7 @@ class Criterion:
     text: Callable[[ImageFilter, Dataset | None], str]
     slow: Slow | None = None  # a FilterExtras computation it needs
     unset: tuple[Any, ...] = (None, (), "")  # the field values that mean "not filtering"
+    form: Form | None = None  # how the panel shows it (None: not in the form)
 
     def active(self, flt: ImageFilter) -> bool:
         return any(not any(getattr(flt, f) is u or getattr(flt, f) == u for u in self.unset)
@@ -254,29 +282,52 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion("crowd", ("crowd",), "annotation",
               lambda cx: _flag(cx.flt.crowd == "with",
                                cx.per_image(cx.ds.anns.iscrowd == 1) > 0),
-              lambda f, _ds: f"{f.crowd} crowd"),
+              lambda f, _ds: f"{f.crowd} crowd",
+              form=Form("Crowd:", "Annotations",
+                        choices=(ANY, ("with crowd regions", "with"),
+                                 ("without crowd regions", "without")),
+                        tip="Crowd regions: annotations with iscrowd = 1")),
     Criterion("size", ("size",), "annotation", _size_mask,
-              lambda f, _ds: f"has {f.size} objects"),
+              lambda f, _ds: f"has {f.size} objects",
+              form=Form("Object size:", "Annotations",
+                        choices=(ANY, ("small  (< 32²)", "small"),
+                                 ("medium  (32²–96²)", "medium"), ("large  (≥ 96²)", "large")),
+                        tip=SIZE_TIP)),
     Criterion("annotations", ("min_annotations", "max_annotations"), "image", _count_mask,
-              _range_text),
+              _range_text, form=Form("Annotations:", "Annotations", "range")),
     Criterion("name", ("name",), "image",
               lambda cx: name_mask(cx.ds.image_file_names, cx.flt.name),
-              lambda f, _ds: f"name {'~' if _GLOB.search(f.name) else '∋'} {f.name!r}"),
+              lambda f, _ds: f"name {'~' if _GLOB.search(f.name) else '∋'} {f.name!r}",
+              form=Form("File name:", "Image", "text",
+                        tip="A shell glob over the whole file name if it has * ? or [ "
+                            "(e.g. train/*.jpg), else a substring; case-sensitive")),
     Criterion("ids", ("image_ids",), "image",
               lambda cx: np.isin(cx.ds.image_ids, np.asarray(cx.flt.image_ids, np.int64)),
-              lambda f, _ds: f"{len(f.image_ids or ())} listed ids", unset=(None,)),
+              lambda f, _ds: f"{len(f.image_ids or ())} listed ids", unset=(None,),
+              form=Form("Image ids:", "Image", "ids")),
     Criterion("keypoints", ("has_keypoints",), "annotation",
               lambda cx: _flag(cx.flt.has_keypoints,
                                cx.per_image(cx.ds.anns.num_keypoints > 0) > 0),
-              lambda f, _ds: ("with " if f.has_keypoints else "without ") + "keypoints"),
+              lambda f, _ds: ("with " if f.has_keypoints else "without ") + "keypoints",
+              form=Form("Keypoints:", "Annotations",
+                        choices=(ANY, ("with keypoints", True), ("without keypoints", False)),
+                        tip="Keypoints: an annotation with num_keypoints > 0")),
     Criterion("missing", ("file_missing",), "image",
               lambda cx: _flag(cx.flt.file_missing, cx.extras.missing_files(cx.ds)),
               lambda f, _ds: ("with " if f.file_missing else "without ") + "missing file",
-              slow="missing"),
+              slow="missing",
+              form=Form("Image file:", "Image",
+                        choices=(ANY, ("missing", True), ("present", False)),
+                        tip="Whether the image file exists on disk. Every file is checked "
+                            "once per dataset, in the background.")),
     Criterion("problems", ("has_problems",), "image",
               lambda cx: _flag(cx.flt.has_problems, cx.extras.problem_images(cx.ds)),
               lambda f, _ds: ("with " if f.has_problems else "without ") + "problems",
-              slow="problems"),
+              slow="problems",
+              form=Form("Problems:", "Image",
+                        choices=(ANY, ("with problems", True), ("without problems", False)),
+                        tip="Problems found by validating the dataset (as in "
+                            "'cocoview validate'). Runs once per dataset, in the background.")),
 )
 
 

@@ -20,6 +20,7 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QEvent,
     QObject,
+    QSignalBlocker,
     QSize,
     QSortFilterProxyModel,
     Qt,
@@ -52,7 +53,7 @@ from PySide6.QtWidgets import (
 
 from cocoview.model.categories import Category
 from cocoview.model.dataset import Dataset
-from cocoview.model.filters import ImageFilter, Match, split_ids
+from cocoview.model.filters import CRITERIA, ImageFilter, Match, split_ids
 from cocoview.qt.filter_model import FilterModel
 from cocoview.qt.jobs import Jobs
 from cocoview.qt.state import ViewerState
@@ -66,9 +67,6 @@ MODES: tuple[tuple[Match, str, str], ...] = (
     ("all", "has all of", "Images with annotations of every checked category."),
     ("none", "has none of", "Images without any annotation of the checked categories."),
 )
-SIZE_TIP = ("Images with at least one non-crowd object of this size (COCO area buckets):\n"
-            "small: area < 32² (1,024 px²)\nmedium: 32² ≤ area < 96² (9,216 px²)\n"
-            "large: area ≥ 96²\nWith categories (has any / all of), only their objects count.")
 SUMMARY_LIMIT = 400  # characters of the summary shown (all of it in the tooltip)
 
 
@@ -450,12 +448,63 @@ class FilterPanel(QWidget):
         lay.addLayout(bottom)
 
     def _build_form(self, body: QWidget, lay: QVBoxLayout) -> None:
-        self.crowd = _combo(body, [("any", None), ("with crowd regions", "with"),
-                                   ("without crowd regions", "without")],
-                            "Crowd regions: annotations with iscrowd = 1")
-        self.size_box = _combo(body, [("any", None), ("small  (< 32²)", "small"),
-                                  ("medium  (32²–96²)", "medium"), ("large  (≥ 96²)", "large")],
-                           SIZE_TIP)
+        """One row per criterion that has a :class:`~cocoview.model.filters.Form`, in the
+        registry's order, grouped by section: a criterion with choices needs no code here."""
+        self.boxes: dict[str, tuple[str, QComboBox]] = {}  # criterion → (field, combo)
+        forms: dict[str, QFormLayout] = {}
+        labels: list[str] = []
+        for crit in CRITERIA:
+            spec = crit.form
+            if spec is None:
+                continue
+            form = forms.get(spec.section)
+            if form is None:
+                form = forms[spec.section] = QFormLayout()
+                form.setContentsMargins(0, 0, 0, 0)
+                form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+                form.setLabelAlignment(Qt.AlignmentFlag.AlignRight
+                                       | Qt.AlignmentFlag.AlignVCenter)
+            labels.append(spec.label)
+            if spec.kind == "choice":
+                box = _combo(body, list(spec.options(None)), spec.tip)
+                box.setObjectName(f"filter_{crit.name}")
+                box.currentIndexChanged.connect(self._form_edited)
+                self.boxes[crit.name] = (crit.fields[0], box)
+                form.addRow(spec.label, box)
+            elif spec.kind == "range":
+                form.addRow(spec.label, self._build_counts(body))
+            elif spec.kind == "text":
+                self.name = QLineEdit(body)
+                self.name.setObjectName("filter_name")
+                self.name.setPlaceholderText("substring, or glob: *.png")
+                self.name.setClearButtonEnabled(True)
+                self.name.setToolTip(spec.tip)
+                self.name.textChanged.connect(self._form_edited)
+                form.addRow(spec.label, self.name)
+            elif spec.kind == "ids":
+                self.ids = QPlainTextEdit(body)
+                self.ids.setObjectName("filter_ids")
+                self.ids.setPlaceholderText("Paste image ids: spaces, commas or new lines")
+                self.ids.setTabChangesFocus(True)
+                self.ids.setFixedHeight(self.ids.fontMetrics().lineSpacing() * 3 + 12)
+                self.ids.textChanged.connect(self._form_edited)
+                self.ids_hint = hint(body)
+                self.ids_hint.setVisible(False)
+                form.addRow(spec.label, self.ids)
+                form.addRow("", self.ids_hint)
+        # one label column for every section
+        width = max(self.fontMetrics().horizontalAdvance(t) for t in labels)
+        for section, form in forms.items():
+            for r in range(form.rowCount()):
+                item = form.itemAt(r, QFormLayout.ItemRole.LabelRole)
+                w = item.widget() if item is not None else None
+                if w is not None:
+                    w.setMinimumWidth(width)
+            lay.addSpacing(4)
+            lay.addWidget(heading(section, body))
+            lay.addLayout(form)
+
+    def _build_counts(self, body: QWidget) -> QHBoxLayout:
         self.min_count = QSpinBox(body)
         self.min_count.setRange(0, 1_000_000)
         self.min_count.setSpecialValueText("any")
@@ -470,73 +519,32 @@ class FilterPanel(QWidget):
             spin.setAccelerated(True)
             spin.setAlignment(Qt.AlignmentFlag.AlignRight)
             spin.setMinimumWidth(spin.fontMetrics().horizontalAdvance("1,000,000") + 36)
+            spin.valueChanged.connect(self._form_edited)
         counts = QHBoxLayout()
         counts.setContentsMargins(0, 0, 0, 0)
         counts.addWidget(self.min_count, 1)
         counts.addWidget(QLabel("to", body))
         counts.addWidget(self.max_count, 1)
-        self.keypoints = _combo(body, [("any", None), ("with keypoints", True),
-                                       ("without keypoints", False)],
-                                "Keypoints: an annotation with num_keypoints > 0")
-        self.name = QLineEdit(body)
-        self.name.setObjectName("filter_name")
-        self.name.setPlaceholderText("substring, or glob: *.png")
-        self.name.setClearButtonEnabled(True)
-        self.name.setToolTip("A shell glob over the whole file name if it has * ? or [ "
-                             "(e.g. train/*.jpg), else a substring; case-sensitive")
-        self.ids = QPlainTextEdit(body)
-        self.ids.setObjectName("filter_ids")
-        self.ids.setPlaceholderText("Paste image ids: spaces, commas or new lines")
-        self.ids.setTabChangesFocus(True)
-        self.ids.setFixedHeight(self.ids.fontMetrics().lineSpacing() * 3 + 12)
-        self.ids_hint = hint(body)
-        self.ids_hint.setVisible(False)
-        self.missing = _combo(body, [("any", None), ("missing", True), ("present", False)],
-                              "Whether the image file exists on disk. Every file is checked "
-                              "once per dataset, in the background.")
-        self.problems = _combo(body, [("any", None), ("with problems", True),
-                                      ("without problems", False)],
-                               "Problems found by validating the dataset (as in "
-                               "'cocoview validate'). Runs once per dataset, in the background.")
+        return counts
 
-        ann = QFormLayout()
-        img = QFormLayout()
-        for form in (ann, img):
-            form.setContentsMargins(0, 0, 0, 0)
-            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-            form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        ann.addRow("Crowd:", self.crowd)
-        ann.addRow("Object size:", self.size_box)
-        ann.addRow("Annotations:", counts)
-        ann.addRow("Keypoints:", self.keypoints)
-        img.addRow("File name:", self.name)
-        img.addRow("Image ids:", self.ids)
-        img.addRow("", self.ids_hint)
-        img.addRow("Image file:", self.missing)
-        img.addRow("Problems:", self.problems)
-        # one label column for both forms
-        width = max(self.fontMetrics().horizontalAdvance(t) for t in (
-            "Crowd:", "Object size:", "Annotations:", "Keypoints:", "File name:",
-            "Image ids:", "Image file:", "Problems:"))
-        for form in (ann, img):
-            for r in range(form.rowCount()):
-                item = form.itemAt(r, QFormLayout.ItemRole.LabelRole)
-                w = item.widget() if item is not None else None
-                if w is not None:
-                    w.setMinimumWidth(width)
-        lay.addSpacing(4)
-        lay.addWidget(heading("Annotations", body))
-        lay.addLayout(ann)
-        lay.addSpacing(4)
-        lay.addWidget(heading("Image", body))
-        lay.addLayout(img)
+    def box(self, criterion: str) -> QComboBox:
+        """The choice box of a criterion of :data:`~cocoview.model.filters.CRITERIA`."""
+        return self.boxes[criterion][1]
 
-        for box in (self.crowd, self.size_box, self.keypoints, self.missing, self.problems):
-            box.currentIndexChanged.connect(self._form_edited)
-        self.min_count.valueChanged.connect(self._form_edited)
-        self.max_count.valueChanged.connect(self._form_edited)
-        self.name.textChanged.connect(self._form_edited)
-        self.ids.textChanged.connect(self._form_edited)
+    def _reload_choices(self) -> None:
+        """Choices that depend on the dataset (e.g. its problem codes) are asked again."""
+        ds = self.state.dataset
+        for crit in CRITERIA:
+            if crit.form is None or crit.name not in self.boxes or not callable(
+                    crit.form.choices):
+                continue
+            box = self.box(crit.name)
+            value = box.currentData()
+            with QSignalBlocker(box):
+                box.clear()
+                for text, data in crit.form.options(ds):
+                    box.addItem(text, data)
+                box.setCurrentIndex(max(box.findData(value), 0))
 
     # ----- widgets → model ------------------------------------------------
     def _mode_edited(self, k: int) -> None:
@@ -550,11 +558,9 @@ class FilterPanel(QWidget):
         lo, hi = self.min_count.value(), self.max_count.value()
         ids, _bad = parse_ids(self.ids.toPlainText())
         self.filters.update(
-            crowd=self.crowd.currentData(), size=self.size_box.currentData(),
             min_annotations=lo or None, max_annotations=hi if hi >= 0 else None,
-            has_keypoints=self.keypoints.currentData(), name=self.name.text(),
-            image_ids=ids, file_missing=self.missing.currentData(),
-            has_problems=self.problems.currentData())
+            name=self.name.text(), image_ids=ids,
+            **{field: box.currentData() for field, box in self.boxes.values()})
         self._update_ids_hint()
 
     def _search(self, text: str) -> None:
@@ -578,11 +584,8 @@ class FilterPanel(QWidget):
         self._syncing = True
         try:
             self.mode.setCurrentIndex([m[0] for m in MODES].index(flt.match))
-            for box, value in ((self.crowd, flt.crowd), (self.size_box, flt.size),
-                               (self.keypoints, flt.has_keypoints),
-                               (self.missing, flt.file_missing),
-                               (self.problems, flt.has_problems)):
-                box.setCurrentIndex(max(box.findData(value), 0))
+            for field, box in self.boxes.values():
+                box.setCurrentIndex(max(box.findData(getattr(flt, field)), 0))
             self.min_count.setValue(flt.min_annotations or 0)
             self.max_count.setValue(-1 if flt.max_annotations is None else flt.max_annotations)
             if self.name.text() != flt.name:
@@ -676,9 +679,10 @@ class FilterPanel(QWidget):
         self._fit_count_column()
         self.search.clear()
         has = self.state.dataset is not None
-        for w in (self.mode, self.search, self.checked_only, self.cat_view, self.crowd,
-                  self.size_box, self.min_count, self.max_count, self.keypoints, self.name,
-                  self.ids, self.missing, self.problems):
+        self._reload_choices()
+        boxes = [box for _field, box in self.boxes.values()]
+        for w in (self.mode, self.search, self.checked_only, self.cat_view, self.min_count,
+                  self.max_count, self.name, self.ids, *boxes):
             w.setEnabled(has)
         self._update_count()
         self._update_ids_hint()

@@ -112,14 +112,14 @@ def test_clicking_a_row_toggles_it(qtbot: QtBot, panel: FilterPanel) -> None:
 def test_clear_restores_all_images(qtbot: QtBot, panel: FilterPanel, state: ViewerState,
                                    demo: Dataset) -> None:
     panel.filters.set_categories([CAR], "any", immediate=True)
-    panel.crowd.setCurrentIndex(2)
+    panel.box("crowd").setCurrentIndex(2)
     qtbot.waitUntil(lambda: state.image_list_label.endswith("without crowd"), timeout=2000)
     assert len(state.image_list) < len(demo)
     qtbot.mouseClick(panel.clear_button, Qt.MouseButton.LeftButton)
     assert ids_of(state) == demo.image_ids.tolist()
     assert state.image_list_label == "all images"
     assert panel.filters.filter.is_empty
-    assert panel.crowd.currentIndex() == 0 and panel.proxy.index(0, 0).data(CHECK) == \
+    assert panel.box("crowd").currentIndex() == 0 and panel.proxy.index(0, 0).data(CHECK) == \
         Qt.CheckState.Unchecked
     assert "No filter" in panel.summary.text()
     assert panel.count_label.text() == "19 of 19 images match"
@@ -127,10 +127,10 @@ def test_clear_restores_all_images(qtbot: QtBot, panel: FilterPanel, state: View
 
 def test_every_form_field(qtbot: QtBot, panel: FilterPanel, state: ViewerState,
                           demo: Dataset) -> None:
-    panel.size_box.setCurrentIndex(panel.size_box.findData("small"))
+    panel.box("size").setCurrentIndex(panel.box("size").findData("small"))
     panel.min_count.setValue(3)
     panel.max_count.setValue(20)
-    panel.keypoints.setCurrentIndex(panel.keypoints.findData(True))
+    panel.box("keypoints").setCurrentIndex(panel.box("keypoints").findData(True))
     panel.name.setText("0000001*")
     want = ImageFilter(size="small", min_annotations=3, max_annotations=20, has_keypoints=True,
                        name="0000001*")
@@ -284,7 +284,7 @@ def test_slow_criteria_run_in_a_worker(qtbot: QtBot, state: ViewerState, damaged
     busy: list[str] = []
     p.filters.busyChanged.connect(busy.append)
     with qtbot.waitSignal(p.filters.applied, timeout=10000):
-        p.missing.setCurrentIndex(p.missing.findData(True))
+        p.box("missing").setCurrentIndex(p.box("missing").findData(True))
         p.filters.apply_now()  # no pause: the worker starts at once
         assert p.filters.busy() == "Checking image files…"
         assert p.busy_row.isVisibleTo(p)
@@ -294,11 +294,11 @@ def test_slow_criteria_run_in_a_worker(qtbot: QtBot, state: ViewerState, damaged
     assert not p.busy_row.isVisibleTo(p)
     assert p.count_label.text() == "2 of 3 images match"
     with qtbot.waitSignal(p.filters.applied, timeout=10000):
-        p.problems.setCurrentIndex(p.problems.findData(True))
+        p.box("problems").setCurrentIndex(p.box("problems").findData(True))
     assert ids_of(state) == [3]
     assert threads == [False, False]  # both computed off the GUI thread
     # cached for the dataset: no worker the second time
-    p.missing.setCurrentIndex(p.missing.findData(False))
+    p.box("missing").setCurrentIndex(p.box("missing").findData(False))
     p.filters.apply_now()
     assert ids_of(state) == []
     assert p.filters.is_ready("missing") and p.filters.is_ready("problems")
@@ -319,11 +319,11 @@ def test_slow_criterion_can_be_cancelled(qtbot: QtBot, state: ViewerState, damag
     state.set_dataset(damaged)
     p = FilterPanel(state)
     qtbot.addWidget(p)
-    p.problems.setCurrentIndex(p.problems.findData(True))
+    p.box("problems").setCurrentIndex(p.box("problems").findData(True))
     p.filters.apply_now()
     assert p.filters.busy()
     qtbot.mouseClick(p.cancel_button, Qt.MouseButton.LeftButton)
-    assert p.filters.filter.has_problems is None and p.problems.currentIndex() == 0
+    assert p.filters.filter.has_problems is None and p.box("problems").currentIndex() == 0
     assert not p.filters.busy() and ids_of(state) == [1, 2, 3]
     gate.set()
     assert p.filters.shutdown()
@@ -340,7 +340,7 @@ def test_failing_worker_is_reported(qtbot: QtBot, state: ViewerState, damaged: D
     p = FilterPanel(state)
     qtbot.addWidget(p)
     with qtbot.waitSignal(p.filters.failed, timeout=10000):
-        p.problems.setCurrentIndex(p.problems.findData(True))
+        p.box("problems").setCurrentIndex(p.box("problems").findData(True))
     assert "validator exploded" in p.note.text() and p.note.isVisibleTo(p)
     assert p.filters.shutdown()
 
@@ -379,3 +379,39 @@ def test_main_window_filter_dock_and_clear_action(qtbot: QtBot) -> None:
     assert len(w.state.image_list) == 19 and w.filter_model.filter.is_empty
     w.close()
     assert w.filter_model._jobs.active_threads() == 0
+
+
+def test_a_new_criterion_with_a_form_needs_no_panel_code(
+        qtbot: QtBot, state: ViewerState, demo: Dataset,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The form is built from the registry: a criterion with choices (here ones that
+    depend on the dataset) gets its row, its section and its edits without panel code."""
+    from cocoview.model import filters as flt_mod
+    from cocoview.qt import filter_panel as panel_mod
+    extra = flt_mod.Criterion(
+        "review_probe", ("has_keypoints",), "annotation",
+        lambda cx: np.ones(cx.n, bool), lambda f, _ds: "probe",
+        form=flt_mod.Form("Probe:", "Review",
+                          choices=lambda ds: (flt_mod.ANY,
+                                              (f"{len(ds) if ds else 0} images", True))))
+    monkeypatch.setattr(panel_mod, "CRITERIA", (*flt_mod.CRITERIA, extra))
+    p = FilterPanel(state)
+    qtbot.addWidget(p)
+    box = p.box("review_probe")
+    assert [box.itemText(i) for i in range(box.count())] == ["any", f"{len(demo)} images"]
+    assert "Review" in [w.text() for w in p.findChildren(type(p.count_label))]
+    box.setCurrentIndex(1)
+    assert p.filters.filter.has_keypoints is True
+    p.filters.update(has_keypoints=None)
+    assert box.currentIndex() == 0
+    assert p.filters.shutdown()
+
+
+def test_every_criterion_with_a_form_has_a_row(panel: FilterPanel) -> None:
+    from cocoview.model.filters import CRITERIA
+    shown = {w.text() for w in panel.findChildren(type(panel.count_label))}
+    for crit in CRITERIA:
+        if crit.form is not None:
+            assert crit.form.label in shown, crit.name
+            if crit.form.kind == "choice":
+                assert panel.box(crit.name).count() == len(crit.form.options(None))

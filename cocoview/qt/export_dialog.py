@@ -22,8 +22,10 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QByteArray,
     QObject,
+    QSettings,
     QSize,
     QSortFilterProxyModel,
+    QStandardPaths,
     Qt,
     QTimer,
     Signal,
@@ -82,6 +84,16 @@ FORMAT_TEXT: dict[str, str] = {
 DEFAULT_SPLIT = "train=0.8, val=0.2"
 TOTAL_ROLE = Qt.ItemDataRole.UserRole + 2
 _OFF = QColor(255, 196, 120, 110)  # an off-target share: readable on light and dark
+
+
+def export_folder(settings: QSettings) -> Path:
+    """Where exports go by default: the folder of the last export, else Documents (else
+    home) — not the data folder, which may be read-only or shared."""
+    last = str(settings.value("export/dir", "") or "")
+    if last and Path(last).is_dir():
+        return Path(last)
+    docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return Path(docs) if docs and Path(docs).is_dir() else Path.home()
 
 
 def _message(exc: Exception) -> str:
@@ -422,8 +434,9 @@ class ExportDialog(QDialog):
         with contextlib.suppress(TypeError, ValueError):
             self.seed.setValue(int(str(s.value("export/seed", 0))))
         self.stratify.setChecked(_bool(s.value("export/stratify", False)))
-        self._file = str(s.value("export/file", "")) or self._default_output(False)
-        self._folder = str(s.value("export/folder", "")) or self._default_output(True)
+        # this dataset's names, in the folder the user last exported to
+        self._file = self._default_output(False)
+        self._folder = self._default_output(True)
         self.output.setText(self._folder if self.split.isChecked() else self._file)
 
     def save_settings(self) -> None:
@@ -434,17 +447,17 @@ class ExportDialog(QDialog):
         s.setValue("export/parts", self.parts.text())
         s.setValue("export/seed", self.seed.value())
         s.setValue("export/stratify", self.stratify.isChecked())
-        s.setValue("export/folder" if self.split.isChecked() else "export/file",
-                   self.output.text().strip())
+        out = self.output.text().strip()
+        if out:  # a split's folder is made by the export: the folder it goes in is kept
+            s.setValue("export/dir", str(Path(out).expanduser().parent))
         s.sync()
 
     def _default_output(self, folder: bool) -> str:
         if self.ds is None or not self.ds.paths:
             return ""
-        first = self.ds.paths[0]
-        stem = first.name.split(".")[0]
-        return str(first.parent / (f"{stem}-split" if folder else
-                                   f"{stem}-subset{suffix(self.fmt())}"))
+        stem = self.ds.paths[0].name.split(".")[0]
+        return str(export_folder(self.settings) / (f"{stem}-split" if folder else
+                                                    f"{stem}-subset{suffix(self.fmt())}"))
 
     # ----- reading the form ---------------------------------------------
     def fmt(self) -> Format:

@@ -41,6 +41,7 @@ from cocoview.qt.loading import DatasetLoader, OpenRequest
 from cocoview.qt.presenter import CanvasPresenter
 from cocoview.qt.settings import app_settings
 from cocoview.qt.state import ViewerState
+from cocoview.qt.widgets import RevealButton
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,10 @@ class MainWindow(QMainWindow):
         self.status_hidden = QLabel("")
         self.status_hidden.setObjectName("status_hidden")
         sb.addWidget(self.status_hidden)
+        #: after an export: opens the folder of what was written (gone with the message)
+        self.reveal = RevealButton(self)
+        sb.addPermanentWidget(self.reveal)
+        sb.messageChanged.connect(lambda text: text or self.reveal.setVisible(False))
         for lab in (self.status_pos, self.status_size, self.status_zoom, self.status_index):
             lab.setMinimumWidth(80)
             lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -491,7 +496,8 @@ class MainWindow(QMainWindow):
     def _on_exported(self, paths: list[Path]) -> None:
         where = str(paths[0]) if len(paths) == 1 else f"{len(paths)} files in {paths[0].parent}"
         self.statusBar().showMessage(f"Exported {len(self.state.image_list):,} images to "
-                                     f"{where}", 10000)
+                                     f"{where}", 15000)
+        self.reveal.show_for(paths)
 
     # ----- view ---------------------------------------------------------
     def _sync_layer_actions(self) -> None:

@@ -3,9 +3,17 @@ heights, headings and hints. One place, so that every list looks and behaves ali
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
-from PySide6.QtWidgets import QLabel, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, QUrl
+from PySide6.QtGui import QColor, QDesktopServices, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import (
+    QLabel,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolButton,
+    QWidget,
+)
 
 #: what Qt's item-model methods receive as an index
 Index = QModelIndex | QPersistentModelIndex
@@ -70,3 +78,29 @@ class RowHeightDelegate(QStyledItemDelegate):
                  ) -> QSize:
         size = super().sizeHint(option, index)
         return QSize(size.width(), max(size.height(), self._height))
+
+
+class RevealButton(QToolButton):
+    """"Show in file manager" beside a status message about written files: opens the
+    folder that holds them (the platform's file manager, through QDesktopServices)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("reveal_button")
+        self.setText("Show in file manager")
+        self.setAutoRaise(True)
+        self.setVisible(False)
+        self.folder: Path | None = None
+        self.clicked.connect(self.reveal)
+
+    def show_for(self, paths: list[Path]) -> None:
+        """Offer the folder of the first written path (a split's parts share theirs)."""
+        if not paths:
+            return
+        self.folder = paths[0].parent
+        self.setToolTip(str(self.folder))
+        self.setVisible(True)
+
+    def reveal(self) -> None:
+        if self.folder is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.folder)))

@@ -24,6 +24,7 @@ from cocoview.qt.export_dialog import (
     ExportDialog,
     SplitTableModel,
 )
+from cocoview.qt.settings import app_settings
 from cocoview.qt.state import ViewerState
 from cocoview.resources import demo_files
 from cocoview.testing.synth import generate_coco
@@ -284,9 +285,27 @@ def test_remembers_its_settings(qtbot: QtBot, state: ViewerState, tmp_path: Path
     assert again.fmt() == "coco"
     assert again.split.isChecked() and again.parts.text() == "a=0.5,b=0.5"
     assert again.seed.value() == 7 and again.stratify.isChecked()
-    assert again.output.text() == str(tmp_path / "folder")
+    # the folder the export went in is remembered; the name is this dataset's own
+    stem = state.dataset.paths[0].name.split(".")[0]  # type: ignore[union-attr]
+    assert again.output.text() == str(tmp_path / f"{stem}-split")
     again.reject()
     qtbot.waitUntil(again.idle, timeout=10000)
+
+
+def test_the_first_export_goes_to_documents_not_the_data_folder(
+        qtbot: QtBot, state: ViewerState, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtCore import QStandardPaths
+    docs = tmp_path / "Documents"
+    docs.mkdir()
+    monkeypatch.setattr(QStandardPaths, "writableLocation", lambda _loc: str(docs))
+    app_settings().remove("export/dir")
+    dlg = make(qtbot, state)
+    out = Path(dlg.output.text())
+    assert out.parent == docs and out.name.endswith("-subset.txt")
+    assert out.parent != state.dataset.paths[0].parent  # type: ignore[union-attr]
+    dlg.reject()
+    qtbot.waitUntil(dlg.idle, timeout=10000)
 
 
 def test_empty_list_cannot_be_exported(qtbot: QtBot, state: ViewerState) -> None:
@@ -296,7 +315,8 @@ def test_empty_list_cannot_be_exported(qtbot: QtBot, state: ViewerState) -> None
     assert "empty" in dlg.error.text()
 
 
-def test_main_window_export_action(qtbot: QtBot) -> None:
+def test_main_window_export_action(qtbot: QtBot, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from cocoview.qt.main_window import MainWindow
 
     w = MainWindow()
@@ -312,6 +332,20 @@ def test_main_window_export_action(qtbot: QtBot) -> None:
     dlg = w.export_dialog
     assert dlg is not None and dlg.isVisible()
     qtbot.waitUntil(dlg.idle, timeout=10000)
-    dlg.reject()
-    assert w.export_dialog is None
+    out = tmp_path / "exported.txt"
+    dlg.output.setText(str(out))
+    with qtbot.waitSignal(dlg.exported, timeout=10000):
+        dlg.export_button.click()
+    assert out.is_file() and w.export_dialog is None
+    # the status bar says what was written, with a way to the folder
+    assert str(out) in w.statusBar().currentMessage()
+    opened: list[str] = []
+    from PySide6.QtGui import QDesktopServices
+    monkeypatch.setattr(QDesktopServices, "openUrl",
+                        lambda url: opened.append(url.toLocalFile()) or True)
+    assert w.reveal.isVisible()
+    qtbot.mouseClick(w.reveal, Qt.MouseButton.LeftButton)
+    assert opened == [str(tmp_path)]
+    w.statusBar().clearMessage()
+    assert not w.reveal.isVisible()
     w.close()

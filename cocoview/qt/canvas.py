@@ -21,7 +21,14 @@ from PySide6.QtGui import (
     QTransform,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QToolTip, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsPixmapItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QPushButton,
+    QToolTip,
+    QWidget,
+)
 
 from cocoview.model.look import item_key
 from cocoview.model.overlays import AnnOverlay
@@ -45,6 +52,8 @@ CLICK_SLOP = 4  # px a press may move and still be a click
 class Canvas(QGraphicsView):
     cursorMoved = Signal(float, float)  # image pixel coordinates (NaN outside)
     zoomChanged = Signal(float)
+    #: the placeholder's "Set Images Folder…" button (the file is not where the JSON says)
+    imagesFolderRequested = Signal()
 
     def __init__(self, state: ViewerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -75,6 +84,13 @@ class Canvas(QGraphicsView):
         for layer in self.layers:
             layer.visible_fn = self._is_visible
 
+        self.folder_button = QPushButton("Set Images Folder…", self.viewport())
+        self.folder_button.setObjectName("canvas_folder_button")
+        self.folder_button.setToolTip("Point the dataset at the folder of its images (Ctrl+I)")
+        self.folder_button.setCursor(Qt.CursorShape.ArrowCursor)
+        self.folder_button.clicked.connect(self.imagesFolderRequested)
+        self.folder_button.setVisible(False)
+
         self.frame: Frame | None = None
         self.polys: dict[int, list[QPolygonF]] = {}
         self._fit_pending = True
@@ -104,6 +120,8 @@ class Canvas(QGraphicsView):
                              boxes=[tuple(it.bbox.tolist()) for it in frame.overlays.items
                                     if it.bbox is not None][:5000])
         self.placeholder.setVisible(bool(frame.error or frame.notice))
+        self.folder_button.setVisible(frame.file_missing)
+        self._place_folder_button()
         self.polys = frame.polys or {item_key(it.row, it.is_result): polygons_of(it)
                                      for it in frame.overlays.items}
         for layer in self.layers:
@@ -137,6 +155,7 @@ class Canvas(QGraphicsView):
         self.frame = None
         self.image_item.setPixmap(QPixmap())
         self.placeholder.setVisible(False)
+        self.folder_button.setVisible(False)
         for layer in self.layers:
             layer.set_items([], QRectF(), {})
 
@@ -286,7 +305,15 @@ class Canvas(QGraphicsView):
             self.set_zoom(self.zoom * (1.2 ** steps), event.position())
         event.accept()
 
+    def _place_folder_button(self) -> None:
+        """Bottom centre of the view, clear of the placeholder's text band at the top."""
+        b = self.folder_button
+        b.adjustSize()
+        vp = self.viewport()
+        b.move(max((vp.width() - b.width()) // 2, 0), max(vp.height() - b.height() - 24, 0))
+
     def resizeEvent(self, event: QResizeEvent) -> None:
+        self._place_folder_button()
         super().resizeEvent(event)
         if self._auto_fit or self._fit_pending:
             QTimer.singleShot(0, self.fit)

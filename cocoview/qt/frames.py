@@ -63,6 +63,7 @@ class Frame:
     polys: dict[int, list[QPolygonF]] = field(default_factory=dict)
     base_bgrx: np.ndarray | None = field(default=None, repr=False)
     notice: str = ""  # what is wrong with a picture shown anyway (truncated, other size)
+    file_missing: bool = False  # no file at the path: the canvas offers Set Images Folder
 
     @property
     def nbytes(self) -> int:
@@ -119,7 +120,7 @@ def _make_frame(ds: Dataset, image_id: int, look: Look, allow_outside: bool) -> 
     comp = composite(bgrx, ov, look.categories(ds), look)
     polys = {item_key(it.row, it.is_result): polygons_of(it) for it in ov.items}
     return Frame(image_id, w, h, bgrx_to_qimage(bgrx), error, ov, comp, look, polys, bgrx,
-                 d.notice)
+                 d.notice, d.failure is not None and d.failure.code == "image-missing")
 
 
 def _reblend(ds: Dataset, frame: Frame, look: Look) -> QImage | None:

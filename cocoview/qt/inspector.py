@@ -83,6 +83,8 @@ class InspectorPanel(QWidget):
     #: the validation problems of an image are ready (image id, problems); the id is
     #: passed as a Python int (``Signal(int)`` would wrap ids above 2³¹)
     problemsReady = Signal(object, list)
+    #: the Problems tab's "Set Images Folder…" (shown for an ``image-missing`` problem)
+    imagesFolderRequested = Signal()
 
     def __init__(self, state: ViewerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -235,7 +237,16 @@ class InspectorPanel(QWidget):
         lay = QVBoxLayout(page)
         lay.setContentsMargins(0, 6, 0, 0)
         lay.setSpacing(4)
-        lay.addWidget(self.problems_status)
+        self.folder_button = QPushButton("Set Images Folder…", page)
+        self.folder_button.setObjectName("problems_folder_button")
+        self.folder_button.setToolTip("Point the dataset at the folder of its images (Ctrl+I)")
+        self.folder_button.clicked.connect(self.imagesFolderRequested)
+        self.folder_button.setVisible(False)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.problems_status, 1)
+        row.addWidget(self.folder_button)
+        lay.addLayout(row)
         lay.addWidget(self.problems_view)
         return page
 
@@ -359,6 +370,7 @@ class InspectorPanel(QWidget):
             item.setData(0, ANN_ID_ROLE, p.annotation_id)
         view.setUpdatesEnabled(True)
         view.setVisible(bool(problems))
+        self.folder_button.setVisible(any(p.code == "image-missing" for p in problems))
         counts = {s: sum(p.severity == s for p in problems) for s in Severity}
         parts = [f"{n} {s}{'s' * (n != 1)}" for s, n in sorted(counts.items(), reverse=True)
                  if n]

@@ -278,6 +278,8 @@ class MainWindow(QMainWindow):
         self.opacity_slider.valueChanged.connect(lambda v: st.set_opacity(v / 100))
         self.score_spin.valueChanged.connect(st.set_min_score)
         self.presenter.frameShown.connect(self._on_frame)
+        for asker in (self.canvas, self.inspector):  # their "Set Images Folder…" buttons
+            asker.imagesFolderRequested.connect(self.set_images_dialog)
         self.frames.failed.connect(lambda _i, msg: self.statusBar().showMessage(msg, 8000))
         self.canvas.cursorMoved.connect(self._on_cursor)
         self.canvas.zoomChanged.connect(lambda z: self.status_zoom.setText(f"{z * 100:.0f} %"))

@@ -6,7 +6,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from PIL import Image
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
 import cocoview
@@ -72,3 +75,29 @@ def test_set_images_folder_in_the_app_is_shown_and_remembered(qtbot: QtBot,
 def test_the_app_takes_allow_outside_images() -> None:
     args = build_parser().parse_args(["x.json", "--allow-outside-images", "--images", "d"])
     assert args.allow_outside_images and args.images == Path("d")
+
+
+def test_the_placeholder_and_the_problems_tab_offer_set_images_folder(
+        qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ann, pics = _dataset_without_images(tmp_path)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda *_a, **_k: str(pics)))
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    with qtbot.waitSignal(w.inspector.problemsReady, timeout=10000):
+        w.open_files([ann])
+    qtbot.waitUntil(lambda: w.canvas.frame is not None, timeout=10000)
+    button = w.canvas.folder_button
+    assert button.isVisible()
+    # below the placeholder's text band, inside the view
+    assert button.geometry().top() > w.canvas.viewport().height() // 2
+    assert not w.inspector.folder_button.isHidden()  # on the Problems tab
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # the dialog (stubbed) answers
+    qtbot.waitUntil(lambda: w.canvas.frame is not None and not w.canvas.frame.error,
+                    timeout=10000)
+    assert not button.isVisible()
+    qtbot.waitUntil(lambda: w.inspector.folder_button.isHidden(),
+                    timeout=10000)
+    assert w.state.dataset is not None and w.state.dataset.image_root == pics
+    w.close()

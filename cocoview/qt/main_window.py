@@ -248,7 +248,7 @@ class MainWindow(QMainWindow):
         #: after an export: opens the folder of what was written (gone with the message)
         self.reveal = RevealButton(self)
         sb.addPermanentWidget(self.reveal)
-        sb.messageChanged.connect(lambda text: text or self.reveal.setVisible(False))
+        sb.messageChanged.connect(self.reveal.follow)
         for lab in (self.status_pos, self.status_size, self.status_zoom, self.status_index):
             lab.setMinimumWidth(80)
             lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -497,9 +497,9 @@ class MainWindow(QMainWindow):
 
     def _on_exported(self, paths: list[Path]) -> None:
         where = str(paths[0]) if len(paths) == 1 else f"{len(paths)} files in {paths[0].parent}"
-        self.statusBar().showMessage(f"Exported {len(self.state.image_list):,} images to "
-                                     f"{where}", 15000)
-        self.reveal.show_for(paths)
+        said = f"Exported {len(self.state.image_list):,} images to {where}"
+        self.reveal.show_for(paths, said)
+        self.statusBar().showMessage(said, 15000)
 
     # ----- view ---------------------------------------------------------
     def _sync_layer_actions(self) -> None:

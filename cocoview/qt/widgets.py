@@ -91,15 +91,21 @@ class RevealButton(QToolButton):
         self.setAutoRaise(True)
         self.setVisible(False)
         self.folder: Path | None = None
+        self.message = ""
         self.clicked.connect(self.reveal)
 
-    def show_for(self, paths: list[Path]) -> None:
-        """Offer the folder of the first written path (a split's parts share theirs)."""
+    def show_for(self, paths: list[Path], message: str) -> None:
+        """Offer the folder of the first written path (a split's parts share theirs) for
+        as long as the status bar shows ``message``."""
         if not paths:
             return
         self.folder = paths[0].parent
+        self.message = message
         self.setToolTip(str(self.folder))
-        self.setVisible(True)
+
+    def follow(self, text: str) -> None:
+        """The status bar's message changed: shown beside its own message only."""
+        self.setVisible(bool(text) and text == self.message)
 
     def reveal(self) -> None:
         if self.folder is not None:

@@ -3,7 +3,11 @@
     xvfb-run -a -s "-screen 0 1600x1000x24" python docs/screenshots.py
 
 (or offscreen: ``QT_QPA_PLATFORM=offscreen python docs/screenshots.py``). Writes
-``docs/img/main-window.png`` and ``docs/img/thumbnail-grid.png``.
+``docs/img/main-window.png`` and ``docs/img/thumbnail-grid.png`` from the demo; with
+the real sets beside the repository (``../shared/data/real``) also
+``docs/img/keypoints-by-instance.png`` (mmpose: five people, one colour each) and
+``docs/img/crowded-labels.png`` (DetVisGUI with its Mask R-CNN results: 50
+detections on one image, labels placed so that none covers another).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
@@ -50,10 +55,37 @@ def main() -> int:
     win.docks["images"].setMinimumWidth(560)
     settle(2500)  # thumbnails are made in workers
     win.grab().save(str(OUT / "thumbnail-grid.png"))
+    written = [OUT / "main-window.png", OUT / "thumbnail-grid.png"]
+    real = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+    if real.is_dir():
+        win.browser.set_mode("list")
+        win.docks["images"].setMinimumWidth(0)
+        shoot(win, [real / "mmpose" / "coco" / "test_coco.json"], 196141, None,
+              by_instance=True, out=written, name="keypoints-by-instance.png")
+        det = real / "detvisgui"
+        shoot(win, [det / "data" / "coco" / "annotations" / "instances_val2017.json"], 238866,
+              det / "results" / "mask_rcnn_r50_fpn_1x" / "val_results.segm.json",
+              by_instance=False, out=written, name="crowded-labels.png")
     win.close()
     app.processEvents()
-    print(f"wrote {OUT / 'main-window.png'} and {OUT / 'thumbnail-grid.png'}")
+    print("wrote " + ", ".join(str(p) for p in written))
     return 0
+
+
+def shoot(win: Any, files: list[Path], image_id: int, results: Path | None, *,
+          by_instance: bool, out: list[Path], name: str) -> None:
+    """Open ``files`` (and results), show one image, save the window as ``name``."""
+    old = win.state.dataset
+    win.open_files(files, results=results)
+    while win.state.dataset is None or win.state.dataset is old:
+        settle(50)
+    win.state.set_color_by_instance(by_instance)
+    win.state.set_current_image(image_id)
+    while win.canvas.frame is None or win.canvas.frame.image_id != image_id:
+        settle(50)
+    settle(800)
+    win.grab().save(str(OUT / name))
+    out.append(OUT / name)
 
 
 if __name__ == "__main__":

@@ -349,3 +349,15 @@ def test_main_window_export_action(qtbot: QtBot, tmp_path: Path,
     w.statusBar().clearMessage()
     assert not w.reveal.isVisible()
     w.close()
+
+
+def test_the_preview_table_fits_its_width(qtbot: QtBot, dialog: ExportDialog) -> None:
+    """Three parts (seven columns of numbers) fit without a horizontal scroll bar."""
+    set_split(qtbot, dialog, "train=0.7,val=0.2,test=0.1", seed=0, stratify=False)
+    t = dialog.table
+    total = sum(t.horizontalHeader().sectionSize(c)
+                for c in range(dialog.table_model.columnCount()))
+    assert total <= t.viewport().width()
+    assert not t.horizontalScrollBar().isVisible()
+    name_col = t.horizontalHeader().sectionSize(0)
+    assert name_col >= t.fontMetrics().horizontalAdvance("traffic light")

@@ -212,7 +212,9 @@ def _worker(tool: str, path: str, samples: int, seed: int, preset: str | None) -
     if tool == "generate":
         synth = _load_synth()
         res["import_s"] = time.perf_counter() - t_imp
-        res["summary"] = _measure_open(lambda: synth.generate_preset(preset, path), res)
+        name, _, style = (preset or "val2017").partition(":")  # "train2017:cvat"
+        res["summary"] = _measure_open(
+            lambda: synth.generate_preset(name, path, style=style or "coco"), res)
         return res
     if tool == "bytes":
 

@@ -13,10 +13,15 @@ process's own):
 * ``cocoview`` cached open — from that cache; then a one-category filter
   (the most common category) over all annotations: first call and median.
 
+Each preset is written in every writing style asked for (``--styles``, from
+``synth.STYLES``: COCO's own, CVAT-like, a pretty-printed full-precision dump),
+since a loader's speed depends on how a file is written, not only on what it
+holds; the table ends with the spread of the cocoview ÷ hotcoco ratio over them.
+
 Usage::
 
     python benchmarks/bench_scale.py [--presets val2017,train2017,lvis,objects365]
-        [--skip-pycocotools] [--quick]
+        [--styles coco,cvat,pretty] [--skip-pycocotools] [--quick]
 
 ``--quick`` runs val2017 only. Generating the Objects365-size file (3.2 GB) takes
 a few minutes once; its first open ~1 minute and ~4.6 GB.
@@ -46,15 +51,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--presets", default=",".join(PRESETS))
     ap.add_argument("--skip-pycocotools", action="store_true")
+    ap.add_argument("--styles", default="coco,cvat,pretty")
     ap.add_argument("--quick", action="store_true", help="val2017 only")
     a = ap.parse_args(argv)
     presets = ["val2017"] if a.quick else [p for p in a.presets.split(",") if p]
+    styles = [s for s in a.styles.split(",") if s]
     rows = []
-    for preset in presets:
-        path = bench_open.DATA_DIR / f"{preset}.json"
+    for preset, style in ((p, s) for p in presets for s in styles):
+        name = preset if style == "coco" else f"{preset}-{style}"
+        path = bench_open.DATA_DIR / f"{name}.json"
         if not path.exists():
             print(f"generating {path} …", flush=True)
-            gen = bench_open._run("generate", path, preset=preset, timeout=7200)
+            gen = bench_open._run("generate", path, preset=f"{preset}:{style}", timeout=7200)
             if "error" in gen:
                 print(f"  {gen['error']}")
                 continue
@@ -66,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
                 runs[tool] = {"tool": tool, "error": "not run (needs ~6.5 × the file in RAM)"}
                 continue
             runs[tool] = bench_open._run(tool, path)
-            print(f"  {preset:<11} {tool:<16} {_cell(runs[tool])}", flush=True)
-        rows.append((preset, size, runs))
+            print(f"  {name:<18} {tool:<16} {_cell(runs[tool])}", flush=True)
+        rows.append((name, size, runs))
 
     print("\n| generated file | pycocotools | hotcoco | cocoview first open "
           "(writes the cache) | cocoview cached open | category filter (first / median) |")
@@ -82,6 +90,14 @@ def main(argv: list[str] | None = None) -> int:
                  if "open_s" in first and "open_s" in hot else "")
         print(f"| {preset} ({size / 1e6:,.0f} MB) | {_cell(runs['pycocotools'])} | {_cell(hot)} "
               f"| {_cell(first)}{ratio} | {_cell(cached)} | {flt} |")
+    spread: dict[str, list[float]] = {}
+    for name, _size, runs in rows:
+        first, hot = runs["cocoview"], runs["hotcoco"]
+        if "open_s" in first and "open_s" in hot:
+            spread.setdefault(name.split("-")[0], []).append(first["open_s"] / hot["open_s"])
+    for preset, ratios in spread.items():
+        print(f"\n{preset}: cocoview first open ÷ hotcoco over {len(ratios)} styles: "
+              f"{min(ratios):.2f}–{max(ratios):.2f} ×")
     print("\npeak = the process's ru_maxrss (cocoview first open: plus its helper process's); "
           "times are the open call alone, each tool in a fresh process, file in the page cache")
     return 0

@@ -24,6 +24,7 @@ from cocoview.testing.synth import (
     KEYPOINT_NAMES,
     PRESETS,
     SKELETON,
+    STYLES,
     generate_coco,
     generate_preset,
     main,
@@ -287,3 +288,52 @@ def test_rejects_bad_arguments(tmp_path: Path) -> None:
     empty = tmp_path / "empty.json"
     generate_coco(empty, n_images=0, n_annotations=0)
     assert _load(empty)["images"] == [] and _load(empty)["annotations"] == []
+
+
+@pytest.mark.parametrize("style", sorted(STYLES))
+def test_writing_styles_change_the_writing_not_the_reading(tmp_path: Path, style: str) -> None:
+    """Each style is valid COCO that pycocotools and cocoview read alike; it writes
+    what real exporters vary (key order, whitespace, number forms, polygon density)."""
+    import cocoview
+
+    path = tmp_path / f"{style}.json"
+    generate_coco(path, n_images=300, n_annotations=2_500, seed=3, style=style)
+    st = STYLES[style]
+    raw = path.read_bytes()
+    data = _load(path)
+    anns = data["annotations"]
+    if st.key_order is not None:
+        assert list(anns[0])[: len(st.key_order)] == [k for k in st.key_order
+                                                      if k in anns[0]]
+    for key, value in st.extra:
+        assert all(a[key] == value for a in anns)
+    if st.indent == 2:
+        assert b'\n    "' in raw
+    if st.indent == 0:
+        assert b'", "' in raw or b'": ' in raw
+    if st.exponent_area:
+        assert b"e+0" in raw
+    if st.decimals is None:
+        assert any(round(v, 2) != v for a in anns if not a["iscrowd"]
+                   for p in a["segmentation"] for v in p)
+    coco = _check_with_pycocotools(path)
+    ds = cocoview.open(path)
+    by_id = {a["id"]: a for a in coco.dataset["annotations"]}
+    assert sorted(ds.anns.id.tolist()) == sorted(by_id)
+    for row in range(0, len(ds.anns.id), 97):
+        a = by_id[int(ds.anns.id[row])]
+        assert ds.anns.area[row] == a["area"]  # the same float from either number form
+        assert ds.anns.bbox[row].tolist() == np.float32(a["bbox"]).tolist()
+
+
+def test_styles_vary_the_polygon_density(tmp_path: Path) -> None:
+    medians = {}
+    for style in ("coco", "cvat"):
+        path = tmp_path / f"{style}.json"
+        generate_coco(path, n_images=200, n_annotations=3_000, seed=1, style=style)
+        lengths = [len(p) for a in _load(path)["annotations"] if not a["iscrowd"]
+                   for p in a["segmentation"]]
+        medians[style] = float(np.median(lengths))
+    assert medians["cvat"] >= 1.2 * medians["coco"]
+    with pytest.raises(ValueError, match="unknown style"):
+        generate_coco(tmp_path / "x.json", n_images=1, n_annotations=1, style="nope")

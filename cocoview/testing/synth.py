@@ -12,7 +12,10 @@ the GUI can be exercised on realistic data without downloading anything:
 * ≈ 1 % crowd annotations as *uncompressed* RLE whose counts sum to h·w, with
   ids of the official ``900000000000 + category·10⁸ + image_id`` form
   (``900100xxxxxx`` for person, above 2³²);
-* annotations in random image order, so a loader cannot rely on sorting.
+* annotations in random image order, so a loader cannot rely on sorting;
+* a writing style (:data:`STYLES`: COCO's compact two-decimal form, a CVAT-like
+  one, a pretty-printed full-precision dump) that changes key order, whitespace,
+  number forms, polygon density and extra fields, not the statistics.
 
 Output is streamed chunk by chunk (``msgspec`` encodes each chunk), so memory
 stays bounded even for the 20-million-annotation ``objects365`` preset. The
@@ -34,9 +37,11 @@ from __future__ import annotations
 import argparse
 import gzip
 import math
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -48,6 +53,8 @@ __all__ = [
     "KEYPOINT_NAMES",
     "PRESETS",
     "SKELETON",
+    "STYLES",
+    "Style",
     "generate_coco",
     "generate_preset",
     "generate_results",
@@ -169,6 +176,42 @@ SKELETON: tuple[tuple[int, int], ...] = (
 )  # fmt: skip
 
 # A standing person in box-normalised coordinates, one row per keypoint.
+@dataclass(frozen=True)
+class Style:
+    """How a file is written, apart from what it holds: what real exporters vary.
+
+    A benchmark that reads only one generator's shape measures that shape (issue 18:
+    another generator's longer polygons and other number formatting made the first
+    open 1.76 × hotcoco's time against 1.4 ×). The styles keep the content's
+    statistics and change the writing."""
+
+    name: str = "coco"
+    points: float = 1.0  # × the polygon point count (COCO's median is ~30 numbers)
+    decimals: int | None = 2  # coordinate rounding; None: full float64 repr (17 digits)
+    exponent_area: bool = False  # "area":1.234567e+03, as some exporters print floats
+    key_order: tuple[str, ...] | None = None  # annotation keys in this order (the rest after)
+    indent: int | None = None  # msgspec.json.format: 0 = ", " and ": " on one line; 2 = pretty
+    extra: tuple[tuple[str, Any], ...] = ()  # fields every annotation also has
+    crowd_fraction: float | None = None  # None: the preset's
+
+
+#: the writing styles the scale benchmark sweeps (``--style``)
+STYLES: dict[str, Style] = {
+    "coco": Style(),
+    # CVAT-like: id first, attributes on every object, one decimal, denser polygons,
+    # Python-json separators
+    "cvat": Style("cvat", points=1.35, decimals=1, indent=0,
+                  key_order=("id", "image_id", "category_id", "segmentation", "area", "bbox",
+                             "iscrowd"),
+                  extra=(("attributes", {"occluded": False, "rotation": 0.0}),)),
+    # a notebook's json.dump(indent=2) of float64 arrays: full precision, exponents,
+    # keys sorted, more crowd RLEs
+    "pretty": Style("pretty", points=1.2, decimals=None, exponent_area=True, indent=2,
+                    key_order=("area", "bbox", "category_id", "id", "image_id", "iscrowd",
+                               "segmentation"), crowd_fraction=0.03),
+}
+
+
 _KEYPOINT_TEMPLATE = np.array(
     [
         (0.50, 0.07), (0.54, 0.05), (0.46, 0.05), (0.58, 0.07), (0.42, 0.07),
@@ -395,7 +438,8 @@ def _boxes(
 
 
 def _polygons(
-    rng: np.random.Generator, width: np.ndarray, height: np.ndarray
+    rng: np.random.Generator, width: np.ndarray, height: np.ndarray,
+    style: Style = STYLES["coco"],
 ) -> tuple[list[list[list[float]]], np.ndarray, np.ndarray]:
     """Star-shaped (hence simple) polygons, ≈ 5 % multi-part, coordinates to 2 decimals.
 
@@ -407,7 +451,8 @@ def _polygons(
     multi = (rng.random(n) < 0.05) & (bw >= 12) & (bh >= 12)
     nparts = np.where(multi, rng.integers(2, 5, n), 1)
     perimeter = 2.0 * (bw + bh)
-    npts = np.clip(np.rint(3.0 + perimeter / (18.5 * np.exp(rng.normal(0.0, 0.45, n)))), 3, 400)
+    npts = np.clip(np.rint(3.0 + style.points * perimeter
+                           / (18.5 * np.exp(rng.normal(0.0, 0.45, n)))), 3, 400)
     # One "shape" per part; parts are slices of the box along its longer side.
     shape_ann = np.repeat(np.arange(n), nparts)
     ns = shape_ann.shape[0]
@@ -451,8 +496,10 @@ def _polygons(
     ux, uy = r * np.cos(theta), r * np.sin(theta)
     lo_x, hi_x = np.minimum.reduceat(ux, starts), np.maximum.reduceat(ux, starts)
     lo_y, hi_y = np.minimum.reduceat(uy, starts), np.maximum.reduceat(uy, starts)
-    x = np.round(sx[seg] + (ux - lo_x[seg]) / (hi_x - lo_x)[seg] * sw[seg], 2)
-    y = np.round(sy[seg] + (uy - lo_y[seg]) / (hi_y - lo_y)[seg] * sh[seg], 2)
+    x = sx[seg] + (ux - lo_x[seg]) / (hi_x - lo_x)[seg] * sw[seg]
+    y = sy[seg] + (uy - lo_y[seg]) / (hi_y - lo_y)[seg] * sh[seg]
+    if style.decimals is not None:
+        x, y = np.round(x, style.decimals), np.round(y, style.decimals)
     # Exact extent and shoelace area of the rounded coordinates.
     nxt = np.arange(1, total + 1)
     nxt[starts + m - 1] = starts
@@ -463,7 +510,10 @@ def _polygons(
     xmax = np.maximum.reduceat(np.maximum.reduceat(x, starts), first_shape)
     ymin = np.minimum.reduceat(np.minimum.reduceat(y, starts), first_shape)
     ymax = np.maximum.reduceat(np.maximum.reduceat(y, starts), first_shape)
-    bbox = np.stack([xmin, ymin, np.round(xmax - xmin, 2), np.round(ymax - ymin, 2)], axis=1)
+    bw_, bh_ = xmax - xmin, ymax - ymin
+    if style.decimals is not None:
+        bw_, bh_ = np.round(bw_, style.decimals), np.round(bh_, style.decimals)
+    bbox = np.stack([xmin, ymin, bw_, bh_], axis=1)
     xy = np.empty(2 * total)
     xy[0::2], xy[1::2] = x, y
     flat = xy.tolist()
@@ -576,6 +626,25 @@ def _date(rng: np.random.Generator, n: int) -> list[str]:
     ]
 
 
+_AREA = re.compile(rb'"area":(-?[0-9]+(?:\.[0-9]+)?)')
+
+
+class _StyledEncoder:
+    """msgspec's encoder, then the style's number forms and whitespace."""
+
+    def __init__(self, style: Style) -> None:
+        self.style = style
+        self._enc = msgspec.json.Encoder()
+
+    def encode(self, obj: Any, annotations: bool = False) -> bytes:
+        out = self._enc.encode(obj)
+        if annotations and self.style.exponent_area:
+            out = _AREA.sub(lambda m: b'"area":%.10e' % float(m.group(1)), out)
+        if self.style.indent is not None:
+            out = msgspec.json.format(out, indent=self.style.indent)
+        return out
+
+
 def generate_coco(
     path: str | Path,
     *,
@@ -591,6 +660,7 @@ def generate_coco(
     empty_fraction: float = 0.01,
     shuffle: bool = True,
     split: str = "synthetic",
+    style: Style | str = "coco",
 ) -> dict[str, Any]:
     """Write a realistic synthetic COCO file to ``path`` (gzip if it ends in ``.gz``).
 
@@ -599,8 +669,10 @@ def generate_coco(
     extras (``neg_category_ids``/``not_exhaustive_category_ids`` on images,
     ``frequency``/``synset``/``image_count``/``instance_count`` on categories,
     no ``iscrowd`` key, as in the real files). ``shuffle=False`` writes the
-    annotations in image order. Returns a summary dict (images, annotations,
-    crowd, categories, bytes on disk, json_bytes uncompressed, seconds).
+    annotations in image order. ``style`` (a :class:`Style` or a name in
+    :data:`STYLES`) changes how the file is written, not what it holds. Returns a
+    summary dict (images, annotations, crowd, categories, bytes on disk, json_bytes
+    uncompressed, seconds).
     """
     t0 = time.perf_counter()
     path = Path(path)
@@ -612,6 +684,13 @@ def generate_coco(
         n_categories = 1
     if not 1 <= n_categories <= 100_000:
         raise ValueError("n_categories must be between 1 and 100,000")
+    if isinstance(style, str):
+        try:
+            style = STYLES[style]
+        except KeyError:
+            raise ValueError(f"unknown style {style!r}; choose from {', '.join(STYLES)}") from None
+    if style.crowd_fraction is not None:
+        crowd_fraction = style.crowd_fraction
     if lvis:
         crowd_fraction = 0.0
     cats, weights = _category_table(n_categories, keypoints, lvis)
@@ -654,7 +733,7 @@ def generate_coco(
             c["instance_count"], c["image_count"] = ni, nimg
             c["frequency"] = "r" if nimg <= 10 else "c" if nimg <= 100 else "f"
 
-    encoder = msgspec.json.Encoder()
+    encoder = _StyledEncoder(style)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
     sink = _Sink(tmp, compress=path.name.endswith(".gz"))
@@ -720,7 +799,7 @@ def generate_coco(
                     np.random.default_rng([seed, 3, ci]), order[s:e].astype(np.int64),
                     ann_image, ann_cat, ann_crowd, image_ids, width, height, cat_ids,
                     seed=seed, keypoints=keypoints, boxes_only=boxes_only, lvis=lvis,
-                    crowd_ids_ok=crowd_ids_ok))  # fmt: skip
+                    crowd_ids_ok=crowd_ids_ok, style=style), annotations=True)  # fmt: skip
                 if progress is not None:
                     progress("annotations", e, n_annotations)
 
@@ -760,8 +839,40 @@ def _annotation_chunk(
     boxes_only: bool,
     lvis: bool,
     crowd_ids_ok: bool,
+    style: Style = STYLES["coco"],
 ) -> list[dict[str, Any]]:
     """The annotation dicts for plan positions ``pos`` (in that order)."""
+    out = _annotation_dicts(rng, pos, ann_image, ann_cat, ann_crowd, image_ids, width,
+                            height, cat_ids, seed=seed, keypoints=keypoints,
+                            boxes_only=boxes_only, lvis=lvis, crowd_ids_ok=crowd_ids_ok,
+                            style=style)
+    if style.extra:
+        for ann in out:
+            ann.update(style.extra)
+    if style.key_order is not None:
+        first = [k for k in style.key_order]
+        out = [{**{k: a[k] for k in first if k in a}, **a} for a in out]
+    return out
+
+
+def _annotation_dicts(
+    rng: np.random.Generator,
+    pos: np.ndarray,
+    ann_image: np.ndarray,
+    ann_cat: np.ndarray,
+    ann_crowd: np.ndarray,
+    image_ids: np.ndarray,
+    width: np.ndarray,
+    height: np.ndarray,
+    cat_ids: np.ndarray,
+    *,
+    seed: int,
+    keypoints: bool,
+    boxes_only: bool,
+    lvis: bool,
+    crowd_ids_ok: bool,
+    style: Style,
+) -> list[dict[str, Any]]:
     n = pos.shape[0]
     img = ann_image[pos]
     iid = image_ids[img]
@@ -789,7 +900,7 @@ def _annotation_chunk(
         return out
 
     poly = np.flatnonzero(~crowd)
-    segs, bbox, area_a = _polygons(rng, W[poly], H[poly])
+    segs, bbox, area_a = _polygons(rng, W[poly], H[poly], style)
     bbox_l, area_l = bbox.tolist(), area_a.tolist()
     kps: list[list[int]] = []
     nkp: list[int] = []
@@ -824,14 +935,15 @@ def _annotation_chunk(
 
 
 def generate_preset(
-    name: str, path: str | Path, seed: int = 0, progress: ProgressFn | None = None
+    name: str, path: str | Path, seed: int = 0, progress: ProgressFn | None = None,
+    style: Style | str = "coco",
 ) -> dict[str, Any]:
-    """Generate the named preset (see :data:`PRESETS`) into ``path``."""
+    """Generate the named preset (see :data:`PRESETS`) into ``path``, written in ``style``."""
     try:
         kwargs = PRESETS[name]
     except KeyError:
         raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}") from None
-    return generate_coco(path, seed=seed, progress=progress, **kwargs)
+    return generate_coco(path, seed=seed, progress=progress, style=style, **kwargs)
 
 
 class _GtBox(msgspec.Struct):
@@ -966,6 +1078,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="write annotations in image order instead of shuffled",
     )
+    parser.add_argument("--style", default="coco", choices=sorted(STYLES),
+                        help="how the file is written (number forms, key order, whitespace, "
+                        "polygon density, extra fields); the content's statistics stay")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     if len(args.target) > 2:
@@ -984,7 +1099,7 @@ def main(argv: list[str] | None = None) -> int:
         preset, out = args.target
         if preset not in PRESETS:
             parser.error(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
-        summary = generate_preset(preset, out, seed=args.seed, progress=report)
+        summary = generate_preset(preset, out, seed=args.seed, progress=report, style=args.style)
     else:
         (out,) = args.target
         if out in PRESETS:
@@ -996,7 +1111,7 @@ def main(argv: list[str] | None = None) -> int:
             n_categories=args.categories, seed=args.seed,
             crowd_fraction=args.crowd_fraction, keypoints=args.keypoints,
             boxes_only=args.boxes_only, lvis=args.lvis, shuffle=not args.ordered,
-            progress=report,
+            progress=report, style=args.style,
         )  # fmt: skip
     print(
         f"wrote {summary['path']}: {summary['images']:,} images, "

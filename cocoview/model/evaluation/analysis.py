@@ -21,45 +21,21 @@ from cocoview.model.evaluation.verdicts import (
     Masks,
     Verdicts,
     box_iou_cols,
+    cell_pairs,
     greedy_match,
+    image_index,
 )
 
 TIDE_TYPES = ("Loc", "Cls", "Dupe", "Bkg", "Both")
 _LOC, _CLS, _DUPE, _BKG, _BOTH = range(5)
 
 
-def _image_index(gt: GroundTruth, ids: np.ndarray) -> np.ndarray:
-    order = np.argsort(gt.image_ids, kind="stable")
-    return order[np.searchsorted(gt.image_ids[order], ids)]
-
-
 def image_pairs(gt: GroundTruth, dt: Detections, d_sel: np.ndarray, g_sel: np.ndarray,
                 chunk: int = 1 << 22) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Every (detection, ground truth) pair on one image, in chunks of about ``chunk`` pairs."""
-    if not len(d_sel) or not len(g_sel):
-        return
-    n_img = len(gt.image_ids)
-    g_img = _image_index(gt, gt.image_id[g_sel])
-    order = np.argsort(g_img, kind="stable")
-    g_sorted = g_sel[order]
-    cnt = np.bincount(g_img, minlength=n_img)
-    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
-    d_img = _image_index(gt, dt.image_id[d_sel])
-    per = cnt[d_img]
-    bounds = np.searchsorted(np.cumsum(per), np.arange(chunk, per.sum() + chunk, chunk))
-    lo = 0
-    for hi in [*np.unique(bounds).tolist(), len(d_sel)]:
-        hi = min(int(hi) + 1, len(d_sel))
-        if hi <= lo:
-            continue
-        c = per[lo:hi]
-        total = int(c.sum())
-        if total:
-            pd = np.repeat(d_sel[lo:hi], c)
-            first = np.repeat(start[d_img[lo:hi]], c)
-            offs = np.arange(total) - np.repeat(np.cumsum(c) - c, c)
-            yield pd, g_sorted[first + offs]
-        lo = hi
+    yield from cell_pairs(image_index(gt, dt.image_id) if len(dt) else np.zeros(0, np.int64),
+                          image_index(gt, gt.image_id) if len(gt) else np.zeros(0, np.int64),
+                          d_sel, g_sel, chunk)
 
 
 def pair_ious(gt: GroundTruth, dt: Detections, iou_type: str, pd: np.ndarray, pg: np.ndarray,
@@ -204,7 +180,7 @@ def confusion(gt: GroundTruth, dt: Detections, ov: Overlaps, iou_thr: float = 0.
     g_slot = np.searchsorted(gt.category_ids, gt.category_id)
     n = len(dt)
     # per image: category-major, then score descending (stable), at most max_dets
-    d_img = _image_index(gt, dt.image_id) if n else np.zeros(0, np.int64)
+    d_img = image_index(gt, dt.image_id) if n else np.zeros(0, np.int64)
     order = np.lexsort((np.arange(n), d_slot, -dt.score, d_img))
     img_sorted = d_img[order]
     first = np.ones(n, bool)
@@ -220,7 +196,7 @@ def confusion(gt: GroundTruth, dt: Detections, ov: Overlaps, iou_thr: float = 0.
     if ok.any():
         cd, cg, ci = ov.d[ok], ov.g[ok], ov.iou[ok]
         # per image in matching order; GTs in category-major file order
-        md, mg = greedy_match(cd, cg, ci, rank[cd], g_slot[cg] * len(gt) + cg,
+        md, mg, _ = greedy_match(cd, cg, ci, rank[cd], g_slot[cg] * len(gt) + cg,
                               np.zeros(len(gt), bool))
         dt_gt[md] = mg
     dt_cell = np.full((n, 2), -1, np.int64)

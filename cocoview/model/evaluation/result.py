@@ -55,13 +55,7 @@ class Evaluation:
         self.problems: list[Problem] = [*gt.problems, *dt.problems]
 
     def _verdicts(self, thr: float, area: list[float], max_dets: int) -> Verdicts:
-        if area == engine.AREA_RANGES["all"] and max_dets == engine.MAX_DETS[
-                self.iou_type][-1] and thr in engine.IOU_THRS.tolist():
-            ev = self._main  # its evalImgs at (thr, all, maxDets) are these verdicts
-        else:
-            ev = engine.run(self._gt_c, self._dt_c, self.iou_type, [thr], area, [max_dets],
-                            accumulate=False)
-        return verdicts(ev, self.gt, self.dt, self.iou_type, thr, area, max_dets, self._masks)
+        return verdicts(self.gt, self.dt, self.iou_type, thr, area, max_dets, self._masks)
 
     # ----- summaries ----------------------------------------------------
     def summary_lines(self) -> list[str]:

@@ -21,6 +21,7 @@ from cocoview.model.evaluation.verdicts import (
     Masks,
     Verdicts,
     box_iou_cols,
+    boxes_meet,
     cell_pairs,
     greedy_match,
     image_index,
@@ -69,7 +70,11 @@ class Overlaps:
 
 def overlaps(gt: GroundTruth, dt: Detections, iou_type: str, masks: Masks | None) -> Overlaps:
     ds_, gs_, ious = [], [], []
+    boxes = iou_type != "segm" or masks is None
     for pd, pg in image_pairs(gt, dt, np.arange(len(dt)), np.arange(len(gt))):
+        if boxes:  # most pairs on an image do not overlap: drop them before the IoU
+            keep = boxes_meet(dt.box_cols, gt.box_cols, pd, pg)
+            pd, pg = pd[keep], pg[keep]
         iou = pair_ious(gt, dt, iou_type, pd, pg, masks)
         keep = iou > 0
         ds_.append(pd[keep])
@@ -197,7 +202,7 @@ def confusion(gt: GroundTruth, dt: Detections, ov: Overlaps, iou_thr: float = 0.
         cd, cg, ci = ov.d[ok], ov.g[ok], ov.iou[ok]
         # per image in matching order; GTs in category-major file order
         md, mg, _ = greedy_match(cd, cg, ci, rank[cd], g_slot[cg] * len(gt) + cg,
-                              np.zeros(len(gt), bool))
+                                 np.zeros(len(gt), bool), d_img)
         dt_gt[md] = mg
     dt_cell = np.full((n, 2), -1, np.int64)
     dt_cell[kept, 1] = d_slot[kept]

@@ -131,6 +131,9 @@ def verdicts(gt: GroundTruth, dt: Detections, iou_type: str, iou_thr: float,
     floor = min(iou_thr, 1 - 1e-10)
     cd, cg, cs = [], [], []
     for pd, pg in cell_pairs(d_cell, g_cell, np.flatnonzero(kept), np.arange(n_gt)):
+        if iou_type == "bbox" and floor > 0:  # boxes that do not meet have IoU 0
+            meet = boxes_meet(dt.box_cols, gt.box_cols, pd, pg)
+            pd, pg = pd[meet], pg[meet]
         sim = pair_similarity(gt, dt, iou_type, pd, pg, masks)
         ok = sim >= floor
         cd.append(pd[ok])
@@ -147,13 +150,13 @@ def verdicts(gt: GroundTruth, dt: Detections, iou_type: str, iou_thr: float,
     gt_det = np.full(n_gt, -1, np.int64)
     first = ~g_ig[g]
     md, mg, ms = greedy_match(d[first], g[first], s[first], key[d[first]], g[first],
-                              np.zeros(n_gt, bool))
+                              np.zeros(n_gt, bool), d_cell)
     gt_row[md], iou[md], gt_det[mg] = mg, ms, md
     status = np.full(n, IGNORED, np.int8)
     status[md] = TP
     second = ~first & (gt_row[d] < 0)
-    md2, mg2, ms2 = greedy_match(d[second], g[second], s[second], key[d[second]], g[second],
-                                 gt.iscrowd)
+    md2, mg2, ms2 = greedy_match(d[second], g[second], s[second], key[d[second]],
+                                 g[second], gt.iscrowd, d_cell)
     gt_row[md2], iou[md2] = mg2, ms2
     last = np.argsort(key[md2], kind="stable")  # a crowd keeps the last detection it took
     gt_det[mg2[last]] = md2[last]
@@ -192,15 +195,16 @@ def detection_area(dt: Detections, iou_type: str, masks: Masks | None,
 
 
 def greedy_match(d: np.ndarray, g: np.ndarray, s: np.ndarray, det_key: np.ndarray,
-                 gt_key: np.ndarray, rematchable: np.ndarray
+                 gt_key: np.ndarray, rematchable: np.ndarray, group: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """pycocotools' greedy assignment over candidate pairs (all at or above the floor).
 
     Detections in ``det_key`` order each take their best candidate ground truth
     not yet taken (a ``rematchable`` one — a crowd — never counts as taken);
-    equal similarities go to the later one in ``gt_key`` order. A detection
-    whose candidates nobody else wants is decided at once, vectorised; only
-    the contested rest run through the loop. Returns (detections, their GT,
+    equal similarities go to the later one in ``gt_key`` order. ``group`` (per
+    detection row: its cell or image) parts the pairs into independent sets,
+    each contiguous in ``det_key`` order. A detection whose candidates nobody
+    else wants is decided at once; the contested rest step by step. Returns (detections, their GT,
     the similarities).
     """
     if not len(d):
@@ -229,37 +233,52 @@ def greedy_match(d: np.ndarray, g: np.ndarray, s: np.ndarray, det_key: np.ndarra
         out_s.append(fs[last])
     if det_shared.any():
         rest = ~free
-        md, mg, ms = _greedy_loop(d[rest], g[rest], s[rest], rematchable)
+        md, mg, ms = _greedy_steps(d[rest], g[rest], s[rest], rematchable, group)
         out_d.append(md)
         out_g.append(mg)
         out_s.append(ms)
     return np.concatenate(out_d), np.concatenate(out_g), np.concatenate(out_s)
 
 
-def _greedy_loop(d: np.ndarray, g: np.ndarray, s: np.ndarray, rematchable: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The sequential rule over pairs sorted by (detection order, GT order)."""
-    d_l, g_l, s_l = d.tolist(), g.tolist(), s.tolist()
-    again = set(np.flatnonzero(rematchable).tolist())
-    taken: set[int] = set()
-    md: list[int] = []
-    mg: list[int] = []
-    ms: list[float] = []
-    j, m = 0, len(d_l)
-    while j < m:
-        det = d_l[j]
-        best_g, best = -1, -1.0
-        while j < m and d_l[j] == det:
-            gg = g_l[j]
-            if s_l[j] >= best and (gg not in taken or gg in again):
-                best_g, best = gg, s_l[j]
-            j += 1
-        if best_g >= 0:
-            taken.add(best_g)
-            md.append(det)
-            mg.append(best_g)
-            ms.append(best)
-    return np.asarray(md, np.int64), np.asarray(mg, np.int64), np.asarray(ms, np.float64)
+def _greedy_steps(d: np.ndarray, g: np.ndarray, s: np.ndarray, rematchable: np.ndarray,
+                  group: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sequential rule over pairs sorted by (detection order, GT order), run for all
+    groups at once: step r decides every group's r-th detection. Groups (cells or
+    images) share no ground truth, and the detection order keeps each group together."""
+    starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
+    dets = d[starts]
+    counts = np.diff(np.r_[starts, len(d)])
+    grp = group[dets]
+    first = np.r_[True, grp[1:] != grp[:-1]]
+    run_start = np.maximum.accumulate(np.where(first, np.arange(len(dets)), 0))
+    rank = np.arange(len(dets)) - run_start
+    taken = np.zeros(len(rematchable), bool)
+    out_d: list[np.ndarray] = []
+    out_g: list[np.ndarray] = []
+    out_s: list[np.ndarray] = []
+    by_rank = np.argsort(rank, kind="stable")
+    edges = np.searchsorted(rank[by_rank], np.arange(int(rank.max()) + 2))
+    for r in range(len(edges) - 1):
+        sel = by_rank[edges[r]:edges[r + 1]]  # one detection per group, in detection order
+        c = counts[sel]
+        idx = np.repeat(starts[sel] - np.cumsum(c) + c, c) + np.arange(int(c.sum()))
+        gg = g[idx]
+        idx = idx[~taken[gg] | rematchable[gg]]
+        if not len(idx):
+            continue
+        pd, pg, ps = d[idx], g[idx], s[idx]
+        seg = np.flatnonzero(np.r_[True, pd[1:] != pd[:-1]])
+        best = np.maximum.reduceat(ps, seg)
+        at = np.where(ps == np.repeat(best, np.diff(np.r_[seg, len(pd)])),
+                      np.arange(len(pd)), -1)
+        pick = np.maximum.reduceat(at, seg)  # the last of the best: ties to the later GT
+        taken[pg[pick]] = True
+        out_d.append(pd[pick])
+        out_g.append(pg[pick])
+        out_s.append(ps[pick])
+    if not out_d:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    return np.concatenate(out_d), np.concatenate(out_g), np.concatenate(out_s)
 
 
 # ----- similarities ----------------------------------------------------------
@@ -282,6 +301,13 @@ def box_iou_cols(dc: np.ndarray, gc: np.ndarray, pd: np.ndarray, pg: np.ndarray,
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where((w > 0) & (h > 0), inter / union, 0.0)
     return out
+
+
+def boxes_meet(dc: np.ndarray, gc: np.ndarray, pd: np.ndarray, pg: np.ndarray) -> np.ndarray:
+    """Which pairs' boxes overlap with positive width and height (the IoU's own test)."""
+    sel = np.flatnonzero(np.minimum(dc[2][pd], gc[2][pg]) > np.maximum(dc[0][pd], gc[0][pg]))
+    d2, g2 = pd[sel], pg[sel]
+    return sel[np.minimum(dc[3][d2], gc[3][g2]) > np.maximum(dc[1][d2], gc[1][g2])]
 
 
 def pair_similarity(gt: GroundTruth, dt: Detections, iou_type: str, d_rows: np.ndarray,

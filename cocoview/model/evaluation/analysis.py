@@ -25,6 +25,7 @@ from cocoview.model.evaluation.verdicts import (
     cell_pairs,
     greedy_match,
     image_index,
+    oks_pairs,
 )
 
 TIDE_TYPES = ("Loc", "Cls", "Dupe", "Bkg", "Both")
@@ -41,8 +42,11 @@ def image_pairs(gt: GroundTruth, dt: Detections, d_sel: np.ndarray, g_sel: np.nd
 
 def pair_ious(gt: GroundTruth, dt: Detections, iou_type: str, pd: np.ndarray, pg: np.ndarray,
               masks: Masks | None) -> np.ndarray:
-    """IoU of pairs on the same image; crowd ground truth uses the detection's area."""
-    if iou_type != "segm" or masks is None:  # keypoints: boxes, as hotcoco does here
+    """IoU of pairs on the same image (crowd ground truth: by the detection's area); OKS
+    for keypoints."""
+    if iou_type == "keypoints":  # OKS, across categories too (one set of 17 sigmas)
+        return oks_pairs(gt, dt, pd, pg)
+    if iou_type != "segm" or masks is None:
         return box_iou_cols(dt.box_cols, gt.box_cols, pd, pg, gt.iscrowd[pg])
     out = np.empty(len(pd))
     key = dt.image_id[pd]
@@ -70,8 +74,9 @@ class Overlaps:
 
 def overlaps(gt: GroundTruth, dt: Detections, iou_type: str, masks: Masks | None) -> Overlaps:
     ds_, gs_, ious = [], [], []
-    boxes = iou_type != "segm" or masks is None
-    for pd, pg in image_pairs(gt, dt, np.arange(len(dt)), np.arange(len(gt))):
+    boxes = iou_type == "bbox" or (iou_type == "segm" and masks is None)
+    chunk = 1 << 16 if iou_type == "keypoints" else 1 << 22  # OKS holds 17 values a pair
+    for pd, pg in image_pairs(gt, dt, np.arange(len(dt)), np.arange(len(gt)), chunk):
         if boxes:  # most pairs on an image do not overlap: drop them before the IoU
             keep = boxes_meet(dt.box_cols, gt.box_cols, pd, pg)
             pd, pg = pd[keep], pg[keep]

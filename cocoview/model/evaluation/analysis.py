@@ -26,6 +26,7 @@ from cocoview.model.evaluation.verdicts import (
     greedy_match,
     image_index,
     oks_pairs,
+    stable_order,
 )
 
 TIDE_TYPES = ("Loc", "Cls", "Dupe", "Bkg", "Both")
@@ -65,7 +66,8 @@ def pair_ious(gt: GroundTruth, dt: Detections, iou_type: str, pd: np.ndarray, pg
 @dataclass
 class Overlaps:
     """Every detection/ground-truth pair on one image that overlaps (IoU > 0; crowds by
-    the detection's area), computed once for TIDE and the confusion matrix."""
+    the detection's area; OKS for keypoints), computed once for TIDE and the confusion
+    matrix; grouped by detection row, ascending."""
 
     d: np.ndarray
     g: np.ndarray
@@ -154,15 +156,19 @@ def tide(gt: GroundTruth, dt: Detections, v: Verdicts, iou_type: str, ov: Overla
 
 def _best(mask: np.ndarray, pd: np.ndarray, iou: np.ndarray, key: np.ndarray,
           best: np.ndarray, arg: np.ndarray, best_key: np.ndarray, pg: np.ndarray) -> None:
-    """Fold pairs into per-detection (max IoU, its ground truth): ties to the smaller key."""
+    """Fold pairs (grouped by detection, as :func:`overlaps` gives them) into
+    per-detection (max IoU, its ground truth): ties to the smaller key."""
     if not mask.any():
         return
     d, i, k, g = pd[mask], iou[mask], key[mask], pg[mask]
-    order = np.lexsort((k, -i, d))
-    d, i, k, g = d[order], i[order], k[order], g[order]
-    first = np.ones(len(d), bool)
-    first[1:] = d[1:] != d[:-1]
-    d, i, k, g = d[first], i[first], k[first], g[first]
+    seg = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
+    top = np.maximum.reduceat(i, seg)
+    lens = np.diff(np.r_[seg, len(d)])
+    big = np.iinfo(np.int64).max
+    kk = np.minimum.reduceat(np.where(i == np.repeat(top, lens), k, big), seg)
+    pos = seg + np.minimum.reduceat(np.where((i == np.repeat(top, lens)) & (k == np.repeat(
+        kk, lens)), np.arange(len(d)) - np.repeat(seg, lens), len(d)), seg)
+    d, i, k, g = d[seg], top, kk, g[pos]
     better = (i > best[d]) | ((i == best[d]) & (k < best_key[d]))
     d, i, k, g = d[better], i[better], k[better], g[better]
     best[d], arg[d], best_key[d] = i, g, k
@@ -191,7 +197,7 @@ def confusion(gt: GroundTruth, dt: Detections, ov: Overlaps, iou_thr: float = 0.
     n = len(dt)
     # per image: category-major, then score descending (stable), at most max_dets
     d_img = image_index(gt, dt.image_id) if n else np.zeros(0, np.int64)
-    order = np.lexsort((np.arange(n), d_slot, -dt.score, d_img))
+    order = stable_order(d_slot, -dt.score, d_img)
     img_sorted = d_img[order]
     first = np.ones(n, bool)
     first[1:] = img_sorted[1:] != img_sorted[:-1]

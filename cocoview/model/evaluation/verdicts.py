@@ -90,18 +90,34 @@ def cell_keys(gt: GroundTruth, dt: Detections) -> tuple[np.ndarray, np.ndarray]:
     return d, g
 
 
-def rank_in_cell(gt: GroundTruth, dt: Detections) -> np.ndarray:
-    """Each detection's position in its (image, category) by score, ties in file order
-    (pycocotools' stable sort); the maxDets cut keeps positions below maxDets."""
-    n = len(dt)
-    order = np.lexsort((np.arange(n), -dt.score, dt.category_id, dt.image_id))
-    key_i, key_c = dt.image_id[order], dt.category_id[order]
+def stable_order(*keys: np.ndarray) -> np.ndarray:
+    """``np.lexsort(keys)`` (last key primary, ties in row order), as successive stable
+    sorts of gathered keys: several times faster than lexsort on millions of rows."""
+    n = len(keys[0])
+    o = np.arange(n)
+    for k in keys:
+        o = o[np.argsort(k[o], kind="stable")]
+    return o
+
+
+def cell_order(d_cell: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Detections by (cell, score descending, file order) — pycocotools' stable sort per
+    (image, category) — and each one's rank within its cell (the maxDets cut keeps
+    ranks below maxDets)."""
+    n = len(d_cell)
+    order = stable_order(-score, d_cell)
+    cell_sorted = d_cell[order]
     first = np.ones(n, bool)
-    first[1:] = (key_i[1:] != key_i[:-1]) | (key_c[1:] != key_c[:-1])
+    first[1:] = cell_sorted[1:] != cell_sorted[:-1]
     start = np.maximum.accumulate(np.where(first, np.arange(n), 0)) if n else first
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(n) - start
-    return rank
+    return order, rank
+
+
+def rank_in_cell(gt: GroundTruth, dt: Detections) -> np.ndarray:
+    """Each detection's position in its (image, category) by stable score sort."""
+    return cell_order(cell_keys(gt, dt)[0], dt.score)[1]
 
 
 def gt_ignored(gt: GroundTruth, iou_type: str, area: list[float]) -> np.ndarray:
@@ -124,10 +140,10 @@ def verdicts(gt: GroundTruth, dt: Detections, iou_type: str, iou_thr: float,
     range too; the other unmatched ones are false positives.
     """
     n, n_gt = len(dt), len(gt)
-    rank = rank_in_cell(gt, dt)
+    d_cell, g_cell = cell_keys(gt, dt)
+    order, rank = cell_order(d_cell, dt.score)
     kept = rank < max_dets
     g_ig = gt_ignored(gt, iou_type, area)
-    d_cell, g_cell = cell_keys(gt, dt)
     floor = min(iou_thr, 1 - 1e-10)
     cd, cg, cs = [], [], []
     for pd, pg in cell_pairs(d_cell, g_cell, np.flatnonzero(kept), np.arange(n_gt)):
@@ -144,7 +160,7 @@ def verdicts(gt: GroundTruth, dt: Detections, iou_type: str, iou_thr: float,
     s = np.concatenate(cs) if cs else np.zeros(0)
     # cells are independent: order detections by (cell, score rank)
     key = np.empty(n, np.int64)
-    key[np.lexsort((rank, d_cell))] = np.arange(n)
+    key[order] = np.arange(n)
     gt_row = np.full(n, -1, np.int64)
     iou = np.full(n, np.nan)
     gt_det = np.full(n_gt, -1, np.int64)
@@ -209,7 +225,7 @@ def greedy_match(d: np.ndarray, g: np.ndarray, s: np.ndarray, det_key: np.ndarra
     """
     if not len(d):
         return d, g, s
-    o = np.lexsort((gt_key, det_key))
+    o = stable_order(gt_key, det_key)
     d, g, s, gk = d[o], g[o], s[o], gt_key[o]
     contested = ~rematchable[g]
     shared = np.zeros(len(g), bool)
@@ -224,7 +240,7 @@ def greedy_match(d: np.ndarray, g: np.ndarray, s: np.ndarray, det_key: np.ndarra
     out_s: list[np.ndarray] = []
     if free.any():  # best similarity, ties to the later GT: the last of (det, s, gt order)
         fd, fg, fs, fk = d[free], g[free], s[free], gk[free]
-        oo = np.lexsort((fk, fs, fd))
+        oo = stable_order(fk, fs, fd)
         fd, fg, fs = fd[oo], fg[oo], fs[oo]
         last = np.ones(len(fd), bool)
         last[:-1] = fd[1:] != fd[:-1]

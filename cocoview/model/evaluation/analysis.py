@@ -27,6 +27,7 @@ from cocoview.model.evaluation.verdicts import (
     image_index,
     oks_pairs,
     stable_order,
+    unique_order,
 )
 
 TIDE_TYPES = ("Loc", "Cls", "Dupe", "Bkg", "Both")
@@ -197,7 +198,10 @@ def confusion(gt: GroundTruth, dt: Detections, ov: Overlaps, iou_thr: float = 0.
     n = len(dt)
     # per image: category-major, then score descending (stable), at most max_dets
     d_img = image_index(gt, dt.image_id) if n else np.zeros(0, np.int64)
-    order = stable_order(d_slot, -dt.score, d_img)
+    by_score = stable_order(d_slot.astype(np.int16) if k < 1 << 15 else d_slot, -dt.score)
+    score_rank = np.empty(n, np.int64)
+    score_rank[by_score] = np.arange(n)
+    order = unique_order(d_img, score_rank)
     img_sorted = d_img[order]
     first = np.ones(n, bool)
     first[1:] = img_sorted[1:] != img_sorted[:-1]

@@ -43,8 +43,32 @@ class Verdicts:
 
 def image_index(gt: GroundTruth, ids: np.ndarray) -> np.ndarray:
     """Positions in ``gt.image_ids`` of image ids (all known)."""
-    order = gt.image_order
-    return order[np.searchsorted(gt.image_ids[order], ids)]
+    return _index_of(gt.image_ids, gt.image_order, ids)
+
+
+def _index_of(keys: np.ndarray, order: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Positions in ``keys`` (unique; ``order`` sorts them) of ``ids`` (all present): by a
+    lookup table when the keys are dense enough, else by binary search."""
+    if not len(keys):
+        return np.zeros(len(ids), np.int64)
+    lo, hi = int(keys[order[0]]), int(keys[order[-1]])
+    if hi - lo <= 8 * len(keys) + 4096:
+        table = np.zeros(hi - lo + 1, np.int64)
+        table[keys - lo] = np.arange(len(keys))
+        return table[ids - lo]
+    return order[np.searchsorted(keys[order], ids)]
+
+
+def unique_order(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
+    """The order by (major, minor) of non-negative integer pairs that are all distinct:
+    one unstable sort of a combined key (faster than stable sorts), else lexsort."""
+    n = len(major)
+    if not n:
+        return np.zeros(0, np.int64)
+    span = int(minor.max()) + 1
+    if int(major.max()) < (1 << 62) // span:
+        return np.argsort(major.astype(np.int64) * span + minor)
+    return np.lexsort((minor, major))
 
 
 def cell_pairs(d_key: np.ndarray, g_key: np.ndarray, d_sel: np.ndarray, g_sel: np.ndarray,
@@ -85,8 +109,9 @@ def cell_pairs(d_key: np.ndarray, g_key: np.ndarray, d_sel: np.ndarray, g_sel: n
 def cell_keys(gt: GroundTruth, dt: Detections) -> tuple[np.ndarray, np.ndarray]:
     """(image, category) cell numbers of detections and ground truth."""
     k = max(len(gt.category_ids), 1)
-    d = image_index(gt, dt.image_id) * k + np.searchsorted(gt.category_ids, dt.category_id)
-    g = image_index(gt, gt.image_id) * k + np.searchsorted(gt.category_ids, gt.category_id)
+    cats = gt.category_ids  # sorted
+    d = image_index(gt, dt.image_id) * k + _index_of(cats, np.arange(len(cats)), dt.category_id)
+    g = image_index(gt, gt.image_id) * k + _index_of(cats, np.arange(len(cats)), gt.category_id)
     return d, g
 
 
@@ -105,7 +130,10 @@ def cell_order(d_cell: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.nd
     (image, category) — and each one's rank within its cell (the maxDets cut keeps
     ranks below maxDets)."""
     n = len(d_cell)
-    order = stable_order(-score, d_cell)
+    by_score = np.argsort(-score, kind="stable")
+    score_rank = np.empty(n, np.int64)
+    score_rank[by_score] = np.arange(n)
+    order = unique_order(d_cell, score_rank)
     cell_sorted = d_cell[order]
     first = np.ones(n, bool)
     first[1:] = cell_sorted[1:] != cell_sorted[:-1]
@@ -113,11 +141,6 @@ def cell_order(d_cell: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.nd
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(n) - start
     return order, rank
-
-
-def rank_in_cell(gt: GroundTruth, dt: Detections) -> np.ndarray:
-    """Each detection's position in its (image, category) by stable score sort."""
-    return cell_order(cell_keys(gt, dt)[0], dt.score)[1]
 
 
 def gt_ignored(gt: GroundTruth, iou_type: str, area: list[float]) -> np.ndarray:
@@ -220,21 +243,17 @@ def greedy_match(d: np.ndarray, g: np.ndarray, s: np.ndarray, det_key: np.ndarra
     equal similarities go to the later one in ``gt_key`` order. ``group`` (per
     detection row: its cell or image) parts the pairs into independent sets,
     each contiguous in ``det_key`` order. A detection whose candidates nobody
-    else wants is decided at once; the contested rest step by step. Returns (detections, their GT,
-    the similarities).
+    else wants is decided at once; the contested rest step by step. Returns
+    (detections, their GT, the similarities).
     """
     if not len(d):
         return d, g, s
-    o = stable_order(gt_key, det_key)
+    o = unique_order(det_key, gt_key)  # a (detection, ground truth) pair occurs once
     d, g, s, gk = d[o], g[o], s[o], gt_key[o]
     contested = ~rematchable[g]
-    shared = np.zeros(len(g), bool)
-    if contested.any():
-        gu, cnt = np.unique(g[contested], return_counts=True)
-        shared[contested] = np.isin(g[contested], gu[cnt > 1])
-    du, inv = np.unique(d, return_inverse=True)
-    det_shared = np.bincount(inv, weights=shared, minlength=len(du)) > 0
-    free = ~det_shared[inv]
+    shared = contested & (np.bincount(g[contested], minlength=int(g.max()) + 1)[g] > 1)
+    det_shared = np.bincount(d, weights=shared, minlength=int(d.max()) + 1) > 0
+    free = ~det_shared[d]
     out_d: list[np.ndarray] = []
     out_g: list[np.ndarray] = []
     out_s: list[np.ndarray] = []

@@ -285,7 +285,10 @@ def test_keypoints_equal_pycocotools(tmp_path: Path) -> None:
     for setting in [(0.5, "all", None), (0.75, "medium", None), (0.5, "large", 5)]:
         ev = check_against_pycocotools(ds, gt, res, "keypoints", *setting)
     assert len(ev.stats) == 10 and len(ev.summary_lines()) == 10
-    assert ev.tide is None and ev.confusion is None
+    # TIDE and the confusion matrix over OKS; one category, so hotcoco's counts hold
+    want = ev._main.tide_errors(pos_thr=0.5, bg_thr=0.1)["counts"]
+    assert ev.tide.counts == {k: int(want[k]) for k in ev.tide.counts}
+    assert int(ev.confusion.matrix.sum()) == len(res) + int(ev.confusion.matrix[0, 1])
     ignored = {a["id"] for a in gt["annotations"] if a["num_keypoints"] == 0}
     g = ev.ground_truth_table()
     assert {int(i) for i, s in zip(g["id"], g["status"], strict=True) if s == "ignored"} \
@@ -312,6 +315,45 @@ def test_tide_types(tmp_path: Path) -> None:
     assert t.counts == {"Loc": 1, "Cls": 1, "Dupe": 1, "Bkg": 1, "Both": 0, "Miss": 1}
     assert ev.ground_truth_table()["error"].tolist() == ["", "", "", "Miss"]
     assert set(ev.to_json()["tide"]["delta_ap"]) >= {"Loc", "Cls", "Dupe", "Bkg", "Both", "Miss"}
+
+
+def _person(i: int, img: int, x0: float, y0: float, area: float = 3600.0) -> dict[str, Any]:
+    kp = []
+    for k in range(17):
+        kp += [x0 + 3.5 * k, y0 + 2.0 * k, 2]
+    return {"id": i, "image_id": img, "category_id": 1, "bbox": [x0, y0, 60, 60],
+            "area": area, "iscrowd": 0, "num_keypoints": 17, "keypoints": kp}
+
+
+def _pose(img: int, like: dict[str, Any], dx: float, score: float) -> dict[str, Any]:
+    kp = list(like["keypoints"])
+    for k in range(17):
+        kp[3 * k] += dx
+        kp[3 * k + 2] = 1
+    return {"image_id": img, "category_id": 1, "keypoints": kp, "score": score}
+
+
+def test_keypoints_tide_and_confusion_use_oks(tmp_path: Path) -> None:
+    """Keypoints: TIDE and the confusion matrix measure overlap by OKS (area 3600: a shift
+    of 2 px gives OKS 0.94, 12 px 0.33, 150 px ~0)."""
+    a, b, c = _person(1, 1, 20, 20), _person(2, 1, 120, 120), _person(3, 2, 20, 20)
+    gt = {"images": [_img(1), _img(2)], "annotations": [a, b, c],
+          "categories": [{"id": 1, "name": "person", "keypoints": [str(k) for k in range(17)],
+                          "skeleton": []}]}
+    res = [_pose(1, a, 0, 0.9),  # tp
+           _pose(1, a, 2, 0.8),  # a second one on the same person: Dupe
+           _pose(1, b, 12, 0.7),  # OKS 0.33 with b: Loc
+           _pose(2, c, 150, 0.6)]  # OKS ~0 with everything: Bkg; c: Miss
+    ev = _open(tmp_path, gt).evaluate(res, iou_type="keypoints")
+    assert ev.detections_table()["status"].tolist() == ["tp", "fp", "fp", "fp"]
+    assert ev.detections_table()["error"].tolist() == ["", "Dupe", "Loc", "Bkg"]
+    assert ev.tide.counts == {"Loc": 1, "Cls": 0, "Dupe": 1, "Bkg": 1, "Both": 0, "Miss": 1}
+    assert ev.ground_truth_table()["error"].tolist() == ["", "", "Miss"]
+    want = ev._main.tide_errors(pos_thr=0.5, bg_thr=0.1)["counts"]
+    assert ev.tide.counts == {k: int(want[k]) for k in ev.tide.counts}
+    cm = ev.confusion
+    assert cm.matrix.tolist() == [[1, 2], [3, 0]]  # row/column 1: background
+    assert cm.detections(0, 0).tolist() == [0] and cm.detections(1, 0).tolist() == [1, 2, 3]
 
 
 def test_confusion_matrix_layout(tmp_path: Path) -> None:

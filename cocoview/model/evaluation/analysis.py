@@ -21,51 +21,34 @@ from cocoview.model.evaluation.verdicts import (
     Masks,
     Verdicts,
     box_iou_cols,
+    boxes_meet,
+    cell_pairs,
     greedy_match,
+    image_index,
+    oks_pairs,
+    stable_order,
+    unique_order,
 )
 
 TIDE_TYPES = ("Loc", "Cls", "Dupe", "Bkg", "Both")
 _LOC, _CLS, _DUPE, _BKG, _BOTH = range(5)
 
 
-def _image_index(gt: GroundTruth, ids: np.ndarray) -> np.ndarray:
-    order = np.argsort(gt.image_ids, kind="stable")
-    return order[np.searchsorted(gt.image_ids[order], ids)]
-
-
 def image_pairs(gt: GroundTruth, dt: Detections, d_sel: np.ndarray, g_sel: np.ndarray,
                 chunk: int = 1 << 22) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Every (detection, ground truth) pair on one image, in chunks of about ``chunk`` pairs."""
-    if not len(d_sel) or not len(g_sel):
-        return
-    n_img = len(gt.image_ids)
-    g_img = _image_index(gt, gt.image_id[g_sel])
-    order = np.argsort(g_img, kind="stable")
-    g_sorted = g_sel[order]
-    cnt = np.bincount(g_img, minlength=n_img)
-    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
-    d_img = _image_index(gt, dt.image_id[d_sel])
-    per = cnt[d_img]
-    bounds = np.searchsorted(np.cumsum(per), np.arange(chunk, per.sum() + chunk, chunk))
-    lo = 0
-    for hi in [*np.unique(bounds).tolist(), len(d_sel)]:
-        hi = min(int(hi) + 1, len(d_sel))
-        if hi <= lo:
-            continue
-        c = per[lo:hi]
-        total = int(c.sum())
-        if total:
-            pd = np.repeat(d_sel[lo:hi], c)
-            first = np.repeat(start[d_img[lo:hi]], c)
-            offs = np.arange(total) - np.repeat(np.cumsum(c) - c, c)
-            yield pd, g_sorted[first + offs]
-        lo = hi
+    yield from cell_pairs(image_index(gt, dt.image_id) if len(dt) else np.zeros(0, np.int64),
+                          image_index(gt, gt.image_id) if len(gt) else np.zeros(0, np.int64),
+                          d_sel, g_sel, chunk)
 
 
 def pair_ious(gt: GroundTruth, dt: Detections, iou_type: str, pd: np.ndarray, pg: np.ndarray,
               masks: Masks | None) -> np.ndarray:
-    """IoU of pairs on the same image; crowd ground truth uses the detection's area."""
-    if iou_type != "segm" or masks is None:  # keypoints: boxes, as hotcoco does here
+    """IoU of pairs on the same image (crowd ground truth: by the detection's area); OKS
+    for keypoints."""
+    if iou_type == "keypoints":  # OKS, across categories too (one set of 17 sigmas)
+        return oks_pairs(gt, dt, pd, pg)
+    if iou_type != "segm" or masks is None:
         return box_iou_cols(dt.box_cols, gt.box_cols, pd, pg, gt.iscrowd[pg])
     out = np.empty(len(pd))
     key = dt.image_id[pd]
@@ -84,7 +67,8 @@ def pair_ious(gt: GroundTruth, dt: Detections, iou_type: str, pd: np.ndarray, pg
 @dataclass
 class Overlaps:
     """Every detection/ground-truth pair on one image that overlaps (IoU > 0; crowds by
-    the detection's area), computed once for TIDE and the confusion matrix."""
+    the detection's area; OKS for keypoints), computed once for TIDE and the confusion
+    matrix; grouped by detection row, ascending."""
 
     d: np.ndarray
     g: np.ndarray
@@ -93,7 +77,12 @@ class Overlaps:
 
 def overlaps(gt: GroundTruth, dt: Detections, iou_type: str, masks: Masks | None) -> Overlaps:
     ds_, gs_, ious = [], [], []
-    for pd, pg in image_pairs(gt, dt, np.arange(len(dt)), np.arange(len(gt))):
+    boxes = iou_type == "bbox" or (iou_type == "segm" and masks is None)
+    chunk = 1 << 16 if iou_type == "keypoints" else 1 << 22  # OKS holds 17 values a pair
+    for pd, pg in image_pairs(gt, dt, np.arange(len(dt)), np.arange(len(gt)), chunk):
+        if boxes:  # most pairs on an image do not overlap: drop them before the IoU
+            keep = boxes_meet(dt.box_cols, gt.box_cols, pd, pg)
+            pd, pg = pd[keep], pg[keep]
         iou = pair_ious(gt, dt, iou_type, pd, pg, masks)
         keep = iou > 0
         ds_.append(pd[keep])
@@ -168,15 +157,19 @@ def tide(gt: GroundTruth, dt: Detections, v: Verdicts, iou_type: str, ov: Overla
 
 def _best(mask: np.ndarray, pd: np.ndarray, iou: np.ndarray, key: np.ndarray,
           best: np.ndarray, arg: np.ndarray, best_key: np.ndarray, pg: np.ndarray) -> None:
-    """Fold pairs into per-detection (max IoU, its ground truth): ties to the smaller key."""
+    """Fold pairs (grouped by detection, as :func:`overlaps` gives them) into
+    per-detection (max IoU, its ground truth): ties to the smaller key."""
     if not mask.any():
         return
     d, i, k, g = pd[mask], iou[mask], key[mask], pg[mask]
-    order = np.lexsort((k, -i, d))
-    d, i, k, g = d[order], i[order], k[order], g[order]
-    first = np.ones(len(d), bool)
-    first[1:] = d[1:] != d[:-1]
-    d, i, k, g = d[first], i[first], k[first], g[first]
+    seg = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
+    top = np.maximum.reduceat(i, seg)
+    lens = np.diff(np.r_[seg, len(d)])
+    big = np.iinfo(np.int64).max
+    kk = np.minimum.reduceat(np.where(i == np.repeat(top, lens), k, big), seg)
+    pos = seg + np.minimum.reduceat(np.where((i == np.repeat(top, lens)) & (k == np.repeat(
+        kk, lens)), np.arange(len(d)) - np.repeat(seg, lens), len(d)), seg)
+    d, i, k, g = d[seg], top, kk, g[pos]
     better = (i > best[d]) | ((i == best[d]) & (k < best_key[d]))
     d, i, k, g = d[better], i[better], k[better], g[better]
     best[d], arg[d], best_key[d] = i, g, k
@@ -204,8 +197,11 @@ def confusion(gt: GroundTruth, dt: Detections, ov: Overlaps, iou_thr: float = 0.
     g_slot = np.searchsorted(gt.category_ids, gt.category_id)
     n = len(dt)
     # per image: category-major, then score descending (stable), at most max_dets
-    d_img = _image_index(gt, dt.image_id) if n else np.zeros(0, np.int64)
-    order = np.lexsort((np.arange(n), d_slot, -dt.score, d_img))
+    d_img = image_index(gt, dt.image_id) if n else np.zeros(0, np.int64)
+    by_score = stable_order(d_slot.astype(np.int16) if k < 1 << 15 else d_slot, -dt.score)
+    score_rank = np.empty(n, np.int64)
+    score_rank[by_score] = np.arange(n)
+    order = unique_order(d_img, score_rank)
     img_sorted = d_img[order]
     first = np.ones(n, bool)
     first[1:] = img_sorted[1:] != img_sorted[:-1]
@@ -220,8 +216,8 @@ def confusion(gt: GroundTruth, dt: Detections, ov: Overlaps, iou_thr: float = 0.
     if ok.any():
         cd, cg, ci = ov.d[ok], ov.g[ok], ov.iou[ok]
         # per image in matching order; GTs in category-major file order
-        md, mg = greedy_match(cd, cg, ci, rank[cd], g_slot[cg] * len(gt) + cg,
-                              np.zeros(len(gt), bool))
+        md, mg, _ = greedy_match(cd, cg, ci, rank[cd], g_slot[cg] * len(gt) + cg,
+                                 np.zeros(len(gt), bool), d_img)
         dt_gt[md] = mg
     dt_cell = np.full((n, 2), -1, np.int64)
     dt_cell[kept, 1] = d_slot[kept]

@@ -208,6 +208,16 @@ class GroundTruth:
 
         return box_columns(self.bbox)
 
+    @cached_property
+    def image_order(self) -> np.ndarray:
+        """The permutation that sorts ``image_ids``."""
+        return np.argsort(self.image_ids, kind="stable")
+
+    @cached_property
+    def kp_array(self) -> np.ndarray:
+        """(n, 51) keypoints as float64; zeros where an annotation has no 17 × 3 list."""
+        return _kp_array(self.keypoints, len(self))
+
 
 @dataclass
 class Detections:
@@ -238,6 +248,20 @@ class Detections:
         from cocoview.model.evaluation.verdicts import box_columns
 
         return box_columns(self.bbox)
+
+    @cached_property
+    def kp_array(self) -> np.ndarray:
+        """(n, 51) keypoints as float64 (every kept result has 17 × 3 numbers)."""
+        return _kp_array(self.keypoints, len(self))
+
+
+def _kp_array(kps: list[Any] | None, n: int) -> np.ndarray:
+    width = 3 * N_COCO_KEYPOINTS
+    if kps is None:
+        return np.zeros((n, width))
+    good = [k if isinstance(k, list) and len(k) == width else [0.0] * width for k in kps]
+    out = _floats(good, width)
+    return np.nan_to_num(out)
 
 
 def ground_truth(ds: Any, iou_type: str) -> GroundTruth:

@@ -55,13 +55,7 @@ class Evaluation:
         self.problems: list[Problem] = [*gt.problems, *dt.problems]
 
     def _verdicts(self, thr: float, area: list[float], max_dets: int) -> Verdicts:
-        if area == engine.AREA_RANGES["all"] and max_dets == engine.MAX_DETS[
-                self.iou_type][-1] and thr in engine.IOU_THRS.tolist():
-            ev = self._main  # its evalImgs at (thr, all, maxDets) are these verdicts
-        else:
-            ev = engine.run(self._gt_c, self._dt_c, self.iou_type, [thr], area, [max_dets],
-                            accumulate=False)
-        return verdicts(ev, self.gt, self.dt, self.iou_type, thr, area, max_dets, self._masks)
+        return verdicts(self.gt, self.dt, self.iou_type, thr, area, max_dets, self._masks)
 
     # ----- summaries ----------------------------------------------------
     def summary_lines(self) -> list[str]:
@@ -107,23 +101,21 @@ class Evaluation:
         return analysis.overlaps(self.gt, self.dt, self.iou_type, self._masks)
 
     @cached_property
-    def tide(self) -> analysis.Tide | None:
-        """TIDE error types (IoU 0.5 / 0.1, area all, 100 detections); None for keypoints."""
-        if self.iou_type == "keypoints":
-            return None
+    def tide(self) -> analysis.Tide:
+        """TIDE error types (IoU — OKS for keypoints — 0.5 / 0.1, area all, default maxDets)."""
+        md = engine.MAX_DETS[self.iou_type][-1]
         v = self.verdicts
-        if (v.iou_thr, v.area, v.max_dets) != (0.5, engine.AREA_RANGES["all"], 100):
-            v = self._verdicts(0.5, engine.AREA_RANGES["all"], 100)
+        if (v.iou_thr, v.area, v.max_dets) != (0.5, engine.AREA_RANGES["all"], md):
+            v = self._verdicts(0.5, engine.AREA_RANGES["all"], md)
         t = self._main.tide_errors(pos_thr=0.5, bg_thr=0.1)
         return analysis.tide(self.gt, self.dt, v, self.iou_type, self._overlaps,
                              dict(t["delta_ap"]), float(t["ap_base"]))
 
     @cached_property
-    def confusion(self) -> analysis.Confusion | None:
-        """Class-agnostic confusion matrix at IoU 0.5 with background; None for keypoints."""
-        if self.iou_type == "keypoints":
-            return None
-        return analysis.confusion(self.gt, self.dt, self._overlaps)
+    def confusion(self) -> analysis.Confusion:
+        """Class-agnostic confusion matrix at IoU (OKS for keypoints) 0.5 with background."""
+        return analysis.confusion(self.gt, self.dt, self._overlaps,
+                                  max_dets=engine.MAX_DETS[self.iou_type][-1])
 
     # ----- tables -------------------------------------------------------
     def detections_table(self) -> dict[str, np.ndarray]:
@@ -149,9 +141,7 @@ class Evaluation:
         hit = v.gt_row >= 0
         gt_id[ri[hit]] = self.gt.ann_id[v.gt_row[hit]]
         iou[ri] = v.iou
-        t = self.tide
-        if t is not None:
-            error[ri] = t.error
+        error[ri] = self.tide.error
         return {"result_index": np.arange(n), "image_id": image_id, "category_id": category_id,
                 "score": score, "status": status, "reason": reason,
                 "gt_id": gt_id, "iou": iou, "error": error}
@@ -161,10 +151,7 @@ class Evaluation:
         v, gt = self.verdicts, self.gt
         det = v.gt_det_row
         ri = np.where(det >= 0, self.dt.result_index[np.maximum(det, 0)], -1)
-        miss = np.zeros(len(gt), bool)
-        t = self.tide
-        if t is not None:
-            miss = t.miss
+        miss = self.tide.miss
         return {"id": gt.ann_id, "image_id": gt.image_id, "category_id": gt.category_id,
                 "status": np.array(GT_STATUS_NAMES)[v.gt_status],
                 "result_index": ri,
@@ -196,7 +183,7 @@ class Evaluation:
             "verdicts": {"iou_thr": self.iou_thr, "area": self.area,
                          "max_dets": self.max_dets, **self.verdict_counts()},
             "problems": [p.to_dict() for p in self.problems],
-            "tide": None if t is None else {
+            "tide": {
                 "counts": t.counts, "delta_ap": {k: 100 * v for k, v in t.delta_ap.items()},
                 "ap50": 100 * t.ap_base},
         }

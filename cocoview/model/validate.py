@@ -24,9 +24,11 @@ from cocoview.model.columns import (
     SEG_RLE,
     SEG_RLE_RAW,
 )
+from cocoview.model import health
 from cocoview.model.errors import Problem, Severity
+from cocoview.model.health import HealthOptions
 from cocoview.model.images import check_image, outside_note
-from cocoview.model.masks import clean_segmentation, rle_size_problem
+from cocoview.model.masks import clean_segmentation, geometry_area, rle_size_problem
 from cocoview.model.paths import is_file, name_outside_reason
 from cocoview.model.records import MISSING_ID
 
@@ -54,6 +56,8 @@ def image_location(ds: Dataset, row: int) -> str:
 
 
 Progress = Callable[[int, int], None]  # (done, total), in checked items
+Found = Callable[[list[Problem]], None]  # the problems of one more check, as it ends
+Seen = dict[str, list[int]]  # code → the image ids of its problems (listed or not)
 
 
 class _Ticker:
@@ -84,39 +88,77 @@ class Report:
 
     problems: list[Problem]
     image_ids: np.ndarray  # sorted, distinct
+    code_image_ids: dict[str, np.ndarray] | None = None  # code → sorted distinct image ids
+
+    def images_with(self, code: str) -> np.ndarray:
+        """The ids of the images with a problem of ``code`` (every one, listed or not)."""
+        got = (self.code_image_ids or {}).get(code)
+        return got if got is not None else np.zeros(0, np.int64)
+
+    def codes(self) -> dict[str, int]:
+        """Each problem code listed, with how many problems it has (most first)."""
+        out: dict[str, int] = {}
+        for p in self.problems:
+            out[p.code] = out.get(p.code, 0) + 1
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
 def validate(ds: Dataset, check_files: bool = False, allow_outside: bool = False,
-             progress: Progress | None = None) -> list[Problem]:
+             progress: Progress | None = None,
+             options: HealthOptions = health.DEFAULT) -> list[Problem]:
     """Every problem of the dataset (see :func:`validate_report`)."""
-    return validate_report(ds, check_files, allow_outside, progress).problems
+    return validate_report(ds, check_files, allow_outside, progress, options).problems
 
 
 def validate_report(ds: Dataset, check_files: bool = False, allow_outside: bool = False,
-                    progress: Progress | None = None) -> Report:
+                    progress: Progress | None = None,
+                    options: HealthOptions = health.DEFAULT,
+                    found: Found | None = None) -> Report:
     """Every problem of the dataset; with ``check_files`` the image headers are read too.
 
     Panoptic PNGs lie beside their JSON, not in the images folder: they are
     checked whether or not image files are. ``progress(done, total)`` is called
     now and then (the slow parts are decoding every segmentation and reading
-    every image header).
+    every image header). ``found(problems)`` gets the problems of each check as it
+    ends (the Problems dock shows them as they come); ``options`` holds the
+    quality checks' thresholds (:mod:`cocoview.model.health`).
     """
     rows, images = np.arange(len(ds.anns)), np.arange(len(ds.image_ids))
     n_geo = int(np.isin(ds.anns.seg_kind, [SEG_POLYGON, SEG_RLE, SEG_RLE_RAW]).sum())
     n_kp = int((ds.anns.kp_off >= 0).sum())
     n_png = sum(len(f.panoptic_png) for f in ds.files if f.kind == "panoptic")
-    ticker = _Ticker(n_geo + n_kp + n_png + (len(images) if check_files else 0), progress)
+    ticker = _Ticker(n_geo + n_kp + n_png + (2 * len(images) if check_files else 0), progress)
     out: list[Problem] = list(ds.problems_at_load)
     if ds.results is not None:
         out += ds.results.problems
-    seen = [p.image_id for p in out if p.image_id is not None]
-    out += _limit(_duplicates(ds), seen)
-    out += _checks(ds, rows, images, check_files, allow_outside, decode=False, ticker=ticker,
-                   seen=seen)
-    out += _limit(_panoptic_files(ds, ticker), seen)
+    seen: Seen = {}
+    for p in out:
+        if p.image_id is not None:
+            seen.setdefault(p.code, []).append(p.image_id)
+    if found is not None and out:
+        found(list(out))
+
+    def step(problems: list[Problem]) -> None:
+        out.extend(problems)
+        if found is not None and problems:
+            found(problems)
+
+    step(_limit(_duplicates(ds), seen))
+    mask_area = np.full(len(rows), np.nan)
+    _checks(ds, rows, images, check_files, allow_outside, decode=False, ticker=ticker,
+            seen=seen, options=options, mask_area=mask_area, step=step)
+    step(_limit(health.area_range_trap(ds, rows, mask_area, options), seen))
+    if check_files and not ds.images_implied:
+        step(_limit(health.duplicate_images(ds, images, allow_outside,
+                                            lambda r: image_location(ds, r), ticker.tick),
+                    seen))
+    step(_limit(_panoptic_files(ds, ticker), seen))
     ticker.finish()
     out.sort(key=lambda p: -int(p.severity))
-    return Report(out, np.unique(np.asarray(seen, np.int64)))
+    by_code = {c: np.unique(np.asarray(v, np.int64)) for c, v in seen.items()}
+    every = [v for v in by_code.values()]
+    return Report(out, np.unique(np.concatenate(every)) if every else np.zeros(0, np.int64),
+                  by_code)
 
 
 def validate_image(ds: Dataset, image_id: int, check_files: bool = True,
@@ -139,26 +181,41 @@ def validate_image(ds: Dataset, image_id: int, check_files: bool = True,
 
 def _checks(ds: Dataset, rows: np.ndarray, images: np.ndarray, check_files: bool,
             allow_outside: bool, decode: bool, ticker: _Ticker = _NONE,
-            seen: list[int] | None = None) -> list[Problem]:
-    """The per-annotation and per-image checks, over the given rows only."""
-    out = _limit(_references(ds, rows), seen)
-    out += _limit(_boxes(ds, rows), seen)
-    out += _limit(_images(ds, images, allow_outside), seen)
-    out += _limit(_geometry(ds, rows, ticker), seen)
-    out += _limit(_keypoints(ds, rows, ticker), seen)
+            seen: Seen | None = None, options: HealthOptions = health.DEFAULT,
+            mask_area: np.ndarray | None = None,
+            step: Callable[[list[Problem]], None] | None = None) -> list[Problem]:
+    """The per-annotation and per-image checks, over the given rows only.
+
+    ``mask_area`` (per row, NaN) receives pycocotools' area of each non-crowd mask;
+    ``step`` gets the problems of each check as it ends."""
+    out: list[Problem] = []
+    add = step if step is not None else out.extend
+    areas = mask_area if mask_area is not None else np.full(len(rows), np.nan)
+
+    def make(row: int, sev: Severity, code: str, msg: str) -> Problem:
+        return _ann_problem(ds, row, sev, code, msg)
+
+    add(_limit(_references(ds, rows), seen))
+    add(_limit(_boxes(ds, rows), seen))
+    add(_limit(health.tiny_boxes(ds, rows, make, options), seen))
+    add(_limit(health.duplicate_annotations(ds, rows, make, options), seen))
+    add(_limit(_images(ds, images, allow_outside), seen))
+    add(_limit(_geometry(ds, rows, ticker, areas), seen))
+    add(_limit(health.area_mismatches(ds, rows, areas, make, options), seen))
+    add(_limit(_keypoints(ds, rows, ticker), seen))
     if check_files:
-        out += _limit(_files(ds, images, allow_outside, decode, ticker), seen)
+        add(_limit(_files(ds, images, allow_outside, decode, ticker), seen))
     return out
 
 
-def _limit(problems: Iterator[Problem], seen: list[int] | None = None) -> list[Problem]:
+def _limit(problems: Iterator[Problem], seen: Seen | None = None) -> list[Problem]:
     """The first MAX_PER_CHECK problems, and a count of the rest (each still checked,
     and its image added to ``seen``: the ``has_problems`` filter misses none)."""
     out: list[Problem] = []
     more = 0
     for p in problems:
         if seen is not None and p.image_id is not None:
-            seen.append(p.image_id)
+            seen.setdefault(p.code, []).append(p.image_id)
         if len(out) < MAX_PER_CHECK:
             out.append(p)
         else:
@@ -294,7 +351,10 @@ def _images(ds: Dataset, images: np.ndarray, allow_outside: bool) -> Iterator[Pr
                           image_id=int(ds.image_ids[row]))
 
 
-def _geometry(ds: Dataset, rows: np.ndarray, ticker: _Ticker = _NONE) -> Iterator[Problem]:
+def _geometry(ds: Dataset, rows: np.ndarray, ticker: _Ticker = _NONE,
+              mask_area: np.ndarray | None = None) -> Iterator[Problem]:
+    """Decodes every segmentation; ``mask_area[k]`` gets the area of ``rows[k]``'s mask
+    (pycocotools' ``area``) for the non-crowd ones that decode cleanly."""
     kinds = ds.anns.seg_kind[rows]
     for row in rows[kinds == SEG_INVALID].tolist():
         yield _ann_problem(ds, row, Severity.ERROR, "bad-segmentation",
@@ -303,7 +363,9 @@ def _geometry(ds: Dataset, rows: np.ndarray, ticker: _Ticker = _NONE) -> Iterato
         yield _ann_problem(ds, row, Severity.INFO, "empty-segmentation",
                            "segmentation is an empty list (box only, no mask)")
     geo = np.isin(kinds, [SEG_POLYGON, SEG_RLE, SEG_RLE_RAW])
-    for row in rows[geo].tolist():
+    crowd = ds.anns.iscrowd[rows] != 0
+    for k in np.flatnonzero(geo).tolist():
+        row = int(rows[k])
         ticker.tick()
         g = ds.geometry(row)
         for msg in g.problems:
@@ -312,9 +374,13 @@ def _geometry(ds: Dataset, rows: np.ndarray, ticker: _Ticker = _NONE) -> Iterato
                                Severity.WARNING, code, msg)
         img = int(ds.ann_image_row[row])
         if img >= 0:
-            msg2 = rle_size_problem(g, *ds.image_size(img))
+            size = ds.image_size(img)
+            msg2 = rle_size_problem(g, *size)
             if msg2:
                 yield _ann_problem(ds, row, Severity.ERROR, "rle-size-mismatch", msg2)
+            elif mask_area is not None and not crowd[k] and not g.problems and not g.empty \
+                    and size[0] > 0 and size[1] > 0:
+                mask_area[k] = geometry_area(g, *size)
         if g.empty and not g.problems:
             yield _ann_problem(ds, row, Severity.WARNING, "degenerate-polygon",
                                "segmentation has no usable polygon")

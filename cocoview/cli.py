@@ -171,6 +171,10 @@ def build_command_parser() -> argparse.ArgumentParser:
                    help="only images whose file is missing")
     p.add_argument("--has-problems", action="store_true", default=None,
                    help="only images with validation problems")
+    p.add_argument("--problem", metavar="CODE",
+                   help="only images with a validation problem of this code (e.g. "
+                        "duplicate-annotation, tiny-box, area-mismatch; see 'cocoview "
+                        "validate')")
     p.add_argument("--split", metavar="NAME=RATIO,…", help="e.g. train=0.8,val=0.2")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stratify", action="store_true",
@@ -338,6 +342,19 @@ def _parse_ids(text: str) -> tuple[int, ...]:
     return ids
 
 
+def _problem_code(code: str | None) -> str:
+    from cocoview.model.validate import CODES
+
+    if not code:
+        return ""
+    if code not in CODES:
+        near = difflib.get_close_matches(code, CODES, n=2, cutoff=0.6)
+        raise UsageError(f"unknown problem code {code!r}"
+                         + (f"; did you mean {' or '.join(map(repr, near))}?" if near else
+                            f"; the codes are: {', '.join(CODES)}"))
+    return code
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from cocoview.model.export import category_rows, export, export_split, write_table
     from cocoview.model.filters import FilterError, ImageFilter, filter_images, resolve_categories
@@ -355,7 +372,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             name=args.name or "",
             image_ids=_parse_ids(args.ids) if args.ids else None,
             has_keypoints=args.has_keypoints, file_missing=args.missing_images,
-            has_problems=args.has_problems,
+            has_problems=args.has_problems, problem=_problem_code(args.problem),
         )
         ids = filter_images(ds, flt)
     except FilterError as exc:

@@ -39,6 +39,22 @@ MAX_PER_CHECK = 10_000  # a broken export should not produce millions of lines
 BBOX_TOLERANCE = 1.0  # pixels a box may stick out of the image before we complain
 
 
+#: every problem code the validator reports (the filter panel lists them before the
+#: dataset is validated); the quality checks of :mod:`cocoview.model.health` first
+CODES: tuple[str, ...] = (
+    "duplicate-image", "duplicate-annotation", "tiny-box", "area-mismatch", "area-range-trap",
+    "bbox-outside-image", "empty-bbox", "missing-bbox", "unknown-image", "unknown-category",
+    "no-categories", "duplicate-image-id", "duplicate-annotation-id", "duplicate-category-id",
+    "duplicate-category-name", "bad-segmentation", "empty-segmentation", "degenerate-polygon",
+    "bad-rle", "rle-size-mismatch", "bad-keypoints", "keypoint-count", "keypoint-visibility",
+    "num-keypoints", "image-size-missing", "no-file-name", "image-path-outside",
+    "image-missing", "image-size", "image-unreadable", "image-truncated", "image-empty",
+    "image-format", "image-too-large", "exif-orientation", "panoptic-png-missing",
+    "panoptic-png-size", "panoptic-png-unreadable", "bad-record", "record-skipped",
+    "missing-key", "non-finite-number", "skeleton",
+)
+
+
 def ann_location(ds: Dataset, row: int) -> str:
     ordinal = int(ds.anns.ordinal[row])
     if int(ds.anns.seg_kind[row]) == SEG_PANOPTIC:
@@ -127,7 +143,7 @@ def validate_report(ds: Dataset, check_files: bool = False, allow_outside: bool 
     n_geo = int(np.isin(ds.anns.seg_kind, [SEG_POLYGON, SEG_RLE, SEG_RLE_RAW]).sum())
     n_kp = int((ds.anns.kp_off >= 0).sum())
     n_png = sum(len(f.panoptic_png) for f in ds.files if f.kind == "panoptic")
-    ticker = _Ticker(n_geo + n_kp + n_png + (2 * len(images) if check_files else 0), progress)
+    ticker = _Ticker(n_geo + n_kp + n_png + (len(images) if check_files else 0), progress)
     out: list[Problem] = list(ds.problems_at_load)
     if ds.results is not None:
         out += ds.results.problems
@@ -150,7 +166,7 @@ def validate_report(ds: Dataset, check_files: bool = False, allow_outside: bool 
     step(_limit(health.area_range_trap(ds, rows, mask_area, options), seen))
     if check_files and not ds.images_implied:
         step(_limit(health.duplicate_images(ds, images, allow_outside,
-                                            lambda r: image_location(ds, r), ticker.tick),
+                                            lambda r: image_location(ds, r)),
                     seen))
     step(_limit(_panoptic_files(ds, ticker), seen))
     ticker.finish()

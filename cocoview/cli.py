@@ -342,11 +342,11 @@ def _parse_ids(text: str) -> tuple[int, ...]:
     return ids
 
 
-def _problem_code(code: str | None) -> str:
+def _problem_code(code: str | None) -> str | None:
     from cocoview.model.validate import CODES
 
     if not code:
-        return ""
+        return None
     if code not in CODES:
         near = difflib.get_close_matches(code, CODES, n=2, cutoff=0.6)
         raise UsageError(f"unknown problem code {code!r}"

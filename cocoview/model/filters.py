@@ -53,7 +53,7 @@ class ImageFilter:
     has_keypoints: bool | None = None
     file_missing: bool | None = None
     has_problems: bool | None = None
-    problem: str = ""  # a problem code (``cocoview validate``'s): images with one of it
+    problem: str | None = None  # a problem code (``cocoview validate``'s): images with one of it
 
     @property
     def is_empty(self) -> bool:
@@ -330,7 +330,7 @@ CRITERIA: tuple[Criterion, ...] = (
                         tip="Problems found by validating the dataset (as in "
                             "'cocoview validate'). Runs once per dataset, in the background.")),
     Criterion("problem_code", ("problem",), "image",
-              lambda cx: cx.extras.problem_images(cx.ds, cx.flt.problem),
+              lambda cx: cx.extras.problem_images(cx.ds, cx.flt.problem or ""),
               lambda f, _ds: f"with problem {f.problem!r}", slow="problems",
               form=Form("Problem code:", "Image", choices=lambda ds: problem_choices(ds),
                         tip="Images with a problem of this code (as listed by 'cocoview "

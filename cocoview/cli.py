@@ -128,6 +128,13 @@ def build_command_parser() -> argparse.ArgumentParser:
     _files_args(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--min-severity", choices=("info", "warning", "error"), default="info")
+    p.add_argument("--duplicate-iou", type=float, default=0.9, metavar="IOU",
+                   help="box IoU at or above which two annotations of one category on one "
+                        "image are reported as duplicates (default 0.9)")
+    p.add_argument("--tiny-side", type=float, default=2.0, metavar="PX",
+                   help="a box narrower or lower than this is 'tiny-box' (default 2)")
+    p.add_argument("--tiny-area", type=float, default=4.0, metavar="PX2",
+                   help="a box whose w·h is under this is 'tiny-box' (default 4)")
     _outside_arg(p)
 
     p = sub.add_parser("render", help="draw one image with its overlays to a PNG")
@@ -254,9 +261,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
     ds = _open(args)
     # the app's guess: image files are checked wherever the app would find them
     check_files = args.images is not None or args.demo or ds.images_found
+    from cocoview.model.health import DEFAULT, HealthOptions
+    from cocoview.model.validate import validate_report
+
+    if not 0 < args.duplicate_iou <= 1:
+        raise UsageError("--duplicate-iou must be in (0, 1]")
+    options = HealthOptions(duplicate_iou=args.duplicate_iou, tiny_side=args.tiny_side,
+                            tiny_area=args.tiny_area)
     with _progress_bar("validating", "item") as progress:
-        problems = ds.problems(check_files=check_files, allow_outside=args.allow_outside_images,
-                               progress=progress)
+        if options == DEFAULT:
+            problems = ds.problems(check_files=check_files,
+                                   allow_outside=args.allow_outside_images, progress=progress)
+        else:
+            problems = validate_report(ds, check_files, args.allow_outside_images, progress,
+                                       options).problems
     floor = {"info": Severity.INFO, "warning": Severity.WARNING, "error": Severity.ERROR}[
         args.min_severity]
     shown = [p for p in problems if p.severity >= floor]

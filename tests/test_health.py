@@ -90,6 +90,20 @@ def test_the_thresholds_are_settable(tmp_path: Path) -> None:
         sum(1 for x in d["annotations"] if x["bbox"][2] > 0)
 
 
+def test_validate_flags_set_the_thresholds(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    d = _synth(tmp_path)
+    a = next(a for a in d["annotations"] if not a["iscrowd"])
+    a["bbox"] = [a["bbox"][0], a["bbox"][1], 3.0, 3.0]  # tiny only under --tiny-area 10
+    src = _save(tmp_path, d, "a.json")
+    main(["validate", str(src), "--no-cache", "--json"])
+    assert "tiny-box" not in capsys.readouterr().out
+    main(["validate", str(src), "--no-cache", "--json", "--tiny-area", "10"])
+    rep = json.loads(capsys.readouterr().out)
+    assert [p["annotation_id"] for p in rep["problems"] if p["code"] == "tiny-box"] == [a["id"]]
+    assert main(["validate", str(src), "--duplicate-iou", "0"]) == 2
+
+
 def test_duplicate_pairs_match_a_brute_force_iou(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     anns = []

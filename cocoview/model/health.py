@@ -186,8 +186,14 @@ def area_mismatches(ds: Dataset, rows: np.ndarray, mask_area: np.ndarray, make: 
     for k in np.flatnonzero(off).tolist():
         what = "the box's w·h" if box_only[k] else "the mask's area"
         yield make(int(rows[k]), Severity.WARNING, "area-mismatch",
-                   f"area {float(stored[k]):g} differs from {what} {float(size[k]):g} by more "
+                   f"area {_num(float(stored[k]))} differs from {what} {_num(float(size[k]))} "
+                   f"by more "
                    f"than {opts.area_tolerance:.0%}")
+
+
+def _num(v: float) -> str:
+    """An area or size for a message: 2,795,520 rather than 2.79552e+06."""
+    return f"{v:,.0f}" if v >= 1000 or v == int(v) else f"{v:.4g}"
 
 
 def _bucket(a: np.ndarray) -> np.ndarray:

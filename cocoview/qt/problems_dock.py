@@ -42,7 +42,7 @@ from cocoview.qt.jobs import Jobs
 from cocoview.qt.state import ViewerState
 from cocoview.qt.widgets import TOP, Index
 
-COLUMNS = ("Severity", "Code", "Category", "Image", "Annotation", "Message")
+COLUMNS = ("", "Code", "Message", "Category", "Image", "Annotation")
 SEVERITIES: tuple[tuple[str, Severity], ...] = (
     ("All severities", Severity.INFO), ("Warnings and errors", Severity.WARNING),
     ("Errors only", Severity.ERROR))
@@ -108,21 +108,22 @@ class ProblemTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             p = pl.problems[i]
             if col == 0:
-                return str(p.severity)
+                return None  # the severity is the icon (and the tooltip)
             if col == 1:
                 return p.code
             if col == 2:
-                return pl.category_name(i)
+                return p.message
             if col == 3:
-                return "" if p.image_id is None else str(p.image_id)
+                return pl.category_name(i)
             if col == 4:
-                return "" if p.annotation_id is None else str(p.annotation_id)
-            return p.message
+                return "" if p.image_id is None else str(p.image_id)
+            return "" if p.annotation_id is None else str(p.annotation_id)
         if role == Qt.ItemDataRole.DecorationRole and col == 0:
             return severity_icon(pl.problems[i].severity)
         if role == Qt.ItemDataRole.ToolTipRole:
             p = pl.problems[i]
-            return "\n".join(x for x in (p.message, p.location, p.file) if x)
+            return "\n".join(x for x in (f"{p.severity}: {p.message}", p.location, p.file)
+                             if x)
         return None
 
 
@@ -187,8 +188,8 @@ class ProblemsDock(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         th = self.table.horizontalHeader()
-        th.setStretchLastSection(True)
-        for col, width in enumerate((80, 160, 90, 80, 90)):
+        th.setStretchLastSection(False)
+        for col, width in enumerate((26, 140, 360, 90, 80, 100)):
             self.table.setColumnWidth(col, width)
         self.table.clicked.connect(lambda ix: self.jump(ix.row()))
         self.table.activated.connect(lambda ix: self.jump(ix.row()))

@@ -73,7 +73,7 @@ def duplicate_pairs(ds: Dataset, rows: np.ndarray,
     empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
     if not len(rows):
         return empty
-    b, ok = _boxes_xyxy(ds, rows)
+    _b, ok = _boxes_xyxy(ds, rows)
     img = ds.ann_image_row[rows]
     ok &= (ds.anns.iscrowd[rows] == 0) & (img >= 0)
     r = rows[ok]
@@ -222,7 +222,8 @@ def area_range_trap(ds: Dataset, rows: np.ndarray, mask_area: np.ndarray,
     edge = int((use & np.isin(stored, [SMALL, MEDIUM])).sum())
     yield Problem(Severity.WARNING, "area-range-trap",
                   f"{int(off.sum()):,} of {n:,} objects have a stored 'area' that is not their "
-                  f"size{note}, and {k:,} of them fall in another COCO size bucket. COCOeval decides small/medium/large by the "
+                  f"size{note}, and {k:,} of them fall in another COCO size bucket. COCOeval "
+                  "decides small/medium/large by the "
                   "stored area (closing its ranges at both ends: an area of exactly 32² or "
                   f"96² counts in two buckets{f', {edge:,} here' if edge else ''}), so "
                   "AP small/medium/large will be wrong for this dataset",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from cocoview.model import health
 from cocoview.model.columns import (
     SEG_EMPTY,
     SEG_INVALID,
@@ -24,7 +25,6 @@ from cocoview.model.columns import (
     SEG_RLE,
     SEG_RLE_RAW,
 )
-from cocoview.model import health
 from cocoview.model.errors import Problem, Severity
 from cocoview.model.health import HealthOptions
 from cocoview.model.images import check_image, outside_note

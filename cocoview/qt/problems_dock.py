@@ -13,6 +13,7 @@ no object per row.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -229,7 +230,7 @@ class ProblemsDock(QWidget):
         if ds is not None and self.isVisible():
             self.start()
 
-    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+    def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         if self._state.dataset is not None and self.problems is not None and \
                 not len(self.problems) and not self.running:
@@ -252,9 +253,7 @@ class ProblemsDock(QWidget):
         check = ds.images_found
         allow = self._state.allow_outside_images
 
-        def work(d: Dataset, report: Callable[[float], None]) -> int:
-            return _validate(d, report, check, allow, sink)
-
+        work = partial(_validate, check_files=check, allow_outside=allow, sink=sink)
         self._jobs.submit(ds, work, self._done, self._failed, channel="validate",
                           on_progress=self._on_progress)
         self._timer.start()
@@ -347,7 +346,8 @@ class ProblemsDock(QWidget):
         """Show only the problems of ``code`` (every severity of it)."""
         for k in range(self.groups.topLevelItemCount()):
             it = self.groups.topLevelItem(k)
-            it.setSelected(it.data(0, GROUP_ROLE)[0] == code)
+            if it is not None:
+                it.setSelected(it.data(0, GROUP_ROLE)[0] == code)
 
     def shown(self) -> np.ndarray:
         """The indices (into the ProblemList) of the rows shown."""

@@ -135,6 +135,9 @@ def build_command_parser() -> argparse.ArgumentParser:
                    help="a box narrower or lower than this is 'tiny-box' (default 2)")
     p.add_argument("--tiny-area", type=float, default=4.0, metavar="PX2",
                    help="a box whose w·h is under this is 'tiny-box' (default 4)")
+    p.add_argument("--near-duplicates", action="store_true",
+                   help="also find perceptually similar image files (resized or re-compressed "
+                        "copies; decodes every image at thumbnail size)")
     _outside_arg(p)
 
     p = sub.add_parser("render", help="draw one image with its overlays to a PNG")
@@ -267,7 +270,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not 0 < args.duplicate_iou <= 1:
         raise UsageError("--duplicate-iou must be in (0, 1]")
     options = HealthOptions(duplicate_iou=args.duplicate_iou, tiny_side=args.tiny_side,
-                            tiny_area=args.tiny_area)
+                            tiny_area=args.tiny_area, near_duplicates=args.near_duplicates)
     with _progress_bar("validating", "item") as progress:
         if options == DEFAULT:
             problems = ds.problems(check_files=check_files,

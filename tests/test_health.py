@@ -185,6 +185,54 @@ def test_identical_image_copies_and_a_train_val_leak(tmp_path: Path) -> None:
     assert not _new(validate_report(ds).problems)  # without the files: nothing to compare
 
 
+def _smooth(rng: np.random.Generator, side: int = 96) -> Image.Image:
+    """A picture with large shapes (a perceptual hash sees those, not pixel noise)."""
+    small = Image.fromarray(rng.integers(0, 255, (4, 4, 3), dtype=np.uint8))
+    return small.resize((side, side), Image.Resampling.BICUBIC)
+
+
+def test_near_duplicates_find_resized_and_recompressed_copies(tmp_path: Path) -> None:
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rng = np.random.default_rng(5)
+    n = 40
+    images = [{"id": k + 1, "file_name": f"{k}.jpg", "width": 96, "height": 96}
+              for k in range(n)]
+    for im in images:
+        _smooth(rng).save(folder / im["file_name"], quality=95)
+    # image 31: image 3 resized and re-compressed; image 36: image 8 at JPEG quality 20
+    Image.open(folder / "3.jpg").resize((70, 70)).resize((96, 96)).save(
+        folder / "30.jpg", quality=40)
+    Image.open(folder / "8.jpg").save(folder / "35.jpg", quality=20)
+    d = {"images": images, "annotations": [], "categories": [{"id": 1, "name": "a"}]}
+    ds = cocoview.open([_save(tmp_path, d, "a.json")], images=folder, cache=False)
+    opts = HealthOptions(near_duplicates=True)
+    got = [p for p in validate_report(ds, check_files=True, options=opts).problems
+           if p.code == "near-duplicate-image"]
+    assert sorted(p.image_id for p in got) == [31, 36]
+    assert {p.image_id: p.message.split(" looks like ")[1].split(",")[0] for p in got} == {
+        31: "3.jpg", 36: "8.jpg"}
+    # off by default: it decodes every image
+    assert not [p for p in validate_report(ds, check_files=True).problems
+                if p.code == "near-duplicate-image"]
+
+
+def test_near_pairs_match_a_brute_force_hamming() -> None:
+    rng = np.random.default_rng(2)
+    base = rng.integers(0, 2**63, 300, dtype=np.int64).astype(np.uint64)
+    flips = [base[k] ^ np.uint64(int(m)) for k, m in
+             zip(rng.integers(0, 300, 100).tolist(),
+                 [sum(1 << int(b) for b in rng.choice(64, int(rng.integers(0, 7)),
+                                                     replace=False)) for _ in range(100)],
+                 strict=True)]
+    hashes = np.concatenate([base, np.asarray(flips, np.uint64)])
+    i, j, bits = health.near_pairs(hashes, 4)
+    assert (bits <= 4).all()
+    want = {(a, b) for a in range(len(hashes)) for b in range(a + 1, len(hashes))
+            if bin(int(hashes[a]) ^ int(hashes[b])).count("1") <= 4}
+    assert set(zip(i.tolist(), j.tolist(), strict=True)) == want and want
+
+
 def test_export_problem_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     d = _synth(tmp_path)
     a = next(a for a in d["annotations"] if not a["iscrowd"])

@@ -50,6 +50,8 @@ class HealthOptions:
     tiny_area: float = 4.0  # px²: a box with w·h under this is tiny
     area_tolerance: float = 0.10  # relative difference of stored vs measured area
     trap_share: float = 0.25  # share of objects in the wrong size bucket → the trap
+    near_duplicates: bool = False  # decode every image for the perceptual hash (slow)
+    near_distance: int = 4  # bits (of 64) two perceptual hashes may differ by
 
 
 DEFAULT = HealthOptions()
@@ -299,3 +301,113 @@ def duplicate_images(ds: Dataset, images: np.ndarray, allow_outside: bool,
                           f"{where}", location(r),
                           str(ds.files[src].path) if src >= 0 else "",
                           image_id=int(ds.image_ids[r]))
+
+
+# ----- near-duplicate images ----------------------------------------------------------
+HASH_SIDE = 64  # the images are decoded to at most this side (a JPEG by DCT scaling)
+
+
+def dhash(rgb: np.ndarray) -> int:
+    """A 64-bit difference hash: the picture in grey at 9×8, each bit "brighter than its
+    left neighbour". Resizing and re-compressing change few bits; other pictures ~32."""
+    from PIL import Image
+
+    grey = np.asarray(Image.fromarray(rgb).convert("L").resize((9, 8), Image.Resampling.BOX),
+                      np.int16)
+    bits = (grey[:, 1:] > grey[:, :-1]).ravel()
+    return int(np.packbits(bits).view(">u8")[0])
+
+
+def image_hashes(ds: Dataset, images: np.ndarray, allow_outside: bool,
+                 tick: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, hashes)``: the perceptual hash of every image row that decodes (one
+    reduced decode per image, through the app's one decoder)."""
+    from cocoview.model.images import decode
+
+    rows: list[int] = []
+    hashes: list[int] = []
+    for row in images.tolist():
+        if tick is not None:
+            tick(1)
+        if not ds.image_file_names[row]:
+            continue
+        path = ds.image_file(int(ds.image_ids[row])).usable(allow_outside)
+        if path is None:
+            continue
+        got = decode(path, int(ds.image_width[row]), int(ds.image_height[row]),
+                     max_side=HASH_SIDE)
+        if got.rgb is None or not got.rgb.size:
+            continue
+        rows.append(row)
+        hashes.append(dhash(got.rgb))
+    return np.asarray(rows, np.int64), np.asarray(hashes, np.uint64)
+
+
+def _popcount(x: np.ndarray) -> np.ndarray:
+    b = x.view(np.uint8).reshape(-1, 8)
+    return np.unpackbits(b, axis=1).sum(axis=1)
+
+
+def near_pairs(hashes: np.ndarray, distance: int) -> tuple[np.ndarray, np.ndarray,
+                                                           np.ndarray]:
+    """``(i, j, bits)`` with i < j: the pairs whose hashes differ in at most
+    ``distance`` bits. Pigeonhole: the 64 bits are cut in ``distance + 1`` bands, and
+    two hashes that close agree exactly on at least one band, so only the hashes that
+    share a band are compared (vectorised, per band)."""
+    n = len(hashes)
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    if n < 2:
+        return empty
+    bands = distance + 1
+    edges = np.linspace(0, 64, bands + 1).astype(int)
+    pairs: list[np.ndarray] = []
+    for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+        key = (hashes >> np.uint64(64 - hi)) & np.uint64((1 << (hi - lo)) - 1)
+        order = np.argsort(key, kind="stable")
+        k = key[order]
+        starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+        ends = np.r_[starts[1:], n]
+        partners = np.repeat(ends, ends - starts) - np.arange(n) - 1
+        total = int(partners.sum())
+        if not total:
+            continue
+        left = np.repeat(np.arange(n), partners)
+        first = np.cumsum(partners) - partners
+        right = left + 1 + (np.arange(total) - np.repeat(first, partners))
+        a, b = order[left], order[right]
+        close = _popcount(hashes[a] ^ hashes[b]) <= distance  # most pairs are far apart
+        a, b = a[close], b[close]
+        pairs.append(np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b))
+    if not pairs:
+        return empty
+    key = np.unique(np.concatenate(pairs))  # a pair close in several bands: once
+    i, j = key // n, key % n
+    bits = _popcount(hashes[i] ^ hashes[j]).astype(np.int64)
+    return i, j, bits
+
+
+def near_duplicate_images(ds: Dataset, images: np.ndarray, allow_outside: bool,
+                          location: Callable[[int], str], opts: HealthOptions = DEFAULT,
+                          tick: Callable[[int], None] | None = None) -> Iterator[Problem]:
+    """Perceptually similar image files (resized, re-compressed or identical copies):
+    each image reported once, naming the first (in dataset order) it resembles."""
+    rows, hashes = image_hashes(ds, images, allow_outside, tick)
+    i, j, bits = near_pairs(hashes, opts.near_distance)
+    if not len(i):
+        return
+    o = np.lexsort((i, j))
+    i, j, bits = i[o], j[o], bits[o]
+    first = np.r_[True, j[1:] != j[:-1]]
+    for a, b, d in zip(i[first].tolist(), j[first].tolist(), bits[first].tolist(),
+                       strict=True):
+        ra, rb = int(rows[a]), int(rows[b])
+        src, src0 = int(ds.image_src[rb]), int(ds.image_src[ra])
+        where = location(ra)
+        if src != src0 and src >= 0 and src0 >= 0:
+            where += f" in {ds.files[src0].path.name} (leakage between the files)"
+        yield Problem(Severity.WARNING, "near-duplicate-image",
+                      f"{ds.image_file_names[rb]} looks like {ds.image_file_names[ra]}, "
+                      f"{where} (perceptual hashes {d} of 64 bits apart, ≤ "
+                      f"{opts.near_distance})", location(rb),
+                      str(ds.files[src].path) if src >= 0 else "",
+                      image_id=int(ds.image_ids[rb]))

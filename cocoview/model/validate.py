@@ -42,7 +42,8 @@ BBOX_TOLERANCE = 1.0  # pixels a box may stick out of the image before we compla
 #: every problem code the validator reports (the filter panel lists them before the
 #: dataset is validated); the quality checks of :mod:`cocoview.model.health` first
 CODES: tuple[str, ...] = (
-    "duplicate-image", "duplicate-annotation", "tiny-box", "area-mismatch", "area-range-trap",
+    "duplicate-image", "near-duplicate-image", "duplicate-annotation", "tiny-box",
+    "area-mismatch", "area-range-trap",
     "bbox-outside-image", "empty-bbox", "missing-bbox", "unknown-image", "unknown-category",
     "no-categories", "duplicate-image-id", "duplicate-annotation-id", "duplicate-category-id",
     "duplicate-category-name", "bad-segmentation", "empty-segmentation", "degenerate-polygon",
@@ -143,7 +144,9 @@ def validate_report(ds: Dataset, check_files: bool = False, allow_outside: bool 
     n_geo = int(np.isin(ds.anns.seg_kind, [SEG_POLYGON, SEG_RLE, SEG_RLE_RAW]).sum())
     n_kp = int((ds.anns.kp_off >= 0).sum())
     n_png = sum(len(f.panoptic_png) for f in ds.files if f.kind == "panoptic")
-    ticker = _Ticker(n_geo + n_kp + n_png + (len(images) if check_files else 0), progress)
+    near = check_files and options.near_duplicates and not ds.images_implied
+    ticker = _Ticker(n_geo + n_kp + n_png + (len(images) if check_files else 0)
+                     + (len(images) if near else 0), progress)
     out: list[Problem] = list(ds.problems_at_load)
     if ds.results is not None:
         out += ds.results.problems
@@ -168,6 +171,10 @@ def validate_report(ds: Dataset, check_files: bool = False, allow_outside: bool 
         step(_limit(health.duplicate_images(ds, images, allow_outside,
                                             lambda r: image_location(ds, r)),
                     seen))
+    if near:
+        step(_limit(health.near_duplicate_images(ds, images, allow_outside,
+                                                 lambda r: image_location(ds, r), options,
+                                                 ticker.tick), seen))
     step(_limit(_panoptic_files(ds, ticker), seen))
     ticker.finish()
     out.sort(key=lambda p: -int(p.severity))

@@ -29,6 +29,7 @@ import hashlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -244,6 +245,19 @@ def _digest(path: str) -> bytes | None:
     return h.digest()
 
 
+def _usable_files(ds: Dataset, images: np.ndarray, allow_outside: bool,
+                  tick: Callable[[int], None] | None) -> Iterator[tuple[int, Path]]:
+    """(image row, path) of each image whose file may be opened."""
+    for row in images.tolist():
+        if tick is not None:
+            tick(1)
+        if not ds.image_file_names[row]:
+            continue
+        path = ds.image_file(int(ds.image_ids[row])).usable(allow_outside)
+        if path is not None:
+            yield row, path
+
+
 def duplicate_images(ds: Dataset, images: np.ndarray, allow_outside: bool,
                      location: Callable[[int], str],
                      tick: Callable[[int], None] | None = None) -> Iterator[Problem]:
@@ -252,14 +266,7 @@ def duplicate_images(ds: Dataset, images: np.ndarray, allow_outside: bool,
     rows: list[int] = []
     paths: list[str] = []
     sizes: list[int] = []
-    for row in images.tolist():
-        if tick is not None:
-            tick(1)
-        if not ds.image_file_names[row]:
-            continue
-        path = ds.image_file(int(ds.image_ids[row])).usable(allow_outside)
-        if path is None:
-            continue
+    for row, path in _usable_files(ds, images, allow_outside, tick):
         try:
             st = os.stat(path)
         except OSError:
@@ -326,14 +333,7 @@ def image_hashes(ds: Dataset, images: np.ndarray, allow_outside: bool,
 
     rows: list[int] = []
     hashes: list[int] = []
-    for row in images.tolist():
-        if tick is not None:
-            tick(1)
-        if not ds.image_file_names[row]:
-            continue
-        path = ds.image_file(int(ds.image_ids[row])).usable(allow_outside)
-        if path is None:
-            continue
+    for row, path in _usable_files(ds, images, allow_outside, tick):
         got = decode(path, int(ds.image_width[row]), int(ds.image_height[row]),
                      max_side=HASH_SIDE)
         if got.rgb is None or not got.rgb.size:

@@ -128,6 +128,16 @@ def build_command_parser() -> argparse.ArgumentParser:
     _files_args(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--min-severity", choices=("info", "warning", "error"), default="info")
+    p.add_argument("--duplicate-iou", type=float, default=0.9, metavar="IOU",
+                   help="box IoU at or above which two annotations of one category on one "
+                        "image are reported as duplicates (default 0.9)")
+    p.add_argument("--tiny-side", type=float, default=2.0, metavar="PX",
+                   help="a box narrower or lower than this is 'tiny-box' (default 2)")
+    p.add_argument("--tiny-area", type=float, default=4.0, metavar="PX2",
+                   help="a box whose w·h is under this is 'tiny-box' (default 4)")
+    p.add_argument("--near-duplicates", action="store_true",
+                   help="also find perceptually similar image files (resized or re-compressed "
+                        "copies; decodes every image at thumbnail size)")
     _outside_arg(p)
 
     p = sub.add_parser("render", help="draw one image with its overlays to a PNG")
@@ -171,6 +181,10 @@ def build_command_parser() -> argparse.ArgumentParser:
                    help="only images whose file is missing")
     p.add_argument("--has-problems", action="store_true", default=None,
                    help="only images with validation problems")
+    p.add_argument("--problem", metavar="CODE",
+                   help="only images with a validation problem of this code (e.g. "
+                        "duplicate-annotation, tiny-box, area-mismatch; see 'cocoview "
+                        "validate')")
     p.add_argument("--split", metavar="NAME=RATIO,…", help="e.g. train=0.8,val=0.2")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stratify", action="store_true",
@@ -250,9 +264,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
     ds = _open(args)
     # the app's guess: image files are checked wherever the app would find them
     check_files = args.images is not None or args.demo or ds.images_found
+    from cocoview.model.health import DEFAULT, HealthOptions
+    from cocoview.model.validate import validate_report
+
+    if not 0 < args.duplicate_iou <= 1:
+        raise UsageError("--duplicate-iou must be in (0, 1]")
+    options = HealthOptions(duplicate_iou=args.duplicate_iou, tiny_side=args.tiny_side,
+                            tiny_area=args.tiny_area, near_duplicates=args.near_duplicates)
     with _progress_bar("validating", "item") as progress:
-        problems = ds.problems(check_files=check_files, allow_outside=args.allow_outside_images,
-                               progress=progress)
+        if options == DEFAULT:
+            problems = ds.problems(check_files=check_files,
+                                   allow_outside=args.allow_outside_images, progress=progress)
+        else:
+            problems = validate_report(ds, check_files, args.allow_outside_images, progress,
+                                       options).problems
     floor = {"info": Severity.INFO, "warning": Severity.WARNING, "error": Severity.ERROR}[
         args.min_severity]
     shown = [p for p in problems if p.severity >= floor]
@@ -338,6 +363,19 @@ def _parse_ids(text: str) -> tuple[int, ...]:
     return ids
 
 
+def _problem_code(code: str | None) -> str | None:
+    from cocoview.model.validate import CODES
+
+    if not code:
+        return None
+    if code not in CODES:
+        near = difflib.get_close_matches(code, CODES, n=2, cutoff=0.6)
+        raise UsageError(f"unknown problem code {code!r}"
+                         + (f"; did you mean {' or '.join(map(repr, near))}?" if near else
+                            f"; the codes are: {', '.join(CODES)}"))
+    return code
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from cocoview.model.export import category_rows, export, export_split, write_table
     from cocoview.model.filters import FilterError, ImageFilter, filter_images, resolve_categories
@@ -355,7 +393,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             name=args.name or "",
             image_ids=_parse_ids(args.ids) if args.ids else None,
             has_keypoints=args.has_keypoints, file_missing=args.missing_images,
-            has_problems=args.has_problems,
+            has_problems=args.has_problems, problem=_problem_code(args.problem),
         )
         ids = filter_images(ds, flt)
     except FilterError as exc:

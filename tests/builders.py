@@ -17,7 +17,7 @@ BASE: dict[str, Any] = {
     ],
     "annotations": [
         {"id": 10, "image_id": 1, "category_id": 1, "bbox": [2.0, 3.0, 10.0, 8.0],
-         "area": 50.0, "iscrowd": 0,
+         "area": 80.0, "iscrowd": 0,
          "segmentation": [[2, 3, 12, 3, 12, 11, 2, 11]], "note": {"a": "}{]["}},
         {"id": 11, "image_id": 1, "category_id": 2, "bbox": [20, 5, 6, 6], "area": 36,
          "iscrowd": 0, "segmentation": [[20, 5, 26, 5, 26, 11], [21, 20, 25, 20, 23, 25]]},

@@ -164,7 +164,7 @@ def test_nan_file_is_not_handed_to_the_helper(parallel: None, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     d = doc()
     d["annotations"] = [{**d["annotations"][0], "id": 100 + i} for i in range(30)]
-    text = json.dumps(d).replace('"area": 50.0', '"area": NaN', 1)
+    text = json.dumps(d).replace('"area": 80.0', '"area": NaN', 1)
     path = tmp_path / "nan.json"
     path.write_text(text)
     fi = loader.load_file(path, cache=False)

@@ -383,10 +383,17 @@ class Dataset:
         """
         return list(self._report(check_files, allow_outside, progress).problems)
 
-    def problem_image_ids(self) -> np.ndarray:
-        """The ids of the images with a problem (image files not checked), every one of
-        them: the list of :meth:`problems` stops at 10,000 per check, this does not."""
-        return self._report(False, False, None).image_ids
+    def problem_image_ids(self, code: str = "") -> np.ndarray:
+        """The ids of the images with a problem (of ``code``, if given; image files not
+        checked), every one of them: the list of :meth:`problems` stops at 10,000 per
+        check, this does not."""
+        report = self._report(False, False, None)
+        return report.images_with(code) if code else report.image_ids
+
+    def known_problem_codes(self) -> dict[str, int] | None:
+        """The problem codes found and their counts, if the dataset is validated already
+        (None: not yet; this never validates)."""
+        return self._problems.codes() if self._problems is not None else None
 
     def _report(self, check_files: bool | None, allow_outside: bool,
                 progress: Callable[[int, int], None] | None) -> Any:

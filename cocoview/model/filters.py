@@ -53,6 +53,7 @@ class ImageFilter:
     has_keypoints: bool | None = None
     file_missing: bool | None = None
     has_problems: bool | None = None
+    problem: str | None = None  # a problem code (``cocoview validate``'s): images with one of it
 
     @property
     def is_empty(self) -> bool:
@@ -328,7 +329,25 @@ CRITERIA: tuple[Criterion, ...] = (
                         choices=(ANY, ("with problems", True), ("without problems", False)),
                         tip="Problems found by validating the dataset (as in "
                             "'cocoview validate'). Runs once per dataset, in the background.")),
+    Criterion("problem_code", ("problem",), "image",
+              lambda cx: cx.extras.problem_images(cx.ds, cx.flt.problem or ""),
+              lambda f, _ds: f"with problem {f.problem!r}", slow="problems",
+              form=Form("Problem code:", "Image", choices=lambda ds: problem_choices(ds),
+                        tip="Images with a problem of this code (as listed by 'cocoview "
+                            "validate' and the Problems dock). Runs once per dataset, in "
+                            "the background.")),
 )
+
+
+def problem_choices(ds: Dataset | None) -> tuple[tuple[str, Any], ...]:
+    """The panel's problem codes: the dataset's own, with counts, once it is validated;
+    before that every code the validator knows."""
+    from cocoview.model.validate import CODES
+
+    known = ds.known_problem_codes() if ds is not None else None
+    if known is None:
+        return (ANY, *((c, c) for c in CODES))
+    return (ANY, *((f"{c}  ({n:,})", c) for c, n in known.items()))
 
 
 # ----- evaluation ------------------------------------------------------------------
@@ -397,7 +416,10 @@ class FilterExtras:
             self._missing = out
         return self._missing
 
-    def problem_images(self, ds: Dataset) -> np.ndarray:
+    def problem_images(self, ds: Dataset, code: str = "") -> np.ndarray:
+        """Per image row: has it a problem (of ``code``, if given)?"""
+        if code:
+            return np.isin(ds.image_ids, ds.problem_image_ids(code))
         if self._problems is None:
             self._problems = np.isin(ds.image_ids, ds.problem_image_ids())
         return self._problems

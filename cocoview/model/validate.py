@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from cocoview.model import health
 from cocoview.model.columns import (
     SEG_EMPTY,
     SEG_INVALID,
@@ -25,8 +26,9 @@ from cocoview.model.columns import (
     SEG_RLE_RAW,
 )
 from cocoview.model.errors import Problem, Severity
+from cocoview.model.health import HealthOptions
 from cocoview.model.images import check_image, outside_note
-from cocoview.model.masks import clean_segmentation, rle_size_problem
+from cocoview.model.masks import Geometry, clean_segmentation, geometry_area, rle_size_problem
 from cocoview.model.paths import is_file, name_outside_reason
 from cocoview.model.records import MISSING_ID
 
@@ -35,6 +37,23 @@ if TYPE_CHECKING:
 
 MAX_PER_CHECK = 10_000  # a broken export should not produce millions of lines
 BBOX_TOLERANCE = 1.0  # pixels a box may stick out of the image before we complain
+
+
+#: every problem code the validator reports (the filter panel lists them before the
+#: dataset is validated); the quality checks of :mod:`cocoview.model.health` first
+CODES: tuple[str, ...] = (
+    "duplicate-image", "near-duplicate-image", "duplicate-annotation", "tiny-box",
+    "area-mismatch", "area-range-trap",
+    "bbox-outside-image", "empty-bbox", "missing-bbox", "unknown-image", "unknown-category",
+    "no-categories", "duplicate-image-id", "duplicate-annotation-id", "duplicate-category-id",
+    "duplicate-category-name", "bad-segmentation", "empty-segmentation", "degenerate-polygon",
+    "bad-rle", "rle-size-mismatch", "bad-keypoints", "keypoint-count", "keypoint-visibility",
+    "num-keypoints", "image-size-missing", "no-file-name", "image-path-outside",
+    "image-missing", "image-size", "image-unreadable", "image-truncated", "image-empty",
+    "image-format", "image-too-large", "exif-orientation", "panoptic-png-missing",
+    "panoptic-png-size", "panoptic-png-unreadable", "bad-record", "record-skipped",
+    "missing-key", "non-finite-number", "skeleton",
+)
 
 
 def ann_location(ds: Dataset, row: int) -> str:
@@ -54,6 +73,8 @@ def image_location(ds: Dataset, row: int) -> str:
 
 
 Progress = Callable[[int, int], None]  # (done, total), in checked items
+Found = Callable[[list[Problem]], None]  # the problems of one more check, as it ends
+Seen = dict[str, list[int]]  # code → the image ids of its problems (listed or not)
 
 
 class _Ticker:
@@ -84,39 +105,83 @@ class Report:
 
     problems: list[Problem]
     image_ids: np.ndarray  # sorted, distinct
+    code_image_ids: dict[str, np.ndarray] | None = None  # code → sorted distinct image ids
+
+    def images_with(self, code: str) -> np.ndarray:
+        """The ids of the images with a problem of ``code`` (every one, listed or not)."""
+        got = (self.code_image_ids or {}).get(code)
+        return got if got is not None else np.zeros(0, np.int64)
+
+    def codes(self) -> dict[str, int]:
+        """Each problem code listed, with how many problems it has (most first)."""
+        out: dict[str, int] = {}
+        for p in self.problems:
+            out[p.code] = out.get(p.code, 0) + 1
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
 def validate(ds: Dataset, check_files: bool = False, allow_outside: bool = False,
-             progress: Progress | None = None) -> list[Problem]:
+             progress: Progress | None = None,
+             options: HealthOptions = health.DEFAULT) -> list[Problem]:
     """Every problem of the dataset (see :func:`validate_report`)."""
-    return validate_report(ds, check_files, allow_outside, progress).problems
+    return validate_report(ds, check_files, allow_outside, progress, options).problems
 
 
 def validate_report(ds: Dataset, check_files: bool = False, allow_outside: bool = False,
-                    progress: Progress | None = None) -> Report:
+                    progress: Progress | None = None,
+                    options: HealthOptions = health.DEFAULT,
+                    found: Found | None = None) -> Report:
     """Every problem of the dataset; with ``check_files`` the image headers are read too.
 
     Panoptic PNGs lie beside their JSON, not in the images folder: they are
     checked whether or not image files are. ``progress(done, total)`` is called
     now and then (the slow parts are decoding every segmentation and reading
-    every image header).
+    every image header). ``found(problems)`` gets the problems of each check as it
+    ends (the Problems dock shows them as they come); ``options`` holds the
+    quality checks' thresholds (:mod:`cocoview.model.health`).
     """
     rows, images = np.arange(len(ds.anns)), np.arange(len(ds.image_ids))
     n_geo = int(np.isin(ds.anns.seg_kind, [SEG_POLYGON, SEG_RLE, SEG_RLE_RAW]).sum())
     n_kp = int((ds.anns.kp_off >= 0).sum())
     n_png = sum(len(f.panoptic_png) for f in ds.files if f.kind == "panoptic")
-    ticker = _Ticker(n_geo + n_kp + n_png + (len(images) if check_files else 0), progress)
+    near = check_files and options.near_duplicates and not ds.images_implied
+    ticker = _Ticker(n_geo + n_kp + n_png + (len(images) if check_files else 0)
+                     + (len(images) if near else 0), progress)
     out: list[Problem] = list(ds.problems_at_load)
     if ds.results is not None:
         out += ds.results.problems
-    seen = [p.image_id for p in out if p.image_id is not None]
-    out += _limit(_duplicates(ds), seen)
-    out += _checks(ds, rows, images, check_files, allow_outside, decode=False, ticker=ticker,
-                   seen=seen)
-    out += _limit(_panoptic_files(ds, ticker), seen)
+    seen: Seen = {}
+    for p in out:
+        if p.image_id is not None:
+            seen.setdefault(p.code, []).append(p.image_id)
+    if found is not None and out:
+        found(list(out))
+
+    def step(problems: list[Problem]) -> None:
+        out.extend(problems)
+        if found is not None and problems:
+            found(problems)
+
+    step(_limit(_duplicates(ds), seen))
+    mask_area = np.full(len(rows), np.nan)
+    _checks(ds, rows, images, check_files, allow_outside, decode=False, ticker=ticker,
+            seen=seen, options=options, mask_area=mask_area, step=step)
+    step(_limit(health.area_range_trap(ds, rows, mask_area, options), seen))
+    if check_files and not ds.images_implied:
+        step(_limit(health.duplicate_images(ds, images, allow_outside,
+                                            lambda r: image_location(ds, r)),
+                    seen))
+    if near:
+        step(_limit(health.near_duplicate_images(ds, images, allow_outside,
+                                                 lambda r: image_location(ds, r), options,
+                                                 ticker.tick), seen))
+    step(_limit(_panoptic_files(ds, ticker), seen))
     ticker.finish()
     out.sort(key=lambda p: -int(p.severity))
-    return Report(out, np.unique(np.asarray(seen, np.int64)))
+    by_code = {c: np.unique(np.asarray(v, np.int64)) for c, v in seen.items()}
+    every = [v for v in by_code.values()]
+    return Report(out, np.unique(np.concatenate(every)) if every else np.zeros(0, np.int64),
+                  by_code)
 
 
 def validate_image(ds: Dataset, image_id: int, check_files: bool = True,
@@ -139,26 +204,41 @@ def validate_image(ds: Dataset, image_id: int, check_files: bool = True,
 
 def _checks(ds: Dataset, rows: np.ndarray, images: np.ndarray, check_files: bool,
             allow_outside: bool, decode: bool, ticker: _Ticker = _NONE,
-            seen: list[int] | None = None) -> list[Problem]:
-    """The per-annotation and per-image checks, over the given rows only."""
-    out = _limit(_references(ds, rows), seen)
-    out += _limit(_boxes(ds, rows), seen)
-    out += _limit(_images(ds, images, allow_outside), seen)
-    out += _limit(_geometry(ds, rows, ticker), seen)
-    out += _limit(_keypoints(ds, rows, ticker), seen)
+            seen: Seen | None = None, options: HealthOptions = health.DEFAULT,
+            mask_area: np.ndarray | None = None,
+            step: Callable[[list[Problem]], None] | None = None) -> list[Problem]:
+    """The per-annotation and per-image checks, over the given rows only.
+
+    ``mask_area`` (per row, NaN) receives pycocotools' area of each non-crowd mask;
+    ``step`` gets the problems of each check as it ends."""
+    out: list[Problem] = []
+    add = step if step is not None else out.extend
+    areas = mask_area if mask_area is not None else np.full(len(rows), np.nan)
+
+    def make(row: int, sev: Severity, code: str, msg: str) -> Problem:
+        return _ann_problem(ds, row, sev, code, msg)
+
+    add(_limit(_references(ds, rows), seen))
+    add(_limit(_boxes(ds, rows), seen))
+    add(_limit(health.tiny_boxes(ds, rows, make, options), seen))
+    add(_limit(health.duplicate_annotations(ds, rows, make, options), seen))
+    add(_limit(_images(ds, images, allow_outside), seen))
+    add(_limit(_geometry(ds, rows, ticker, areas), seen))
+    add(_limit(health.area_mismatches(ds, rows, areas, make, options), seen))
+    add(_limit(_keypoints(ds, rows, ticker), seen))
     if check_files:
-        out += _limit(_files(ds, images, allow_outside, decode, ticker), seen)
+        add(_limit(_files(ds, images, allow_outside, decode, ticker), seen))
     return out
 
 
-def _limit(problems: Iterator[Problem], seen: list[int] | None = None) -> list[Problem]:
+def _limit(problems: Iterator[Problem], seen: Seen | None = None) -> list[Problem]:
     """The first MAX_PER_CHECK problems, and a count of the rest (each still checked,
     and its image added to ``seen``: the ``has_problems`` filter misses none)."""
     out: list[Problem] = []
     more = 0
     for p in problems:
         if seen is not None and p.image_id is not None:
-            seen.append(p.image_id)
+            seen.setdefault(p.code, []).append(p.image_id)
         if len(out) < MAX_PER_CHECK:
             out.append(p)
         else:
@@ -294,7 +374,10 @@ def _images(ds: Dataset, images: np.ndarray, allow_outside: bool) -> Iterator[Pr
                           image_id=int(ds.image_ids[row]))
 
 
-def _geometry(ds: Dataset, rows: np.ndarray, ticker: _Ticker = _NONE) -> Iterator[Problem]:
+def _geometry(ds: Dataset, rows: np.ndarray, ticker: _Ticker = _NONE,
+              mask_area: np.ndarray | None = None) -> Iterator[Problem]:
+    """Decodes every segmentation; ``mask_area[k]`` gets the area of ``rows[k]``'s mask
+    (pycocotools' ``area``) for the non-crowd ones that decode cleanly."""
     kinds = ds.anns.seg_kind[rows]
     for row in rows[kinds == SEG_INVALID].tolist():
         yield _ann_problem(ds, row, Severity.ERROR, "bad-segmentation",
@@ -303,7 +386,9 @@ def _geometry(ds: Dataset, rows: np.ndarray, ticker: _Ticker = _NONE) -> Iterato
         yield _ann_problem(ds, row, Severity.INFO, "empty-segmentation",
                            "segmentation is an empty list (box only, no mask)")
     geo = np.isin(kinds, [SEG_POLYGON, SEG_RLE, SEG_RLE_RAW])
-    for row in rows[geo].tolist():
+    crowd = ds.anns.iscrowd[rows] != 0
+    for k in np.flatnonzero(geo).tolist():
+        row = int(rows[k])
         ticker.tick()
         g = ds.geometry(row)
         for msg in g.problems:
@@ -312,9 +397,13 @@ def _geometry(ds: Dataset, rows: np.ndarray, ticker: _Ticker = _NONE) -> Iterato
                                Severity.WARNING, code, msg)
         img = int(ds.ann_image_row[row])
         if img >= 0:
-            msg2 = rle_size_problem(g, *ds.image_size(img))
+            size = ds.image_size(img)
+            msg2 = rle_size_problem(g, *size)
             if msg2:
                 yield _ann_problem(ds, row, Severity.ERROR, "rle-size-mismatch", msg2)
+            elif mask_area is not None and not crowd[k] and not g.problems and not g.empty \
+                    and size[0] > 0 and size[1] > 0:
+                mask_area[k] = _mask_area(g, float(ds.anns.area[row]), size)
         if g.empty and not g.problems:
             yield _ann_problem(ds, row, Severity.WARNING, "degenerate-polygon",
                                "segmentation has no usable polygon")
@@ -327,6 +416,26 @@ def _geometry(ds: Dataset, rows: np.ndarray, ticker: _Ticker = _NONE) -> Iterato
                 yield Problem(Severity.ERROR, "bad-rle", msg,
                               f"[{int(res.anns.ordinal[row])}]", str(res.file.path),
                               image_id=int(res.anns.image_id[row]))
+
+
+def _shoelace(g: Geometry) -> float:
+    total = 0.0
+    for p in g.polygons:
+        x, y = p[:, 0], p[:, 1]
+        total += 0.5 * abs(float(x[:-1] @ y[1:] - x[1:] @ y[:-1] + x[-1] * y[0]
+                                 - x[0] * y[-1]))
+    return total
+
+
+def _mask_area(g: Geometry, stored: float, size: tuple[int, int]) -> float:
+    """The mask's area for the area-mismatch check: a polygon whose stored area is its
+    exact (shoelace) area within 1 % agrees (the rasterisation costs as much as decoding
+    the polygon); every other mask gets pycocotools' ``area``."""
+    if g.polygons:
+        exact = _shoelace(g)
+        if abs(stored - exact) <= 0.01 * max(exact, 1.0):
+            return exact
+    return geometry_area(g, *size)
 
 
 def _keypoints(ds: Dataset, rows: np.ndarray, ticker: _Ticker = _NONE) -> Iterator[Problem]:

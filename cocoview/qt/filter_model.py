@@ -244,6 +244,7 @@ class FilterModel(QObject):
             drop["file_missing"] = None
         if "problems" not in self._ready:
             drop["has_problems"] = None
+            drop["problem"] = None
         self.set_filter(self.filter.with_(**drop), immediate=True)
 
     def shutdown(self, msecs: int = 5000) -> bool:

@@ -39,6 +39,7 @@ from cocoview.qt.image_browser import ImageBrowser
 from cocoview.qt.inspector import InspectorPanel
 from cocoview.qt.loading import DatasetLoader, OpenRequest
 from cocoview.qt.presenter import CanvasPresenter
+from cocoview.qt.problems_dock import ProblemsDock
 from cocoview.qt.settings import app_settings
 from cocoview.qt.state import ViewerState
 from cocoview.qt.widgets import RevealButton
@@ -61,6 +62,7 @@ DOCKS: tuple[DockSpec, ...] = (
     DockSpec("filter", "Filter", Area.LeftDockWidgetArea, below="images"),
     DockSpec("categories", "Categories", Area.RightDockWidgetArea),
     DockSpec("inspector", "Inspector", Area.RightDockWidgetArea),
+    DockSpec("problems", "Problems", Area.RightDockWidgetArea, tab_with="inspector"),
 )
 
 JSON_FILTER = "COCO JSON (*.json *.json.gz *.gz);;All files (*)"
@@ -88,10 +90,11 @@ class MainWindow(QMainWindow):
         self.filter_panel = FilterPanel(self.state, self, model=self.filter_model)
         self.categories = CategoryPanel(self.state, self, filter_model=self.filter_model)
         self.inspector = InspectorPanel(self.state, self)
+        self.problems = ProblemsDock(self.state, self)
         self.export_dialog: ExportDialog | None = None
         panels: dict[str, QWidget] = {"images": self.browser, "filter": self.filter_panel,
                                       "categories": self.categories,
-                                      "inspector": self.inspector}
+                                      "inspector": self.inspector, "problems": self.problems}
         self.docks: dict[str, QDockWidget] = {}
         for spec in DOCKS:
             self.docks[spec.key] = dock = self._dock(spec.title, panels[spec.key], spec.area)
@@ -631,7 +634,8 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.loader.wait()
         self.frames.shutdown()
-        for panel in (self.browser, self.inspector, self.categories, self.filter_panel):
+        for panel in (self.browser, self.inspector, self.categories, self.filter_panel,
+                      self.problems):
             shutdown = getattr(panel, "shutdown", None)
             if callable(shutdown):
                 shutdown()

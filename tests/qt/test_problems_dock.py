@@ -1,0 +1,121 @@
+"""The Problems dock: filled in the worker, grouped and filtered; a click shows the image
+and selects the annotation; the list exports as CSV and JSON."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import cocoview
+from cocoview.model.errors import Severity
+from cocoview.qt.problems_dock import ProblemsDock
+from cocoview.qt.state import ViewerState
+from cocoview.testing.synth import generate_coco
+
+
+@pytest.fixture
+def planted(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    path = tmp_path / "a.json"
+    generate_coco(path, n_images=40, n_annotations=300, seed=1, n_categories=10)
+    d = json.loads(path.read_text())
+    a = next(x for x in d["annotations"] if not x["iscrowd"])
+    tiny = {"id": 10**9, "image_id": a["image_id"], "category_id": a["category_id"],
+            "bbox": [3, 3, 1, 20], "area": 20.0, "iscrowd": 0, "segmentation": []}
+    dup = dict(a, id=10**9 + 1)
+    d["annotations"] += [tiny, dup]
+    path.write_text(json.dumps(d))
+    return path, {"tiny": tiny, "dup": dup, "cat": a["category_id"]}
+
+
+@pytest.fixture
+def dock(qapp: object, qtbot: Any, planted: tuple[Path, dict[str, Any]]) -> ProblemsDock:
+    state = ViewerState()
+    state.set_dataset(cocoview.open(planted[0], cache=False))
+    d = ProblemsDock(state)
+    qtbot.addWidget(d)
+    with qtbot.waitSignal(d.finished, timeout=30_000):
+        d.show()  # shown: the check starts
+    return d
+
+
+def test_groups_counts_and_filters(dock: ProblemsDock,
+                                   planted: tuple[Path, dict[str, Any]]) -> None:
+    groups = {(code, sev): n for code, sev, n in dock.problems.groups()}  # type: ignore[union-attr]
+    assert groups[("tiny-box", Severity.WARNING)] == 1
+    assert groups[("duplicate-annotation", Severity.WARNING)] == 1
+    assert dock.groups.topLevelItemCount() == len(groups)
+    assert dock.model.rowCount() == len(dock.problems)  # type: ignore[arg-type]
+    dock.select_code("tiny-box")
+    assert dock.model.rowCount() == 1
+    assert dock.model.index(0, 1).data() == "tiny-box"
+    dock.select_code("no-such-code")
+    dock.groups.clearSelection()
+    dock.severity_box.setCurrentIndex(2)  # errors only: the planted ones are warnings
+    assert all(dock.problems.severity[i] == Severity.ERROR  # type: ignore[union-attr]
+               for i in dock.shown().tolist())
+    dock.severity_box.setCurrentIndex(0)
+    k = dock.category_box.findData(planted[1]["cat"])
+    assert k > 0
+    dock.category_box.setCurrentIndex(k)
+    shown = dock.shown()
+    assert len(shown) >= 2 and (dock.problems.category_id[shown]  # type: ignore[union-attr]
+                                == planted[1]["cat"]).all()
+
+
+def test_a_click_shows_the_image_and_selects_the_annotation(
+        dock: ProblemsDock, qtbot: Any, planted: tuple[Path, dict[str, Any]]) -> None:
+    state = dock._state
+    ds = state.dataset
+    assert ds is not None
+    tiny = planted[1]["tiny"]
+    dock.select_code("tiny-box")
+    rect = dock.table.visualRect(dock.model.index(0, 1))
+    from PySide6.QtCore import Qt
+
+    with qtbot.waitSignal(state.selectionChanged, timeout=5000):
+        qtbot.mouseClick(dock.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert state.current_image == tiny["image_id"]
+    assert int(ds.anns.id[state.selected_row]) == tiny["id"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json"])
+def test_export_writes_the_rows_shown(dock: ProblemsDock, qtbot: Any, tmp_path: Path,
+                                      suffix: str) -> None:
+    dock.select_code("duplicate-annotation")
+    out = tmp_path / f"problems{suffix}"
+    with qtbot.waitSignal(dock.exported, timeout=10_000) as sig:
+        dock.export(out)
+    assert sig.args == [str(out), 1]
+    if suffix == ".csv":
+        with out.open(newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    else:
+        rows = json.loads(out.read_text())["problems"]
+    assert len(rows) == 1 and rows[0]["code"] == "duplicate-annotation"
+    assert int(rows[0]["annotation_id"]) == 10**9 + 1
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # atomic
+
+
+def test_problems_arrive_while_the_check_runs(qapp: object, qtbot: Any,
+                                              planted: tuple[Path, dict[str, Any]]) -> None:
+    from cocoview.model.validate import validate_report
+
+    ds = cocoview.open(planted[0], cache=False)
+    batches: list[int] = []
+    rep = validate_report(ds, found=lambda ps: batches.append(len(ps)))
+    assert len(batches) > 1 and sum(batches) == len(rep.problems)
+    state = ViewerState()
+    state.set_dataset(ds)
+    d = ProblemsDock(state)
+    qtbot.addWidget(d)
+    counts: list[int] = []
+    d.model.modelReset.connect(lambda: counts.append(d.model.rowCount()))
+    with qtbot.waitSignal(d.finished, timeout=30_000):
+        d.start()
+    assert counts[-1] == len(rep.problems)
+    assert np.isin(d.problems.image_id, ds.image_ids).any()  # type: ignore[union-attr]

@@ -39,6 +39,7 @@ from cocoview.qt.image_browser import ImageBrowser
 from cocoview.qt.inspector import InspectorPanel
 from cocoview.qt.loading import DatasetLoader, OpenRequest
 from cocoview.qt.presenter import CanvasPresenter
+from cocoview.qt.review import ReviewController
 from cocoview.qt.settings import app_settings
 from cocoview.qt.state import ViewerState
 
@@ -79,6 +80,9 @@ class MainWindow(QMainWindow):
         self.canvas = Canvas(self.state, self)
         self.setCentralWidget(self.canvas)
         self.presenter = CanvasPresenter(self.state, self.frames, self.canvas, self)
+        self.review = ReviewController(self.state, self)  # evaluates opened results
+        self.review.reviewChanged.connect(self.canvas.set_review)
+        self.review.message.connect(lambda m: self.statusBar().showMessage(m, 15000))
         self.pending: OpenRequest | None = None
         self.current: OpenRequest | None = None
 
@@ -623,7 +627,8 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.loader.wait()
         self.frames.shutdown()
-        for panel in (self.browser, self.inspector, self.categories, self.filter_panel):
+        for panel in (self.browser, self.inspector, self.categories, self.filter_panel,
+                      self.review):
             shutdown = getattr(panel, "shutdown", None)
             if callable(shutdown):
                 shutdown()

@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
             "export": self.export_dialog_open, "clear_filter": self.filter_model.clear,
             "opacity_up": lambda: self.state.set_opacity(self.state.opacity + 0.1),
             "opacity_down": lambda: self.state.set_opacity(self.state.opacity - 0.1),
+            "review_mode": self._cycle_review_mode,
             "fit": self.canvas.fit, "actual": self.canvas.actual_size,
             "zoom_in": self.canvas.zoom_in, "zoom_out": self.canvas.zoom_out,
             "zoom_sel": self.canvas.zoom_to_selection,
@@ -553,6 +554,13 @@ class MainWindow(QMainWindow):
             self.opacity_slider.blockSignals(True)
             self.opacity_slider.setValue(v)
             self.opacity_slider.blockSignals(False)
+
+    def _cycle_review_mode(self) -> None:
+        from cocoview.model.review import VIEW_MODES
+
+        mode = VIEW_MODES[(VIEW_MODES.index(self.canvas.view_mode) + 1) % len(VIEW_MODES)]
+        self.canvas.set_view_mode(mode)
+        self.statusBar().showMessage(f"Review view: {mode}", 5000)
 
     def toggle_fullscreen(self, on: bool) -> None:
         self.showFullScreen() if on else self.showNormal()

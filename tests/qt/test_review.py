@@ -84,3 +84,17 @@ def test_results_matching_no_image_are_reported(qtbot: QtBot, tmp_path: Path) ->
         state.set_dataset(ds)
     qtbot.waitUntil(lambda: rc.review is not None, timeout=30000)
     rc.shutdown()
+
+
+def test_the_shortcut_cycles_the_view_modes(qtbot: QtBot) -> None:
+    from cocoview.qt.main_window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    act = w.actions_["review_mode"]
+    assert act.shortcut().toString() == "E"
+    seen = []
+    for _ in range(4):
+        act.trigger()
+        seen.append(w.canvas.view_mode)
+    assert seen == ["gt", "predictions", "errors", "both"]

@@ -66,6 +66,9 @@ SPECS: tuple[ActionSpec, ...] = (
                True, "View"),
     ActionSpec("opacity_up", "More Mask Opacity", ("]",), group="View"),
     ActionSpec("opacity_down", "Less Mask Opacity", ("[",), group="View"),
+    ActionSpec("review_mode", "Cycle &Review View", ("E",),
+               "With an evaluated results file: both, ground truth only, predictions only, "
+               "errors only (false positives and missed ground truth)", group="View"),
     ActionSpec("fit", "&Fit to Window", ("F",), group="View"),
     ActionSpec("actual", "&Actual Size (100 %)", ("1",), group="View"),
     ActionSpec("zoom_in", "Zoom &In", (StdKey.ZoomIn, "+", "="), group="View"),

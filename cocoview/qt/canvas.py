@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from cocoview.model.look import item_key
 from cocoview.model.overlays import AnnOverlay
+from cocoview.model.review import Review, Style
 from cocoview.qt.canvas_items import (
     BoxesItem,
     HighlightItem,
@@ -83,6 +84,10 @@ class Canvas(QGraphicsView):
             self.scene().addItem(item)
         for layer in self.layers:
             layer.visible_fn = self._is_visible
+            layer.style_fn = self.verdict_style
+        #: the evaluation's verdicts (model/review.py; None: none) and the view mode
+        self.review: Review | None = None
+        self.view_mode = "both"
 
         self.folder_button = QPushButton("Set Images Folder…", self.viewport())
         self.folder_button.setObjectName("canvas_folder_button")
@@ -174,7 +179,34 @@ class Canvas(QGraphicsView):
         self._repaint_layers()
 
     def _is_visible(self, it: AnnOverlay) -> bool:
-        return self.state.look().shows(it)
+        if not self.state.look().shows(it):
+            return False
+        mode, rv = self.view_mode, self.review
+        if mode == "gt":
+            return not it.is_result
+        if mode == "predictions":
+            return it.is_result
+        if mode == "errors" and rv is not None:
+            return rv.is_error(it.row if it.is_result else -1,
+                               -1 if it.is_result else it.row, self.state.min_score)
+        return True
+
+    def verdict_style(self, it: AnnOverlay) -> Style | None:
+        """The item's verdict style at the min score (None: no evaluation)."""
+        rv = self.review
+        if rv is None:
+            return None
+        return rv.style(it.row if it.is_result else -1, -1 if it.is_result else it.row,
+                        self.state.min_score)
+
+    def set_review(self, review: Review | None) -> None:
+        self.review = review
+        self._repaint_layers()
+
+    def set_view_mode(self, mode: str) -> None:
+        """"both" / "gt" / "predictions" / "errors" (model/review.py VIEW_MODES)."""
+        self.view_mode = mode
+        self._repaint_layers()
 
     def _repaint_layers(self) -> None:
         for layer in self.layers:

@@ -19,8 +19,17 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from cocoview.model.labels import place_labels
 from cocoview.model.look import EDGE, item_key, labelled, limb_colors
 from cocoview.model.overlays import AnnOverlay
+from cocoview.model.review import Style
 
 VisibleFn = Callable[[AnnOverlay], bool]
+#: an item's verdict style (model/review.py), None: no evaluation
+StyleFn = Callable[[AnnOverlay], Style | None]
+PEN_STYLES = {"solid": Qt.PenStyle.SolidLine, "dash": Qt.PenStyle.DashLine,
+              "dot": Qt.PenStyle.DotLine}
+
+
+def _no_style(it: AnnOverlay) -> Style | None:
+    return None
 
 
 def qcolor(rgb: tuple[int, int, int], alpha: int = 255) -> QColor:
@@ -42,6 +51,7 @@ class LayerItem(QGraphicsItem):
         self.polys: dict[int, list[QPolygonF]] = {}
         self.rect = QRectF()
         self.visible_fn: VisibleFn = lambda it: True
+        self.style_fn: StyleFn = _no_style
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
 
     def set_items(self, items: list[AnnOverlay], rect: QRectF,
@@ -99,18 +109,41 @@ class BoxesItem(LayerItem):
 
     def paint(self, p: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
+        badges: list[tuple[QPointF, Style]] = []
         for it in self.shown():
             if it.bbox is None or not (self.show_stuff if it.is_stuff else self.show_things):
                 continue
             x, y, w, h = (float(v) for v in it.bbox)
-            pen = QPen(qcolor(it.color), 1.5 if it.is_result else 2.0)
+            st = self.style_fn(it)
+            pen = QPen(qcolor(it.color if st is None else st.color),
+                       1.5 if it.is_result and st is None else 2.0)
             pen.setCosmetic(True)
             pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
-            if it.is_result:
+            if st is not None:
+                pen.setStyle(PEN_STYLES[st.pen])
+            elif it.is_result:
                 pen.setStyle(Qt.PenStyle.DashLine)
             p.setPen(pen)
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRect(QRectF(x, y, w, h))
+            if st is not None and st.badge:
+                badges.append((QPointF(x + w, y), st))
+        self._paint_badges(p, badges)
+
+    def _paint_badges(self, p: QPainter, badges: list[tuple[QPointF, Style]]) -> None:
+        """The verdict's mark at the box's top-right corner, at screen size."""
+        if not badges:
+            return
+        t = p.worldTransform()
+        p.save()
+        p.resetTransform()
+        for pt, st in badges:
+            c = t.map(pt)
+            box = QRectF(c.x() - 14, c.y(), 14, 14)
+            p.fillRect(box, qcolor(st.color, 230))
+            p.setPen(QColor(0, 0, 0))
+            p.drawText(box, Qt.AlignmentFlag.AlignCenter, st.badge)
+        p.restore()
 
 
 class KeypointsItem(LayerItem):

@@ -40,6 +40,7 @@ from cocoview.qt.inspector import InspectorPanel
 from cocoview.qt.loading import DatasetLoader, OpenRequest
 from cocoview.qt.presenter import CanvasPresenter
 from cocoview.qt.problems_dock import ProblemsDock
+from cocoview.qt.review import ReviewController
 from cocoview.qt.settings import app_settings
 from cocoview.qt.state import ViewerState
 from cocoview.qt.widgets import RevealButton
@@ -82,6 +83,9 @@ class MainWindow(QMainWindow):
         self.canvas = Canvas(self.state, self)
         self.setCentralWidget(self.canvas)
         self.presenter = CanvasPresenter(self.state, self.frames, self.canvas, self)
+        self.review = ReviewController(self.state, self)  # evaluates opened results
+        self.review.reviewChanged.connect(self.canvas.set_review)
+        self.review.message.connect(lambda m: self.statusBar().showMessage(m, 15000))
         self.pending: OpenRequest | None = None
         self.current: OpenRequest | None = None
 
@@ -136,6 +140,7 @@ class MainWindow(QMainWindow):
             "export": self.export_dialog_open, "clear_filter": self.filter_model.clear,
             "opacity_up": lambda: self.state.set_opacity(self.state.opacity + 0.1),
             "opacity_down": lambda: self.state.set_opacity(self.state.opacity - 0.1),
+            "review_mode": self._cycle_review_mode,
             "fit": self.canvas.fit, "actual": self.canvas.actual_size,
             "zoom_in": self.canvas.zoom_in, "zoom_out": self.canvas.zoom_out,
             "zoom_sel": self.canvas.zoom_to_selection,
@@ -561,6 +566,13 @@ class MainWindow(QMainWindow):
             self.opacity_slider.setValue(v)
             self.opacity_slider.blockSignals(False)
 
+    def _cycle_review_mode(self) -> None:
+        from cocoview.model.review import VIEW_MODES
+
+        mode = VIEW_MODES[(VIEW_MODES.index(self.canvas.view_mode) + 1) % len(VIEW_MODES)]
+        self.canvas.set_view_mode(mode)
+        self.statusBar().showMessage(f"Review view: {mode}", 5000)
+
     def toggle_fullscreen(self, on: bool) -> None:
         self.showFullScreen() if on else self.showNormal()
 
@@ -635,7 +647,7 @@ class MainWindow(QMainWindow):
         self.loader.wait()
         self.frames.shutdown()
         for panel in (self.browser, self.inspector, self.categories, self.filter_panel,
-                      self.problems):
+                      self.problems, self.review):
             shutdown = getattr(panel, "shutdown", None)
             if callable(shutdown):
                 shutdown()

@@ -1,0 +1,139 @@
+"""The verdict of every drawn item, at the operating point (min score), without Qt.
+
+An :class:`Evaluation` holds one verdict per evaluated detection and ground truth
+(COCOeval's matching at one IoU threshold). The viewer draws detections by their
+row in ``ds.results`` and ground truth by annotation row; :class:`Review` maps
+both onto the evaluation's rows and applies the min score.
+
+The min score is exact, not an approximation: COCOeval matches greedily in score
+order, so dropping the detections under a threshold changes no match of those
+above it (nor their maxDets rank). A detection under the min score is not drawn;
+a ground truth whose match scores under it is *missed* at that operating point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from cocoview.model.evaluation.verdicts import FP, IGNORED, MATCHED, MISSED, TP
+
+if TYPE_CHECKING:
+    from cocoview.model.dataset import Dataset
+    from cocoview.model.evaluation import Evaluation
+
+#: verdict names of a detection and of a ground truth ("" : not evaluated)
+DET_VERDICTS = ("tp", "fp", "ignored")
+GT_VERDICTS = ("matched", "missed", "ignored")
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a verdict is drawn: not by colour alone (a line style and a badge too)."""
+
+    pen: str  # "solid" | "dash" | "dot"
+    badge: str  # a short mark drawn at the box's corner ("" none)
+    color: tuple[int, int, int]  # the outline's colour (the category colour fills)
+    legend: str
+
+
+#: one entry per verdict; the canvas, the legend and the tests read these
+STYLES: dict[str, Style] = {
+    "tp": Style("solid", "✓", (60, 200, 90), "true positive (detection matched a GT)"),
+    "fp": Style("dash", "✗", (240, 60, 50), "false positive (no GT at the IoU threshold)"),
+    "ignored": Style("dot", "–", (170, 170, 170),
+                     "ignored detection (crowd, area range or maxDets)"),
+    "matched": Style("solid", "", (60, 200, 90), "ground truth found"),
+    "missed": Style("dash", "!", (255, 170, 0), "missed ground truth (no detection)"),
+    "gt_ignored": Style("dot", "", (170, 170, 170), "ignored ground truth (crowd / area)"),
+}
+
+#: the view modes (what is drawn), in the order the shortcut cycles them
+VIEW_MODES = ("both", "gt", "predictions", "errors")
+
+
+class Review:
+    """Verdicts of one evaluation by the viewer's rows (result row, annotation row)."""
+
+    def __init__(self, ds: Dataset, ev: Evaluation) -> None:
+        self.evaluation = ev
+        v, dt, gt = ev.verdicts, ev.dt, ev.gt
+        n_res = len(ds.results) if ds.results is not None else 0
+        # result row (ds.results) → evaluated detection row (-1: skipped)
+        by_index = np.full(max(dt.n_results, 1), -1, np.int64)
+        by_index[dt.result_index] = np.arange(len(dt))
+        if n_res:
+            ordinal = np.asarray(ds.results.anns.ordinal, np.int64)  # type: ignore[union-attr]
+            ok = (ordinal >= 0) & (ordinal < len(by_index))
+            self.det_row = np.where(ok, by_index[np.clip(ordinal, 0, len(by_index) - 1)], -1)
+        else:
+            self.det_row = np.empty(0, np.int64)
+        # annotation row → ground-truth row (-1: not evaluated)
+        self.gt_row = np.full(len(ds.anns), -1, np.int64)
+        self.gt_row[gt.row] = np.arange(len(gt))
+        self.status = v.status
+        self.score = dt.score
+        self.match = v.gt_row  # detection row → ground-truth row
+        self.iou = v.iou
+        self.reason = v.reason
+        self.gt_status = v.gt_status
+        self.gt_det = v.gt_det_row  # ground-truth row → detection row
+        self.gt_ann_row = np.asarray(gt.row, np.int64)
+        self.gt_ann_id = gt.ann_id
+
+    # ----- one item -------------------------------------------------------
+    def detection(self, result_row: int) -> str:
+        """"tp" / "fp" / "ignored", or "" (not evaluated: a skipped result)."""
+        d = int(self.det_row[result_row]) if 0 <= result_row < len(self.det_row) else -1
+        return DET_VERDICTS[int(self.status[d])] if d >= 0 else ""
+
+    def ground_truth(self, ann_row: int, min_score: float = 0.0) -> str:
+        """"matched" / "missed" / "ignored" at ``min_score`` ("" : not evaluated)."""
+        g = int(self.gt_row[ann_row]) if 0 <= ann_row < len(self.gt_row) else -1
+        if g < 0:
+            return ""
+        s = int(self.gt_status[g])
+        if s == MATCHED and not self.score[self.gt_det[g]] >= min_score:
+            s = MISSED
+        return GT_VERDICTS[s]
+
+    def match_of(self, result_row: int) -> tuple[int, int, float]:
+        """(annotation row, annotation id, IoU) the detection matched; (-1, -1, nan)."""
+        d = int(self.det_row[result_row]) if 0 <= result_row < len(self.det_row) else -1
+        if d < 0 or self.match[d] < 0:
+            return -1, -1, float("nan")
+        g = int(self.match[d])
+        return int(self.gt_ann_row[g]), int(self.gt_ann_id[g]), float(self.iou[d])
+
+    def style(self, result_row: int = -1, ann_row: int = -1, min_score: float = 0.0) -> \
+            Style | None:
+        """The style of a detection (``result_row``) or a ground truth (``ann_row``)."""
+        if result_row >= 0:
+            name = self.detection(result_row)
+        else:
+            name = self.ground_truth(ann_row, min_score)
+            name = "gt_ignored" if name == "ignored" else name
+        return STYLES.get(name) if name else None
+
+    def is_error(self, result_row: int = -1, ann_row: int = -1,
+                 min_score: float = 0.0) -> bool:
+        """A false positive or a missed ground truth (the "errors only" view)."""
+        if result_row >= 0:
+            return self.detection(result_row) == "fp"
+        return self.ground_truth(ann_row, min_score) == "missed"
+
+    # ----- counts -----------------------------------------------------------
+    def counts(self, min_score: float = 0.0) -> dict[str, int]:
+        """TP / FP / ignored detections and matched / missed GT at ``min_score``."""
+        on = self.score >= min_score
+        matched = self.gt_status == MATCHED
+        det = np.maximum(self.gt_det, 0)
+        still = matched & (self.score[det] >= min_score) if len(det) else matched
+        return {"tp": int((on & (self.status == TP)).sum()),
+                "fp": int((on & (self.status == FP)).sum()),
+                "ignored": int((on & (self.status == IGNORED)).sum()),
+                "gt_matched": int(still.sum()),
+                "gt_missed": int((self.gt_status == MISSED).sum() + (matched & ~still).sum()),
+                "gt_ignored": int((self.gt_status == 2).sum())}

@@ -23,6 +23,7 @@ from cocoview.model.edits import (
     save_as,
 )
 from cocoview.model.safe_write import WriteError
+from tests.conftest import real_sets, set_id
 
 
 def _doc(tmp_path: Path) -> Path:
@@ -127,3 +128,42 @@ def test_save_as_never_over_input(tmp_path: Path) -> None:
     save_as(layer, src, overwrite_input=True)
     assert src.with_name("in.json.bak").read_bytes() == before
     assert len(json.loads(src.read_text())["annotations"]) == 8
+
+
+REAL = [s for s in real_sets() if s[1]["kind"] in ("instances", "keypoints")]
+
+
+@pytest.mark.parametrize("item", REAL, ids=[set_id(s) for s in REAL])
+def test_save_as_on_real_sets(item: tuple[Path, dict], tmp_path: Path) -> None:
+    root, s = item
+    src = root / s["annotation"]
+    ds = dataset.open(src)
+    if len(ds.anns.id) < 2 or len(ds.categories) < 2:
+        pytest.skip("too few annotations or categories to edit")
+    layer = EditLayer(ds)
+    gone, moved = int(ds.anns.id[0]), int(ds.anns.id[1])
+    new_cat = next(c.id for c in ds.categories if c.id != int(ds.anns.category_id[1]))
+    layer.apply(DeleteAnnotation(gone))
+    layer.apply(Relabel(moved, new_cat))
+    out = save_as(layer, tmp_path / "edited.json")
+    want = json.loads(src.read_text())
+    got = json.loads(out.read_text())
+    assert list(got) == list(want)
+    exp = []
+    for a in want["annotations"]:
+        if isinstance(a, dict) and a.get("id") == gone:
+            continue
+        if isinstance(a, dict) and a.get("id") == moved:
+            a["category_id"] = new_cat
+        exp.append(a)
+    assert got["annotations"] == exp
+    assert [list(a) for a in got["annotations"] if isinstance(a, dict)] == \
+        [list(a) for a in exp if isinstance(a, dict)]
+    assert {k: v for k, v in got.items() if k != "annotations"} == \
+        {k: v for k, v in want.items() if k != "annotations"}
+    text = out.read_bytes()
+    f = ds.files[0]
+    edited = {int(ds.anns.ordinal[ds.ann_row(i)]) for i in (gone, moved)}
+    untouched = [o for o in range(f.n_records) if o not in edited]
+    for o in untouched[:50]:
+        assert bytes(f.record_bytes(o)) in text

@@ -22,6 +22,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--merge-category", nargs="+", default=[], metavar="FROM=INTO")
     p.add_argument("--delete-category", nargs="+", default=[], metavar="CATEGORY")
     p.add_argument("--delete-image", type=int, nargs="+", default=[], metavar="ID")
+    p.add_argument("--journal", type=Path, metavar="EDITS.jsonl",
+                   help="apply a journal saved from the app first")
     p.add_argument("--out", type=Path, required=True, metavar="OUT.json")
     p.add_argument("--force", action="store_true", help="overwrite an existing OUT")
 
@@ -45,6 +47,13 @@ def cmd_edit(args: argparse.Namespace) -> int:
         raise WriteError(f"{out} exists (use --force to overwrite)")
     layer = E.EditLayer(_open(args))
     try:
+        if args.journal is not None:
+            from cocoview.model.journal import JournalError, restore
+
+            try:
+                restore(layer, args.journal)
+            except JournalError as exc:
+                raise E.EditError(str(exc)) from None
         for a in args.delete_annotation:
             layer.apply(E.DeleteAnnotation(a))
         for text in args.relabel:

@@ -56,3 +56,22 @@ def test_edit_refuses_the_input(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["edit", str(src), "--no-cache", "--delete-annotation", "1",
                  "--out", str(src), "--force"]) == 2
     assert "input" in capsys.readouterr().err and src.read_bytes() == before
+
+
+def test_edit_applies_a_journal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cocoview.model.edits import DeleteAnnotation
+    from cocoview.model.journal import Journal
+
+    src = _doc(tmp_path)
+    jpath = tmp_path / "j.jsonl"
+    Journal(src, jpath).record(DeleteAnnotation(2))
+    out = tmp_path / "out.json"
+    assert main(["edit", str(src), "--no-cache", "--journal", str(jpath),
+                 "--out", str(out)]) == 0
+    assert 2 not in {a["id"] for a in json.loads(out.read_text())["annotations"]}
+    other = tmp_path / "other.json"
+    other.write_text('{"images": [], "annotations": [], "categories": []}')
+    assert main(["edit", str(other), "--no-cache", "--journal", str(jpath),
+                 "--out", str(tmp_path / "o2.json")]) == 2
+    assert "another file" in capsys.readouterr().err
+    assert not (tmp_path / "o2.json").exists()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Union
+from typing import TYPE_CHECKING, BinaryIO
 
 import msgspec
 import numpy as np
@@ -74,8 +74,8 @@ class SetTags:
     tags: tuple[str, ...]
 
 
-Edit = Union[DeleteAnnotation, Relabel, SetCrowd, RenameCategory, MergeCategory,
-             DeleteCategory, DeleteImage, SetTags]
+Edit = (DeleteAnnotation | Relabel | SetCrowd | RenameCategory | MergeCategory
+        | DeleteCategory | DeleteImage | SetTags)
 
 
 @dataclass

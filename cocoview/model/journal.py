@@ -49,7 +49,7 @@ def decode(line: str) -> E.Edit:
         raise JournalError(f"not an edit: {line.strip()[:80]}")
     if "tags" in d:
         d["tags"] = tuple(d["tags"])
-    return cls(**d)  # type: ignore[no-any-return]
+    return cls(**d)
 
 
 class Journal:

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from cocoview import __version__, eval_cli
+from cocoview import __version__, edit_cli, eval_cli
 from cocoview.model import chunk_worker, index_process
 
-COMMANDS = ("stats", "validate", "render", "export", "cache", "eval")
+COMMANDS = ("stats", "validate", "render", "export", "cache", "eval", "edit")
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
 
 
@@ -193,6 +193,7 @@ def build_command_parser() -> argparse.ArgumentParser:
                    help="write the per-category image counts per part as CSV")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     eval_cli.add_parser(sub)
+    edit_cli.add_parser(sub)
     return parser
 
 
@@ -475,7 +476,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_gui(argv)
     args = build_command_parser().parse_args(argv)
     handler = {"stats": cmd_stats, "validate": cmd_validate, "render": cmd_render,
-               "export": cmd_export, "cache": cmd_cache, "eval": eval_cli.cmd_eval}[args.command]
+               "export": cmd_export, "cache": cmd_cache, "eval": eval_cli.cmd_eval,
+               "edit": edit_cli.cmd_edit}[args.command]
     try:
         return handler(args)
     except CocoFormatError as exc:

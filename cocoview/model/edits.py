@@ -1,0 +1,371 @@
+"""Edits: a layer of small, immutable operations over the read-only dataset (issue 17).
+
+Each operation validates against the dataset and the layer (:class:`EditError`
+names what is wrong), and :meth:`EditLayer.apply` returns its inverse, so undo is
+applying the inverse. The layer holds only what changed (dicts keyed by id), so an
+edit costs O(1); :func:`save_as` writes a COCO file where every untouched object
+is the input's bytes and an edited one changes only in the edited fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+import msgspec
+import numpy as np
+
+from cocoview.model.safe_write import WriteError, atomic_write
+
+if TYPE_CHECKING:
+    from cocoview.model.dataset import Dataset
+
+
+class EditError(ValueError):
+    """An edit that does not fit the dataset (unknown id, merge into itself, ...)."""
+
+
+@dataclass(frozen=True)
+class DeleteAnnotation:
+    ann_id: int
+    restore: bool = False  # the inverse: bring it back
+
+
+@dataclass(frozen=True)
+class Relabel:
+    ann_id: int
+    category_id: int | None  # None: back to the file's category
+
+
+@dataclass(frozen=True)
+class SetCrowd:
+    ann_id: int
+    iscrowd: int | None  # None: back to the file's value
+
+
+@dataclass(frozen=True)
+class RenameCategory:
+    category_id: int
+    name: str | None  # None: back to the file's name
+
+
+@dataclass(frozen=True)
+class MergeCategory:
+    source: int
+    into: int | None  # None: undo the merge
+
+
+@dataclass(frozen=True)
+class DeleteCategory:
+    category_id: int
+    restore: bool = False
+
+
+@dataclass(frozen=True)
+class DeleteImage:
+    image_id: int
+    restore: bool = False
+
+
+@dataclass(frozen=True)
+class SetTags:
+    image_id: int
+    tags: tuple[str, ...]
+
+
+Edit = (DeleteAnnotation | Relabel | SetCrowd | RenameCategory | MergeCategory
+        | DeleteCategory | DeleteImage | SetTags)
+
+
+@dataclass
+class EditLayer:
+    """What changed over ``ds``; views ask it (``category_of``, ``is_deleted``...)."""
+
+    ds: Dataset
+    deleted_anns: set[int] = field(default_factory=set)
+    ann_category: dict[int, int] = field(default_factory=dict)
+    ann_crowd: dict[int, int] = field(default_factory=dict)
+    cat_names: dict[int, str] = field(default_factory=dict)
+    merged: dict[int, int] = field(default_factory=dict)
+    deleted_cats: set[int] = field(default_factory=set)
+    deleted_images: set[int] = field(default_factory=set)
+    tags: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    done: list[Edit] = field(default_factory=list)
+
+    # ----- lookups --------------------------------------------------------
+    def _ann(self, ann_id: int) -> int:
+        try:
+            return self.ds.ann_row(int(ann_id))
+        except KeyError:
+            raise EditError(f"no annotation with id {ann_id}") from None
+
+    def _cat(self, cat_id: int) -> None:
+        try:
+            self.ds.category(int(cat_id))
+        except KeyError:
+            raise EditError(f"no category with id {cat_id}") from None
+        if cat_id in self.deleted_cats or cat_id in self.merged:
+            raise EditError(f"category {cat_id} was deleted or merged")
+
+    def category_id(self, name_or_id: str | int) -> int:
+        """A category id from an id or a (current) name; EditError when unknown."""
+        if isinstance(name_or_id, int) or str(name_or_id).lstrip("-").isdigit():
+            cid = int(name_or_id)
+            self._cat(cid)
+            return cid
+        for c in self.ds.categories:
+            if self.cat_names.get(c.id, c.name) == name_or_id and c.id not in self.merged \
+                    and c.id not in self.deleted_cats:
+                return c.id
+        raise EditError(f"no category named {name_or_id!r}")
+
+    def category_of(self, ann_id: int) -> int:
+        row = self._ann(ann_id)
+        cid = self.ann_category.get(ann_id, int(self.ds.anns.category_id[row]))
+        return self.merged.get(cid, cid)
+
+    def is_deleted(self, ann_id: int) -> bool:
+        row = self._ann(ann_id)
+        img = int(self.ds.image_ids[self.ds.ann_image_row[row]]) \
+            if self.ds.ann_image_row[row] >= 0 else None
+        return ann_id in self.deleted_anns or img in self.deleted_images \
+            or self.category_of(ann_id) in self.deleted_cats
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.done)
+
+    def ann_keep_mask(self) -> np.ndarray:
+        """Per annotation row: kept after the edits (vectorised, for views and Save As)."""
+        ds = self.ds
+        keep = np.ones(len(ds.anns.id), bool)
+        if self.deleted_anns:
+            keep &= ~np.isin(ds.anns.id, np.fromiter(self.deleted_anns, np.int64))
+        if self.deleted_images:
+            rows = ds.ann_image_row
+            gone = np.isin(ds.image_ids, np.fromiter(self.deleted_images, np.int64))
+            keep &= ~((rows >= 0) & gone[np.maximum(rows, 0)])
+        if self.deleted_cats:
+            cats = self.category_column()
+            keep &= ~np.isin(cats, np.fromiter(self.deleted_cats, np.int64))
+        return keep
+
+    def category_column(self) -> np.ndarray:
+        """Per annotation row: the category id after the edits."""
+        cats = self.ds.anns.category_id.astype(np.int64).copy()
+        if self.ann_category:
+            ids = np.fromiter(self.ann_category, np.int64)
+            cats[[self.ds.ann_row(int(i)) for i in ids]] = list(self.ann_category.values())
+        for src, into in self.merged.items():
+            cats[cats == src] = into
+        return cats
+
+    # ----- apply / undo ---------------------------------------------------
+    def apply(self, edit: Edit) -> Edit:
+        """Validate and apply ``edit``; return its inverse (apply that to undo)."""
+        inverse = self._apply(edit)
+        self.done.append(edit)
+        return inverse
+
+    def _apply(self, e: Edit) -> Edit:
+        if isinstance(e, DeleteAnnotation):
+            self._ann(e.ann_id)
+            if e.restore:
+                self.deleted_anns.discard(e.ann_id)
+                return DeleteAnnotation(e.ann_id)
+            if e.ann_id in self.deleted_anns:
+                raise EditError(f"annotation {e.ann_id} is already deleted")
+            self.deleted_anns.add(e.ann_id)
+            return DeleteAnnotation(e.ann_id, restore=True)
+        if isinstance(e, Relabel):
+            row = self._ann(e.ann_id)
+            before = self.ann_category.get(e.ann_id)
+            if e.category_id is None:
+                self.ann_category.pop(e.ann_id, None)
+            else:
+                self._cat(e.category_id)
+                if e.category_id == int(self.ds.anns.category_id[row]):
+                    self.ann_category.pop(e.ann_id, None)
+                else:
+                    self.ann_category[e.ann_id] = e.category_id
+            return Relabel(e.ann_id, before)
+        if isinstance(e, SetCrowd):
+            self._ann(e.ann_id)
+            before_c = self.ann_crowd.get(e.ann_id)
+            if e.iscrowd is None:
+                self.ann_crowd.pop(e.ann_id, None)
+            else:
+                if e.iscrowd not in (0, 1):
+                    raise EditError(f"iscrowd must be 0 or 1, not {e.iscrowd}")
+                self.ann_crowd[e.ann_id] = e.iscrowd
+            return SetCrowd(e.ann_id, before_c)
+        if isinstance(e, RenameCategory):
+            before_n = self.cat_names.get(e.category_id)
+            if e.name is None:
+                self.cat_names.pop(e.category_id, None)
+            else:
+                self._cat(e.category_id)
+                if not e.name.strip():
+                    raise EditError("a category name cannot be empty")
+                self.cat_names[e.category_id] = e.name
+            return RenameCategory(e.category_id, before_n)
+        if isinstance(e, MergeCategory):
+            if e.into is None:
+                self.merged.pop(e.source, None)
+                return MergeCategory(e.source, None)  # not reached by undo chains
+            self._cat(e.source)
+            self._cat(e.into)
+            if e.source == e.into:
+                raise EditError(f"cannot merge category {e.source} into itself")
+            self.merged[e.source] = e.into
+            for k, v in list(self.merged.items()):  # chains: A→B then B→C gives A→C
+                if v == e.source:
+                    self.merged[k] = e.into
+            return MergeCategory(e.source, None)
+        if isinstance(e, DeleteCategory):
+            if e.restore:
+                self.deleted_cats.discard(e.category_id)
+                return DeleteCategory(e.category_id)
+            self._cat(e.category_id)
+            self.deleted_cats.add(e.category_id)
+            return DeleteCategory(e.category_id, restore=True)
+        if isinstance(e, DeleteImage):
+            try:
+                self.ds.image_row(int(e.image_id))
+            except KeyError:
+                raise EditError(f"no image with id {e.image_id}") from None
+            if e.restore:
+                self.deleted_images.discard(e.image_id)
+                return DeleteImage(e.image_id)
+            if e.image_id in self.deleted_images:
+                raise EditError(f"image {e.image_id} is already deleted")
+            self.deleted_images.add(e.image_id)
+            return DeleteImage(e.image_id, restore=True)
+        if isinstance(e, SetTags):
+            try:
+                self.ds.image_row(int(e.image_id))
+            except KeyError:
+                raise EditError(f"no image with id {e.image_id}") from None
+            before_t = self.tags.get(e.image_id, ())
+            if e.tags:
+                self.tags[e.image_id] = tuple(e.tags)
+            else:
+                self.tags.pop(e.image_id, None)
+            return SetTags(e.image_id, before_t)
+        raise EditError(f"not an edit: {e!r}")
+
+
+# ----- Save As ------------------------------------------------------------
+_RAW_OBJ = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def _patch(raw: bytes, fields: dict[str, object]) -> bytes:
+    """The object ``raw`` with ``fields`` replaced (or appended), other keys' bytes kept."""
+    obj = _RAW_OBJ.decode(raw)
+    out = {k: (msgspec.Raw(msgspec.json.encode(fields[k])) if k in fields else v)
+           for k, v in obj.items()}
+    for k, val in fields.items():
+        if k not in out:
+            out[k] = msgspec.Raw(msgspec.json.encode(val))
+    parts = [msgspec.json.encode(k) + b":" + bytes(v) for k, v in out.items()]
+    return b"{" + b",".join(parts) + b"}"
+
+
+def write_edited(layer: EditLayer, fh: BinaryIO) -> None:
+    ds = layer.ds
+    if len(ds.files) != 1:
+        raise WriteError("Save As with edits needs a dataset of one file")
+    f = ds.files[0]
+    top = f.top()
+    keys = list(top) if top else ["images", "annotations", "categories"]
+    fh.write(b"{")
+    for k, key in enumerate(keys):
+        fh.write((b", " if k else b"") + msgspec.json.encode(key) + b": ")
+        if key == "images":
+            _images(layer, fh)
+        elif key == "annotations":
+            _annotations(layer, fh)
+        elif key == "categories":
+            _categories(layer, bytes(top[key]), fh)
+        else:
+            fh.write(bytes(top[key]))
+    fh.write(b"}")
+
+
+def _images(layer: EditLayer, fh: BinaryIO) -> None:
+    ds, f = layer.ds, layer.ds.files[0]
+    fh.write(b"[")
+    first = True
+    gone = layer.deleted_images
+    for row in range(len(ds.image_ids)):
+        if int(ds.image_src[row]) < 0 or (gone and int(ds.image_ids[row]) in gone):
+            continue
+        r = int(ds.image_src_row[row])
+        off, n = int(f.images.rec_off[r]), int(f.images.rec_len[r])
+        fh.write((b"" if first else b", ") + f.data[off : off + n])
+        first = False
+    fh.write(b"]")
+
+
+def _annotations(layer: EditLayer, fh: BinaryIO) -> None:
+    ds, f = layer.ds, layer.ds.files[0]
+    keep = layer.ann_keep_mask()
+    cats = layer.category_column()
+    changed = np.zeros(len(keep), bool)
+    changed[cats != ds.anns.category_id] = True
+    crowd_rows = {ds.ann_row(i): v for i, v in layer.ann_crowd.items()}
+    changed[list(crowd_rows)] = True
+    # one record per ordinal; rows not in the dataset (no image) are kept as they were
+    n = f.n_records
+    rec_keep = np.ones(n, bool)
+    rec_keep[ds.anns.ordinal[~keep]] = False
+    patch: dict[int, dict[str, object]] = {}
+    for row in np.flatnonzero(changed & keep).tolist():
+        fields: dict[str, object] = {}
+        if cats[row] != ds.anns.category_id[row]:
+            fields["category_id"] = int(cats[row])
+        if row in crowd_rows:
+            fields["iscrowd"] = crowd_rows[row]
+        patch[int(ds.anns.ordinal[row])] = fields
+    fh.write(b"[")
+    first = True
+    for o in np.flatnonzero(rec_keep).tolist():
+        raw = f.record_bytes(o)
+        if o in patch:
+            raw = _patch(bytes(raw), patch[o])
+        fh.write((b"" if first else b", ") + raw)
+        first = False
+    fh.write(b"]")
+
+
+def _categories(layer: EditLayer, raw: bytes, fh: BinaryIO) -> None:
+    gone = layer.deleted_cats | set(layer.merged)
+    if not gone and not layer.cat_names:
+        fh.write(raw)
+        return
+    out = []
+    for rec in _RAW_LIST.decode(raw):
+        obj = _RAW_OBJ.decode(bytes(rec))
+        cid = msgspec.json.decode(bytes(obj["id"])) if "id" in obj else None
+        if cid in gone:
+            continue
+        if cid in layer.cat_names:
+            rec = msgspec.Raw(_patch(bytes(rec), {"name": layer.cat_names[cid]}))
+        out.append(bytes(rec))
+    fh.write(b"[" + b", ".join(out) + b"]")
+
+
+def save_as(layer: EditLayer, out: str | Path, overwrite_input: bool = False) -> Path:
+    """Write the edited dataset atomically; over the input only with ``overwrite_input``
+    (the input is then kept as ``NAME.bak``)."""
+    path = Path(out)
+    src = layer.ds.files[0].path
+    if path.resolve() == src.resolve():
+        if not overwrite_input:
+            raise WriteError(f"refusing to write over the input file {path}")
+        backup = src.with_name(src.name + ".bak")
+        backup.write_bytes(src.read_bytes())
+    atomic_write(path, lambda fh: write_edited(layer, fh))
+    return path

@@ -96,9 +96,14 @@ class EditLayer:
     # ----- lookups --------------------------------------------------------
     def _ann(self, ann_id: int) -> int:
         try:
-            return self.ds.ann_row(int(ann_id))
+            row = self.ds.ann_row(int(ann_id))
         except KeyError:
             raise EditError(f"no annotation with id {ann_id}") from None
+        n = int(np.count_nonzero(self.ds.anns.id == int(ann_id)))
+        if n > 1:  # an edit by id would be applied to one record of several, unseen
+            raise EditError(f"annotation id {ann_id} is not unique ({n} records have it): "
+                            "an edit cannot say which one it means")
+        return row
 
     def _cat(self, cat_id: int) -> None:
         try:

@@ -795,11 +795,11 @@ def generate_coco(
         def annotation_chunks() -> Iterable[bytes]:
             for ci, s in enumerate(range(0, n_annotations, _CHUNK)):
                 e = min(s + _CHUNK, n_annotations)
-                yield encoder.encode(_annotation_chunk(
+                yield encoder.encode(_styled(style, _annotation_chunk(
                     np.random.default_rng([seed, 3, ci]), order[s:e].astype(np.int64),
                     ann_image, ann_cat, ann_crowd, image_ids, width, height, cat_ids,
                     seed=seed, keypoints=keypoints, boxes_only=boxes_only, lvis=lvis,
-                    crowd_ids_ok=crowd_ids_ok, style=style), annotations=True)  # fmt: skip
+                    crowd_ids_ok=crowd_ids_ok, style=style)), annotations=True)  # fmt: skip
                 if progress is not None:
                     progress("annotations", e, n_annotations)
 
@@ -842,37 +842,6 @@ def _annotation_chunk(
     style: Style = STYLES["coco"],
 ) -> list[dict[str, Any]]:
     """The annotation dicts for plan positions ``pos`` (in that order)."""
-    out = _annotation_dicts(rng, pos, ann_image, ann_cat, ann_crowd, image_ids, width,
-                            height, cat_ids, seed=seed, keypoints=keypoints,
-                            boxes_only=boxes_only, lvis=lvis, crowd_ids_ok=crowd_ids_ok,
-                            style=style)
-    if style.extra:
-        for ann in out:
-            ann.update(style.extra)
-    if style.key_order is not None:
-        first = [k for k in style.key_order]
-        out = [{**{k: a[k] for k in first if k in a}, **a} for a in out]
-    return out
-
-
-def _annotation_dicts(
-    rng: np.random.Generator,
-    pos: np.ndarray,
-    ann_image: np.ndarray,
-    ann_cat: np.ndarray,
-    ann_crowd: np.ndarray,
-    image_ids: np.ndarray,
-    width: np.ndarray,
-    height: np.ndarray,
-    cat_ids: np.ndarray,
-    *,
-    seed: int,
-    keypoints: bool,
-    boxes_only: bool,
-    lvis: bool,
-    crowd_ids_ok: bool,
-    style: Style,
-) -> list[dict[str, Any]]:
     n = pos.shape[0]
     img = ann_image[pos]
     iid = image_ids[img]
@@ -931,6 +900,16 @@ def _annotation_dicts(
             ann["keypoints"] = [0] * 51
         ann.update(image_id=iid_l[i], bbox=cbox, category_id=cid_l[i], id=id_l[i])
         out[i] = ann
+    return out
+
+
+def _styled(style: Style, out: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The style's extra fields and key order on a chunk of annotation dicts."""
+    if style.extra:
+        for ann in out:
+            ann.update(style.extra)
+    if style.key_order is not None:
+        out = [{**{k: a[k] for k in style.key_order if k in a}, **a} for a in out]
     return out
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cocoview.model.evaluation.verdicts import FP, IGNORED, MATCHED, MISSED, TP
+from cocoview.model.evaluation.verdicts import FP, GT_IGNORED, IGNORED, MATCHED, MISSED, TP
 
 if TYPE_CHECKING:
     from cocoview.model.dataset import Dataset
@@ -136,4 +136,4 @@ class Review:
                 "ignored": int((on & (self.status == IGNORED)).sum()),
                 "gt_matched": int(still.sum()),
                 "gt_missed": int((self.gt_status == MISSED).sum() + (matched & ~still).sum()),
-                "gt_ignored": int((self.gt_status == 2).sum())}
+                "gt_ignored": int((self.gt_status == GT_IGNORED).sum())}

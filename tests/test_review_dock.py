@@ -38,7 +38,7 @@ def _tables(rv: Review) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
 
 @pytest.mark.parametrize("min_score", [0.0, 0.35, 0.75])
 def test_category_table_counts_follow_the_min_score(tmp_path: Path, min_score: float) -> None:
-    ds, rv = random_review(tmp_path)
+    _ds, rv = random_review(tmp_path)
     det, gtt = _tables(rv)
     tab = rv.category_table(min_score)
     assert [r["ap"] for r in rv.evaluation.per_category] == tab["ap"].tolist()

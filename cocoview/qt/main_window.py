@@ -30,6 +30,7 @@ from cocoview.model.layer_data import DATA_LAYERS, hidden, layers_with_data
 from cocoview.qt.actions import SPECS
 from cocoview.qt.canvas import Canvas
 from cocoview.qt.category_tree import CategoryPanel
+from cocoview.qt.eval_dock import EvalDock
 from cocoview.qt.export_dialog import ExportDialog
 from cocoview.qt.filter_model import FilterModel
 from cocoview.qt.filter_panel import FilterPanel
@@ -64,6 +65,7 @@ DOCKS: tuple[DockSpec, ...] = (
     DockSpec("categories", "Categories", Area.RightDockWidgetArea),
     DockSpec("inspector", "Inspector", Area.RightDockWidgetArea),
     DockSpec("problems", "Problems", Area.RightDockWidgetArea, tab_with="inspector"),
+    DockSpec("evaluation", "Evaluation", Area.BottomDockWidgetArea),
 )
 
 JSON_FILTER = "COCO JSON (*.json *.json.gz *.gz);;All files (*)"
@@ -98,7 +100,9 @@ class MainWindow(QMainWindow):
         self.export_dialog: ExportDialog | None = None
         panels: dict[str, QWidget] = {"images": self.browser, "filter": self.filter_panel,
                                       "categories": self.categories,
-                                      "inspector": self.inspector, "problems": self.problems}
+                                      "inspector": self.inspector, "problems": self.problems,
+                                      "evaluation": EvalDock(self.state, self.review,
+                                                             self.filter_model, self)}
         self.docks: dict[str, QDockWidget] = {}
         for spec in DOCKS:
             self.docks[spec.key] = dock = self._dock(spec.title, panels[spec.key], spec.area)

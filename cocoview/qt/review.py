@@ -5,11 +5,13 @@ with results is shown; the GUI thread never waits for it. Holds the latest
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from cocoview.model.dataset import Dataset
-from cocoview.model.review import Review
+from cocoview.model.evaluation import Evaluation
+from cocoview.model.review import Review, at_setting, iou_types
 from cocoview.qt.jobs import Jobs
 from cocoview.qt.state import ViewerState
 
@@ -31,11 +33,18 @@ def coverage_message(ds: Dataset) -> str:
             "the ground truth; they are left out")
 
 
-def _evaluate(ds: Dataset, report: Callable[[float], None]) -> Review:
+def _evaluate_at(ds: Dataset, report: Callable[[float], None], *, base: Evaluation | None,
+                 iou_type: str, iou_thr: float, area: str) -> tuple[Evaluation, Review]:
+    """The evaluation at one setting: a new one, or ``base``'s verdicts at another IoU
+    threshold / area range; with what the dock draws computed here, off the GUI thread."""
     report(-1.0)
-    ev = ds.evaluate(iou_type="bbox")
-    report(0.9)
-    return Review(ds, ev)
+    if base is None:
+        base = ds.evaluate(iou_type=iou_type)
+    report(0.6)
+    ev = at_setting(base, iou_thr, area)
+    review = Review(ds, ev)
+    report(0.8)
+    return base, review.prepare()
 
 
 class ReviewController(QObject):
@@ -45,12 +54,19 @@ class ReviewController(QObject):
     reviewChanged = Signal(object)
     #: a message for the status bar (coverage, progress, failures)
     message = Signal(str)
+    #: an evaluation is under way (True) or over (False)
+    busyChanged = Signal(bool)
+    #: its fraction done (-1: unknown)
+    progress = Signal(float)
 
     def __init__(self, state: ViewerState, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.state = state
         self.review: Review | None = None
         self.jobs = Jobs(self)
+        #: what the next evaluation computes: IoU type, the verdicts' IoU threshold and area
+        self.iou_type, self.iou_thr, self.area = "bbox", 0.5, "all"
+        self._bases: dict[str, Evaluation] = {}  # per IoU type: its full evaluation
         state.datasetChanged.connect(self._dataset_changed)
 
     def running(self) -> bool:
@@ -58,7 +74,30 @@ class ReviewController(QObject):
 
     def cancel(self) -> None:
         self.jobs.cancel("evaluate")
+        self.busyChanged.emit(False)
         self.message.emit("Evaluation cancelled")
+
+    def iou_types(self) -> tuple[str, ...]:
+        """The IoU types the open results support."""
+        ds = self.state.dataset
+        return iou_types(ds) if ds is not None else ()
+
+    def evaluate(self, iou_type: str | None = None, iou_thr: float | None = None,
+                 area: str | None = None) -> None:
+        """Evaluate at another setting, in the worker (the newest request wins). Another
+        IoU threshold or area range of an evaluated IoU type only recomputes the verdicts."""
+        ds = self.state.dataset
+        self.iou_type = iou_type or self.iou_type
+        self.iou_thr = float(iou_thr) if iou_thr is not None else self.iou_thr
+        self.area = area or self.area
+        if ds is None or ds.results is None or len(ds.results) == 0:
+            return
+        fn: Callable[..., tuple[Evaluation, Review]] = partial(
+            _evaluate_at, base=self._bases.get(self.iou_type), iou_type=self.iou_type,
+            iou_thr=self.iou_thr, area=self.area)
+        self.jobs.submit(ds, fn, self._set_evaluated, self._failed, channel="evaluate",
+                         on_progress=self.progress.emit)
+        self.busyChanged.emit(True)
 
     @Slot()
     def _dataset_changed(self) -> None:
@@ -72,22 +111,31 @@ class ReviewController(QObject):
             self.message.emit(cover)
         if len(ds.results) == 0:
             return
-        fn: Callable[..., Review] = _evaluate  # fn(ds, report): Cancel ends it at a report
-        self.jobs.submit(ds, fn, self._set, self._failed, channel="evaluate",
-                         on_progress=lambda _f: None)
+        self._bases = {}
+        types = iou_types(ds)
+        self.iou_type = "bbox" if "bbox" in types or not types else types[0]
+        self.evaluate()  # fn(ds, report): Cancel ends it at a report
         if not cover:
             self.message.emit(f"Evaluating {len(ds.results):,} detections…")
+
+    def _set_evaluated(self, out: tuple[Evaluation, Review]) -> None:
+        base, review = out
+        self._bases[base.iou_type] = base
+        self.busyChanged.emit(False)
+        self._set(review)
 
     def _set(self, review: Review | None) -> None:
         self.review = review
         self.reviewChanged.emit(review)
         if review is not None:
             c = review.counts(self.state.min_score)
-            self.message.emit(f"Evaluated at IoU {review.evaluation.iou_thr:.2f}, min score "
+            ev = review.evaluation
+            self.message.emit(f"Evaluated {ev.iou_type} at IoU {ev.iou_thr:.2f}, min score "
                               f"{self.state.min_score:.2f}: {c['tp']:,} TP, {c['fp']:,} FP, "
                               f"{c['gt_missed']:,} missed GT")
 
     def _failed(self, exc: Exception) -> None:
+        self.busyChanged.emit(False)
         self.message.emit(f"Evaluation failed: {exc}")
 
     def shutdown(self) -> None:

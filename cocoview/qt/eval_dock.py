@@ -1,0 +1,444 @@
+"""The evaluation dock: the summary, a per-category table, PR curves, the confusion
+matrix and TIDE's error bars of the open results — each a way into the images.
+
+Every number comes from :class:`cocoview.model.review.Review` (computed in the
+worker of :class:`cocoview.qt.review.ReviewController`); this module only draws
+and turns clicks into an image filter (``ImageFilter.image_ids``) or a min score.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelection,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cocoview.model.evaluation import TIDE_TYPES
+from cocoview.model.filters import ImageFilter
+from cocoview.model.review import Review, operating_point, score_near
+from cocoview.qt.filter_model import FilterModel
+from cocoview.qt.plots import BarPlot, HeatMap, PRPlot
+from cocoview.qt.review import ReviewController
+from cocoview.qt.state import ViewerState
+
+#: the table's columns: (key in Review.category_table, header, tooltip)
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("name", "category", "category name"),
+    ("ap", "AP", "AP @[IoU=0.50:0.95], area all, maxDets 100"),
+    ("ap50", "AP50", "AP @[IoU=0.50]"),
+    ("ap75", "AP75", "AP @[IoU=0.75]"),
+    ("ar100", "AR@100", "AR @[IoU=0.50:0.95], maxDets 100"),
+    ("gt", "GT", "ground-truth annotations (not crowd)"),
+    ("detections", "dets", "detections"),
+    ("fp", "FP", "false positives at the IoU threshold and min score"),
+    ("missed", "missed", "missed ground truth at the IoU threshold and min score"),
+)
+Index = QModelIndex | QPersistentModelIndex
+TOP = QModelIndex()
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+CATEGORY_ROLE = Qt.ItemDataRole.UserRole + 2
+TIDE_BARS = (*TIDE_TYPES, "Miss")
+TIDE_COLORS = [(230, 120, 60), (200, 80, 160), (120, 120, 200), (200, 60, 60),
+               (150, 110, 70), (240, 170, 0)]
+MAX_CURVES = 10
+EMPTY_TEXT = ("No results to evaluate. Open a results file (File ▸ Open results…) to see "
+              "the COCO numbers, per-category AP, PR curves, the confusion matrix and TIDE "
+              "errors here.")
+
+
+class CategoryTableModel(QAbstractTableModel):
+    """A read-only table over :meth:`Review.category_table`'s arrays."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.cols: dict[str, np.ndarray] = {}
+        self.n = 0
+
+    def set_table(self, cols: dict[str, np.ndarray]) -> None:
+        same = self.n == len(cols.get("category_id", ())) and self.n and np.array_equal(
+            self.cols["category_id"], cols["category_id"])
+        if same:  # counts moved (the min score): keep the rows, their sort and selection
+            self.cols = cols
+            self.dataChanged.emit(self.index(0, 0), self.index(self.n - 1, len(COLUMNS) - 1))
+            return
+        self.beginResetModel()
+        self.cols = cols
+        self.n = len(cols.get("category_id", ()))
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = TOP) -> int:
+        return 0 if parent.isValid() else self.n
+
+    def columnCount(self, parent: Index = TOP) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section][1]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return COLUMNS[section][2]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        key = COLUMNS[index.column()][0]
+        v = self.cols[key][index.row()]
+        if role == CATEGORY_ROLE:
+            return int(self.cols["category_id"][index.row()])
+        if role == SORT_ROLE:
+            return str(v) if key == "name" else float(v)
+        if role == Qt.ItemDataRole.DisplayRole:
+            if key == "name":
+                return str(v)
+            if self.cols[key].dtype.kind == "f":
+                return "–" if v < 0 else f"{v:.3f}"
+            return f"{int(v):,}"
+        if role == Qt.ItemDataRole.TextAlignmentRole and key != "name":
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+class EvalDock(QWidget):
+    """The evaluation of the open results; empty, with a short message, without them."""
+
+    def __init__(self, state: ViewerState, controller: ReviewController,
+                 filter_model: FilterModel | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state, self.controller, self.filter_model = state, controller, filter_model
+        self.review: Review | None = None
+        #: what the last way in showed: (description, image ids)
+        self.last_shown: tuple[str, np.ndarray] | None = None
+        self._labels: list[str] = []
+        self.stack = QStackedWidget(self)
+        self.message = QLabel(EMPTY_TEXT, self)
+        self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stack.addWidget(self.message)
+        self.stack.addWidget(self._build_content())
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addWidget(self.stack)
+        controller.reviewChanged.connect(self.set_review)
+        controller.busyChanged.connect(self._busy)
+        controller.progress.connect(self._progress)
+        state.minScoreChanged.connect(lambda _s: self._min_score_changed())
+        state.datasetChanged.connect(self._dataset_changed)
+        self._dataset_changed()
+
+    # ----- construction ---------------------------------------------------
+    def _build_content(self) -> QWidget:
+        w = QWidget(self)
+        self.iou_type = QComboBox(w)
+        self.iou_type.setToolTip("what is compared: boxes, masks or keypoints (OKS)")
+        self.iou_thr = QDoubleSpinBox(w)
+        self.iou_thr.setRange(0.05, 0.95)
+        self.iou_thr.setSingleStep(0.05)
+        self.iou_thr.setDecimals(2)
+        self.iou_thr.setValue(0.5)
+        self.iou_thr.setToolTip("IoU threshold of the verdicts (TP / FP / missed)")
+        self.area = QComboBox(w)
+        self.area.addItems(["all", "small", "medium", "large"])
+        self.area.setToolTip("area range of the verdicts (by the ground truth's area)")
+        self.busy = QProgressBar(w)
+        self.busy.setMaximumWidth(120)
+        self.busy.setVisible(False)
+        self.cancel = QPushButton("Cancel", w)
+        self.cancel.setVisible(False)
+        self.cancel.clicked.connect(self.controller.cancel)
+        self.iou_type.activated.connect(lambda _i: self._setting_changed())
+        self.iou_thr.valueChanged.connect(lambda _v: self._setting_changed())
+        self.area.activated.connect(lambda _i: self._setting_changed())
+        bar = QHBoxLayout()
+        for label, widget in (("IoU type", self.iou_type), ("IoU ≥", self.iou_thr),
+                              ("area", self.area)):
+            bar.addWidget(QLabel(label, w))
+            bar.addWidget(widget)
+        bar.addStretch(1)
+        bar.addWidget(self.busy)
+        bar.addWidget(self.cancel)
+
+        self.summary = QPlainTextEdit(w)
+        self.summary.setReadOnly(True)
+        self.summary.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.summary.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.table_model = CategoryTableModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.table_model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.table = QTableView(w)
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.
+                                                           ResizeToContents)
+        self.table.setToolTip("select categories for their PR curves; double-click: "
+                              "the images with their errors")
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.table.doubleClicked.connect(self._row_activated)
+        left = QSplitter(Qt.Orientation.Vertical, w)
+        top = QWidget(left)
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addLayout(bar)
+        tl.addWidget(self.summary)
+        left.addWidget(top)
+        left.addWidget(self.table)
+
+        self.pr = PRPlot(w)
+        self.pr.setToolTip("click: set the min score to that point's score")
+        self.pr.clickedAt.connect(self._pr_clicked)
+        self.readout = QLabel(w)
+        self.readout.setWordWrap(True)
+        self.tide = BarPlot(w)
+        self.tide.setToolTip("ΔAP50 if each TIDE error type were fixed; click: its images")
+        self.tide.barClicked.connect(self._tide_clicked)
+        mid = QSplitter(Qt.Orientation.Vertical, w)
+        prw = QWidget(mid)
+        pl = QVBoxLayout(prw)
+        pl.setContentsMargins(0, 0, 0, 0)
+        pl.addWidget(self.pr, 1)
+        pl.addWidget(self.readout)
+        mid.addWidget(prw)
+        mid.addWidget(self.tide)
+        mid.setSizes([300, 160])
+
+        self.confusion = HeatMap(w)
+        self.confusion.setToolTip("rows: ground-truth class, columns: detected class "
+                                  "(background last); click: those images")
+        self.confusion.cellClicked.connect(self.open_cell)
+        self.confusion.cellHovered.connect(self._cell_hovered)
+        self.cell_info = QLabel(w)
+        right = QWidget(w)
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.confusion, 1)
+        rl.addWidget(self.cell_info)
+
+        split = QSplitter(Qt.Orientation.Horizontal, w)
+        for part in (left, mid, right):
+            split.addWidget(part)
+        split.setSizes([480, 420, 420])
+        lay = QVBoxLayout(w)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(split)
+        return w
+
+    # ----- state ----------------------------------------------------------
+    def _dataset_changed(self) -> None:
+        types = self.controller.iou_types()
+        self.iou_type.clear()
+        self.iou_type.addItems(list(types))
+        if self.controller.iou_type in types:
+            self.iou_type.setCurrentText(self.controller.iou_type)
+        if self.review is None:
+            self._show_message()
+
+    def _show_message(self) -> None:
+        ds = self.state.dataset
+        busy = self.controller.running()
+        self.message.setText("Evaluating…" if busy else EMPTY_TEXT if ds is None or
+                             ds.results is None else "The results could not be evaluated "
+                             "(see the status bar and the Problems dock).")
+        self.stack.setCurrentIndex(0)
+
+    def set_review(self, review: Review | None) -> None:
+        self.review = review
+        if review is None:
+            self._show_message()
+            return
+        ev = review.evaluation
+        self.stack.setCurrentIndex(1)
+        with _blocked(self.iou_type, self.iou_thr, self.area):
+            self.iou_type.setCurrentText(ev.iou_type)
+            self.iou_thr.setValue(ev.iou_thr)
+            self.area.setCurrentText(ev.area)
+        self.summary.setPlainText("\n".join(ev.summary_lines()))
+        self.table_model.set_table(review.category_table(self.state.min_score))
+        self._draw_confusion()
+        self._draw_tide()
+        self._draw_curves()
+
+    def _busy(self, on: bool) -> None:
+        self.busy.setVisible(on)
+        self.cancel.setVisible(on)
+        self.busy.setRange(0, 0)
+        if self.review is None:
+            self._show_message()
+
+    def _progress(self, fraction: float) -> None:
+        if fraction < 0:
+            self.busy.setRange(0, 0)
+        else:
+            self.busy.setRange(0, 100)
+            self.busy.setValue(int(100 * fraction))
+
+    def _setting_changed(self) -> None:
+        self.controller.evaluate(iou_type=self.iou_type.currentText() or None,
+                                 iou_thr=round(self.iou_thr.value(), 2),
+                                 area=self.area.currentText())
+
+    def _min_score_changed(self) -> None:
+        if self.review is not None:
+            self.table_model.set_table(self.review.category_table(self.state.min_score))
+            self._draw_markers()
+
+    # ----- drawing --------------------------------------------------------
+    def selected_categories(self) -> list[int]:
+        rows = self.table.selectionModel().selectedRows()
+        return [int(r.data(CATEGORY_ROLE)) for r in rows][:MAX_CURVES]
+
+    def _curves(self) -> list[tuple[str, Any]]:
+        rv = self.review
+        if rv is None:
+            return []
+        cats = self.selected_categories()
+        if not cats:
+            return [("all categories", rv.curve(None))]
+        names = dict(zip(self.table_model.cols["category_id"].tolist(),
+                         self.table_model.cols["name"].tolist(), strict=True))
+        return [(str(names.get(c, c)), rv.curve(c)) for c in cats]
+
+    def _draw_curves(self) -> None:
+        curves = self._curves()
+        self.pr.set_curves([(n, c.recall, c.precision) for n, c in curves])
+        self._draw_markers()
+
+    def _draw_markers(self) -> None:
+        s = self.state.min_score
+        points, parts = [], []
+        for name, c in self._curves():
+            p, r, f1, _i = operating_point(c, s)
+            points.append((r, p))
+            parts.append(f"{name}: P {p:.3f}  R {r:.3f}  F1 {f1:.3f}" if np.isfinite(p)
+                         else f"{name}: no detection ≥ {s:.2f}")
+        self.pr.set_markers(points)
+        self.readout.setText(f"at min score {s:.2f} — " + ";  ".join(parts))
+
+    def _draw_confusion(self) -> None:
+        rv = self.review
+        assert rv is not None
+        c = rv.evaluation.confusion
+        names = dict(zip(self.table_model.cols["category_id"].tolist(),
+                         self.table_model.cols["name"].tolist(), strict=True))
+        labels = [str(names.get(int(i), i)) for i in c.category_ids] + ["background"]
+        self.confusion.set_matrix(c.matrix, labels, labels)
+        self.confusion.plotItem.setLabel("left", "ground truth")
+        self.confusion.plotItem.setLabel("bottom", "detected")
+        self._labels = labels
+
+    def _draw_tide(self) -> None:
+        rv = self.review
+        assert rv is not None
+        t = rv.evaluation.tide
+        heights = [100 * t.delta_ap.get(k, 0.0) for k in TIDE_BARS]
+        labels = [f"{k}\n{t.counts.get(k, 0):,}" for k in TIDE_BARS]
+        self.tide.set_bars(labels, heights, TIDE_COLORS, "ΔAP50")
+
+    def _cell_hovered(self, row: int, col: int) -> None:
+        rv = self.review
+        if rv is None:
+            return
+        n = int(rv.evaluation.confusion.matrix[row, col])
+        self.cell_info.setText(f"GT {self._labels[row]} → detected {self._labels[col]}: {n:,}")
+
+    # ----- ways in -------------------------------------------------------------
+    def _selection_changed(self, _a: QItemSelection, _b: QItemSelection) -> None:
+        self._draw_curves()
+
+    def _row_activated(self, index: QModelIndex) -> None:
+        cid = index.siblingAtColumn(0).data(CATEGORY_ROLE)
+        if cid is not None:
+            self.open_category(int(cid))
+
+    def open_category(self, category_id: int) -> None:
+        """The images with a false positive or a missed ground truth of the category."""
+        if self.review is None:
+            return
+        ids = self.review.images_with_category_errors(category_id, self.state.min_score)
+        name = self.state.dataset.category(category_id).name if self.state.dataset else ""
+        self.show_images(ids, f"errors of {name or category_id}")
+
+    def open_cell(self, row: int, col: int) -> None:
+        """The images of one confusion-matrix cell's detections (or missed GT)."""
+        if self.review is None:
+            return
+        self.show_images(self.review.images_of_cell(row, col),
+                         f"GT {self._labels[row]} → detected {self._labels[col]}")
+
+    def open_error(self, kind: str) -> None:
+        """The images with one TIDE error type."""
+        if self.review is not None:
+            self.show_images(self.review.images_with_error(kind), f"TIDE {kind} errors")
+
+    def _tide_clicked(self, i: int) -> None:
+        self.open_error(TIDE_BARS[i])
+
+    def _pr_clicked(self, recall: float, precision: float) -> None:
+        best: tuple[float, float] | None = None
+        for _name, c in self._curves():
+            s = score_near(c, recall, precision)
+            if s is None:
+                continue
+            i = int(np.searchsorted(-c.score, -s, side="right")) - 1
+            d = (c.recall[i] - recall) ** 2 + (c.precision[i] - precision) ** 2
+            if best is None or d < best[0]:
+                best = (float(d), s)
+        if best is not None:
+            self.state.set_min_score(best[1])
+
+    def show_images(self, ids: np.ndarray, what: str) -> None:
+        """Browse exactly ``ids``: through the image filter's id criterion."""
+        self.last_shown = (what, ids)
+        if self.filter_model is not None:
+            self.filter_model.set_filter(ImageFilter(image_ids=tuple(int(i) for i in ids)),
+                                         immediate=True)
+        else:
+            self.state.set_image_list(np.asarray(ids, np.int64), what)
+        self.controller.message.emit(f"{len(ids):,} images: {what}")
+
+
+class _blocked:
+    """Signals of some widgets blocked in a ``with``."""
+
+    def __init__(self, *widgets: QWidget) -> None:
+        self.widgets = widgets
+
+    def __enter__(self) -> None:
+        for w in self.widgets:
+            w.blockSignals(True)
+
+    def __exit__(self, *_exc: object) -> None:
+        for w in self.widgets:
+            w.blockSignals(False)

@@ -1,0 +1,170 @@
+"""pyqtgraph plots whose parts are ways in: a click gives data, not pixels.
+
+Each plot draws arrays the model computed (docs/decisions/plots.md) and turns a
+mouse click into a plain Qt signal in data terms: a point of a PR curve, a cell
+of a heat map, a bar. ``click_at`` does what a click at data coordinates does
+(the tests and the keyboard use it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Signal
+from PySide6.QtWidgets import QWidget
+
+pg.setConfigOptions(antialias=True)
+
+
+class ClickPlot(pg.PlotWidget):
+    """A plot widget that reports clicks and hovers in data coordinates."""
+
+    clickedAt = Signal(float, float)
+    hoveredAt = Signal(float, float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, background="w")
+        self.plotItem.setMenuEnabled(False)
+        self.plotItem.hideButtons()
+        self.scene().sigMouseClicked.connect(self._clicked)
+        self.scene().sigMouseMoved.connect(self._moved)
+
+    def _data_pos(self, scene_pos: QPointF) -> QPointF | None:
+        vb = self.plotItem.vb
+        if not vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        return vb.mapSceneToView(scene_pos)
+
+    def _clicked(self, ev: object) -> None:
+        p = self._data_pos(ev.scenePos())  # type: ignore[attr-defined]
+        if p is not None and ev.button() == pg.QtCore.Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]
+            self.click_at(p.x(), p.y())
+
+    def _moved(self, scene_pos: QPointF) -> None:
+        p = self._data_pos(scene_pos)
+        if p is not None:
+            self.hoveredAt.emit(p.x(), p.y())
+
+    def click_at(self, x: float, y: float) -> None:
+        self.clickedAt.emit(float(x), float(y))
+
+    def view_to_widget(self, x: float, y: float) -> QPointF:
+        """Widget coordinates of a data point (for tests that click with the mouse)."""
+        scene = self.plotItem.vb.mapViewToScene(QPointF(x, y))
+        return QPointF(self.mapFromScene(scene))
+
+
+class PRPlot(ClickPlot):
+    """Precision against recall, one curve per category, a marker at the operating point."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        pi = self.plotItem
+        pi.setLabel("bottom", "recall")
+        pi.setLabel("left", "precision")
+        pi.setXRange(0, 1, padding=0.02)
+        pi.setYRange(0, 1, padding=0.02)
+        pi.showGrid(x=True, y=True, alpha=0.25)
+        self.legend = pi.addLegend(offset=(-10, 10))
+        self.curves: list[pg.PlotDataItem] = []
+        self.markers = pg.ScatterPlotItem(size=11, pen=pg.mkPen("k", width=1.5))
+        self.markers.setZValue(10)
+        pi.addItem(self.markers)
+
+    def set_curves(self, curves: Sequence[tuple[str, np.ndarray, np.ndarray]]) -> None:
+        """(name, recall, precision) per curve."""
+        for c in self.curves:
+            self.plotItem.removeItem(c)
+        self.legend.clear()
+        self.curves = []
+        for i, (name, r, p) in enumerate(curves):
+            item = self.plotItem.plot(np.asarray(r, float), np.asarray(p, float),
+                                      pen=pg.mkPen(pg.intColor(i, hues=max(len(curves), 6)),
+                                                   width=2), name=name)
+            self.curves.append(item)
+
+    def set_markers(self, points: Sequence[tuple[float, float]]) -> None:
+        """(recall, precision) of each curve's operating point (NaN: none)."""
+        pts = [(r, p) for r, p in points if np.isfinite(p)]
+        brushes = [pg.mkBrush(pg.intColor(i, hues=max(len(points), 6)))
+                   for i, (_r, p) in enumerate(points) if np.isfinite(p)]
+        self.markers.setData([r for r, _ in pts], [p for _, p in pts], brush=brushes)
+
+
+class HeatMap(ClickPlot):
+    """A matrix as an image (row 0 at the top); a click gives (row, column)."""
+
+    cellClicked = Signal(int, int)
+    cellHovered = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.colormap.get("viridis"))
+        pi = self.plotItem
+        pi.addItem(self.image)
+        pi.invertY(True)
+        pi.setAspectLocked(True)
+        self.shape = (0, 0)
+        self.clickedAt.connect(lambda x, y: self._cell(x, y, self.cellClicked))
+        self.hoveredAt.connect(lambda x, y: self._cell(x, y, self.cellHovered))
+
+    def set_matrix(self, values: np.ndarray, row_labels: Sequence[str],
+                   col_labels: Sequence[str], max_ticks: int = 40) -> None:
+        self.shape = values.shape[:2]
+        self.image.setImage(np.log1p(np.asarray(values, float)), autoLevels=True)
+        for axis, labels in (("left", row_labels), ("bottom", col_labels)):
+            step = max(1, int(np.ceil(len(labels) / max_ticks)))
+            ticks = [(i + 0.5, labels[i]) for i in range(0, len(labels), step)]
+            if labels and step > 1:  # the background row/column is always named
+                ticks.append((len(labels) - 0.5, labels[-1]))
+            self.plotItem.getAxis(axis).setTicks([ticks, []])
+        self.plotItem.getAxis("bottom").setStyle(tickTextOffset=2)
+        self.plotItem.setRange(xRange=(0, self.shape[1]), yRange=(0, self.shape[0]),
+                               padding=0.02)
+
+    def cell_at(self, x: float, y: float) -> tuple[int, int] | None:
+        row, col = int(np.floor(y)), int(np.floor(x))
+        if 0 <= row < self.shape[0] and 0 <= col < self.shape[1]:
+            return row, col
+        return None
+
+    def _cell(self, x: float, y: float, signal: Any) -> None:
+        cell = self.cell_at(x, y)
+        if cell is not None:
+            signal.emit(*cell)
+
+
+class BarPlot(ClickPlot):
+    """Named bars; a click on one gives its index."""
+
+    barClicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bars: pg.BarGraphItem | None = None
+        self.n = 0
+        self.plotItem.showGrid(y=True, alpha=0.25)
+        self.clickedAt.connect(self._bar)
+
+    def set_bars(self, labels: Sequence[str], heights: Sequence[float],
+                 colors: Sequence[tuple[int, int, int]], y_label: str = "") -> None:
+        if self.bars is not None:
+            self.plotItem.removeItem(self.bars)
+        self.n = len(labels)
+        self.bars = pg.BarGraphItem(x=np.arange(self.n), height=np.asarray(heights, float),
+                                    width=0.7, brushes=[pg.mkBrush(*c) for c in colors],
+                                    pens=[pg.mkPen(None)] * self.n)
+        self.plotItem.addItem(self.bars)
+        self.plotItem.getAxis("bottom").setTicks([list(enumerate(labels)), []])
+        self.plotItem.setLabel("left", y_label)
+        top = max([float(h) for h in heights] + [1e-3])
+        self.plotItem.setRange(xRange=(-0.6, self.n - 0.4), yRange=(0, top * 1.1), padding=0)
+
+    def _bar(self, x: float, y: float) -> None:
+        i = round(x)
+        if 0 <= i < self.n and abs(x - i) <= 0.35:
+            self.barClicked.emit(i)

@@ -1,0 +1,180 @@
+"""The evaluation dock (issue 14): the numbers, the table, and every part a way in."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from pytestqt.qtbot import QtBot
+
+import cocoview
+from cocoview.qt.eval_dock import COLUMNS, EMPTY_TEXT, SORT_ROLE, TIDE_BARS, EvalDock
+from cocoview.qt.filter_model import FilterModel
+from cocoview.qt.review import ReviewController
+from cocoview.qt.state import ViewerState
+from tests.conftest import REAL
+from tests.eval_oracle import pyco_eval
+from tests.test_evaluation import DETVIS, DETVIS_RES
+from tests.test_review_dock import random_review
+
+
+def _dock(qtbot: QtBot, ds: Any) -> tuple[ViewerState, ReviewController, EvalDock]:
+    state = ViewerState()
+    rc = ReviewController(state)
+    flt = FilterModel(state, rc)
+    dock = EvalDock(state, rc, flt)
+    qtbot.addWidget(dock)
+    dock.resize(1400, 420)
+    dock.show()
+    state.set_min_score(0.0)
+    with qtbot.waitSignal(rc.reviewChanged, timeout=30000,
+                          check_params_cb=lambda r: r is not None):
+        state.set_dataset(ds)
+    return state, rc, dock
+
+
+def _col(key: str) -> int:
+    return [c[0] for c in COLUMNS].index(key)
+
+
+def test_the_twelve_numbers_equal_pycocotools(qtbot: QtBot) -> None:
+    gt_path = REAL / DETVIS
+    res_path = REAL / DETVIS_RES.format("bbox")
+    ds = cocoview.open(gt_path, results=res_path, cache=False)
+    _state, rc, dock = _dock(qtbot, ds)
+    lines = dock.summary.toPlainText().splitlines()
+    oracle = pyco_eval(json.loads(gt_path.read_text()), json.loads(res_path.read_text()),
+                       "bbox")
+    assert len(lines) == 12
+    for line, want in zip(lines, oracle.stats, strict=True):
+        assert line.endswith(f"= {want:0.3f}")
+    assert lines[0].startswith(" Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all")
+    assert dock.stack.currentIndex() == 1
+    # the table: one row per category, AP as the evaluation has it
+    assert rc.review is not None
+    per = {r["category_id"]: r for r in rc.review.evaluation.per_category}
+    m = dock.table_model
+    assert m.rowCount() == len(per)
+    for row in range(m.rowCount()):
+        cid = int(m.cols["category_id"][row])
+        ap = m.index(row, _col("ap")).data()
+        assert ap == ("–" if per[cid]["ap"] < 0 else f"{per[cid]['ap']:.3f}")
+    # the confusion matrix has the background row and column; TIDE has its six bars
+    k = len(rc.review.evaluation.confusion.category_ids)
+    assert dock.confusion.shape == (k + 1, k + 1)
+    assert dock.tide.n == len(TIDE_BARS)
+    dock.grab()
+    rc.shutdown()
+
+
+def test_sorting_the_table(qtbot: QtBot, tmp_path: Path) -> None:
+    ds, _ = random_review(tmp_path)
+    _state, rc, dock = _dock(qtbot, ds)
+    for key in ("fp", "ap", "name"):
+        dock.table.sortByColumn(_col(key), Qt.SortOrder.DescendingOrder)
+        vals = [dock.proxy.index(r, _col(key)).data(SORT_ROLE)
+                for r in range(dock.proxy.rowCount())]
+        assert vals == sorted(vals, reverse=True)
+    rc.shutdown()
+
+
+def test_a_confusion_cell_shows_exactly_its_images(qtbot: QtBot, tmp_path: Path) -> None:
+    ds, _ = random_review(tmp_path)
+    state, rc, dock = _dock(qtbot, ds)
+    assert rc.review is not None
+    ev = rc.review.evaluation
+    det = ev.detections_table()
+    c = ev.confusion
+    k = len(c.category_ids)
+    # an off-diagonal cell of a detected class: GT class 0 detected as class 1
+    row, col = max(((r, cc) for r in range(k + 1) for cc in range(k) if r != cc),
+                   key=lambda rc_: int(c.matrix[rc_]))
+    assert c.matrix[row, col] > 0
+    want = np.unique(det["image_id"][ev.dt.result_index[c.detections(row, col)]])
+    # a real click in the middle of the cell
+    pos = dock.confusion.view_to_widget(col + 0.5, row + 0.5)
+    qtbot.mouseClick(dock.confusion.viewport(), Qt.MouseButton.LeftButton,
+                     pos=QPoint(int(pos.x()), int(pos.y())))
+    qtbot.waitUntil(lambda: dock.last_shown is not None)
+    qtbot.waitUntil(lambda: np.array_equal(np.sort(state.image_list), want))
+    assert dock.filter_model is not None
+    assert dock.filter_model.filter.image_ids == tuple(want.tolist())
+    rc.shutdown()
+
+
+def test_a_tide_bar_and_a_category_row_show_their_images(qtbot: QtBot,
+                                                         tmp_path: Path) -> None:
+    ds, _ = random_review(tmp_path)
+    state, rc, dock = _dock(qtbot, ds)
+    assert rc.review is not None
+    ev = rc.review.evaluation
+    det, gtt = ev.detections_table(), ev.ground_truth_table()
+    kind = max(TIDE_BARS[:-1], key=lambda t: int((det["error"] == t).sum()))
+    dock.tide.click_at(TIDE_BARS.index(kind), 0.0)
+    want = np.unique(det["image_id"][det["error"] == kind])
+    qtbot.waitUntil(lambda: np.array_equal(np.sort(state.image_list), want))
+    dock.tide.click_at(TIDE_BARS.index("Miss"), 0.0)
+    want = np.unique(gtt["image_id"][gtt["error"] == "Miss"])
+    qtbot.waitUntil(lambda: np.array_equal(np.sort(state.image_list), want))
+    # a double-click on a category row: its images with FP or missed GT
+    index = dock.proxy.index(0, 0)
+    dock.table.doubleClicked.emit(index)
+    cid = int(index.data(Qt.ItemDataRole.UserRole + 2))
+    fp = (det["status"] == "fp") & (det["category_id"] == cid)
+    miss = (gtt["status"] == "missed") & (gtt["category_id"] == cid)
+    want = np.union1d(det["image_id"][fp], gtt["image_id"][miss])
+    qtbot.waitUntil(lambda: np.array_equal(np.sort(state.image_list), want))
+    rc.shutdown()
+
+
+def test_a_click_on_the_pr_curve_sets_the_min_score(qtbot: QtBot, tmp_path: Path) -> None:
+    ds, _ = random_review(tmp_path)
+    state, rc, dock = _dock(qtbot, ds)
+    assert rc.review is not None
+    cur = rc.review.curve(None)
+    i = len(cur.score) // 2
+    target = float(cur.score[i])
+    assert target > 0
+    with qtbot.waitSignal(state.minScoreChanged):
+        dock.pr.click_at(float(cur.recall[i]), float(cur.precision[i]))
+    assert state.min_score == pytest.approx(target, abs=1e-6)
+    assert f"min score {target:.2f}" in dock.readout.text()
+    # the counts in the table follow the min score
+    fp = dock.table_model.cols["fp"].sum()
+    assert fp == rc.review.counts(state.min_score)["fp"]
+    # selecting a category draws its curve
+    dock.table.selectRow(0)
+    assert len(dock.pr.curves) == 1
+    assert dock.pr.curves[0].name() == dock.proxy.index(0, 0).data()
+    rc.shutdown()
+
+
+def test_changing_the_iou_threshold_updates_the_counts(qtbot: QtBot, tmp_path: Path) -> None:
+    ds, _ = random_review(tmp_path)
+    _state, rc, dock = _dock(qtbot, ds)
+    fresh = ds.evaluate(iou_thr=0.8, area="medium").verdict_counts()
+    dock.area.setCurrentText("medium")
+    dock.iou_thr.setValue(0.8)  # each edit is a job; the newest wins
+    qtbot.waitUntil(lambda: rc.review is not None and rc.review.evaluation.iou_thr == 0.8
+                    and rc.review.evaluation.area == "medium" and not rc.running(),
+                    timeout=30000)
+    assert dock.table_model.cols["fp"].sum() == fresh["fp"]
+    assert dock.table_model.cols["missed"].sum() == fresh["gt_missed"]
+    assert not dock.busy.isVisible()
+    rc.shutdown()
+
+
+def test_without_results_the_dock_says_so(qtbot: QtBot, tmp_path: Path) -> None:
+    random_review(tmp_path)
+    state = ViewerState()
+    rc = ReviewController(state)
+    dock = EvalDock(state, rc)
+    qtbot.addWidget(dock)
+    state.set_dataset(cocoview.open(tmp_path / "gt.json", cache=False))
+    assert dock.stack.currentIndex() == 0
+    assert dock.message.text() == EMPTY_TEXT
+    assert dock.iou_type.count() == 0

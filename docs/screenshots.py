@@ -7,7 +7,9 @@
 the real sets beside the repository (``../shared/data/real``) also
 ``docs/img/keypoints-by-instance.png`` (mmpose: five people, one colour each) and
 ``docs/img/crowded-labels.png`` (DetVisGUI with its Mask R-CNN results: 50
-detections on one image, labels placed so that none covers another).
+detections on one image, labels placed so that none covers another) and
+``docs/img/review.png`` (the same results evaluated: verdicts on the canvas, the
+evaluation dock with PR curves and the confusion matrix).
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QEventLoop, QItemSelectionModel, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
+REVIEW_IMAGE = 238866
 OUT = Path(__file__).resolve().parent / "img"
 
 
@@ -56,7 +59,8 @@ def main() -> int:
     settle(2500)  # thumbnails are made in workers
     win.grab().save(str(OUT / "thumbnail-grid.png"))
     written = [OUT / "main-window.png", OUT / "thumbnail-grid.png"]
-    real = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+    real = Path(os.environ.get("COCOVIEW_REAL_DATA", "") or  # e.g. from a worktree
+                Path(__file__).resolve().parents[2] / "shared" / "data" / "real")
     if real.is_dir():
         win.browser.set_mode("list")
         win.docks["images"].setMinimumWidth(0)
@@ -66,6 +70,7 @@ def main() -> int:
         shoot(win, [det / "data" / "coco" / "annotations" / "instances_val2017.json"], 238866,
               det / "results" / "mask_rcnn_r50_fpn_1x" / "val_results.segm.json",
               by_instance=False, out=written, name="crowded-labels.png")
+        shoot_review(win, det, out=written)
     win.close()
     app.processEvents()
     print("wrote " + ", ".join(str(p) for p in written))
@@ -86,6 +91,32 @@ def shoot(win: Any, files: list[Path], image_id: int, results: Path | None, *,
     settle(800)
     win.grab().save(str(OUT / name))
     out.append(OUT / name)
+
+
+def shoot_review(win: Any, det: Path, *, out: list[Path]) -> None:
+    """DetVisGUI with its Mask R-CNN results: verdicts on the canvas, the evaluation dock
+    with the PR curves of three categories and the confusion matrix."""
+    win.open_files([det / "data" / "coco" / "annotations" / "instances_val2017.json"],
+                   results=det / "results" / "mask_rcnn_r50_fpn_1x" / "val_results.bbox.json")
+    while win.review.review is None or win.review.running():
+        settle(50)
+    win.state.set_min_score(0.3)
+    dock = win.docks["evaluation"]
+    dock.show()
+    win.resizeDocks([dock], [430], Qt.Orientation.Vertical)
+    panel = dock.widget()
+    panel.table.sortByColumn(5, Qt.SortOrder.DescendingOrder)  # most ground truth first
+    for row in range(3):
+        panel.table.selectionModel().select(
+            panel.proxy.index(row, 0), QItemSelectionModel.SelectionFlag.Select
+            | QItemSelectionModel.SelectionFlag.Rows)
+    win.state.set_current_image(REVIEW_IMAGE)
+    while win.canvas.frame is None or win.canvas.frame.image_id != REVIEW_IMAGE:
+        settle(50)
+    settle(800)
+    win.grab().save(str(OUT / "review.png"))
+    out.append(OUT / "review.png")
+    dock.hide()
 
 
 if __name__ == "__main__":

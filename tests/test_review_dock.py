@@ -75,6 +75,9 @@ def test_a_confusion_cell_gives_exactly_the_images_of_its_detections(tmp_path: P
             assert (len(want) > 0) == (c.matrix[row, col] > 0)
             seen += len(want) > 0
     assert seen >= 4
+    keep, sub = rv.confusion_view()
+    assert keep[-1] == k and sub.sum() == c.matrix.sum()
+    assert np.array_equal(sub, c.matrix[np.ix_(keep, keep)])
 
 
 def test_a_tide_type_gives_the_images_with_that_error(tmp_path: Path) -> None:

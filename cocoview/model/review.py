@@ -193,6 +193,16 @@ class Review:
         g = np.flatnonzero((c.gt_cell[:, 0] == row) & (c.gt_cell[:, 1] == col))
         return np.union1d(ev.dt.image_id[d], ev.gt.image_id[g]).astype(np.int64)
 
+    def confusion_view(self) -> tuple[np.ndarray, np.ndarray]:
+        """The confusion matrix without the classes that have neither ground truth nor
+        detections in it: (the kept row/column indices of the full matrix, background
+        last and always kept; the matrix at those rows and columns)."""
+        m = self.evaluation.confusion.matrix
+        used = (m.sum(axis=0) + m.sum(axis=1)) > 0
+        used[-1] = True
+        keep = np.flatnonzero(used)
+        return keep, m[np.ix_(keep, keep)]
+
     def images_with_error(self, kind: str) -> np.ndarray:
         """Image ids (sorted) with a TIDE error of ``kind`` (Loc, Cls, Dupe, Bkg, Both,
         Miss; FP: any of the first five; FN: Miss)."""

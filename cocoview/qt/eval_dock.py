@@ -62,9 +62,13 @@ TOP = QModelIndex()
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 CATEGORY_ROLE = Qt.ItemDataRole.UserRole + 2
 TIDE_BARS = (*TIDE_TYPES, "Miss")
+#: matplotlib's tab10 (readable on white, distinct for colour-blind users)
+CURVE_COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40),
+                (148, 103, 189), (140, 86, 75), (227, 119, 194), (127, 127, 127),
+                (188, 189, 34), (23, 190, 207)]
 TIDE_COLORS = [(230, 120, 60), (200, 80, 160), (120, 120, 200), (200, 60, 60),
                (150, 110, 70), (240, 170, 0)]
-MAX_CURVES = 10
+MAX_CURVES = len(CURVE_COLORS)
 EMPTY_TEXT = ("No results to evaluate. Open a results file (File ▸ Open results…) to see "
               "the COCO numbers, per-category AP, PR curves, the confusion matrix and TIDE "
               "errors here.")
@@ -138,7 +142,8 @@ class EvalDock(QWidget):
         self.review: Review | None = None
         #: what the last way in showed: (description, image ids)
         self.last_shown: tuple[str, np.ndarray] | None = None
-        self._labels: list[str] = []
+        self._labels: list[str] = []  # the full matrix's classes, background last
+        self._cells = np.zeros(0, np.int64)  # the heat map's rows/columns in the full matrix
         self.stack = QStackedWidget(self)
         self.message = QLabel(EMPTY_TEXT, self)
         self.message.setWordWrap(True)
@@ -190,7 +195,9 @@ class EvalDock(QWidget):
         self.summary = QPlainTextEdit(w)
         self.summary.setReadOnly(True)
         self.summary.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.summary.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        mono.setPointSizeF(max(6.0, mono.pointSizeF() - 2))
+        self.summary.setFont(mono)
         self.table_model = CategoryTableModel(self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.table_model)
@@ -237,7 +244,8 @@ class EvalDock(QWidget):
         self.confusion = HeatMap(w)
         self.confusion.setToolTip("rows: ground-truth class, columns: detected class "
                                   "(background last); click: those images")
-        self.confusion.cellClicked.connect(self.open_cell)
+        self.confusion.cellClicked.connect(
+            lambda r, c: self.open_cell(int(self._cells[r]), int(self._cells[c])))
         self.confusion.cellHovered.connect(self._cell_hovered)
         self.cell_info = QLabel(w)
         right = QWidget(w)
@@ -249,7 +257,7 @@ class EvalDock(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal, w)
         for part in (left, mid, right):
             split.addWidget(part)
-        split.setSizes([480, 420, 420])
+        split.setSizes([560, 420, 400])
         lay = QVBoxLayout(w)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(split)
@@ -332,7 +340,7 @@ class EvalDock(QWidget):
 
     def _draw_curves(self) -> None:
         curves = self._curves()
-        self.pr.set_curves([(n, c.recall, c.precision) for n, c in curves])
+        self.pr.set_curves([(n, c.recall, c.precision) for n, c in curves], CURVE_COLORS)
         self._draw_markers()
 
     def _draw_markers(self) -> None:
@@ -343,7 +351,7 @@ class EvalDock(QWidget):
             points.append((r, p))
             parts.append(f"{name}: P {p:.3f}  R {r:.3f}  F1 {f1:.3f}" if np.isfinite(p)
                          else f"{name}: no detection ≥ {s:.2f}")
-        self.pr.set_markers(points)
+        self.pr.set_markers(points, CURVE_COLORS)
         self.readout.setText(f"at min score {s:.2f} — " + ";  ".join(parts))
 
     def _draw_confusion(self) -> None:
@@ -352,11 +360,13 @@ class EvalDock(QWidget):
         c = rv.evaluation.confusion
         names = dict(zip(self.table_model.cols["category_id"].tolist(),
                          self.table_model.cols["name"].tolist(), strict=True))
-        labels = [str(names.get(int(i), i)) for i in c.category_ids] + ["background"]
-        self.confusion.set_matrix(c.matrix, labels, labels)
+        full = [str(names.get(int(i), i)) for i in c.category_ids] + ["background"]
+        self._cells, matrix = rv.confusion_view()  # only the classes that occur
+        labels = [full[i] for i in self._cells.tolist()]
+        self.confusion.set_matrix(matrix, labels, labels, max_cols=5)
         self.confusion.plotItem.setLabel("left", "ground truth")
-        self.confusion.plotItem.setLabel("bottom", "detected")
-        self._labels = labels
+        self.confusion.plotItem.setLabel("bottom", "detected (hover: names and count)")
+        self._labels = full
 
     def _draw_tide(self) -> None:
         rv = self.review
@@ -366,10 +376,11 @@ class EvalDock(QWidget):
         labels = [f"{k}\n{t.counts.get(k, 0):,}" for k in TIDE_BARS]
         self.tide.set_bars(labels, heights, TIDE_COLORS, "ΔAP50")
 
-    def _cell_hovered(self, row: int, col: int) -> None:
+    def _cell_hovered(self, vrow: int, vcol: int) -> None:
         rv = self.review
         if rv is None:
             return
+        row, col = int(self._cells[vrow]), int(self._cells[vcol])
         n = int(rv.evaluation.confusion.matrix[row, col])
         self.cell_info.setText(f"GT {self._labels[row]} → detected {self._labels[col]}: {n:,}")
 

@@ -113,6 +113,8 @@ class MainWindow(QMainWindow):
         for spec in DOCKS:
             if spec.tab_with:
                 self.docks[spec.tab_with].raise_()  # the first of a tab group in front
+        self.docks["evaluation"].hide()  # shown once results are evaluated (or View menu)
+        self.review.reviewChanged.connect(self._evaluated)
         self.actions_: dict[str, QAction] = {}
         self._build_actions()
         self._build_menus()
@@ -123,6 +125,10 @@ class MainWindow(QMainWindow):
         self._restore()
 
     # ----- construction -------------------------------------------------
+    def _evaluated(self, review: object) -> None:
+        if review is not None:
+            self.docks["evaluation"].show()
+
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower()}")

@@ -74,22 +74,24 @@ class PRPlot(ClickPlot):
         self.markers.setZValue(10)
         pi.addItem(self.markers)
 
-    def set_curves(self, curves: Sequence[tuple[str, np.ndarray, np.ndarray]]) -> None:
-        """(name, recall, precision) per curve."""
+    def set_curves(self, curves: Sequence[tuple[str, np.ndarray, np.ndarray]],
+                   colors: Sequence[tuple[int, int, int]]) -> None:
+        """(name, recall, precision) per curve, each in ``colors[i]``."""
         for c in self.curves:
             self.plotItem.removeItem(c)
         self.legend.clear()
         self.curves = []
         for i, (name, r, p) in enumerate(curves):
             item = self.plotItem.plot(np.asarray(r, float), np.asarray(p, float),
-                                      pen=pg.mkPen(pg.intColor(i, hues=max(len(curves), 6)),
-                                                   width=2), name=name)
+                                      pen=pg.mkPen(colors[i % len(colors)], width=2),
+                                      name=name)
             self.curves.append(item)
 
-    def set_markers(self, points: Sequence[tuple[float, float]]) -> None:
+    def set_markers(self, points: Sequence[tuple[float, float]],
+                    colors: Sequence[tuple[int, int, int]]) -> None:
         """(recall, precision) of each curve's operating point (NaN: none)."""
         pts = [(r, p) for r, p in points if np.isfinite(p)]
-        brushes = [pg.mkBrush(pg.intColor(i, hues=max(len(points), 6)))
+        brushes = [pg.mkBrush(colors[i % len(colors)])
                    for i, (_r, p) in enumerate(points) if np.isfinite(p)]
         self.markers.setData([r for r, _ in pts], [p for _, p in pts], brush=brushes)
 
@@ -113,16 +115,17 @@ class HeatMap(ClickPlot):
         self.hoveredAt.connect(lambda x, y: self._cell(x, y, self.cellHovered))
 
     def set_matrix(self, values: np.ndarray, row_labels: Sequence[str],
-                   col_labels: Sequence[str], max_ticks: int = 40) -> None:
+                   col_labels: Sequence[str], max_rows: int = 40, max_cols: int = 40) -> None:
+        """Counts, drawn on a log scale; at most ``max_rows`` / ``max_cols`` labels."""
         self.shape = values.shape[:2]
         self.image.setImage(np.log1p(np.asarray(values, float)), autoLevels=True)
-        for axis, labels in (("left", row_labels), ("bottom", col_labels)):
-            step = max(1, int(np.ceil(len(labels) / max_ticks)))
+        for axis, labels, most in (("left", row_labels, max_rows),
+                                   ("bottom", col_labels, max_cols)):
+            step = max(1, int(np.ceil(len(labels) / most)))
             ticks = [(i + 0.5, labels[i]) for i in range(0, len(labels), step)]
             if labels and step > 1:  # the background row/column is always named
                 ticks.append((len(labels) - 0.5, labels[-1]))
             self.plotItem.getAxis(axis).setTicks([ticks, []])
-        self.plotItem.getAxis("bottom").setStyle(tickTextOffset=2)
         self.plotItem.setRange(xRange=(0, self.shape[1]), yRange=(0, self.shape[0]),
                                padding=0.02)
 
@@ -148,6 +151,7 @@ class BarPlot(ClickPlot):
         self.bars: pg.BarGraphItem | None = None
         self.n = 0
         self.plotItem.showGrid(y=True, alpha=0.25)
+        self.plotItem.getAxis("bottom").setHeight(38)  # two-line labels: name, count
         self.clickedAt.connect(self._bar)
 
     def set_bars(self, labels: Sequence[str], heights: Sequence[float],

@@ -64,8 +64,18 @@ def test_the_twelve_numbers_equal_pycocotools(qtbot: QtBot) -> None:
         ap = m.index(row, _col("ap")).data()
         assert ap == ("–" if per[cid]["ap"] < 0 else f"{per[cid]['ap']:.3f}")
     # the confusion matrix has the background row and column; TIDE has its six bars
+    keep, _sub = rc.review.confusion_view()  # only the classes that occur, background last
     k = len(rc.review.evaluation.confusion.category_ids)
-    assert dock.confusion.shape == (k + 1, k + 1)
+    assert dock.confusion.shape == (len(keep), len(keep)) and keep[-1] == k
+    assert 3 < len(keep) < k
+    # a cell of the compact heat map opens the full matrix's cell: the background row
+    # (detections on nothing) of the class with most of them
+    vcol = int(np.argmax(_sub[-1, :-1]))
+    dock.confusion.click_at(vcol + 0.5, len(keep) - 0.5)
+    ev = rc.review.evaluation
+    want = np.unique(ev.dt.image_id[ev.confusion.detections(k, int(keep[vcol]))])
+    assert dock.last_shown is not None and np.array_equal(dock.last_shown[1], want)
+    assert len(want) > 0
     assert dock.tide.n == len(TIDE_BARS)
     dock.grab()
     rc.shutdown()
@@ -96,7 +106,8 @@ def test_a_confusion_cell_shows_exactly_its_images(qtbot: QtBot, tmp_path: Path)
     assert c.matrix[row, col] > 0
     want = np.unique(det["image_id"][ev.dt.result_index[c.detections(row, col)]])
     # a real click in the middle of the cell
-    pos = dock.confusion.view_to_widget(col + 0.5, row + 0.5)
+    vrow, vcol = (int(np.searchsorted(dock._cells, i)) for i in (row, col))
+    pos = dock.confusion.view_to_widget(vcol + 0.5, vrow + 0.5)
     qtbot.mouseClick(dock.confusion.viewport(), Qt.MouseButton.LeftButton,
                      pos=QPoint(int(pos.x()), int(pos.y())))
     qtbot.waitUntil(lambda: dock.last_shown is not None)

@@ -208,8 +208,8 @@ class EvalDock(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(20)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.
-                                                           ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setResizeContentsPrecision(12)  # 1,203 LVIS rows
         self.table.setToolTip("select categories for their PR curves; double-click: "
                               "the images with their errors")
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
@@ -293,7 +293,10 @@ class EvalDock(QWidget):
             self.iou_thr.setValue(ev.iou_thr)
             self.area.setCurrentText(ev.area)
         self.summary.setPlainText("\n".join(ev.summary_lines()))
+        n = self.table_model.n
         self.table_model.set_table(review.category_table(self.state.min_score))
+        if self.table_model.n != n:
+            self.table.resizeColumnsToContents()
         self._draw_confusion()
         self._draw_tide()
         self._draw_curves()

@@ -16,7 +16,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal
 from PySide6.QtWidgets import QWidget
 
-pg.setConfigOptions(antialias=True)
+#: curves with more points than this are drawn without antialiasing, downsampled to
+#: the pixels (val2017's pooled PR curve has 95 k points: 80 ms a paint otherwise)
+SMOOTH_MAX_POINTS = 4000
 
 
 class ClickPlot(pg.PlotWidget):
@@ -82,9 +84,13 @@ class PRPlot(ClickPlot):
         self.legend.clear()
         self.curves = []
         for i, (name, r, p) in enumerate(curves):
+            big = len(r) > SMOOTH_MAX_POINTS
             item = self.plotItem.plot(np.asarray(r, float), np.asarray(p, float),
                                       pen=pg.mkPen(colors[i % len(colors)], width=2),
-                                      name=name)
+                                      name=name, antialias=not big)
+            if big:  # recall never decreases: peak downsampling keeps the curve's shape
+                item.setDownsampling(auto=True, method="peak")
+                item.setClipToView(True)
             self.curves.append(item)
 
     def set_markers(self, points: Sequence[tuple[float, float]],

@@ -1,0 +1,126 @@
+"""The evaluation dock at scale: from a results file opened to the dock filled.
+
+Generates (or reuses) the val2017-like pair of ``bench_eval.py`` in ``bench-data/``,
+opens it, then in an offscreen app with the ReviewController and the EvalDock:
+
+* ``evaluate``: from ``state.set_dataset`` to the dock drawn (the evaluation runs in
+  the controller's worker; the drawing on the GUI thread);
+* ``draw``: of that, the GUI thread's ``EvalDock.set_review`` (summary, table, curves,
+  heat map, bars);
+* ``iou 0.75``: a new IoU threshold (verdicts only, in the worker) to the dock redrawn;
+* ``min score``: ``state.set_min_score`` (table counts and the PR markers, GUI thread);
+* ``stall``: the longest gap between ticks of a 1 ms GUI-thread timer during each.
+
+Usage::
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/bench_eval_dock.py [--preset val2017]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.bench_eval import _files  # noqa: E402
+
+
+class Heartbeat:
+    """The longest gap between the ticks of a 1 ms timer on the GUI thread."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.timer = QTimer()
+        self.timer.setInterval(1)
+        self.timer.timeout.connect(self._tick)
+        self.last = time.perf_counter()
+        self.worst = 0.0
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.worst = max(self.worst, now - self.last)
+        self.last = now
+
+    def start(self) -> None:
+        self.last, self.worst = time.perf_counter(), 0.0
+        self.timer.start()
+
+    def stop(self) -> float:
+        self.timer.stop()
+        return self.worst
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--preset", default="val2017")
+    args = ap.parse_args(argv)
+    gt, res = _files(args.preset)
+    from PySide6.QtWidgets import QApplication
+
+    import cocoview
+    from cocoview.qt.eval_dock import EvalDock
+    from cocoview.qt.filter_model import FilterModel
+    from cocoview.qt.review import ReviewController
+    from cocoview.qt.state import ViewerState
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    t0 = time.perf_counter()
+    ds = cocoview.open(gt, results=res, cache=False)
+    t_open = time.perf_counter() - t0
+    state = ViewerState()
+    rc = ReviewController(state)
+    dock = EvalDock(state, rc, FilterModel(state, rc))
+    dock.resize(1400, 420)
+    dock.show()
+    draw: list[float] = []
+    inner = dock.set_review
+
+    def timed(review: object) -> None:
+        t = time.perf_counter()
+        inner(review)  # type: ignore[arg-type]
+        draw.append(time.perf_counter() - t)
+
+    rc.reviewChanged.disconnect(dock.set_review)
+    rc.reviewChanged.connect(timed)
+    beat = Heartbeat()
+
+    def until_drawn(start: float, n: int) -> tuple[float, float]:
+        while len(draw) < n or rc.running():
+            app.processEvents()
+            time.sleep(0.0005)
+        app.processEvents()
+        return time.perf_counter() - start, beat.stop()
+
+    print(f"{args.preset}: {len(ds.image_ids):,} images, {len(ds.anns):,} annotations, "
+          f"{len(ds.results or ()):,} detections; open (GT + results) {t_open:.2f} s")
+    beat.start()
+    t = time.perf_counter()
+    state.set_dataset(ds)
+    total, stall = until_drawn(t, 2)  # None at the dataset change, then the review
+    print(f"evaluate → dock filled   {total:7.3f} s   (draw {draw[-1] * 1000:6.1f} ms, "
+          f"GUI stall {stall * 1000:6.1f} ms)")
+    beat.start()
+    t = time.perf_counter()
+    dock.iou_thr.setValue(0.75)
+    total, stall = until_drawn(t, 3)
+    print(f"IoU 0.75 → dock redrawn  {total:7.3f} s   (draw {draw[-1] * 1000:6.1f} ms, "
+          f"GUI stall {stall * 1000:6.1f} ms)")
+    for s in (0.5, 0.1):
+        beat.start()
+        t = time.perf_counter()
+        state.set_min_score(s)
+        app.processEvents()
+        took = time.perf_counter() - t
+        print(f"min score {s:.2f}           {took * 1000:7.1f} ms (GUI thread)")
+        beat.stop()
+    rc.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

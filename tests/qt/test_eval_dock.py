@@ -189,3 +189,45 @@ def test_without_results_the_dock_says_so(qtbot: QtBot, tmp_path: Path) -> None:
     assert dock.stack.currentIndex() == 0
     assert dock.message.text() == EMPTY_TEXT
     assert dock.iou_type.count() == 0
+
+
+def test_the_iou_type_and_cancel(qtbot: QtBot) -> None:
+    ds = cocoview.open(REAL / DETVIS, results=REAL / DETVIS_RES.format("segm"), cache=False)
+    _state, rc, dock = _dock(qtbot, ds)
+    types = [dock.iou_type.itemText(i) for i in range(dock.iou_type.count())]
+    assert types == ["bbox", "segm"]  # what the results support
+    dock.iou_type.setCurrentText("segm")
+    dock.iou_type.activated.emit(1)
+    assert dock.busy.isVisible() and dock.cancel.isVisible()
+    qtbot.waitUntil(lambda: rc.review is not None and rc.review.evaluation.iou_type == "segm"
+                    and not rc.running(), timeout=30000)
+    assert not dock.busy.isVisible()
+    want = ds.evaluate(iou_type="segm").summary_lines()
+    assert dock.summary.toPlainText().splitlines() == want
+    # Cancel: the running request is dropped, the dock keeps the last evaluation
+    dock.iou_type.setCurrentText("bbox")
+    dock.iou_type.activated.emit(0)
+    with qtbot.waitSignal(rc.busyChanged, check_params_cb=lambda on: not on):
+        dock.cancel.click()
+    qtbot.waitUntil(lambda: rc.jobs.idle())
+    assert rc.review is not None and rc.review.evaluation.iou_type == "segm"
+    assert not dock.cancel.isVisible()
+    rc.shutdown()
+
+
+def test_the_main_window_has_the_dock(qtbot: QtBot, tmp_path: Path) -> None:
+    from cocoview.qt.main_window import MainWindow
+
+    ds, _ = random_review(tmp_path)
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    dock = w.docks["evaluation"]
+    assert not dock.isVisible()  # until results are evaluated
+    assert dock.toggleViewAction() in w.findChildren(type(dock.toggleViewAction()))
+    with qtbot.waitSignal(w.review.reviewChanged, timeout=30000,
+                          check_params_cb=lambda r: r is not None):
+        w.state.set_dataset(ds)
+    assert dock.isVisible()
+    assert w.dockWidgetArea(dock) == Qt.DockWidgetArea.BottomDockWidgetArea
+    w.review.shutdown()

@@ -215,12 +215,7 @@ class EvalDock(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.table.doubleClicked.connect(self._row_activated)
         left = QSplitter(Qt.Orientation.Vertical, w)
-        top = QWidget(left)
-        tl = QVBoxLayout(top)
-        tl.setContentsMargins(0, 0, 0, 0)
-        tl.addLayout(bar)
-        tl.addWidget(self.summary)
-        left.addWidget(top)
+        left.addWidget(_column(left, bar, self.summary))
         left.addWidget(self.table)
 
         self.pr = PRPlot(w)
@@ -232,12 +227,7 @@ class EvalDock(QWidget):
         self.tide.setToolTip("ΔAP50 if each TIDE error type were fixed; click: its images")
         self.tide.barClicked.connect(self._tide_clicked)
         mid = QSplitter(Qt.Orientation.Vertical, w)
-        prw = QWidget(mid)
-        pl = QVBoxLayout(prw)
-        pl.setContentsMargins(0, 0, 0, 0)
-        pl.addWidget(self.pr, 1)
-        pl.addWidget(self.readout)
-        mid.addWidget(prw)
+        mid.addWidget(_column(mid, self.pr, self.readout))
         mid.addWidget(self.tide)
         mid.setSizes([300, 160])
 
@@ -248,20 +238,13 @@ class EvalDock(QWidget):
             lambda r, c: self.open_cell(int(self._cells[r]), int(self._cells[c])))
         self.confusion.cellHovered.connect(self._cell_hovered)
         self.cell_info = QLabel(w)
-        right = QWidget(w)
-        rl = QVBoxLayout(right)
-        rl.setContentsMargins(0, 0, 0, 0)
-        rl.addWidget(self.confusion, 1)
-        rl.addWidget(self.cell_info)
+        right = _column(w, self.confusion, self.cell_info)
 
         split = QSplitter(Qt.Orientation.Horizontal, w)
         for part in (left, mid, right):
             split.addWidget(part)
         split.setSizes([560, 420, 400])
-        lay = QVBoxLayout(w)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(split)
-        return w
+        return _column(self, split, widget=w)
 
     # ----- state ----------------------------------------------------------
     def _dataset_changed(self) -> None:
@@ -441,6 +424,21 @@ class EvalDock(QWidget):
         else:
             self.state.set_image_list(np.asarray(ids, np.int64), what)
         self.controller.message.emit(f"{len(ids):,} images: {what}")
+
+
+def _column(parent: QWidget, *parts: QWidget | QHBoxLayout,
+            widget: QWidget | None = None) -> QWidget:
+    """A widget (``widget``, or a new one) holding ``parts`` top to bottom, no margins; the
+    plots stretch."""
+    w = widget if widget is not None else QWidget(parent)
+    lay = QVBoxLayout(w)
+    lay.setContentsMargins(0, 0, 0, 0)
+    for part in parts:
+        if isinstance(part, QHBoxLayout):
+            lay.addLayout(part)
+        else:
+            lay.addWidget(part, 1 if isinstance(part, (PRPlot, HeatMap, QSplitter)) else 0)
+    return w
 
 
 class _blocked:

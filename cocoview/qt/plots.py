@@ -102,6 +102,10 @@ class PRPlot(ClickPlot):
         self.markers.setData([r for r, _ in pts], [p for _, p in pts], brush=brushes)
 
 
+#: heat maps up to this many rows and columns have their counts written in the cells
+MAX_WRITTEN = 12
+
+
 class HeatMap(ClickPlot):
     """A matrix as an image (row 0 at the top); a click gives (row, column)."""
 
@@ -117,6 +121,7 @@ class HeatMap(ClickPlot):
         pi.invertY(True)
         pi.setAspectLocked(True)
         self.shape = (0, 0)
+        self.texts: list[pg.TextItem] = []  # the counts, written in the cells of small maps
         self.clickedAt.connect(lambda x, y: self._cell(x, y, self.cellClicked))
         self.hoveredAt.connect(lambda x, y: self._cell(x, y, self.cellHovered))
 
@@ -125,6 +130,18 @@ class HeatMap(ClickPlot):
         """Counts, drawn on a log scale; at most ``max_rows`` / ``max_cols`` labels."""
         self.shape = values.shape[:2]
         self.image.setImage(np.log1p(np.asarray(values, float)), autoLevels=True)
+        for t in self.texts:
+            self.plotItem.removeItem(t)
+        self.texts = []
+        if max(self.shape) <= MAX_WRITTEN:
+            top = float(np.log1p(values.max())) if values.size else 0.0
+            for r, c in zip(*np.nonzero(values), strict=True):
+                light = np.log1p(values[r, c]) < 0.6 * top  # dark cell: white text
+                t = pg.TextItem(f"{int(values[r, c]):,}", anchor=(0.5, 0.5),
+                                color=(255, 255, 255) if light else (0, 0, 0))
+                t.setPos(c + 0.5, r + 0.5)
+                self.plotItem.addItem(t)
+                self.texts.append(t)
         for axis, labels, most in (("left", row_labels, max_rows),
                                    ("bottom", col_labels, max_cols)):
             step = max(1, int(np.ceil(len(labels) / most)))

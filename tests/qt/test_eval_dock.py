@@ -105,6 +105,10 @@ def test_a_confusion_cell_shows_exactly_its_images(qtbot: QtBot, tmp_path: Path)
                    key=lambda rc_: int(c.matrix[rc_]))
     assert c.matrix[row, col] > 0
     want = np.unique(det["image_id"][ev.dt.result_index[c.detections(row, col)]])
+    # a small map has its counts written in the cells
+    _keep, sub = rc.review.confusion_view()
+    assert sorted(int(t.toPlainText().replace(",", "")) for t in dock.confusion.texts) == \
+        sorted(sub[sub > 0].tolist())
     # a real click in the middle of the cell
     vrow, vcol = (int(np.searchsorted(dock._cells, i)) for i in (row, col))
     pos = dock.confusion.view_to_widget(vcol + 0.5, vrow + 0.5)

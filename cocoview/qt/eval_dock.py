@@ -41,7 +41,6 @@ from cocoview.model.evaluation import TIDE_TYPES
 from cocoview.model.filters import ImageFilter
 from cocoview.model.review import Review, operating_point, score_near
 from cocoview.qt.filter_model import FilterModel
-from cocoview.qt.plots import BarPlot, HeatMap, PRPlot
 from cocoview.qt.review import ReviewController
 from cocoview.qt.state import ViewerState
 
@@ -218,16 +217,27 @@ class EvalDock(QWidget):
         left.addWidget(_column(left, bar, self.summary))
         left.addWidget(self.table)
 
+        self.readout = QLabel(w)
+        self.readout.setWordWrap(True)
+        self.cell_info = QLabel(w)
+        self.split = QSplitter(Qt.Orientation.Horizontal, w)
+        self.split.addWidget(left)
+        return _column(self, self.split, widget=w, stretch=self.split)
+
+    def _build_plots(self) -> None:
+        """The plots, made when the first evaluation arrives: ``import pyqtgraph`` costs
+        ~0.5 s, which a session without results should not pay at start-up."""
+        from cocoview.qt.plots import BarPlot, HeatMap, PRPlot
+
+        w = self.split
         self.pr = PRPlot(w)
         self.pr.setToolTip("click: set the min score to that point's score")
         self.pr.clickedAt.connect(self._pr_clicked)
-        self.readout = QLabel(w)
-        self.readout.setWordWrap(True)
         self.tide = BarPlot(w)
         self.tide.setToolTip("ΔAP50 if each TIDE error type were fixed; click: its images")
         self.tide.barClicked.connect(self._tide_clicked)
         mid = QSplitter(Qt.Orientation.Vertical, w)
-        mid.addWidget(_column(mid, self.pr, self.readout))
+        mid.addWidget(_column(mid, self.pr, self.readout, stretch=self.pr))
         mid.addWidget(self.tide)
         mid.setSizes([300, 160])
 
@@ -237,14 +247,9 @@ class EvalDock(QWidget):
         self.confusion.cellClicked.connect(
             lambda r, c: self.open_cell(int(self._cells[r]), int(self._cells[c])))
         self.confusion.cellHovered.connect(self._cell_hovered)
-        self.cell_info = QLabel(w)
-        right = _column(w, self.confusion, self.cell_info)
-
-        split = QSplitter(Qt.Orientation.Horizontal, w)
-        for part in (left, mid, right):
-            split.addWidget(part)
-        split.setSizes([560, 420, 400])
-        return _column(self, split, widget=w)
+        self.split.addWidget(mid)
+        self.split.addWidget(_column(w, self.confusion, self.cell_info, stretch=self.confusion))
+        self.split.setSizes([560, 420, 400])
 
     # ----- state ----------------------------------------------------------
     def _dataset_changed(self) -> None:
@@ -270,6 +275,8 @@ class EvalDock(QWidget):
             self._show_message()
             return
         ev = review.evaluation
+        if not hasattr(self, "pr"):
+            self._build_plots()
         self.stack.setCurrentIndex(1)
         with _blocked(self.iou_type, self.iou_thr, self.area):
             self.iou_type.setCurrentText(ev.iou_type)
@@ -427,9 +434,9 @@ class EvalDock(QWidget):
 
 
 def _column(parent: QWidget, *parts: QWidget | QHBoxLayout,
-            widget: QWidget | None = None) -> QWidget:
-    """A widget (``widget``, or a new one) holding ``parts`` top to bottom, no margins; the
-    plots stretch."""
+            widget: QWidget | None = None, stretch: QWidget | None = None) -> QWidget:
+    """A widget (``widget``, or a new one) holding ``parts`` top to bottom, no margins;
+    ``stretch`` takes the room left."""
     w = widget if widget is not None else QWidget(parent)
     lay = QVBoxLayout(w)
     lay.setContentsMargins(0, 0, 0, 0)
@@ -437,7 +444,7 @@ def _column(parent: QWidget, *parts: QWidget | QHBoxLayout,
         if isinstance(part, QHBoxLayout):
             lay.addLayout(part)
         else:
-            lay.addWidget(part, 1 if isinstance(part, (PRPlot, HeatMap, QSplitter)) else 0)
+            lay.addWidget(part, 1 if part is stretch else 0)
     return w
 
 

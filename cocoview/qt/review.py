@@ -4,6 +4,7 @@ with results is shown; the GUI thread never waits for it. Holds the latest
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from functools import partial
 
@@ -38,6 +39,7 @@ def _evaluate_at(ds: Dataset, report: Callable[[float], None], *, base: Evaluati
     """The evaluation at one setting: a new one, or ``base``'s verdicts at another IoU
     threshold / area range; with what the dock draws computed here, off the GUI thread."""
     report(-1.0)
+    importlib.import_module("cocoview.qt.plots")  # the dock's pyqtgraph (0.5 s), off the GUI
     if base is None:
         base = ds.evaluate(iou_type=iou_type)
     report(0.6)

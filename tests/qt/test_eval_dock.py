@@ -193,6 +193,19 @@ def test_without_results_the_dock_says_so(qtbot: QtBot, tmp_path: Path) -> None:
     assert dock.stack.currentIndex() == 0
     assert dock.message.text() == EMPTY_TEXT
     assert dock.iou_type.count() == 0
+    assert not hasattr(dock, "pr")  # the plots are made with the first evaluation
+
+
+def test_the_window_starts_without_pyqtgraph() -> None:
+    """``import pyqtgraph`` costs ~0.5 s: the app pays it only once results are evaluated."""
+    import subprocess
+    import sys
+
+    code = ("import sys, cocoview.qt.main_window, cocoview.qt.eval_dock; "
+            "print('pyqtgraph' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == "False"
 
 
 def test_the_iou_type_and_cancel(qtbot: QtBot) -> None:

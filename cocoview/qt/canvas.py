@@ -338,11 +338,12 @@ class Canvas(QGraphicsView):
         event.accept()
 
     def _place_folder_button(self) -> None:
-        """Bottom centre of the view, clear of the placeholder's text band at the top."""
+        """Centred at the end of the view away from the placeholder's text band."""
         b = self.folder_button
         b.adjustSize()
         vp = self.viewport()
-        b.move(max((vp.width() - b.width()) // 2, 0), max(vp.height() - b.height() - 24, 0))
+        y = vp.height() - b.height() - 24 if self.placeholder.text_at_top else 24
+        b.move(max((vp.width() - b.width()) // 2, 0), max(y, 0))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         self._place_folder_button()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -305,6 +304,7 @@ class PlaceholderItem(QGraphicsItem):
         self.message = ""
         self.banner = False
         self.boxes: list[tuple[float, float, float, float]] = []
+        self.text_at_top = False
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
 
     def set(self, w: int, h: int, message: str, banner: bool = False,
@@ -315,21 +315,25 @@ class PlaceholderItem(QGraphicsItem):
         self.message = message
         self.banner = banner
         self.boxes = boxes or []
+        self.text_at_top = self._top_is_clearer()
         self.update()
 
-    def _clearer_band(self, t: Any, height: float, r: QRectF) -> QRectF:
-        """The top or the bottom band of ``r``, whichever covers fewer overlay boxes."""
-        top = QRectF(r.left(), r.top(), r.width(), height)
-        bottom = QRectF(r.left(), r.bottom() - height, r.width(), height)
+    def _top_is_clearer(self) -> bool:
+        """Whether the image's top fifth covers fewer overlay boxes than its bottom fifth.
 
-        def covered(band: QRectF) -> float:
+        Decided once per frame, in image coordinates, so that the canvas can put its
+        Set Images Folder button at the other end (ties: the text goes to the bottom)."""
+        band = self.rect.height() / 5
+
+        def covered(y0: float) -> float:
             total = 0.0
             for x, y, w, h in self.boxes:
-                inter = t.mapRect(QRectF(x, y, w, h)).intersected(band)
+                inter = QRectF(x, y, w, h).intersected(
+                    QRectF(self.rect.left(), y0, self.rect.width(), band))
                 total += max(inter.width(), 0.0) * max(inter.height(), 0.0)
             return total
 
-        return top if covered(top) < covered(bottom) else bottom
+        return covered(self.rect.top()) < covered(self.rect.bottom() - band)
 
     def boundingRect(self) -> QRectF:
         return self.rect
@@ -360,9 +364,9 @@ class PlaceholderItem(QGraphicsItem):
             text = "⚠  " + (self.message or "image not available")
             inner = r.adjusted(12, 0, -12, 0)
             need = p.boundingRect(inner, int(flags), text)
-            band = self._clearer_band(t, need.height() + 16, r)
-            if band.height() > r.height():
-                band = QRectF(r)
+            height = min(need.height() + 16, r.height())
+            top = r.top() if self.text_at_top else r.bottom() - height
+            band = QRectF(r.left(), top, r.width(), height)
             p.fillRect(band, QColor(20, 20, 24, 170))
             p.setPen(QColor(240, 220, 150))
             p.drawText(band.adjusted(12, 8, -12, -8), int(flags | Qt.AlignmentFlag.AlignTop),

@@ -286,3 +286,79 @@ def test_real_sets_give_what_was_checked_by_eye(item: tuple[Path, dict[str, Any]
                               _new(validate_report(ds, check_files=images is not None)
                                    .problems))
     assert dict(got) == EXPECTED.get(s["name"], {})
+
+
+def _hash_set(tmp_path: Path, n: int = 30) -> tuple[cocoview.Dataset, Path]:
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rng = np.random.default_rng(9)
+    images = [{"id": k + 1, "file_name": f"{k}.jpg", "width": 96, "height": 96}
+              for k in range(n)]
+    for im in images:
+        _smooth(rng).save(folder / im["file_name"], quality=90)
+    d = {"images": images, "annotations": [], "categories": [{"id": 1, "name": "a"}]}
+    return cocoview.open([_save(tmp_path, d, "h.json")], images=folder, cache=False), folder
+
+
+def test_perceptual_hashes_are_kept_and_only_changed_files_decoded_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ds, folder = _hash_set(tmp_path)
+    rows = np.arange(len(ds.image_ids))
+    decoded: list[Path] = []
+    real = health._hash_file
+
+    def counting(path: Path, w: int, h: int) -> int | None:
+        decoded.append(path)
+        return real(path, w, h)
+
+    monkeypatch.setattr(health, "_hash_file", counting)
+    r1, h1 = health.image_hashes(ds, rows, False, workers=2)
+    assert len(decoded) == 30 and r1.tolist() == rows.tolist()
+    decoded.clear()
+    r2, h2 = health.image_hashes(ds, rows, False)
+    assert not decoded and r2.tolist() == r1.tolist() and h2.tolist() == h1.tolist()
+    Image.open(folder / "4.jpg").transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(
+        folder / "4.jpg", quality=90)  # another picture under the same name
+    r3, h3 = health.image_hashes(ds, rows, False)
+    assert [p.name for p in decoded] == ["4.jpg"]
+    assert h3[4] != h1[4] and np.delete(h3, 4).tolist() == np.delete(h1, 4).tolist()
+    serial = health.image_hashes(ds, rows, False, workers=1)[1]
+    assert serial.tolist() == h3.tolist()
+
+
+def test_a_cancelled_hashing_keeps_what_it_decoded(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    ds, _folder = _hash_set(tmp_path, n=300)
+    rows = np.arange(len(ds.image_ids))
+    calls = []
+
+    class Stop(Exception):
+        pass
+
+    def tick(n: int) -> None:
+        calls.append(n)
+        if len(calls) == 2:  # after the first window of decodes
+            raise Stop
+
+    with pytest.raises(Stop):
+        health.image_hashes(ds, rows, False, tick=tick, workers=1)
+    decoded: list[Path] = []
+    real = health._hash_file
+    monkeypatch.setattr(health, "_hash_file",
+                        lambda p, w, h: decoded.append(p) or real(p, w, h))
+    got, _h = health.image_hashes(ds, rows, False, workers=1)
+    assert len(got) == 300 and len(decoded) == 300 - calls[1]
+
+
+def test_an_unreadable_hash_cache_is_an_empty_one(tmp_path: Path) -> None:
+    from cocoview.model import hash_cache
+    from cocoview.model.cache import entry_dir
+
+    ds, _folder = _hash_set(tmp_path, n=5)
+    rows = np.arange(5)
+    want = health.image_hashes(ds, rows, False)[1]
+    kept = entry_dir(ds.files[0].path) / hash_cache.NAME
+    assert kept.is_file()
+    kept.write_bytes(b"not a zip")
+    assert health.image_hashes(ds, rows, False)[1].tolist() == want.tolist()
+    assert len(hash_cache.load(ds.files[0].path)) == 5  # written again

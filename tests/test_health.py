@@ -319,7 +319,7 @@ def test_perceptual_hashes_are_kept_and_only_changed_files_decoded_again(
     assert not decoded and r2.tolist() == r1.tolist() and h2.tolist() == h1.tolist()
     Image.open(folder / "4.jpg").transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(
         folder / "4.jpg", quality=90)  # another picture under the same name
-    r3, h3 = health.image_hashes(ds, rows, False)
+    _r3, h3 = health.image_hashes(ds, rows, False)
     assert [p.name for p in decoded] == ["4.jpg"]
     assert h3[4] != h1[4] and np.delete(h3, 4).tolist() == np.delete(h1, 4).tolist()
     serial = health.image_hashes(ds, rows, False, workers=1)[1]

@@ -18,12 +18,12 @@ import numpy as np
 
 from cocoview.model import cache as index_cache
 from cocoview.model.categories import Category, build_categories
-from cocoview.model.columns import SEG_KIND_NAMES, SEG_PANOPTIC, AnnColumns
+from cocoview.model.columns import SEG_KIND_NAMES, SEG_PANOPTIC, SEG_POLYGON, AnnColumns
 from cocoview.model.errors import CocoFormatError, Problem, Severity
 from cocoview.model.file_index import FileIndex
 from cocoview.model.incidence import Incidence
 from cocoview.model.loader import Cancelled, Progress, load_file
-from cocoview.model.masks import Geometry, clean_segmentation, geometry_mask
+from cocoview.model.masks import Geometry, clean_segmentation, geometry_mask, polygon_geometry
 from cocoview.model.paths import ImagePath, find_root, resolve_image_path
 from cocoview.model.source import UndecodableValue, decode_value
 
@@ -338,6 +338,13 @@ class Dataset:
         return _keypoints(f.data, int(self.anns.kp_off[row]), int(self.anns.kp_len[row]))
 
     def geometry(self, row: int) -> Geometry:
+        """The safe geometry of annotation row ``row`` (polygons: the typed fast path)."""
+        if int(self.anns.seg_kind[row]) == SEG_POLYGON:
+            off, n = int(self.anns.seg_off[row]), int(self.anns.seg_len[row])
+            if off >= 0:
+                g = polygon_geometry(self.files[int(self.ann_src[row])].data[off : off + n])
+                if g is not None:
+                    return g
         return clean_segmentation(self.segmentation(row))
 
     def image_size(self, image_row: int) -> tuple[int, int]:

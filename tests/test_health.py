@@ -362,3 +362,36 @@ def test_an_unreadable_hash_cache_is_an_empty_one(tmp_path: Path) -> None:
     kept.write_bytes(b"not a zip")
     assert health.image_hashes(ds, rows, False)[1].tolist() == want.tolist()
     assert len(hash_cache.load(ds.files[0].path)) == 5  # written again
+
+
+def test_batched_shoelace_areas_equal_the_per_polygon_formula() -> None:
+    from cocoview.model.validate import shoelace_areas
+
+    rng = np.random.default_rng(4)
+    anns = [[rng.uniform(0, 640, (int(rng.integers(3, 40)), 2))
+             for _ in range(int(rng.integers(1, 4)))] for _ in range(500)]
+
+    def one(p: np.ndarray) -> float:
+        x, y = p[:, 0], p[:, 1]
+        return 0.5 * abs(float(x @ np.roll(y, -1) - np.roll(x, -1) @ y))
+
+    want = np.asarray([sum(one(p) for p in ps) for ps in anns])
+    got = shoelace_areas(anns)
+    assert np.allclose(got, want, rtol=1e-12, atol=1e-9)
+    assert shoelace_areas([[np.asarray([[0, 0], [10, 0], [10, 10], [0, 10]], float)]]
+                          ).tolist() == [100.0]
+    assert shoelace_areas([]).shape == (0,)
+
+
+@pytest.mark.parametrize(("counts", "needle"), [
+    ([50, True, 49], "must be integers"), ([50, 1.0, 49], "must be integers"),
+    ([50, -1, 51], "negative"), ([2**32, 0], "below 2³²"), ([2**70, 1], "below 2³²"),
+    ([-(2**70), 1], "negative"), ([40, 60], None), ([], "sum to 0")])
+def test_uncompressed_rle_counts_are_checked(counts: list[object], needle: str | None) -> None:
+    from cocoview.model.rle import check_rle
+
+    chk = check_rle({"size": [10, 10], "counts": counts})
+    if needle is None:
+        assert not chk.problems and chk.rle is not None
+    else:
+        assert any(needle in p for p in chk.problems), chk.problems

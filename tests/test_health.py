@@ -395,3 +395,38 @@ def test_uncompressed_rle_counts_are_checked(counts: list[object], needle: str |
         assert not chk.problems and chk.rle is not None
     else:
         assert any(needle in p for p in chk.problems), chk.problems
+
+
+def test_bulk_polygon_decoding_finds_what_the_per_annotation_path_finds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """validate decodes clean polygons in batches; every defect planted among them (and
+    a wrong area, which needs the measured areas) is reported exactly as one by one."""
+    from cocoview.model import validate as v
+    from cocoview.testing.synth import generate_coco
+
+    path = tmp_path / "g.json"
+    generate_coco(path, n_images=400, n_annotations=9_000, seed=8)
+    d = json.loads(path.read_text())
+    anns = [a for a in d["annotations"] if not a["iscrowd"]]
+    # defects a batch decodes (then looked at one by one) in the first batches, and
+    # values no batch can decode (the whole batch one by one) in the last
+    in_batch: list[Any] = [[[1, 2, 3, 4]], [[1, 2, 3, 4, 5, 6, 7]], [[1e6, 2, 3, 4, 5, 6]],
+                           [[]], [[1, 2, 3, 4, 5, 6], []], [[0, 0, 0, 0, 0, 0]],
+                           [[-2e5, 2, 3, 4, 5, 6, 7, 8]]]
+    for k, seg in enumerate(in_batch):
+        anns[300 + 811 * k]["segmentation"] = seg
+    for k, seg in enumerate([[["1", 2, 3, 4, 5, 6]], [[True, 2, 3, 4, 5, 6]],
+                             [1, 2, 3, 4, 5, 6]]):
+        anns[-3 + k]["segmentation"] = seg
+    anns[4321]["area"] = anns[4321]["area"] * 3 + 500  # an area that is not the mask's
+    path.write_text(json.dumps(d))
+    ds = cocoview.open(path, cache=False)
+
+    def problems() -> list[tuple[str, str, str]]:
+        return [(p.code, p.message, p.location) for p in validate_report(ds).problems]
+
+    bulk = problems()
+    monkeypatch.setattr(v, "polygon_batch", lambda raws: None)
+    assert bulk == problems()
+    codes = collections.Counter(c for c, _m, _l in bulk)
+    assert codes["degenerate-polygon"] >= 5 and codes["area-mismatch"] >= 1

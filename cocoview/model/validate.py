@@ -473,13 +473,16 @@ def _polygon_batch(ds: Dataset, rows: np.ndarray) -> tuple[PolygonBatch | None, 
         lo, hi = int(offs[at].min()), int(ends[at].max())
         if hi - lo <= 4 * int((ends[at] - offs[at]).sum()) + (1 << 20):
             span = memoryview(data[lo:hi])
-            for a, o, e in zip(at.tolist(), offs[at].tolist(), ends[at].tolist(),
-                               strict=True):
-                raws[a] = span[o - lo : e - lo]
+            got = [span[o:e] for o, e in zip((offs[at] - lo).tolist(),
+                                             (ends[at] - lo).tolist(), strict=True)]
         else:
-            for a, o, e in zip(at.tolist(), offs[at].tolist(), ends[at].tolist(),
-                               strict=True):
-                raws[a] = data[o:e]
+            got = [data[o:e] for o, e in zip(offs[at].tolist(), ends[at].tolist(),
+                                             strict=True)]
+        if len(at) == len(pj):
+            raws = got
+        else:
+            for a, raw in zip(at.tolist(), got, strict=True):
+                raws[a] = raw
     return polygon_batch(raws), pj
 
 

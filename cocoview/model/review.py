@@ -82,6 +82,13 @@ class Review:
         self.gt_det = v.gt_det_row  # ground-truth row → detection row
         self.gt_ann_row = np.asarray(gt.row, np.int64)
         self.gt_ann_id = gt.ann_id
+        # per detection / ground truth: the dataset's image row and the category
+        self.n_images = len(ds.image_ids)
+        self.det_image = ds.image_rows(dt.image_id) if len(dt) else np.empty(0, np.int64)
+        self.gt_image = ds.image_rows(gt.image_id) if len(gt) else np.empty(0, np.int64)
+        self.det_category = np.asarray(dt.category_id, np.int64)
+        self.gt_category = np.asarray(gt.category_id, np.int64)
+        self._ds = ds
 
     # ----- one item -------------------------------------------------------
     def detection(self, result_row: int) -> str:
@@ -98,6 +105,14 @@ class Review:
         if s == MATCHED and not self.score[self.gt_det[g]] >= min_score:
             s = MISSED
         return GT_VERDICTS[s]
+
+    def verdict_at(self, result_row: int, min_score: float = 0.0) -> str:
+        """The detection's verdict, "below min score" when it is not drawn there."""
+        name = self.detection(result_row)
+        d = int(self.det_row[result_row]) if 0 <= result_row < len(self.det_row) else -1
+        if d >= 0 and not self.score[d] >= min_score:
+            return "below min score"
+        return name
 
     def match_of(self, result_row: int) -> tuple[int, int, float]:
         """(annotation row, annotation id, IoU) the detection matched; (-1, -1, nan)."""
@@ -137,3 +152,101 @@ class Review:
                 "gt_matched": int(still.sum()),
                 "gt_missed": int((self.gt_status == MISSED).sum() + (matched & ~still).sum()),
                 "gt_ignored": int((self.gt_status == GT_IGNORED).sum())}
+
+    # ----- per image (filters, sorting, thumbnails) -------------------------
+    def false_positives(self, min_score: float = 0.0,
+                        category_id: int | None = None) -> np.ndarray:
+        """Bool per evaluated detection: a false positive at ``min_score`` (of the category)."""
+        sel = (self.status == FP) & (self.score >= min_score)
+        if category_id is not None:
+            sel &= self.det_category == category_id
+        return sel
+
+    def missed(self, min_score: float = 0.0, category_id: int | None = None) -> np.ndarray:
+        """Bool per evaluated ground truth: missed at ``min_score`` (its match scores under
+        it, or it has none), of the category if given."""
+        det = np.maximum(self.gt_det, 0)
+        lost = (self.gt_status == MATCHED) & (self.score[det] < min_score) if len(det) else \
+            np.zeros(0, bool)
+        sel = (self.gt_status == MISSED) | lost
+        if category_id is not None:
+            sel &= self.gt_category == category_id
+        return sel
+
+    def _per_image(self, rows: np.ndarray, sel: np.ndarray,
+                   weights: np.ndarray | None = None) -> np.ndarray:
+        ok = sel & (rows >= 0)
+        w = None if weights is None else weights[ok]
+        out = np.bincount(rows[ok], weights=w, minlength=self.n_images)
+        return out if weights is not None else out.astype(np.int64)
+
+    def per_image(self, min_score: float = 0.0) -> dict[str, np.ndarray]:
+        """Per image row of the dataset: ``tp``, ``fp``, ``missed`` counts at ``min_score``
+        and the ``errors`` score (the sum of its false positives' scores plus one per
+        missed ground truth: a confident mistake weighs more than a doubtful one)."""
+        fp = self.false_positives(min_score)
+        on = self.score >= min_score
+        missed = self.missed(min_score)
+        err = self._per_image(self.det_image, fp, self.score.astype(np.float64)) + \
+            self._per_image(self.gt_image, missed)
+        return {"tp": self._per_image(self.det_image, on & (self.status == TP)),
+                "fp": self._per_image(self.det_image, fp),
+                "missed": self._per_image(self.gt_image, missed),
+                "errors": err}
+
+    def images_with(self, kind: str, category_id: int | None = None,
+                    min_score: float = 0.0) -> np.ndarray:
+        """Bool per image row: has a false positive (``kind`` "fp") or a missed ground
+        truth ("missed") at ``min_score``, of ``category_id`` (None: any category)."""
+        if kind == "fp":
+            return self._per_image(self.det_image,
+                                   self.false_positives(min_score, category_id)) > 0
+        if kind == "missed":
+            return self._per_image(self.gt_image, self.missed(min_score, category_id)) > 0
+        raise ValueError(f"unknown error kind {kind!r} (fp or missed)")
+
+    # ----- one detection's candidates -----------------------------------------
+    def candidates(self, result_row: int, min_iou: float = 1e-9) -> list[Candidate]:
+        """The ground truth of the detection's image that its box overlaps, best IoU
+        first (COCOeval's box IoU: a crowd's is intersection over the detection's area);
+        the match is marked. Empty for a skipped result."""
+        d = int(self.det_row[result_row]) if 0 <= result_row < len(self.det_row) else -1
+        if d < 0:
+            return []
+        ev = self.evaluation
+        gt, dt = ev.gt, ev.dt
+        on = np.flatnonzero(gt.image_id == dt.image_id[d])
+        if not len(on):
+            return []
+        box = dt.bbox[d]
+        g = gt.bbox[on]
+        iw = np.minimum(box[0] + box[2], g[:, 0] + g[:, 2]) - np.maximum(box[0], g[:, 0])
+        ih = np.minimum(box[1] + box[3], g[:, 1] + g[:, 3]) - np.maximum(box[1], g[:, 1])
+        inter = np.maximum(iw, 0) * np.maximum(ih, 0)
+        crowd = np.asarray(gt.iscrowd[on], bool)
+        union = np.where(crowd, box[2] * box[3], box[2] * box[3] + g[:, 2] * g[:, 3] - inter)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            iou = np.where(union > 0, inter / union, 0.0)
+        match = int(self.match[d])
+        out = []
+        for k in np.argsort(-iou, kind="stable"):
+            gi = int(on[k])
+            if not (iou[k] >= min_iou or gi == match):
+                continue
+            out.append(Candidate(int(self.gt_ann_row[gi]), int(self.gt_ann_id[gi]),
+                                 int(gt.category_id[gi]), float(iou[k]), bool(crowd[k]),
+                                 GT_VERDICTS[int(self.gt_status[gi])], gi == match))
+        return out
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A ground truth a detection overlaps (``Review.candidates``)."""
+
+    ann_row: int
+    ann_id: int
+    category_id: int
+    iou: float  # box IoU (for a crowd: intersection over the detection's area)
+    crowd: bool
+    verdict: str  # the ground truth's own: matched / missed / ignored (at min score 0)
+    is_match: bool  # the one COCOeval gave the detection to

@@ -81,7 +81,8 @@ def test_has_fp_and_has_missed_by_category_follow_the_min_score(
     ds, rv = case
 
     def ids(min_score: float, **kw: Any) -> list[int]:
-        return filter_images(ds, ImageFilter(**kw), FilterExtras(review=rv, min_score=min_score)).tolist()
+        extras = FilterExtras(review=rv, min_score=min_score)
+        return filter_images(ds, ImageFilter(**kw), extras).tolist()
 
     assert ids(0.0, has_fp=2) == [1]
     assert ids(0.0, has_fp=1) == [3]

@@ -45,10 +45,14 @@ STYLES: dict[str, Style] = {
     "fp": Style("dash", "✗", (240, 60, 50), "false positive (no GT at the IoU threshold)"),
     "ignored": Style("dot", "–", (170, 170, 170),
                      "ignored detection (crowd, area range or maxDets)"),
-    "matched": Style("solid", "", (60, 200, 90), "ground truth found"),
+    "matched": Style("solid", "", (80, 160, 255), "ground truth found (no badge)"),
     "missed": Style("dash", "!", (255, 170, 0), "missed ground truth (no detection)"),
     "gt_ignored": Style("dot", "", (170, 170, 170), "ignored ground truth (crowd / area)"),
 }
+
+#: what a verdict is called in tooltips and the inspector
+VERDICT_TEXT = {"tp": "true positive", "fp": "false positive", "ignored": "ignored",
+                "below min score": "under the min score (not drawn)", "": "not evaluated"}
 
 #: the view modes (what is drawn), in the order the shortcut cycles them
 VIEW_MODES = ("both", "gt", "predictions", "errors")
@@ -250,3 +254,61 @@ class Candidate:
     crowd: bool
     verdict: str  # the ground truth's own: matched / missed / ignored (at min score 0)
     is_match: bool  # the one COCOeval gave the detection to
+
+
+def detection_tooltip(rv: Review, result_row: int, label: str, score: float,
+                      min_score: float = 0.0) -> str:
+    """Hover text of a detection: its score, verdict, matched GT id and IoU."""
+    verdict = rv.verdict_at(result_row, min_score)
+    lines = [f"{label}  (detection)", f"score {score:.3f}",
+             VERDICT_TEXT.get(verdict, verdict) + _reason(rv, result_row)]
+    _row, gt_id, iou = rv.match_of(result_row)
+    if gt_id >= 0:
+        lines.append(f"matched GT #{gt_id}, IoU {iou:.2f}")
+    elif verdict == "fp":
+        best = next((c for c in rv.candidates(result_row)), None)
+        lines.append(f"best overlap GT #{best.ann_id}, IoU {best.iou:.2f}" if best
+                     else "overlaps no ground truth")
+    return "\n".join(lines)
+
+
+def _reason(rv: Review, result_row: int) -> str:
+    d = int(rv.det_row[result_row]) if 0 <= result_row < len(rv.det_row) else -1
+    why = str(rv.reason[d]) if d >= 0 else ""
+    return f" ({why})" if why else ""
+
+
+def detection_props(ds: Dataset, rv: Review | None, result_row: int,
+                    min_score: float = 0.0) -> list[tuple[str, str, str]]:
+    """The inspector's rows for a detection: key, value, tooltip (Qt-free)."""
+    res = ds.results
+    if res is None or not 0 <= result_row < len(res):
+        return []
+    a = res.anns
+    cid = int(a.category_id[result_row])
+    try:
+        cname = ds.category(cid).name
+    except KeyError:
+        cname = "unknown"
+    out = [("category", f"{cname} ({cid})", ""),
+           ("score", f"{float(a.score[result_row]):.4f}", "")]
+    x, y, w, h = (float(v) for v in a.bbox[result_row])
+    out.append(("bbox", f"[{x:g}, {y:g}, {w:g}, {h:g}]", "x, y, width, height"))
+    if rv is None:
+        out.append(("verdict", "no evaluation (yet)", ""))
+        return out
+    verdict = rv.verdict_at(result_row, min_score)
+    out.append(("verdict", VERDICT_TEXT.get(verdict, verdict) + _reason(rv, result_row),
+                f"bbox evaluation at IoU {rv.evaluation.iou_thr:.2f}"))
+    _row, gt_id, iou = rv.match_of(result_row)
+    out.append(("match", f"GT #{gt_id}, IoU {iou:.3f}" if gt_id >= 0 else "none", ""))
+    for c in rv.candidates(result_row):
+        if c.is_match:
+            continue
+        try:
+            name = ds.category(c.category_id).name
+        except KeyError:
+            name = str(c.category_id)
+        out.append(("candidate", f"GT #{c.ann_id} {name}, IoU {c.iou:.3f}"
+                    + (" (crowd)" if c.crowd else ""), f"that ground truth is {c.verdict}"))
+    return out

@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 )
 
 from cocoview.model.errors import Problem, Severity
+from cocoview.model.review import Review, detection_props
 from cocoview.qt.inspector_text import (  # re-exported: the inspector's API
     _ANN_KEYS,
     JSON_DISPLAY_LIMIT,
@@ -93,6 +94,8 @@ class InspectorPanel(QWidget):
         self._json_text = ""
         self._jobs = Jobs(self)  # validates the current image (it reads image headers)
         self.problems: list[Problem] = []
+        #: the evaluation's verdicts (ReviewController.reviewChanged; None: none)
+        self.review: Review | None = None
 
         # --- the annotation list
         self.list_model = AnnotationListModel(state, self)
@@ -138,6 +141,7 @@ class InspectorPanel(QWidget):
         state.datasetChanged.connect(self._image_changed)
         state.currentImageChanged.connect(self._image_changed)
         state.selectionChanged.connect(self._selection_changed)
+        state.minScoreChanged.connect(lambda _v: self._selection_changed(state.selected_row))
         state.imagePolicyChanged.connect(self._request_problems)
         self._image_changed()
         self._selection_changed(state.selected_row)
@@ -280,12 +284,28 @@ class InspectorPanel(QWidget):
             self.details.set_sections([("Annotation", annotation_props(ds, row)),
                                        ("Other fields", extra_props(rec, _ANN_KEYS))])
             self._set_json(rec, f"Annotation {int(ds.anns.id[row])}")
-        else:
+        elif not self._show_detection():
             self.details.set_sections([])
             self._set_json(None, "")
         n_kp = self.keypoint_model.rowCount()
         self.keypoint_box.setVisible(n_kp > 0)
         self.keypoint_title.setText(f"Keypoints  ({n_kp})")
+
+    def set_review(self, review: Review | None) -> None:
+        self.review = review
+        self._selection_changed(self._state.selected_row)
+
+    def _show_detection(self) -> bool:
+        """A selected detection: its verdict, match and candidates, and its result JSON."""
+        ds, row = self._state.dataset, self._state.selected_detection
+        if ds is None or ds.results is None or not 0 <= row < len(ds.results):
+            return False
+        self.details_stack.setCurrentIndex(1)
+        self.details.set_sections([("Detection", detection_props(
+            ds, self.review, row, self._state.min_score))])
+        n = int(ds.results.anns.ordinal[row]) + 1
+        self._set_json(ds.results.record(row), f"Detection (result {n:,} of the file)")
+        return True
 
     def _sync_list(self, row: int) -> None:
         """Select ``row`` in the list without telling the state again."""

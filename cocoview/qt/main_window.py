@@ -95,6 +95,8 @@ class MainWindow(QMainWindow):
         self.categories = CategoryPanel(self.state, self, filter_model=self.filter_model)
         self.inspector = InspectorPanel(self.state, self)
         self.problems = ProblemsDock(self.state, self)
+        for view in (self.inspector, self.filter_model, self.browser):  # the review's views
+            self.review.reviewChanged.connect(view.set_review)
         self.export_dialog: ExportDialog | None = None
         panels: dict[str, QWidget] = {"images": self.browser, "filter": self.filter_panel,
                                       "categories": self.categories,

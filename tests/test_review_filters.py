@@ -101,6 +101,18 @@ def test_has_fp_and_has_missed_by_category_follow_the_min_score(
     assert ("any category", ANY_CAT) in forms["has_missed"].options(ds)
 
 
+def test_counts_of_one_image(case: tuple[Any, Review]) -> None:
+    ds, rv = case
+    row3 = int(ds.image_rows([3])[0])
+    assert rv.counts(0.0, row3) == {"tp": 1, "fp": 2, "ignored": 0, "gt_matched": 1,
+                                    "gt_missed": 0, "gt_ignored": 0}
+    row2 = int(ds.image_rows([2])[0])
+    assert rv.counts(0.5, row2)["gt_missed"] == 2
+    total = rv.counts(0.5)
+    per = [rv.counts(0.5, int(r)) for r in ds.image_rows(ds.image_ids)]
+    assert {k: sum(c[k] for c in per) for k in total} == total
+
+
 def test_sort_by_errors(case: tuple[Any, Review]) -> None:
     ds, rv = case
     all_ids = ds.image_ids

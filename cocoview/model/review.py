@@ -144,18 +144,23 @@ class Review:
         return self.ground_truth(ann_row, min_score) == "missed"
 
     # ----- counts -----------------------------------------------------------
-    def counts(self, min_score: float = 0.0) -> dict[str, int]:
-        """TP / FP / ignored detections and matched / missed GT at ``min_score``."""
+    def counts(self, min_score: float = 0.0, image_row: int | None = None) -> dict[str, int]:
+        """TP / FP / ignored detections and matched / missed GT at ``min_score`` (of the
+        image of dataset row ``image_row`` only, if given)."""
         on = self.score >= min_score
         matched = self.gt_status == MATCHED
         det = np.maximum(self.gt_det, 0)
         still = matched & (self.score[det] >= min_score) if len(det) else matched
+        d_in = np.ones(len(on), bool) if image_row is None else self.det_image == image_row
+        g_in = np.ones(len(matched), bool) if image_row is None else self.gt_image == image_row
+        on &= d_in
         return {"tp": int((on & (self.status == TP)).sum()),
                 "fp": int((on & (self.status == FP)).sum()),
                 "ignored": int((on & (self.status == IGNORED)).sum()),
-                "gt_matched": int(still.sum()),
-                "gt_missed": int((self.gt_status == MISSED).sum() + (matched & ~still).sum()),
-                "gt_ignored": int((self.gt_status == GT_IGNORED).sum())}
+                "gt_matched": int((still & g_in).sum()),
+                "gt_missed": int(((self.gt_status == MISSED) & g_in).sum()
+                                 + (matched & ~still & g_in).sum()),
+                "gt_ignored": int(((self.gt_status == GT_IGNORED) & g_in).sum())}
 
     # ----- per image (filters, sorting, thumbnails) -------------------------
     def false_positives(self, min_score: float = 0.0,

@@ -138,6 +138,8 @@ class Canvas(QGraphicsView):
             layer.set_items(frame.overlays.items, rect, self.polys)
         self.scene().setSceneRect(rect)
         self._update_marks()
+        if self.review is not None:
+            self._update_legend()
         self._update_smoothing()
         if self._auto_fit or not same_size or self._fit_pending:
             self.fit()
@@ -206,16 +208,24 @@ class Canvas(QGraphicsView):
 
     def set_review(self, review: Review | None) -> None:
         self.review = review
-        self.legend.set_review(review, self.state.min_score)
-        self._place_legend()
+        self._update_legend()
         self._update_marks()
         self._repaint_layers()
 
     def _min_score_changed(self) -> None:
-        self.legend.set_review(self.review, self.state.min_score)
-        self._place_legend()
+        self._update_legend()
         self._update_marks()
         self._repaint_layers()
+
+    def _update_legend(self) -> None:
+        """The legend with the shown image's counts at the min score."""
+        ds, f = self.state.dataset, self.frame
+        row = None
+        if ds is not None and f is not None:
+            r = int(ds.image_rows([f.image_id])[0])
+            row = r if r >= 0 else None
+        self.legend.set_review(self.review, self.state.min_score, row)
+        self._place_legend()
 
     def _place_legend(self) -> None:
         """Bottom-left corner of the view."""

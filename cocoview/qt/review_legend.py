@@ -34,6 +34,7 @@ class ReviewLegend(QWidget):
         self.font_.setPointSizeF(8.5)
         self.metrics = QFontMetricsF(self.font_)
         self.counts: dict[str, int] = {}
+        self.title = ""
         self.setToolTip("\n".join(f"{STYLES[k].badge or ' '}  {STYLES[k].legend}"
                                   for k, _c in ROWS))
         self.setVisible(False)
@@ -46,8 +47,14 @@ class ReviewLegend(QWidget):
             out.append((key, STYLES[key], _SHORT[key] + (f"  {n:,}" if n is not None else "")))
         return out
 
-    def set_review(self, review: Review | None, min_score: float) -> None:
-        self.counts = review.counts(min_score) if review is not None else {}
+    def set_review(self, review: Review | None, min_score: float,
+                   image_row: int | None = None) -> None:
+        """Show the styles with the counts of the image of dataset row ``image_row`` (or
+        of every image) at ``min_score``; hidden without a review."""
+        self.counts = review.counts(min_score, image_row) if review is not None else {}
+        self.title = "" if review is None else (
+            f"{'this image' if image_row is not None else 'all images'} · IoU "
+            f"{review.evaluation.iou_thr:.2f} · score ≥ {min_score:.2f}")
         self.setVisible(review is not None)
         self.adjustSize()
         self.update()
@@ -55,8 +62,8 @@ class ReviewLegend(QWidget):
     def sizeHint(self) -> QSize:
         h = self.metrics.height() + 4
         w = max(self.metrics.horizontalAdvance(t) for _k, _s, t in self.rows())
-        return QSize(int(_PAD * 3 + _SAMPLE + _BADGE + 4 + w + 2),
-                     int(_PAD * 2 + h * len(ROWS)))
+        w = max(w + _SAMPLE + _BADGE + 4 + _PAD, self.metrics.horizontalAdvance(self.title))
+        return QSize(int(_PAD * 2 + w + 2), int(_PAD * 2 + h * (len(ROWS) + 1)))
 
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
@@ -66,8 +73,11 @@ class ReviewLegend(QWidget):
         p.drawRoundedRect(QRectF(self.rect()), 5, 5)
         p.setFont(self.font_)
         h = self.metrics.height() + 4
+        p.setPen(QColor(200, 200, 200))
+        p.drawText(QRectF(_PAD, _PAD, self.width(), h), Qt.AlignmentFlag.AlignVCenter,
+                   self.title)
         for i, (_key, st, text) in enumerate(self.rows()):
-            y = _PAD + i * h + h / 2
+            y = _PAD + (i + 1) * h + h / 2
             pen = QPen(QColor(*st.color), 2.0)
             pen.setStyle(PEN_STYLES[st.pen])
             p.setPen(pen)

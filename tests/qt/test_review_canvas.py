@@ -56,6 +56,7 @@ def test_a_tp_differs_from_its_gt_and_the_legend_shows(qtbot: QtBot, tmp_path: P
     rows = {k: text for k, _st, text in canvas.legend.rows()}
     assert list(rows) == ["tp", "fp", "ignored", "matched", "missed", "gt_ignored"]
     assert rows["tp"] == "TP  2" and rows["missed"] == "GT missed  1"
+    assert canvas.legend.title.startswith("this image · IoU 0.50")
     state.set_min_score(0.5)  # the 0.4 TP drops out: GT 11 is missed there
     rows = {k: text for k, _st, text in canvas.legend.rows()}
     assert rows["tp"] == "TP  1" and rows["missed"] == "GT missed  2"

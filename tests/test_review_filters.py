@@ -172,3 +172,23 @@ def test_export_has_fp_and_sort_errors(tmp_path: Path, capsys: Any) -> None:
     assert main(["export", str(g), "--has-fp", "cat", "--out", str(tmp_path / "x.txt"),
                  "--no-cache"]) != 0
     assert "needs --results" in capsys.readouterr().err
+
+
+def test_a_duplicate_says_why_it_is_a_false_positive(tmp_path: Path) -> None:
+    from cocoview.model.review import detection_props, detection_tooltip
+
+    g, r = three_images(tmp_path)
+    res = json.loads(r.read_text())
+    res.append(_det(1, 1, [10, 11, 40, 40], 0.5))  # a second cat on image 1's cat
+    r.write_text(json.dumps(res))
+    ds = cocoview.open(g, results=r, cache=False)
+    rv = Review(ds, ds.evaluate())
+    row = int(np.flatnonzero(np.asarray(ds.results.anns.ordinal) == len(res) - 1)[0])
+    assert rv.detection(row) == "fp"
+    tip = detection_tooltip(rv, row, "cat", 0.5)
+    assert "best overlap GT #1, IoU 0.95" in tip and "duplicate" in tip
+    props = dict((k, v) for k, v, _t in detection_props(ds, rv, row) if k != "candidate")
+    assert props["verdict"] == "false positive" and props["match"] == "none"
+    cands = [v for k, v, _t in detection_props(ds, rv, row) if k == "candidate"]
+    assert cands == [f"GT #1 cat, IoU {rv.candidates(row)[0].iou:.3f} — already matched by "
+                     "a higher score (duplicate)"]

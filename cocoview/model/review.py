@@ -272,9 +272,25 @@ def detection_tooltip(rv: Review, result_row: int, label: str, score: float,
         lines.append(f"matched GT #{gt_id}, IoU {iou:.2f}")
     elif verdict == "fp":
         best = next((c for c in rv.candidates(result_row)), None)
-        lines.append(f"best overlap GT #{best.ann_id}, IoU {best.iou:.2f}" if best
-                     else "overlaps no ground truth")
+        lines.append(f"best overlap GT #{best.ann_id}, IoU {best.iou:.2f}"
+                     + _why_not(rv, result_row, best) if best else "overlaps no ground truth")
     return "\n".join(lines)
+
+
+def _why_not(rv: Review, result_row: int, c: Candidate) -> str:
+    """Why a detection did not get the candidate: another class, too little overlap, or
+    taken by a higher-scoring detection (a duplicate)."""
+    d = int(rv.det_row[result_row])
+    if c.is_match:
+        return ""
+    if c.category_id != int(rv.det_category[d]):
+        return " — another category"
+    if c.iou < rv.evaluation.iou_thr:
+        return " — under the IoU threshold"
+    g = int(rv.gt_row[c.ann_row]) if 0 <= c.ann_row < len(rv.gt_row) else -1
+    if g >= 0 and int(rv.gt_det[g]) >= 0:
+        return " — already matched by a higher score (duplicate)"
+    return ""
 
 
 def _reason(rv: Review, result_row: int) -> str:
@@ -315,5 +331,6 @@ def detection_props(ds: Dataset, rv: Review | None, result_row: int,
         except KeyError:
             name = str(c.category_id)
         out.append(("candidate", f"GT #{c.ann_id} {name}, IoU {c.iou:.3f}"
-                    + (" (crowd)" if c.crowd else ""), f"that ground truth is {c.verdict}"))
+                    + (" (crowd)" if c.crowd else "") + _why_not(rv, result_row, c),
+                    f"that ground truth is {c.verdict}"))
     return out

@@ -440,6 +440,8 @@ class Canvas(QGraphicsView):
             self.cursorMoved.emit(pos.x(), pos.y())
         else:
             self.cursorMoved.emit(math.nan, math.nan)
+        if self.legend.isVisible():  # the legend steps aside for what is under it
+            self.legend.set_faded(self.legend.geometry().contains(event.position().toPoint()))
         if event.buttons() & Qt.MouseButton.LeftButton:
             return  # panning
         kp = self.keypoint_at(pos)

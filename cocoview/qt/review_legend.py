@@ -35,6 +35,7 @@ class ReviewLegend(QWidget):
         self.metrics = QFontMetricsF(self.font_)
         self.counts: dict[str, int] = {}
         self.title = ""
+        self.faded = False  # the cursor is over it: nearly transparent, the image shows
         self.setToolTip("\n".join(f"{STYLES[k].badge or ' '}  {STYLES[k].legend}"
                                   for k, _c in ROWS))
         self.setVisible(False)
@@ -59,6 +60,11 @@ class ReviewLegend(QWidget):
         self.adjustSize()
         self.update()
 
+    def set_faded(self, on: bool) -> None:
+        if on != self.faded:
+            self.faded = on
+            self.update()
+
     def sizeHint(self) -> QSize:
         h = self.metrics.height() + 4
         w = max(self.metrics.horizontalAdvance(t) for _k, _s, t in self.rows())
@@ -67,6 +73,8 @@ class ReviewLegend(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
+        if self.faded:
+            p.setOpacity(0.12)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor(20, 20, 24, 200))

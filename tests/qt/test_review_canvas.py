@@ -40,6 +40,7 @@ def _view_point(canvas: Canvas, x: float, y: float) -> QPoint:
     return canvas.mapFromScene(QPointF(x, y))
 
 
+@pytest.mark.qt_log_ignore("This plugin does not support raise")  # a tooltip, offscreen
 def test_a_tp_differs_from_its_gt_and_the_legend_shows(qtbot: QtBot, tmp_path: Path) -> None:
     ds, _rv = review_case(tmp_path)
     state, canvas, rc = _setup(qtbot, ds)
@@ -63,6 +64,10 @@ def test_a_tp_differs_from_its_gt_and_the_legend_shows(qtbot: QtBot, tmp_path: P
     # inside the view, bottom left
     g = canvas.legend.geometry()
     assert g.left() >= 0 and g.bottom() <= canvas.viewport().height()
+    qtbot.mouseMove(canvas.viewport(), g.center())  # the cursor over it: it fades
+    qtbot.waitUntil(lambda: canvas.legend.faded, timeout=3000)
+    qtbot.mouseMove(canvas.viewport(), QPoint(300, 20))
+    qtbot.waitUntil(lambda: not canvas.legend.faded, timeout=3000)
     canvas.grab()
     canvas.set_review(None)
     assert not canvas.legend.isVisible()
@@ -221,3 +226,27 @@ def test_results_on_no_image_are_a_problem(qtbot: QtBot, tmp_path: Path) -> None
     (p,) = [p for p in ds.results.problems if p.code == "result-unknown-image"]  # type: ignore[union-attr]
     assert p.message.startswith("5 of the 6 results refer to image ids not in")
     assert np.isin(ds.image_ids, [1]).any()
+
+
+def test_the_problems_dock_lists_results_on_unknown_images(qtbot: QtBot,
+                                                           tmp_path: Path) -> None:
+    from cocoview.qt.problems_dock import ProblemsDock
+    from cocoview.qt.state import ViewerState
+
+    g, r = three_images(tmp_path)
+    res = json.loads(r.read_text())
+    for x in res[1:]:
+        x["image_id"] = 4242
+    r.write_text(json.dumps(res))
+    state = ViewerState()
+    state.set_dataset(cocoview.open(g, results=r, cache=False))
+    dock = ProblemsDock(state)
+    qtbot.addWidget(dock)
+    with qtbot.waitSignal(dock.finished, timeout=30_000):
+        dock.start()
+    codes = [code for code, _sev, _n in dock.problems.groups()]  # type: ignore[union-attr]
+    assert "result-unknown-image" in codes
+    dock.select_code("result-unknown-image")
+    assert dock.model.rowCount() == 1
+    texts = [dock.model.index(0, c).data() for c in range(dock.model.columnCount())]
+    assert any(isinstance(t, str) and "5 of the 6 results" in t and "4242" in t for t in texts)

@@ -91,6 +91,10 @@ class Review:
         self.det_image = ds.image_rows(dt.image_id) if len(dt) else np.empty(0, np.int64)
         self.gt_image = ds.image_rows(gt.image_id) if len(gt) else np.empty(0, np.int64)
         self.det_category = np.asarray(dt.category_id, np.int64)
+        # evaluated detection row → result row of ds.results (-1: none)
+        self.result_row = np.full(len(dt), -1, np.int64)
+        drawn = np.flatnonzero(self.det_row >= 0)
+        self.result_row[self.det_row[drawn]] = drawn
         self.gt_category = np.asarray(gt.category_id, np.int64)
         self._ds = ds
 
@@ -334,3 +338,38 @@ def detection_props(ds: Dataset, rv: Review | None, result_row: int,
                     + (" (crowd)" if c.crowd else "") + _why_not(rv, result_row, c),
                     f"that ground truth is {c.verdict}"))
     return out
+
+
+def ground_truth_props(rv: Review, ann_row: int,
+                       min_score: float = 0.0) -> list[tuple[str, str, str]]:
+    """The inspector's review rows for a ground truth: its verdict at the min score and
+    the detection that found it (key, value, tooltip)."""
+    verdict = rv.ground_truth(ann_row, min_score)
+    if not verdict:
+        return [("verdict", "not evaluated", "not in the evaluation (e.g. another image)")]
+    out = [("verdict", {"matched": "found", "missed": "missed",
+                        "ignored": "ignored (crowd / area)"}[verdict],
+            f"bbox evaluation at IoU {rv.evaluation.iou_thr:.2f}, min score {min_score:.2f}")]
+    g = int(rv.gt_row[ann_row])
+    d = int(rv.gt_det[g])
+    if d >= 0:
+        under = "" if rv.score[d] >= min_score else " — under the min score"
+        out.append(("found by", f"detection, score {float(rv.score[d]):.3f}, "
+                                f"IoU {float(rv.iou[d]):.3f}{under}",
+                    "double-click to select that detection"))
+    return out
+
+
+def found_by(rv: Review, ann_row: int) -> int:
+    """The result row of the detection that matched the ground truth (-1: none)."""
+    g = int(rv.gt_row[ann_row]) if 0 <= ann_row < len(rv.gt_row) else -1
+    d = int(rv.gt_det[g]) if g >= 0 else -1
+    return int(rv.result_row[d]) if d >= 0 else -1
+
+
+def gt_id_in(text: str) -> int | None:
+    """The annotation id an inspector value names ("GT #id …"), for a double-click."""
+    import re
+
+    m = re.match(r"GT #(-?\d+)", text)
+    return int(m.group(1)) if m else None

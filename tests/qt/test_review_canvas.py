@@ -120,11 +120,35 @@ def test_hover_and_click_a_detection_shows_it_in_the_inspector(qtbot: QtBot,
     assert details["match"].startswith("GT #11, IoU 0.9")
     state.set_min_score(0.5)  # under the operating point
     assert _props(inspector)["verdict"].startswith("under the min score")
+    state.set_min_score(0.0)
+    # from the detection to its match and back, by double-clicks in the inspector
+    state.select(tp.row, "detection")
+    _double_click(qtbot, inspector, "match")
+    assert state.selected_row == _gt(canvas, 10).row
+    props = _props(inspector)
+    assert props["verdict"] == "found" and props["found by"].startswith(
+        "detection, score 0.900, IoU 1.000")
+    _double_click(qtbot, inspector, "found by")
+    assert state.selected_detection == tp.row
+    state.select(_gt(canvas, 12).row)
+    assert _props(inspector)["verdict"] == "missed"
     # a click on empty canvas clears the selection
     qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton,
                      pos=_view_point(canvas, 100, 60))
     qtbot.waitUntil(lambda: not state.model.selection, timeout=3000)
     rc.shutdown()
+
+
+def _double_click(qtbot: QtBot, inspector: InspectorPanel, key: str) -> None:
+    tree = inspector.details
+    for i in range(tree.topLevelItemCount()):
+        sec = tree.topLevelItem(i)
+        for j in range(sec.childCount()):  # type: ignore[union-attr]
+            ch = sec.child(j)  # type: ignore[union-attr]
+            if ch.text(0) == key:
+                tree.itemDoubleClicked.emit(ch, 1)
+                return
+    raise AssertionError(f"no {key!r} row")
 
 
 def _props(inspector: InspectorPanel) -> dict[str, str]:

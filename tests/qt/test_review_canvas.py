@@ -209,6 +209,9 @@ def test_the_list_sorts_by_errors_and_the_filters_follow_the_min_score(
     assert w.state.image_list.tolist() == [2, 1, 3]
     assert "sorted by errors" in w.state.image_list_label
     # the min score is the operating point: counts follow it
+    w.state.set_min_score(0.437)  # set elsewhere (a PR curve): the box shows it, rounded,
+    assert abs(w.score_spin.value() - 0.44) < 1e-9  # without sending the rounding back
+    assert w.state.min_score == 0.437
     w.state.set_min_score(0.5)
     assert column("FP") == [0, 1, 1] and column("Missed") == [2, 0, 0]  # in [2, 1, 3] order
     # the review filters use the controller's evaluation, at the min score

@@ -536,7 +536,7 @@ class Results:
         if n_unknown:
             self.problems.append(Problem(
                 Severity.WARNING, "result-unknown-image",
-                f"{n_unknown} results refer to image ids not in the ground truth; left out",
+                _unknown_message(n_unknown, len(known), f.anns.image_id[~known]),
                 file=str(f.path)))
         order = np.flatnonzero(known)
         order = order[np.argsort(img_row[order], kind="stable")]
@@ -573,6 +573,16 @@ class Results:
     def keypoints_array(self, row: int) -> np.ndarray | None:
         return _keypoints(self.file.data, int(self.anns.kp_off[row]),
                           int(self.anns.kp_len[row]))
+
+
+def _unknown_message(n_unknown: int, total: int, ids: np.ndarray) -> str:
+    """How many results match no image, and which image ids they name (a few)."""
+    sample = ", ".join(str(int(i)) for i in np.unique(ids)[:5])
+    if n_unknown == total:
+        return (f"none of the {total:,} results matches an image: their image ids (e.g. "
+                f"{sample}) are not in the ground truth; nothing to show or evaluate")
+    return (f"{n_unknown:,} of the {total:,} results refer to image ids not in the ground "
+            f"truth (e.g. {sample}); left out")
 
 
 def _first_occurrences(ids: np.ndarray) -> np.ndarray:

@@ -88,9 +88,13 @@ class OutlinesItem(LayerItem):
               widget: QWidget | None = None) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, self.antialias)
         for it in self.shown():
-            pen = QPen(qcolor(it.color), 2.0 if self.outline_only else 1.0)
+            st = self.style_fn(it)  # a verdict: its colour and line style, thicker
+            pen = QPen(qcolor(it.color if st is None else st.color),
+                       2.0 if self.outline_only or st is not None else 1.0)
             pen.setCosmetic(True)
-            if it.is_result:
+            if st is not None:
+                pen.setStyle(PEN_STYLES[st.pen])
+            elif it.is_result:
                 pen.setStyle(Qt.PenStyle.DashLine)
             elif it.is_stuff:
                 pen.setStyle(Qt.PenStyle.DotLine)
@@ -248,9 +252,13 @@ class HighlightItem(LayerItem):
         super().__init__(z)
         self.hover: AnnOverlay | None = None
         self.selected: AnnOverlay | None = None
+        #: the ground truth the hovered / selected detection matched (drawn dashed)
+        self.linked: list[AnnOverlay] = []
 
-    def set_marked(self, hover: AnnOverlay | None, selected: AnnOverlay | None) -> None:
+    def set_marked(self, hover: AnnOverlay | None, selected: AnnOverlay | None,
+                   linked: list[AnnOverlay] | None = None) -> None:
         self.hover, self.selected = hover, selected
+        self.linked = list(linked or [])
         self.update()
 
     def paint(self, p: QPainter, option: QStyleOptionGraphicsItem,
@@ -259,6 +267,17 @@ class HighlightItem(LayerItem):
         the selected box: nothing is filled, so the object and its skeleton stay visible."""
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         p.setBrush(Qt.BrushStyle.NoBrush)
+        for m in self.linked:  # a detection's match: a dashed white halo
+            if m.bbox is None:
+                continue
+            x, y, bw, bh = (float(v) for v in m.bbox)
+            for color, w, style in ((QColor(0, 0, 0, 160), 5.0, Qt.PenStyle.SolidLine),
+                                    (QColor(255, 255, 255, 235), 2.5, Qt.PenStyle.DashLine)):
+                pen = QPen(color, w)
+                pen.setCosmetic(True)
+                pen.setStyle(style)
+                p.setPen(pen)
+                p.drawRect(QRectF(x, y, bw, bh))
         for it, width in ((self.hover, 2.0), (self.selected, 3.0)):
             if it is None:
                 continue

@@ -276,6 +276,11 @@ class Detections:
         return box_columns(self.bbox)
 
     @cached_property
+    def by_score(self) -> np.ndarray:
+        """Rows by score descending, ties in file order (pycocotools' stable sort)."""
+        return np.argsort(-self.score, kind="stable")
+
+    @cached_property
     def kp_array(self) -> np.ndarray:
         """(n, 51) keypoints as float64 (every kept result has 17 × 3 numbers)."""
         return _kp_array(self.keypoints, len(self))

@@ -30,6 +30,7 @@ from cocoview.model.evaluation.verdicts import (
     greedy_match,
     image_index,
     oks_pairs,
+    ordered_by,
     stable_order,
     unique_order,
 )
@@ -220,7 +221,9 @@ def tide_delta_ap(gt: GroundTruth, dt: Detections, v: Verdicts, err: np.ndarray,
     moved = cand[fixed[cand] & (err[cand] == _CLS)]  # in rank order
     moved_slot = g_slot[target[moved]]
     rows = np.flatnonzero(in_cell)
-    rows = rows[stable_order(img_pos[rows], neg_score[rows], d_slot[rows])]
+    rank = dt.score_rank
+    rows = rows[ordered_by([(d_slot[rows], k), (rank[rows], len(dt)),
+                            (img_pos[rows], len(gt.image_ids))])]
     edges = np.searchsorted(d_slot[rows], np.arange(k + 1))
     counted = v.gt_status != GT_IGNORED
     n_gt = np.bincount(g_slot[counted], minlength=k)
@@ -294,7 +297,7 @@ def confusion(gt: GroundTruth, dt: Detections, ov: Overlaps, iou_thr: float = 0.
     n = len(dt)
     # per image: category-major, then score descending (stable), at most max_dets
     d_img = image_index(gt, dt.image_id) if n else np.zeros(0, np.int64)
-    by_score = stable_order(d_slot.astype(np.int16) if k < 1 << 15 else d_slot, -dt.score)
+    by_score = ordered_by([(dt.score_rank, n), (d_slot, k)])
     score_rank = np.empty(n, np.int64)
     score_rank[by_score] = np.arange(n)
     order = unique_order(d_img, score_rank)

@@ -281,6 +281,17 @@ class Detections:
         return np.argsort(-self.score, kind="stable")
 
     @cached_property
+    def score_rank(self) -> np.ndarray:
+        """Each row's dense rank by score, descending: equal scores share a rank."""
+        o = self.by_score
+        s = self.score[o]
+        new = np.ones(len(s), bool)
+        new[1:] = s[1:] != s[:-1]
+        rank = np.empty(len(s), np.int64)
+        rank[o] = np.cumsum(new) - 1
+        return rank
+
+    @cached_property
     def kp_array(self) -> np.ndarray:
         """(n, 51) keypoints as float64 (every kept result has 17 × 3 numbers)."""
         return _kp_array(self.keypoints, len(self))

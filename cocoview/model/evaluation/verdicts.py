@@ -125,6 +125,20 @@ def stable_order(*keys: np.ndarray) -> np.ndarray:
     return o
 
 
+def ordered_by(keys: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    """``stable_order`` of non-negative integer keys given as (values, bound), first key
+    primary, ties in row order: one stable sort of a combined key when it fits."""
+    total = 1
+    for _, bound in keys:
+        total *= max(int(bound), 1)
+    if total < 1 << 62:
+        combined = np.zeros(len(keys[0][0]), np.int64)
+        for values, bound in keys:
+            combined = combined * max(int(bound), 1) + values
+        return np.argsort(combined, kind="stable")
+    return stable_order(*[values for values, _ in reversed(keys)])
+
+
 def cell_order(d_cell: np.ndarray, by_score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Detections by (cell, score descending, file order) — pycocotools' stable sort per
     (image, category) — and each one's rank within its cell (the maxDets cut keeps

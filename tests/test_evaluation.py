@@ -391,3 +391,14 @@ def test_score_curve(tmp_path: Path) -> None:
     np.testing.assert_allclose(c.precision, [1, 0.5, 2 / 3])
     np.testing.assert_allclose(c.recall, [0.5, 0.5, 1])
     np.testing.assert_allclose(c.f1, [2 / 3, 0.5, 0.8])
+
+
+def test_ordered_by_equals_stable_order() -> None:
+    """One sort of a combined key, or successive stable sorts when it would not fit."""
+    from cocoview.model.evaluation.verdicts import ordered_by, stable_order
+
+    rng = np.random.default_rng(3)
+    a, b, c = rng.integers(0, 4, 500), rng.integers(0, 7, 500), rng.integers(0, 3, 500)
+    want = stable_order(c, b, a)  # last key primary
+    assert np.array_equal(ordered_by([(a, 4), (b, 7), (c, 3)]), want)
+    assert np.array_equal(ordered_by([(a, 1 << 40), (b, 1 << 40), (c, 3)]), want)  # fallback

@@ -161,7 +161,7 @@ def build_command_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="write the filtered images as a list or a COCO subset, "
                                       "whole or split")
-    _files_args(p, results=False)
+    _files_args(p, results=True)
     p.add_argument("--out", type=Path, required=True, metavar="OUT",
                    help="output file; with --split, an output folder")
     p.add_argument("--format", choices=("ids", "names", "paths", "coco"), default="ids")
@@ -185,6 +185,19 @@ def build_command_parser() -> argparse.ArgumentParser:
                    help="only images with a validation problem of this code (e.g. "
                         "duplicate-annotation, tiny-box, area-mismatch; see 'cocoview "
                         "validate')")
+    p.add_argument("--has-fp", metavar="CAT",
+                   help="with --results: images with a false positive of this category "
+                        "(name or id; 'any' for any) at --min-score (bbox, IoU 0.5)")
+    p.add_argument("--has-missed", metavar="CAT",
+                   help="with --results: images with a missed ground truth of this category "
+                        "(name or id; 'any' for any) at --min-score")
+    p.add_argument("--sort", choices=("errors", "fp", "missed"),
+                   help="with --results: most errors first (errors: the sum of the false "
+                        "positives' scores plus one per missed ground truth), or by the number "
+                        "of false positives / missed ground truth")
+    p.add_argument("--min-score", type=float, default=0.0, metavar="S",
+                   help="the operating point of --has-fp / --has-missed / --sort: detections "
+                        "scoring under it are left out (default 0)")
     p.add_argument("--split", metavar="NAME=RATIO,…", help="e.g. train=0.8,val=0.2")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stratify", action="store_true",
@@ -377,9 +390,29 @@ def _problem_code(code: str | None) -> str | None:
     return code
 
 
+def _error_category(ds: Any, cat: str | None, flag: str) -> int | str | None:
+    """``--has-fp`` / ``--has-missed``: a category id, ANY_CAT ('any'), or None."""
+    from cocoview.model.filters import ANY_CAT, resolve_categories
+
+    if cat is None:
+        return None
+    if ds.results is None:
+        raise UsageError(f"{flag} needs --results RES.json")
+    if cat.strip().lower() in ("any", "*"):
+        return ANY_CAT
+    return resolve_categories(ds, [cat])[0]
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from cocoview.model.export import category_rows, export, export_split, write_table
-    from cocoview.model.filters import FilterError, ImageFilter, filter_images, resolve_categories
+    from cocoview.model.filters import (
+        FilterError,
+        FilterExtras,
+        ImageFilter,
+        filter_images,
+        resolve_categories,
+        sort_by_errors,
+    )
 
     if args.stratify and not args.split:
         raise UsageError("--stratify needs --split")
@@ -395,8 +428,15 @@ def cmd_export(args: argparse.Namespace) -> int:
             image_ids=_parse_ids(args.ids) if args.ids else None,
             has_keypoints=args.has_keypoints, file_missing=args.missing_images,
             has_problems=args.has_problems, problem=_problem_code(args.problem),
+            has_fp=_error_category(ds, args.has_fp, "--has-fp"),
+            has_missed=_error_category(ds, args.has_missed, "--has-missed"),
         )
-        ids = filter_images(ds, flt)
+        extras = FilterExtras(min_score=args.min_score)
+        ids = filter_images(ds, flt, extras)
+        if args.sort:
+            if ds.results is None:
+                raise UsageError("--sort needs --results RES.json")
+            ids = sort_by_errors(extras.review_of(ds), ds, ids, args.sort, args.min_score)
     except FilterError as exc:
         raise UsageError(str(exc)) from None
     if args.split:

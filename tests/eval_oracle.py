@@ -110,3 +110,13 @@ def check_against_pycocotools(ds: Any, gt: dict[str, Any], results: list[dict[st
                 want = ious[k, gorder.index(m)]
                 assert abs(det["iou"][rid[did]] - want) < 1e-12, (did, m)
     return ours
+
+
+def check_tide_against_hotcoco(ev: Any) -> None:
+    """cocoview's TIDE counts, AP50 and every ΔAP equal hotcoco's ``tide_errors`` exactly
+    (cocoview computes the ΔAP itself; hotcoco stays the oracle)."""
+    want = ev._main.tide_errors(pos_thr=0.5, bg_thr=0.1)
+    t = ev.tide
+    assert t.counts == {k: int(want["counts"][k]) for k in t.counts}
+    assert t.ap_base == want["ap_base"]
+    assert t.delta_ap == dict(want["delta_ap"])

@@ -19,7 +19,7 @@ from pycocotools import mask as pmask
 
 import cocoview
 from tests.conftest import REAL, SHARED_REAL
-from tests.eval_oracle import check_against_pycocotools, pyco_eval
+from tests.eval_oracle import check_against_pycocotools, check_tide_against_hotcoco, pyco_eval
 
 DETVIS = "detvisgui/data/coco/annotations/instances_val2017.json"
 DETVIS_RES = "detvisgui/results/mask_rcnn_r50_fpn_1x/val_results.{}.json"
@@ -60,6 +60,14 @@ def test_real_sets_equal_pycocotools(case: tuple[Path, str, str, str],
     ours = check_against_pycocotools(ds, gt, results, iou_type, *setting,
                                      res_arg=root / res_name)
     assert not ours.problems
+
+
+@pytest.mark.parametrize("case", _result_sets(),
+                         ids=lambda c: f"{c[0].parent.name}:{Path(c[2]).name}:{c[3]}")
+def test_real_sets_tide_equals_hotcoco(case: tuple[Path, str, str, str]) -> None:
+    root, gt_name, res_name, iou_type = case
+    ds = cocoview.open(root / gt_name, cache=False)
+    check_tide_against_hotcoco(ds.evaluate(root / res_name, iou_type=iou_type))
 
 
 def test_detvisgui_regression_numbers() -> None:
@@ -258,8 +266,7 @@ def test_random_cases_equal_pycocotools_and_hotcoco(tmp_path: Path, seed: int,
     ev = ds.evaluate(res, iou_type=iou_type)
     t = ev.tide
     assert t is not None
-    want = ev._main.tide_errors(pos_thr=0.5, bg_thr=0.1)["counts"]
-    assert t.counts == dict(want)
+    check_tide_against_hotcoco(ev)
     cm = ev.confusion
     assert cm is not None
     assert np.array_equal(cm.matrix, np.asarray(ev._main.confusion_matrix()["matrix"]))
@@ -286,8 +293,7 @@ def test_keypoints_equal_pycocotools(tmp_path: Path) -> None:
         ev = check_against_pycocotools(ds, gt, res, "keypoints", *setting)
     assert len(ev.stats) == 10 and len(ev.summary_lines()) == 10
     # TIDE and the confusion matrix over OKS; one category, so hotcoco's counts hold
-    want = ev._main.tide_errors(pos_thr=0.5, bg_thr=0.1)["counts"]
-    assert ev.tide.counts == {k: int(want[k]) for k in ev.tide.counts}
+    check_tide_against_hotcoco(ev)
     assert int(ev.confusion.matrix.sum()) == len(res) + int(ev.confusion.matrix[0, 1])
     ignored = {a["id"] for a in gt["annotations"] if a["num_keypoints"] == 0}
     g = ev.ground_truth_table()
@@ -315,6 +321,7 @@ def test_tide_types(tmp_path: Path) -> None:
     assert t.counts == {"Loc": 1, "Cls": 1, "Dupe": 1, "Bkg": 1, "Both": 0, "Miss": 1}
     assert ev.ground_truth_table()["error"].tolist() == ["", "", "", "Miss"]
     assert set(ev.to_json()["tide"]["delta_ap"]) >= {"Loc", "Cls", "Dupe", "Bkg", "Both", "Miss"}
+    check_tide_against_hotcoco(ev)
 
 
 def _person(i: int, img: int, x0: float, y0: float, area: float = 3600.0) -> dict[str, Any]:
@@ -349,8 +356,7 @@ def test_keypoints_tide_and_confusion_use_oks(tmp_path: Path) -> None:
     assert ev.detections_table()["error"].tolist() == ["", "Dupe", "Loc", "Bkg"]
     assert ev.tide.counts == {"Loc": 1, "Cls": 0, "Dupe": 1, "Bkg": 1, "Both": 0, "Miss": 1}
     assert ev.ground_truth_table()["error"].tolist() == ["", "", "Miss"]
-    want = ev._main.tide_errors(pos_thr=0.5, bg_thr=0.1)["counts"]
-    assert ev.tide.counts == {k: int(want[k]) for k in ev.tide.counts}
+    check_tide_against_hotcoco(ev)
     cm = ev.confusion
     assert cm.matrix.tolist() == [[1, 2], [3, 0]]  # row/column 1: background
     assert cm.detections(0, 0).tolist() == [0] and cm.detections(1, 0).tolist() == [1, 2, 3]
@@ -385,3 +391,14 @@ def test_score_curve(tmp_path: Path) -> None:
     np.testing.assert_allclose(c.precision, [1, 0.5, 2 / 3])
     np.testing.assert_allclose(c.recall, [0.5, 0.5, 1])
     np.testing.assert_allclose(c.f1, [2 / 3, 0.5, 0.8])
+
+
+def test_ordered_by_equals_stable_order() -> None:
+    """One sort of a combined key, or successive stable sorts when it would not fit."""
+    from cocoview.model.evaluation.verdicts import ordered_by, stable_order
+
+    rng = np.random.default_rng(3)
+    a, b, c = rng.integers(0, 4, 500), rng.integers(0, 7, 500), rng.integers(0, 3, 500)
+    want = stable_order(c, b, a)  # last key primary
+    assert np.array_equal(ordered_by([(a, 4), (b, 7), (c, 3)]), want)
+    assert np.array_equal(ordered_by([(a, 1 << 40), (b, 1 << 40), (c, 3)]), want)  # fallback

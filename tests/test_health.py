@@ -286,3 +286,147 @@ def test_real_sets_give_what_was_checked_by_eye(item: tuple[Path, dict[str, Any]
                               _new(validate_report(ds, check_files=images is not None)
                                    .problems))
     assert dict(got) == EXPECTED.get(s["name"], {})
+
+
+def _hash_set(tmp_path: Path, n: int = 30) -> tuple[cocoview.Dataset, Path]:
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rng = np.random.default_rng(9)
+    images = [{"id": k + 1, "file_name": f"{k}.jpg", "width": 96, "height": 96}
+              for k in range(n)]
+    for im in images:
+        _smooth(rng).save(folder / im["file_name"], quality=90)
+    d = {"images": images, "annotations": [], "categories": [{"id": 1, "name": "a"}]}
+    return cocoview.open([_save(tmp_path, d, "h.json")], images=folder, cache=False), folder
+
+
+def test_perceptual_hashes_are_kept_and_only_changed_files_decoded_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ds, folder = _hash_set(tmp_path)
+    rows = np.arange(len(ds.image_ids))
+    decoded: list[Path] = []
+    real = health._hash_file
+
+    def counting(path: Path, w: int, h: int) -> int | None:
+        decoded.append(path)
+        return real(path, w, h)
+
+    monkeypatch.setattr(health, "_hash_file", counting)
+    r1, h1 = health.image_hashes(ds, rows, False, workers=2)
+    assert len(decoded) == 30 and r1.tolist() == rows.tolist()
+    decoded.clear()
+    r2, h2 = health.image_hashes(ds, rows, False)
+    assert not decoded and r2.tolist() == r1.tolist() and h2.tolist() == h1.tolist()
+    Image.open(folder / "4.jpg").transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(
+        folder / "4.jpg", quality=90)  # another picture under the same name
+    _r3, h3 = health.image_hashes(ds, rows, False)
+    assert [p.name for p in decoded] == ["4.jpg"]
+    assert h3[4] != h1[4] and np.delete(h3, 4).tolist() == np.delete(h1, 4).tolist()
+    serial = health.image_hashes(ds, rows, False, workers=1)[1]
+    assert serial.tolist() == h3.tolist()
+
+
+def test_a_cancelled_hashing_keeps_what_it_decoded(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    ds, _folder = _hash_set(tmp_path, n=300)
+    rows = np.arange(len(ds.image_ids))
+    calls = []
+
+    class Stop(Exception):
+        pass
+
+    def tick(n: int) -> None:
+        calls.append(n)
+        if len(calls) == 2:  # after the first window of decodes
+            raise Stop
+
+    with pytest.raises(Stop):
+        health.image_hashes(ds, rows, False, tick=tick, workers=1)
+    decoded: list[Path] = []
+    real = health._hash_file
+    monkeypatch.setattr(health, "_hash_file",
+                        lambda p, w, h: decoded.append(p) or real(p, w, h))
+    got, _h = health.image_hashes(ds, rows, False, workers=1)
+    assert len(got) == 300 and len(decoded) == 300 - calls[1]
+
+
+def test_an_unreadable_hash_cache_is_an_empty_one(tmp_path: Path) -> None:
+    from cocoview.model import hash_cache
+    from cocoview.model.cache import entry_dir
+
+    ds, _folder = _hash_set(tmp_path, n=5)
+    rows = np.arange(5)
+    want = health.image_hashes(ds, rows, False)[1]
+    kept = entry_dir(ds.files[0].path) / hash_cache.NAME
+    assert kept.is_file()
+    kept.write_bytes(b"not a zip")
+    assert health.image_hashes(ds, rows, False)[1].tolist() == want.tolist()
+    assert len(hash_cache.load(ds.files[0].path)) == 5  # written again
+
+
+def test_batched_shoelace_areas_equal_the_per_polygon_formula() -> None:
+    from cocoview.model.validate import shoelace_areas
+
+    rng = np.random.default_rng(4)
+    anns = [[rng.uniform(0, 640, (int(rng.integers(3, 40)), 2))
+             for _ in range(int(rng.integers(1, 4)))] for _ in range(500)]
+
+    def one(p: np.ndarray) -> float:
+        x, y = p[:, 0], p[:, 1]
+        return 0.5 * abs(float(x @ np.roll(y, -1) - np.roll(x, -1) @ y))
+
+    want = np.asarray([sum(one(p) for p in ps) for ps in anns])
+    got = shoelace_areas(anns)
+    assert np.allclose(got, want, rtol=1e-12, atol=1e-9)
+    assert shoelace_areas([[np.asarray([[0, 0], [10, 0], [10, 10], [0, 10]], float)]]
+                          ).tolist() == [100.0]
+    assert shoelace_areas([]).shape == (0,)
+
+
+@pytest.mark.parametrize(("counts", "needle"), [
+    ([50, True, 49], "must be integers"), ([50, 1.0, 49], "must be integers"),
+    ([50, -1, 51], "negative"), ([2**32, 0], "below 2³²"), ([2**70, 1], "below 2³²"),
+    ([-(2**70), 1], "negative"), ([40, 60], None), ([], "sum to 0")])
+def test_uncompressed_rle_counts_are_checked(counts: list[object], needle: str | None) -> None:
+    from cocoview.model.rle import check_rle
+
+    chk = check_rle({"size": [10, 10], "counts": counts})
+    if needle is None:
+        assert not chk.problems and chk.rle is not None
+    else:
+        assert any(needle in p for p in chk.problems), chk.problems
+
+
+def test_bulk_polygon_decoding_finds_what_the_per_annotation_path_finds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """validate decodes clean polygons in batches; every defect planted among them (and
+    a wrong area, which needs the measured areas) is reported exactly as one by one."""
+    from cocoview.model import validate as v
+    from cocoview.testing.synth import generate_coco
+
+    path = tmp_path / "g.json"
+    generate_coco(path, n_images=400, n_annotations=9_000, seed=8)
+    d = json.loads(path.read_text())
+    anns = [a for a in d["annotations"] if not a["iscrowd"]]
+    # defects a batch decodes (then looked at one by one) in the first batches, and
+    # values no batch can decode (the whole batch one by one) in the last
+    in_batch: list[Any] = [[[1, 2, 3, 4]], [[1, 2, 3, 4, 5, 6, 7]], [[1e6, 2, 3, 4, 5, 6]],
+                           [[]], [[1, 2, 3, 4, 5, 6], []], [[0, 0, 0, 0, 0, 0]],
+                           [[-2e5, 2, 3, 4, 5, 6, 7, 8]]]
+    for k, seg in enumerate(in_batch):
+        anns[300 + 811 * k]["segmentation"] = seg
+    for k, seg in enumerate([[["1", 2, 3, 4, 5, 6]], [[True, 2, 3, 4, 5, 6]],
+                             [1, 2, 3, 4, 5, 6]]):
+        anns[-3 + k]["segmentation"] = seg
+    anns[4321]["area"] = anns[4321]["area"] * 3 + 500  # an area that is not the mask's
+    path.write_text(json.dumps(d))
+    ds = cocoview.open(path, cache=False)
+
+    def problems() -> list[tuple[str, str, str]]:
+        return [(p.code, p.message, p.location) for p in validate_report(ds).problems]
+
+    bulk = problems()
+    monkeypatch.setattr(v, "polygon_batch", lambda raws: None)
+    assert bulk == problems()
+    codes = collections.Counter(c for c, _m, _l in bulk)
+    assert codes["degenerate-polygon"] >= 5 and codes["area-mismatch"] >= 1

@@ -144,3 +144,57 @@ def test_huge_sizes_give_no_mask_instead_of_exhausting_memory(tmp_path: Path) ->
     assert all(any("too large" in m for m in it.problems) for it in ov.items)
     with pytest.raises(ValueError, match="too large"):
         geometry_mask(clean_segmentation([[0, 0, 5, 0, 5, 5]]), 200_000, 200_000)
+
+
+_RAW_POLYGONS = [
+    b"[[1,2,30,4,5,60]]", b"[[1.5, 2e1, 3E+1, 4, 5.0e-1, 6], [0,0,10,0,10,10,0]]",
+    b"[[1,2,3,4]]", b"[[1,2,3,4,5]]", b"[[]]", b"[[1,2],[3,4,5,6,7,8]]",
+    b"[[1e999,2,3,4,5,6]]", b"[[-1e999,2,3,4,5,6]]", b"[[200000,2,3,4,5,6]]",
+    b"[[-100000,2,3,4,5,6,7,8]]", b"[[100000.0001,0,1,1,2,2]]",
+    b"[[true,2,3,4,5,6]]", b'[["1",2,3,4,5,6]]', b"[[1,2,3,4,5,6],null]",
+    b"[1,2,3,4,5,6]", b"[]", b"[[[1,2,3,4,5,6]]]", b"[[1,2,3,4,5,6], {}]",
+    b"[[123456789012345678901234567890,1,2,3,4,5]]", b"[[0.1,0.2,0.30000000000000004,1,2,3]]",
+]
+
+
+@pytest.mark.parametrize("raw", _RAW_POLYGONS)
+def test_the_polygon_fast_path_equals_the_general_path(raw: bytes) -> None:
+    """``polygon_geometry`` (msgspec's typed decode) gives what ``clean_segmentation``
+    gives the value decoded as the loader decodes it, or leaves the value to it."""
+    from cocoview.model.masks import polygon_geometry
+    from cocoview.model.source import decode_value
+
+    want = clean_segmentation(decode_value(raw))
+    got = polygon_geometry(raw)
+    if got is None:
+        return
+    assert got.problems == want.problems
+    assert len(got.polygons) == len(want.polygons)
+    for a, b in zip(got.polygons, want.polygons, strict=True):
+        assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
+
+
+def test_the_fast_path_takes_the_common_cases() -> None:
+    from cocoview.model.masks import polygon_geometry
+
+    taken = [r for r in _RAW_POLYGONS if polygon_geometry(r) is not None]
+    assert b"[[1.5, 2e1, 3E+1, 4, 5.0e-1, 6], [0,0,10,0,10,10,0]]" in taken
+    assert b"[[1,2,3,4]]" in taken and b"[[200000,2,3,4,5,6]]" in taken
+    for other in (b"[[true,2,3,4,5,6]]", b'[["1",2,3,4,5,6]]', b"[1,2,3,4,5,6]", b"[]"):
+        assert polygon_geometry(other) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.integers(-200_000, 200_000),
+                                   st.floats(allow_nan=False, allow_infinity=False,
+                                             min_value=-2e5, max_value=2e5)),
+                         max_size=12), min_size=1, max_size=4))
+def test_the_fast_path_agrees_on_generated_polygons(parts: list[list[float]]) -> None:
+    import json
+
+    from cocoview.model.masks import polygon_geometry
+
+    raw = json.dumps(parts).encode()
+    got, want = polygon_geometry(raw), clean_segmentation(parts)
+    assert got is not None and got.problems == want.problems
+    assert [p.tolist() for p in got.polygons] == [p.tolist() for p in want.polygons]

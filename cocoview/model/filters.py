@@ -24,6 +24,7 @@ from cocoview.model.stats import MEDIUM, SMALL
 
 if TYPE_CHECKING:
     from cocoview.model.dataset import Dataset
+    from cocoview.model.review import Review
 
 Match = Literal["any", "all", "none"]
 Crowd = Literal["with", "without"]
@@ -54,6 +55,10 @@ class ImageFilter:
     file_missing: bool | None = None
     has_problems: bool | None = None
     problem: str | None = None  # a problem code (``cocoview validate``'s): images with one of it
+    #: images with a false positive / a missed ground truth of this category id (ANY_CAT:
+    #: of any) at the operating point (``FilterExtras.min_score``); needs a results file
+    has_fp: int | str | None = None
+    has_missed: int | str | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -151,7 +156,9 @@ def close_category_names(ds: Dataset, text: str, n: int = 3) -> list[str]:
 
 
 # ----- the criteria ---------------------------------------------------------------
-Slow = Literal["missing", "problems"]
+Slow = Literal["missing", "problems", "review"]
+#: ``has_fp`` / ``has_missed``: of any category
+ANY_CAT = "*"
 
 
 class _Context:
@@ -277,6 +284,29 @@ def _count_mask(cx: _Context) -> np.ndarray:
     return keep
 
 
+def _error_mask(kind: str) -> Callable[[_Context], np.ndarray]:
+    def mask(cx: _Context) -> np.ndarray:
+        value = getattr(cx.flt, "has_fp" if kind == "fp" else "has_missed")
+        cat = None if value == ANY_CAT else int(value)
+        return cx.extras.review_of(cx.ds).images_with(kind, cat, cx.extras.min_score)
+    return mask
+
+
+def _error_text(kind: str) -> Callable[[ImageFilter, Dataset | None], str]:
+    def text(flt: ImageFilter, ds: Dataset | None) -> str:
+        value = getattr(flt, "has_fp" if kind == "fp" else "has_missed")
+        what = "any category" if value == ANY_CAT else _cat_name(ds, int(value))
+        return f"has {'FP' if kind == 'fp' else 'missed'} of {what}"
+    return text
+
+
+def error_choices(ds: Dataset | None) -> tuple[tuple[str, Any], ...]:
+    """The review criteria's choices: any category, then each category (results only)."""
+    if ds is None or getattr(ds, "results", None) is None:
+        return (ANY,)
+    return (ANY, ("any category", ANY_CAT), *((c.name, c.id) for c in ds.categories))
+
+
 CRITERIA: tuple[Criterion, ...] = (
     Criterion("categories", ("categories",), "annotation", _categories_mask,
               _categories_text),
@@ -336,7 +366,34 @@ CRITERIA: tuple[Criterion, ...] = (
                         tip="Images with a problem of this code (as listed by 'cocoview "
                             "validate' and the Problems dock). Runs once per dataset, in "
                             "the background.")),
+    Criterion("has_fp", ("has_fp",), "annotation", _error_mask("fp"),
+              _error_text("fp"), slow="review",
+              form=Form("Has false positive:", "Review", choices=error_choices,
+                        tip="Images with a false positive detection of this category "
+                            "at the min score (bbox, IoU 0.5); needs a results file")),
+    Criterion("has_missed", ("has_missed",), "annotation", _error_mask("missed"),
+              _error_text("missed"), slow="review",
+              form=Form("Has missed GT:", "Review", choices=error_choices,
+                        tip="Images with a ground truth no detection at the min "
+                            "score found (bbox, IoU 0.5); needs a results file")),
 )
+
+
+#: ways to order an image list by the review (``sort_by_errors``)
+ERROR_SORTS = ("errors", "fp", "missed")
+
+
+def sort_by_errors(review: Review, ds: Dataset, ids: np.ndarray, key: str = "errors",
+                   min_score: float = 0.0) -> np.ndarray:
+    """``ids`` with the most false positives / missed GT / highest error score first (a
+    stable sort: ties keep their order)."""
+    if key not in ERROR_SORTS:
+        raise FilterError(f"unknown sort {key!r} (one of {', '.join(ERROR_SORTS)})")
+    ids = np.asarray(ids, np.int64)
+    rows = ds.image_rows(ids)
+    per = review.per_image(min_score)[key]
+    k = np.where(rows >= 0, per[np.maximum(rows, 0)], 0)
+    return ids[np.argsort(-k, kind="stable")]
 
 
 def problem_choices(ds: Dataset | None) -> tuple[tuple[str, Any], ...]:
@@ -403,6 +460,20 @@ class FilterExtras:
 
     _missing: np.ndarray | None = field(default=None, repr=False)
     _problems: np.ndarray | None = field(default=None, repr=False)
+    #: the evaluation's verdicts (bbox, IoU 0.5); the app sets the one it has made
+    review: Review | None = field(default=None, repr=False)
+    #: the operating point the review criteria count at (the viewer's min score)
+    min_score: float = 0.0
+
+    def review_of(self, ds: Dataset) -> Review:
+        """The review of ``ds``'s results (evaluated once here if not given)."""
+        if self.review is None:
+            if getattr(ds, "results", None) is None:
+                raise FilterError("has FP / has missed need a results file (--results)")
+            from cocoview.model.review import Review
+
+            self.review = Review(ds, ds.evaluate(iou_type="bbox"))
+        return self.review
 
     def missing_files(self, ds: Dataset,
                       progress: Callable[[float], None] | None = None) -> np.ndarray:

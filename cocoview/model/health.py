@@ -315,32 +315,95 @@ HASH_SIDE = 64  # the images are decoded to at most this side (a JPEG by DCT sca
 
 
 def dhash(rgb: np.ndarray) -> int:
-    """A 64-bit difference hash: the picture in grey at 9×8, each bit "brighter than its
-    left neighbour". Resizing and re-compressing change few bits; other pictures ~32."""
-    from PIL import Image
+    """A 64-bit difference hash: the picture in grey at 9×8 (area averaging), each bit
+    "brighter than its left neighbour". Resizing and re-compressing change few bits;
+    other pictures ~32. OpenCV, which releases the GIL, so threads hash in parallel."""
+    import cv2
 
-    grey = np.asarray(Image.fromarray(rgb).convert("L").resize((9, 8), Image.Resampling.BOX),
-                      np.int16)
-    bits = (grey[:, 1:] > grey[:, :-1]).ravel()
+    rgb = np.ascontiguousarray(rgb)
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
+    small = cv2.resize(grey, (9, 8), interpolation=cv2.INTER_AREA).astype(np.int16)
+    bits = (small[:, 1:] > small[:, :-1]).ravel()
     return int(np.packbits(bits).view(">u8")[0])
 
 
-def image_hashes(ds: Dataset, images: np.ndarray, allow_outside: bool,
-                 tick: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(rows, hashes)``: the perceptual hash of every image row that decodes (one
-    reduced decode per image, through the app's one decoder)."""
+def _hash_file(path: Path, width: int, height: int) -> int | None:
     from cocoview.model.images import decode
 
+    got = decode(path, width, height, max_side=HASH_SIDE)
+    if got.rgb is None or not got.rgb.size:
+        return None
+    return dhash(got.rgb)
+
+
+def _keep_hashes(ds: Dataset, per_file: list[dict[tuple[str, int, int], int]],
+                 new: list[tuple[int, tuple[str, int, int], int]]) -> None:
+    """Add the new hashes to each annotation file's kept ones; an entry of a file
+    that changed since (same path, other size or time) is replaced."""
+    from cocoview.model import hash_cache
+
+    if not new:
+        return
+    for src, f in enumerate(ds.files):
+        mine = [(key, h) for row, key, h in new if int(ds.image_src[row]) in (src, -1)]
+        if not mine:
+            continue
+        changed = {key[0] for key, _h in mine}
+        entries = {k: h for k, h in per_file[src].items() if k[0] not in changed}
+        entries.update(mine)
+        hash_cache.store(f.path, entries)
+
+
+def image_hashes(ds: Dataset, images: np.ndarray, allow_outside: bool,
+                 tick: Callable[[int], None] | None = None,
+                 workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, hashes)``: the perceptual hash of every image row that decodes.
+
+    One reduced decode per image (the app's one decoder), on every core (Pillow's
+    decoders release the GIL), and only for the files whose hash is not kept from an
+    earlier check (:mod:`cocoview.model.hash_cache`). ``tick`` is called on the
+    calling thread, so a cancel raised there stops the work."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cocoview.model import hash_cache
+
+    per_file = [hash_cache.load(f.path) for f in ds.files]
+    kept: dict[hash_cache.Key, int] = {k: h for d in per_file for k, h in d.items()}
+    todo: list[tuple[int, Path, hash_cache.Key]] = []
     rows: list[int] = []
     hashes: list[int] = []
-    for row, path in _usable_files(ds, images, allow_outside, tick):
-        got = decode(path, int(ds.image_width[row]), int(ds.image_height[row]),
-                     max_side=HASH_SIDE)
-        if got.rgb is None or not got.rgb.size:
+    for row, path in _usable_files(ds, images, allow_outside, None):
+        key = hash_cache.file_key(path)
+        if key is None:
             continue
-        rows.append(row)
-        hashes.append(dhash(got.rgb))
-    return np.asarray(rows, np.int64), np.asarray(hashes, np.uint64)
+        if key in kept:
+            rows.append(row)
+            hashes.append(kept[key])
+        else:
+            todo.append((row, path, key))
+    if tick is not None:
+        tick(len(images) - len(todo))
+    new: list[tuple[int, hash_cache.Key, int]] = []
+    n_workers = workers or min(os.cpu_count() or 1, 8)
+    try:
+        with ThreadPoolExecutor(n_workers) as pool:
+            step = 64 * n_workers  # a bounded window: a cancel waits for one window
+            for start in range(0, len(todo), step):
+                part = todo[start:start + step]
+                got = pool.map(lambda t: _hash_file(t[1], int(ds.image_width[t[0]]),
+                                                    int(ds.image_height[t[0]])), part)
+                for (row, _path, key), h in zip(part, got, strict=True):
+                    if h is not None:
+                        rows.append(row)
+                        hashes.append(h)
+                        new.append((row, key, h))
+                if tick is not None:
+                    tick(len(part))
+    finally:  # what was decoded is kept, a cancelled check's too
+        _keep_hashes(ds, per_file, new)
+    order = np.argsort(np.asarray(rows, np.int64), kind="stable")
+    return (np.asarray(rows, np.int64)[order],
+            np.asarray(hashes, np.uint64).reshape(-1)[order])
 
 
 def _popcount(x: np.ndarray) -> np.ndarray:

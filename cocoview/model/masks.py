@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import numpy as np
 from pycocotools import mask as mask_utils
 
@@ -88,6 +89,109 @@ def clean_segmentation(seg: Any) -> Geometry:
             continue
         g.polygons.append(np.asarray(part, dtype=np.float64).reshape(-1, 2))
     return g
+
+
+_POLYGON_LISTS = msgspec.json.Decoder(list[list[float]])
+
+
+def polygon_geometry(raw: bytes) -> Geometry | None:
+    """:func:`clean_segmentation` of a raw ``segmentation`` that is a non-empty list of
+    number lists (the common case), with the type checks done by msgspec's typed decode
+    in C; None for anything else (the caller takes the general path). The same rules in
+    the same order, so the same geometry and messages: ~5× faster on COCO's polygons."""
+    try:
+        parts = _POLYGON_LISTS.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeError, RecursionError):
+        return None  # strings, bools, nested values, 1e999, …: the general path words it
+    if not parts:
+        return None
+    g = Geometry()
+    for i, part in enumerate(parts):
+        arr = np.asarray(part, np.float64)
+        # one reduction for both bounds: NaN and inf fail ``<=`` too
+        if len(arr) and not float(np.abs(arr).max()) <= MAX_COORD:
+            finite = bool(np.isfinite(arr).all())
+            g.problems.append(f"polygon part {i} has coordinates beyond ±{MAX_COORD:,}"
+                              if finite else f"polygon part {i} has non-finite coordinates")
+            continue
+        if len(arr) % 2:
+            g.problems.append(f"polygon part {i} has an odd number of coordinates ({len(arr)})")
+            arr = arr[:-1]
+        if len(arr) < 6:
+            g.problems.append(
+                f"polygon part {i} has {len(arr) // 2} point(s); a polygon needs at least 3"
+            )
+            continue
+        g.polygons.append(arr.reshape(-1, 2))
+    return g
+
+
+_POLYGON_BATCH = msgspec.json.Decoder(list[list[list[float]]])
+
+
+@dataclass
+class PolygonBatch:
+    """Many annotations' polygon segmentations decoded at once (see :func:`polygon_batch`):
+    every coordinate in one array, and which annotations need no closer look."""
+
+    clean: np.ndarray  # bool per annotation: every part valid (what polygon_geometry passes)
+    values: np.ndarray  # float64: every number of every part, annotation after annotation
+    lengths: np.ndarray  # numbers per part
+    parts: np.ndarray  # parts per annotation
+
+    def areas(self, select: np.ndarray) -> np.ndarray:
+        """The shoelace areas (sum over parts) of the selected clean annotations."""
+        owner = np.repeat(np.arange(len(self.parts)), self.parts)
+        keep = select[owner]
+        lens = self.lengths[keep]
+        starts = (np.cumsum(self.lengths) - self.lengths)[keep]
+        new_starts = np.cumsum(lens) - lens
+        idx = np.repeat(starts - new_starts, lens) + np.arange(int(lens.sum()))
+        return shoelace(self.values[idx].reshape(-1, 2), lens // 2, self.parts[select])
+
+
+def shoelace(points: np.ndarray, part_points: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """Per annotation, the sum of its parts' shoelace areas, over every point at once:
+    ``points`` (n, 2) part after part, ``part_points`` points per part (≥ 3 each),
+    ``parts`` parts per annotation."""
+    out = np.zeros(len(parts))
+    if not len(part_points):
+        return out
+    starts = np.cumsum(part_points) - part_points
+    nxt = np.arange(1, len(points) + 1)
+    nxt[starts + part_points - 1] = starts  # each part closes on its first point
+    x, y = points[:, 0], points[:, 1]
+    part_area = 0.5 * np.abs(np.add.reduceat(x * y[nxt] - x[nxt] * y, starts))
+    np.add.at(out, np.repeat(np.arange(len(parts)), parts), part_area)
+    return out
+
+
+def polygon_batch(raws: list[Any]) -> PolygonBatch | None:
+    """Decode the raw ``segmentation`` values of many polygon annotations in one typed
+    decode; None when any of them is not a list of number lists (the caller takes each
+    one's own path). An annotation is *clean* when it has parts and every part has an
+    even count of at least 6 finite numbers within ±MAX_COORD: exactly the ones for
+    which :func:`polygon_geometry` reports nothing; the others need it for their
+    messages."""
+    from itertools import chain
+
+    try:
+        anns = _POLYGON_BATCH.decode(b"[" + b",".join(raws) + b"]")
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeError, RecursionError):
+        return None
+    parts = np.fromiter(map(len, anns), np.int64, len(anns))
+    flat_parts = list(chain.from_iterable(anns))
+    lengths = np.fromiter(map(len, flat_parts), np.int64, len(flat_parts))
+    values = np.fromiter(chain.from_iterable(flat_parts), np.float64, int(lengths.sum()))
+    good = (lengths >= 6) & (lengths % 2 == 0)
+    nonempty = np.flatnonzero(lengths > 0)
+    if len(nonempty):
+        starts = (np.cumsum(lengths) - lengths)[nonempty]
+        peak = np.maximum.reduceat(np.abs(values), starts)  # NaN and inf fail ``<=``
+        good[nonempty] &= peak <= MAX_COORD
+    owner = np.repeat(np.arange(len(anns)), parts)
+    bad = np.bincount(owner[~good], minlength=len(anns))
+    return PolygonBatch((bad == 0) & (parts > 0), values, lengths, parts)
 
 
 def geometry_mask(g: Geometry, height: int, width: int) -> np.ndarray:

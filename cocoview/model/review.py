@@ -49,10 +49,14 @@ STYLES: dict[str, Style] = {
     "fp": Style("dash", "✗", (240, 60, 50), "false positive (no GT at the IoU threshold)"),
     "ignored": Style("dot", "–", (170, 170, 170),
                      "ignored detection (crowd, area range or maxDets)"),
-    "matched": Style("solid", "", (60, 200, 90), "ground truth found"),
+    "matched": Style("solid", "", (80, 160, 255), "ground truth found (no badge)"),
     "missed": Style("dash", "!", (255, 170, 0), "missed ground truth (no detection)"),
     "gt_ignored": Style("dot", "", (170, 170, 170), "ignored ground truth (crowd / area)"),
 }
+
+#: what a verdict is called in tooltips and the inspector
+VERDICT_TEXT = {"tp": "true positive", "fp": "false positive", "ignored": "ignored",
+                "below min score": "under the min score (not drawn)", "": "not evaluated"}
 
 #: the view modes (what is drawn), in the order the shortcut cycles them
 VIEW_MODES = ("both", "gt", "predictions", "errors")
@@ -86,6 +90,17 @@ class Review:
         self.gt_det = v.gt_det_row  # ground-truth row → detection row
         self.gt_ann_row = np.asarray(gt.row, np.int64)
         self.gt_ann_id = gt.ann_id
+        # per detection / ground truth: the dataset's image row and the category
+        self.n_images = len(ds.image_ids)
+        self.det_image = ds.image_rows(dt.image_id) if len(dt) else np.empty(0, np.int64)
+        self.gt_image = ds.image_rows(gt.image_id) if len(gt) else np.empty(0, np.int64)
+        self.det_category = np.asarray(dt.category_id, np.int64)
+        # evaluated detection row → result row of ds.results (-1: none)
+        self.result_row = np.full(len(dt), -1, np.int64)
+        drawn = np.flatnonzero(self.det_row >= 0)
+        self.result_row[self.det_row[drawn]] = drawn
+        self.gt_category = np.asarray(gt.category_id, np.int64)
+        self._ds = ds
         self._curves: dict[int, ScoreCurve] = {}
 
     # ----- one item -------------------------------------------------------
@@ -103,6 +118,14 @@ class Review:
         if s == MATCHED and not self.score[self.gt_det[g]] >= min_score:
             s = MISSED
         return GT_VERDICTS[s]
+
+    def verdict_at(self, result_row: int, min_score: float = 0.0) -> str:
+        """The detection's verdict, "below min score" when it is not drawn there."""
+        name = self.detection(result_row)
+        d = int(self.det_row[result_row]) if 0 <= result_row < len(self.det_row) else -1
+        if d >= 0 and not self.score[d] >= min_score:
+            return "below min score"
+        return name
 
     def match_of(self, result_row: int) -> tuple[int, int, float]:
         """(annotation row, annotation id, IoU) the detection matched; (-1, -1, nan)."""
@@ -130,27 +153,77 @@ class Review:
         return self.ground_truth(ann_row, min_score) == "missed"
 
     # ----- counts -----------------------------------------------------------
-    def counts(self, min_score: float = 0.0) -> dict[str, int]:
-        """TP / FP / ignored detections and matched / missed GT at ``min_score``."""
+    def counts(self, min_score: float = 0.0, image_row: int | None = None) -> dict[str, int]:
+        """TP / FP / ignored detections and matched / missed GT at ``min_score`` (of the
+        image of dataset row ``image_row`` only, if given)."""
         on = self.score >= min_score
         matched = self.gt_status == MATCHED
         det = np.maximum(self.gt_det, 0)
         still = matched & (self.score[det] >= min_score) if len(det) else matched
+        d_in = np.ones(len(on), bool) if image_row is None else self.det_image == image_row
+        g_in = np.ones(len(matched), bool) if image_row is None else self.gt_image == image_row
+        on &= d_in
         return {"tp": int((on & (self.status == TP)).sum()),
                 "fp": int((on & (self.status == FP)).sum()),
                 "ignored": int((on & (self.status == IGNORED)).sum()),
-                "gt_matched": int(still.sum()),
-                "gt_missed": int((self.gt_status == MISSED).sum() + (matched & ~still).sum()),
-                "gt_ignored": int((self.gt_status == GT_IGNORED).sum())}
+                "gt_matched": int((still & g_in).sum()),
+                "gt_missed": int(((self.gt_status == MISSED) & g_in).sum()
+                                 + (matched & ~still & g_in).sum()),
+                "gt_ignored": int(((self.gt_status == GT_IGNORED) & g_in).sum())}
+
+    # ----- per image (filters, sorting, thumbnails) -------------------------
+    def false_positives(self, min_score: float = 0.0,
+                        category_id: int | None = None) -> np.ndarray:
+        """Bool per evaluated detection: a false positive at ``min_score`` (of the category)."""
+        sel = (self.status == FP) & (self.score >= min_score)
+        if category_id is not None:
+            sel &= self.det_category == category_id
+        return sel
+
+    def missed(self, min_score: float = 0.0, category_id: int | None = None) -> np.ndarray:
+        """Bool per evaluated ground truth: missed at ``min_score`` (its match scores under
+        it, or it has none), of the category if given."""
+        det = np.maximum(self.gt_det, 0)
+        lost = (self.gt_status == MATCHED) & (self.score[det] < min_score) if len(det) else \
+            np.zeros(0, bool)
+        sel = (self.gt_status == MISSED) | lost
+        if category_id is not None:
+            sel &= self.gt_category == category_id
+        return sel
+
+    def _per_image(self, rows: np.ndarray, sel: np.ndarray,
+                   weights: np.ndarray | None = None) -> np.ndarray:
+        ok = sel & (rows >= 0)
+        w = None if weights is None else weights[ok]
+        out = np.bincount(rows[ok], weights=w, minlength=self.n_images)
+        return out if weights is not None else out.astype(np.int64)
+
+    def per_image(self, min_score: float = 0.0) -> dict[str, np.ndarray]:
+        """Per image row of the dataset: ``tp``, ``fp``, ``missed`` counts at ``min_score``
+        and the ``errors`` score (the sum of its false positives' scores plus one per
+        missed ground truth: a confident mistake weighs more than a doubtful one)."""
+        fp = self.false_positives(min_score)
+        on = self.score >= min_score
+        missed = self.missed(min_score)
+        err = self._per_image(self.det_image, fp, self.score.astype(np.float64)) + \
+            self._per_image(self.gt_image, missed)
+        return {"tp": self._per_image(self.det_image, on & (self.status == TP)),
+                "fp": self._per_image(self.det_image, fp),
+                "missed": self._per_image(self.gt_image, missed),
+                "errors": err}
+
+    def images_with(self, kind: str, category_id: int | None = None,
+                    min_score: float = 0.0) -> np.ndarray:
+        """Bool per image row: has a false positive (``kind`` "fp") or a missed ground
+        truth ("missed") at ``min_score``, of ``category_id`` (None: any category)."""
+        if kind == "fp":
+            return self._per_image(self.det_image,
+                                   self.false_positives(min_score, category_id)) > 0
+        if kind == "missed":
+            return self._per_image(self.gt_image, self.missed(min_score, category_id)) > 0
+        raise ValueError(f"unknown error kind {kind!r} (fp or missed)")
 
     # ----- the evaluation dock's ways in ------------------------------------
-    def _gt_missed(self, min_score: float) -> np.ndarray:
-        """Per ground-truth row: missed at ``min_score`` (its match scores under it)."""
-        matched = self.gt_status == MATCHED
-        det = np.maximum(self.gt_det, 0)
-        low = matched & ~(self.score[det] >= min_score) if len(det) else matched
-        return (self.gt_status == MISSED) | low
-
     def category_table(self, min_score: float = 0.0) -> dict[str, np.ndarray]:
         """Per category (the evaluation's order): AP, AP50, AP75, AR@maxDets (-1: no GT),
         GT and detection counts, and the false positives and missed GT at ``min_score``."""
@@ -162,7 +235,7 @@ class Review:
         d_slot = np.searchsorted(cats, ev.dt.category_id)
         g_slot = np.searchsorted(cats, ev.gt.category_id)
         fp = np.bincount(d_slot[on & (self.status == FP)], minlength=k)
-        missed = np.bincount(g_slot[self._gt_missed(min_score)], minlength=k)
+        missed = np.bincount(g_slot[self.missed(min_score)], minlength=k)
         out: dict[str, np.ndarray] = {
             "category_id": np.asarray(cats, np.int64),
             "name": np.array([str(r["name"]) for r in pc], dtype=object),
@@ -179,8 +252,8 @@ class Review:
         """Image ids (sorted) with a false positive or a missed ground truth of one
         category at ``min_score``."""
         ev = self.evaluation
-        fp = (self.status == FP) & (self.score >= min_score) & (ev.dt.category_id == category_id)
-        miss = self._gt_missed(min_score) & (ev.gt.category_id == category_id)
+        fp = self.false_positives(min_score, category_id)
+        miss = self.missed(min_score, category_id)
         return np.union1d(ev.dt.image_id[fp], ev.gt.image_id[miss]).astype(np.int64)
 
     def images_of_cell(self, row: int, col: int) -> np.ndarray:
@@ -229,6 +302,161 @@ class Review:
         self.curve(None)
         return self
 
+    # ----- one detection's candidates -----------------------------------------
+    def candidates(self, result_row: int, min_iou: float = 1e-9) -> list[Candidate]:
+        """The ground truth of the detection's image that its box overlaps, best IoU
+        first (COCOeval's box IoU: a crowd's is intersection over the detection's area);
+        the match is marked. Empty for a skipped result."""
+        d = int(self.det_row[result_row]) if 0 <= result_row < len(self.det_row) else -1
+        if d < 0:
+            return []
+        ev = self.evaluation
+        gt, dt = ev.gt, ev.dt
+        on = np.flatnonzero(gt.image_id == dt.image_id[d])
+        if not len(on):
+            return []
+        box = dt.bbox[d]
+        g = gt.bbox[on]
+        iw = np.minimum(box[0] + box[2], g[:, 0] + g[:, 2]) - np.maximum(box[0], g[:, 0])
+        ih = np.minimum(box[1] + box[3], g[:, 1] + g[:, 3]) - np.maximum(box[1], g[:, 1])
+        inter = np.maximum(iw, 0) * np.maximum(ih, 0)
+        crowd = np.asarray(gt.iscrowd[on], bool)
+        union = np.where(crowd, box[2] * box[3], box[2] * box[3] + g[:, 2] * g[:, 3] - inter)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            iou = np.where(union > 0, inter / union, 0.0)
+        match = int(self.match[d])
+        out = []
+        for k in np.argsort(-iou, kind="stable"):
+            gi = int(on[k])
+            if not (iou[k] >= min_iou or gi == match):
+                continue
+            out.append(Candidate(int(self.gt_ann_row[gi]), int(self.gt_ann_id[gi]),
+                                 int(gt.category_id[gi]), float(iou[k]), bool(crowd[k]),
+                                 GT_VERDICTS[int(self.gt_status[gi])], gi == match))
+        return out
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A ground truth a detection overlaps (``Review.candidates``)."""
+
+    ann_row: int
+    ann_id: int
+    category_id: int
+    iou: float  # box IoU (for a crowd: intersection over the detection's area)
+    crowd: bool
+    verdict: str  # the ground truth's own: matched / missed / ignored (at min score 0)
+    is_match: bool  # the one COCOeval gave the detection to
+
+
+def detection_tooltip(rv: Review, result_row: int, label: str, score: float,
+                      min_score: float = 0.0) -> str:
+    """Hover text of a detection: its score, verdict, matched GT id and IoU."""
+    verdict = rv.verdict_at(result_row, min_score)
+    lines = [f"{label}  (detection)", f"score {score:.3f}",
+             VERDICT_TEXT.get(verdict, verdict) + _reason(rv, result_row)]
+    _row, gt_id, iou = rv.match_of(result_row)
+    if gt_id >= 0:
+        lines.append(f"matched GT #{gt_id}, IoU {iou:.2f}")
+    elif verdict == "fp":
+        best = next((c for c in rv.candidates(result_row)), None)
+        lines.append(f"best overlap GT #{best.ann_id}, IoU {best.iou:.2f}"
+                     + _why_not(rv, result_row, best) if best else "overlaps no ground truth")
+    return "\n".join(lines)
+
+
+def _why_not(rv: Review, result_row: int, c: Candidate) -> str:
+    """Why a detection did not get the candidate: another class, too little overlap, or
+    taken by a higher-scoring detection (a duplicate)."""
+    d = int(rv.det_row[result_row])
+    if c.is_match:
+        return ""
+    if c.category_id != int(rv.det_category[d]):
+        return " — another category"
+    if c.iou < rv.evaluation.iou_thr:
+        return " — under the IoU threshold"
+    g = int(rv.gt_row[c.ann_row]) if 0 <= c.ann_row < len(rv.gt_row) else -1
+    if g >= 0 and int(rv.gt_det[g]) >= 0:
+        return " — already matched by a higher score (duplicate)"
+    return ""
+
+
+def _reason(rv: Review, result_row: int) -> str:
+    d = int(rv.det_row[result_row]) if 0 <= result_row < len(rv.det_row) else -1
+    why = str(rv.reason[d]) if d >= 0 else ""
+    return f" ({why})" if why else ""
+
+
+def detection_props(ds: Dataset, rv: Review | None, result_row: int,
+                    min_score: float = 0.0) -> list[tuple[str, str, str]]:
+    """The inspector's rows for a detection: key, value, tooltip (Qt-free)."""
+    res = ds.results
+    if res is None or not 0 <= result_row < len(res):
+        return []
+    a = res.anns
+    cid = int(a.category_id[result_row])
+    try:
+        cname = ds.category(cid).name
+    except KeyError:
+        cname = "unknown"
+    out = [("category", f"{cname} ({cid})", ""),
+           ("score", f"{float(a.score[result_row]):.4f}", "")]
+    x, y, w, h = (float(v) for v in a.bbox[result_row])
+    out.append(("bbox", f"[{x:g}, {y:g}, {w:g}, {h:g}]", "x, y, width, height"))
+    if rv is None:
+        out.append(("verdict", "no evaluation (yet)", ""))
+        return out
+    verdict = rv.verdict_at(result_row, min_score)
+    out.append(("verdict", VERDICT_TEXT.get(verdict, verdict) + _reason(rv, result_row),
+                f"bbox evaluation at IoU {rv.evaluation.iou_thr:.2f}"))
+    _row, gt_id, iou = rv.match_of(result_row)
+    out.append(("match", f"GT #{gt_id}, IoU {iou:.3f}" if gt_id >= 0 else "none", ""))
+    for c in rv.candidates(result_row):
+        if c.is_match:
+            continue
+        try:
+            name = ds.category(c.category_id).name
+        except KeyError:
+            name = str(c.category_id)
+        out.append(("candidate", f"GT #{c.ann_id} {name}, IoU {c.iou:.3f}"
+                    + (" (crowd)" if c.crowd else "") + _why_not(rv, result_row, c),
+                    f"that ground truth is {c.verdict}"))
+    return out
+
+
+def ground_truth_props(rv: Review, ann_row: int,
+                       min_score: float = 0.0) -> list[tuple[str, str, str]]:
+    """The inspector's review rows for a ground truth: its verdict at the min score and
+    the detection that found it (key, value, tooltip)."""
+    verdict = rv.ground_truth(ann_row, min_score)
+    if not verdict:
+        return [("verdict", "not evaluated", "not in the evaluation (e.g. another image)")]
+    out = [("verdict", {"matched": "found", "missed": "missed",
+                        "ignored": "ignored (crowd / area)"}[verdict],
+            f"bbox evaluation at IoU {rv.evaluation.iou_thr:.2f}, min score {min_score:.2f}")]
+    g = int(rv.gt_row[ann_row])
+    d = int(rv.gt_det[g])
+    if d >= 0:
+        under = "" if rv.score[d] >= min_score else " — under the min score"
+        out.append(("found by", f"detection, score {float(rv.score[d]):.3f}, "
+                                f"IoU {float(rv.iou[d]):.3f}{under}",
+                    "double-click to select that detection"))
+    return out
+
+
+def found_by(rv: Review, ann_row: int) -> int:
+    """The result row of the detection that matched the ground truth (-1: none)."""
+    g = int(rv.gt_row[ann_row]) if 0 <= ann_row < len(rv.gt_row) else -1
+    d = int(rv.gt_det[g]) if g >= 0 else -1
+    return int(rv.result_row[d]) if d >= 0 else -1
+
+
+def gt_id_in(text: str) -> int | None:
+    """The annotation id an inspector value names ("GT #id …"), for a double-click."""
+    import re
+
+    m = re.match(r"GT #(-?\d+)", text)
+    return int(m.group(1)) if m else None
 
 def operating_point(curve: ScoreCurve, min_score: float) -> tuple[float, float, float, int]:
     """(precision, recall, F1, index in the curve) when detections under ``min_score``

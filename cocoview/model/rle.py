@@ -146,14 +146,17 @@ def check_rle(seg: dict[str, Any]) -> RleCheck:
         except ValueError as exc:
             return RleCheck(None, h, w, [f"RLE counts string is corrupt: {exc}"])
     elif isinstance(counts, list):
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in counts):
+        if not set(map(type, counts)) <= {int}:  # exactly int: bool is not a count
             return RleCheck(None, h, w, ["RLE counts must be integers"])
-        if any(v < 0 for v in counts):
+        try:  # vectorised checks (a crowd's counts run to thousands)
+            arr = np.asarray(counts, np.int64) if counts else np.zeros(0, np.int64)
+            negative, wide = bool((arr < 0).any()), bool((arr >= 2**32).any())
+        except OverflowError:  # beyond 64 bits: Python's integers decide
+            negative, wide = any(v < 0 for v in counts), True
+        if negative:
             return RleCheck(None, h, w, ["RLE has negative counts"])
-        if any(v >= 2**32 for v in counts):  # pycocotools counts in 32 bits
+        if wide:  # pycocotools counts in 32 bits
             return RleCheck(None, h, w, ["RLE counts must be below 2³²"])
-        arr = np.asarray(counts, dtype=object).astype(np.int64) if counts else np.zeros(
-            0, np.int64)
     else:
         return RleCheck(None, h, w, [f"RLE 'counts' must be a string or a list, got "
                                      f"{type(counts).__name__}"])

@@ -25,7 +25,6 @@ import numpy as np
 from cocoview.model.columns import SEG_PANOPTIC, SEG_POLYGON, SEG_RLE, SEG_RLE_RAW
 from cocoview.model.images import decode, open_image
 from cocoview.model.look import Look, hatch, instance_color
-from cocoview.model.masks import clean_segmentation
 
 if TYPE_CHECKING:
     from cocoview.model.dataset import Dataset
@@ -154,7 +153,7 @@ def _composite_masks(ds: Dataset, rgb: np.ndarray, shapes: list[_Shape], sx: flo
     for sh in sorted(shapes, key=lambda sh: -sh.area):
         region: np.ndarray | None = None
         if sh.kind == SEG_POLYGON:
-            polys = clean_segmentation(ds.segmentation(sh.row)).polygons
+            polys = ds.geometry(sh.row).polygons
             # COCO coordinates are pixel corners, fillPoly's are pixel centres
             pts = [np.round(p * scale - half).astype(np.int32) for p in polys]
             if pts and not sh.iscrowd:  # the common case: straight into the layer

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
@@ -28,7 +28,15 @@ from cocoview.model.columns import (
 from cocoview.model.errors import Problem, Severity
 from cocoview.model.health import HealthOptions
 from cocoview.model.images import check_image, outside_note
-from cocoview.model.masks import Geometry, clean_segmentation, geometry_area, rle_size_problem
+from cocoview.model.masks import (
+    Geometry,
+    PolygonBatch,
+    clean_segmentation,
+    geometry_area,
+    polygon_batch,
+    rle_size_problem,
+    shoelace,
+)
 from cocoview.model.paths import is_file, name_outside_reason
 from cocoview.model.records import MISSING_ID
 
@@ -385,28 +393,54 @@ def _geometry(ds: Dataset, rows: np.ndarray, ticker: _Ticker = _NONE,
     for row in rows[kinds == SEG_EMPTY].tolist():
         yield _ann_problem(ds, row, Severity.INFO, "empty-segmentation",
                            "segmentation is an empty list (box only, no mask)")
-    geo = np.isin(kinds, [SEG_POLYGON, SEG_RLE, SEG_RLE_RAW])
-    crowd = ds.anns.iscrowd[rows] != 0
-    for k in np.flatnonzero(geo).tolist():
-        row = int(rows[k])
-        ticker.tick()
-        g = ds.geometry(row)
-        for msg in g.problems:
-            code = "degenerate-polygon" if "polygon" in msg else "bad-rle"
-            yield _ann_problem(ds, row, Severity.ERROR if code == "bad-rle" else
-                               Severity.WARNING, code, msg)
-        img = int(ds.ann_image_row[row])
-        if img >= 0:
-            size = ds.image_size(img)
-            msg2 = rle_size_problem(g, *size)
-            if msg2:
-                yield _ann_problem(ds, row, Severity.ERROR, "rle-size-mismatch", msg2)
-            elif mask_area is not None and not crowd[k] and not g.problems and not g.empty \
-                    and size[0] > 0 and size[1] > 0:
-                mask_area[k] = _mask_area(g, float(ds.anns.area[row]), size)
-        if g.empty and not g.problems:
-            yield _ann_problem(ds, row, Severity.WARNING, "degenerate-polygon",
-                               "segmentation has no usable polygon")
+    geo = np.flatnonzero(np.isin(kinds, [SEG_POLYGON, SEG_RLE, SEG_RLE_RAW]))
+    g_rows = rows[geo]
+    img = ds.ann_image_row[g_rows]
+    known = img >= 0
+    h_all = np.where(known, ds.image_height[np.maximum(img, 0)], -1)
+    w_all = np.where(known, ds.image_width[np.maximum(img, 0)], -1)
+    crowd_all = ds.anns.iscrowd[g_rows] != 0
+    stored_all = ds.anns.area[g_rows].astype(np.float64)
+    heights, widths = h_all.tolist(), w_all.tolist()
+    crowd, stored = crowd_all.tolist(), stored_all.tolist()
+    areas = _PolygonAreas(mask_area if mask_area is not None else np.zeros(0))
+    for b0 in range(0, len(g_rows), _BATCH):
+        b1 = min(b0 + _BATCH, len(g_rows))
+        # the common case in bulk: polygons that need no message, and their areas
+        slow = np.ones(b1 - b0, bool)
+        batch, pj = _polygon_batch(ds, g_rows[b0:b1])
+        if batch is not None:
+            slow[pj[batch.clean]] = False
+            jj = b0 + pj
+            want = batch.clean & ~crowd_all[jj] & (h_all[jj] > 0) & (w_all[jj] > 0)
+            if mask_area is not None and want.any():
+                areas.add_exact(geo[jj[want]], batch.areas(want), stored_all[jj[want]],
+                                g_rows[jj[want]], h_all[jj[want]], w_all[jj[want]], ds)
+            ticker.tick(int((~slow).sum()))
+        # the rest one by one: RLEs, and polygons with something to say
+        for j in (b0 + np.flatnonzero(slow)).tolist():
+            k, row = int(geo[j]), int(g_rows[j])
+            ticker.tick()
+            g = ds.geometry(row)
+            for msg in g.problems:
+                code = "degenerate-polygon" if "polygon" in msg else "bad-rle"
+                yield _ann_problem(ds, row, Severity.ERROR if code == "bad-rle" else
+                                   Severity.WARNING, code, msg)
+            if heights[j] >= 0:
+                size = (heights[j], widths[j])
+                msg2 = rle_size_problem(g, *size)
+                if msg2:
+                    yield _ann_problem(ds, row, Severity.ERROR, "rle-size-mismatch", msg2)
+                elif mask_area is not None and not crowd[j] and not g.problems and \
+                        not g.empty and size[0] > 0 and size[1] > 0:
+                    if g.polygons:
+                        areas.add(k, g, stored[j], size)
+                    else:
+                        mask_area[k] = geometry_area(g, *size)
+            if g.empty and not g.problems:
+                yield _ann_problem(ds, row, Severity.WARNING, "degenerate-polygon",
+                                   "segmentation has no usable polygon")
+    areas.flush()
     if ds.results is not None and len(rows) == len(ds.anns):
         res = ds.results
         for row in np.flatnonzero(np.isin(res.anns.seg_kind, [SEG_RLE, SEG_RLE_RAW])).tolist():
@@ -418,24 +452,97 @@ def _geometry(ds: Dataset, rows: np.ndarray, ticker: _Ticker = _NONE,
                               image_id=int(res.anns.image_id[row]))
 
 
-def _shoelace(g: Geometry) -> float:
-    total = 0.0
-    for p in g.polygons:
-        x, y = p[:, 0], p[:, 1]
-        total += 0.5 * abs(float(x[:-1] @ y[1:] - x[1:] @ y[:-1] + x[-1] * y[0]
-                                 - x[0] * y[-1]))
-    return total
+_BATCH = 4096  # annotations decoded together
 
 
-def _mask_area(g: Geometry, stored: float, size: tuple[int, int]) -> float:
-    """The mask's area for the area-mismatch check: a polygon whose stored area is its
-    exact (shoelace) area within 1 % agrees (the rasterisation costs as much as decoding
-    the polygon); every other mask gets pycocotools' ``area``."""
-    if g.polygons:
-        exact = _shoelace(g)
-        if abs(stored - exact) <= 0.01 * max(exact, 1.0):
-            return exact
-    return geometry_area(g, *size)
+def _polygon_batch(ds: Dataset, rows: np.ndarray) -> tuple[PolygonBatch | None, np.ndarray]:
+    """The polygon rows among ``rows`` (their positions) decoded in one go; the bytes of
+    each file's rows are read in one span when they lie close together (file order)."""
+    kinds = ds.anns.seg_kind[rows]
+    offs = ds.anns.seg_off[rows]
+    pj = np.flatnonzero((kinds == SEG_POLYGON) & (offs >= 0))
+    if not len(pj):
+        return None, pj
+    offs = offs[pj].astype(np.int64)
+    ends = offs + ds.anns.seg_len[rows[pj]]
+    srcs = ds.ann_src[rows[pj]]
+    raws: list[Any] = [b""] * len(pj)
+    for src in np.unique(srcs).tolist():
+        at = np.flatnonzero(srcs == src)
+        data = ds.files[src].data
+        lo, hi = int(offs[at].min()), int(ends[at].max())
+        if hi - lo <= 4 * int((ends[at] - offs[at]).sum()) + (1 << 20):
+            span = memoryview(data[lo:hi])
+            got = [span[o:e] for o, e in zip((offs[at] - lo).tolist(),
+                                             (ends[at] - lo).tolist(), strict=True)]
+        else:
+            got = [data[o:e] for o, e in zip(offs[at].tolist(), ends[at].tolist(),
+                                             strict=True)]
+        if len(at) == len(pj):
+            raws = got
+        else:
+            for a, raw in zip(at.tolist(), got, strict=True):
+                raws[a] = raw
+    return polygon_batch(raws), pj
+
+
+class _PolygonAreas:
+    """The mask areas of polygon annotations for the area-mismatch check, in batches.
+
+    A polygon whose stored area is its exact (shoelace) area within 1 % agrees: the
+    shoelace areas are computed for a batch of annotations at once (one pass over all
+    their points) instead of per polygon; only the disagreeing ones are rasterised
+    for pycocotools' ``area`` (the rasterisation costs as much as the decoding)."""
+
+    BATCH = 20_000  # annotations; their points are concatenated (~20 each)
+
+    def __init__(self, out: np.ndarray) -> None:
+        self.out = out
+        self._k: list[int] = []
+        self._g: list[Geometry] = []
+        self._stored: list[float] = []
+        self._size: list[tuple[int, int]] = []
+
+    def add(self, k: int, g: Geometry, stored: float, size: tuple[int, int]) -> None:
+        self._k.append(k)
+        self._g.append(g)
+        self._stored.append(stored)
+        self._size.append(size)
+        if len(self._k) >= self.BATCH:
+            self.flush()
+
+    def add_exact(self, ks: np.ndarray, exact: np.ndarray, stored: np.ndarray,
+                  rows: np.ndarray, heights: np.ndarray, widths: np.ndarray,
+                  ds: Dataset) -> None:
+        """Annotations whose shoelace areas are already known (a clean batch)."""
+        agree = np.abs(stored - exact) <= 0.01 * np.maximum(exact, 1.0)
+        self.out[ks[agree]] = exact[agree]
+        for j in np.flatnonzero(~agree).tolist():
+            self.out[int(ks[j])] = geometry_area(ds.geometry(int(rows[j])),
+                                                 int(heights[j]), int(widths[j]))
+
+    def flush(self) -> None:
+        if not self._k:
+            return
+        exact = shoelace_areas([g.polygons for g in self._g])
+        stored = np.asarray(self._stored)
+        agree = np.abs(stored - exact) <= 0.01 * np.maximum(exact, 1.0)
+        ks = np.asarray(self._k, np.int64)
+        self.out[ks[agree]] = exact[agree]
+        for j in np.flatnonzero(~agree).tolist():
+            self.out[self._k[j]] = geometry_area(self._g[j], *self._size[j])
+        self._k, self._g, self._stored, self._size = [], [], [], []
+
+
+def shoelace_areas(polygons: list[list[np.ndarray]]) -> np.ndarray:
+    """For each annotation's polygon parts ((k, 2) arrays, k ≥ 3), the sum of the parts'
+    shoelace areas — vectorised over every point of every part."""
+    parts = [p for ps in polygons for p in ps]
+    per_ann = np.fromiter((len(ps) for ps in polygons), np.int64, len(polygons))
+    if not parts:
+        return np.zeros(len(polygons))
+    lengths = np.fromiter((len(p) for p in parts), np.int64, len(parts))
+    return shoelace(np.concatenate(parts), lengths, per_ann)
 
 
 def _keypoints(ds: Dataset, rows: np.ndarray, ticker: _Ticker = _NONE) -> Iterator[Problem]:

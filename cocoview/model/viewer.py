@@ -177,6 +177,15 @@ class ViewerModel:
         rows = [it.row for it in self.selection if it.kind == "annotation"]
         return rows[0] if len(rows) == 1 and len(self.selection) == 1 else -1
 
+    @property
+    def selected_detection(self) -> int:
+        """The selected result row when exactly one detection is selected, else -1."""
+        if len(self.selection) == 1:
+            (it,) = self.selection
+            if it.kind == "detection":
+                return it.row
+        return -1
+
     def hover(self, item: Item | None) -> None:
         if item != self.hovered:
             self.hovered = item

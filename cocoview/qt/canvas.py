@@ -32,7 +32,8 @@ from PySide6.QtWidgets import (
 
 from cocoview.model.look import item_key
 from cocoview.model.overlays import AnnOverlay
-from cocoview.model.review import Review, Style
+from cocoview.model.review import Review, Style, detection_tooltip
+from cocoview.model.viewer import Item
 from cocoview.qt.canvas_items import (
     BoxesItem,
     HighlightItem,
@@ -44,6 +45,7 @@ from cocoview.qt.canvas_items import (
     polygons_of,
 )
 from cocoview.qt.frames import Frame
+from cocoview.qt.review_legend import ReviewLegend
 from cocoview.qt.state import ViewerState
 
 ZOOM_MIN, ZOOM_MAX = 0.02, 64.0
@@ -89,6 +91,8 @@ class Canvas(QGraphicsView):
         self.review: Review | None = None
         self.view_mode = "both"
 
+        self.legend = ReviewLegend(self.viewport())
+
         self.folder_button = QPushButton("Set Images Folder…", self.viewport())
         self.folder_button.setObjectName("canvas_folder_button")
         self.folder_button.setToolTip("Point the dataset at the folder of its images (Ctrl+I)")
@@ -102,11 +106,12 @@ class Canvas(QGraphicsView):
         self._auto_fit = True
         self._press: QPoint | None = None
         self._tooltip_row = -2
+        self._tooltip_key: tuple[bool, int] | None = None
 
         state.layersChanged.connect(self.apply_layers)
         state.outlineOnlyChanged.connect(lambda _on: self.apply_layers())
         state.visibilityChanged.connect(self._repaint_layers)
-        state.minScoreChanged.connect(lambda _v: self._repaint_layers())
+        state.minScoreChanged.connect(lambda _v: self._min_score_changed())
         state.hoverChanged.connect(lambda _r: self._update_marks())
         state.selectionChanged.connect(lambda _r: self._update_marks())
         self.apply_layers()
@@ -133,6 +138,8 @@ class Canvas(QGraphicsView):
             layer.set_items(frame.overlays.items, rect, self.polys)
         self.scene().setSceneRect(rect)
         self._update_marks()
+        if self.review is not None:
+            self._update_legend()
         self._update_smoothing()
         if self._auto_fit or not same_size or self._fit_pending:
             self.fit()
@@ -201,7 +208,29 @@ class Canvas(QGraphicsView):
 
     def set_review(self, review: Review | None) -> None:
         self.review = review
+        self._update_legend()
+        self._update_marks()
         self._repaint_layers()
+
+    def _min_score_changed(self) -> None:
+        self._update_legend()
+        self._update_marks()
+        self._repaint_layers()
+
+    def _update_legend(self) -> None:
+        """The legend with the shown image's counts at the min score."""
+        ds, f = self.state.dataset, self.frame
+        row = None
+        if ds is not None and f is not None:
+            r = int(ds.image_rows([f.image_id])[0])
+            row = r if r >= 0 else None
+        self.legend.set_review(self.review, self.state.min_score, row)
+        self._place_legend()
+
+    def _place_legend(self) -> None:
+        """Bottom-left corner of the view."""
+        vp = self.viewport()
+        self.legend.move(8, max(vp.height() - self.legend.height() - 8, 0))
 
     def set_view_mode(self, mode: str) -> None:
         """"both" / "gt" / "predictions" / "errors" (model/review.py VIEW_MODES)."""
@@ -221,21 +250,46 @@ class Canvas(QGraphicsView):
                 return it
         return None
 
-    def _update_marks(self) -> None:
-        self.highlight.set_marked(self.item_for_row(self.state.hover_row),
-                                  self.item_for_row(self.state.selected_row))
+    def _overlay_of(self, item: Item | None) -> AnnOverlay | None:
+        if item is None:
+            return None
+        return self.item_for_row(item.row, item.kind == "detection")
 
-    def hit_test(self, pos: QPointF) -> AnnOverlay | None:
-        """The smallest visible ground-truth annotation under ``pos`` (scene coordinates)."""
+    def _update_marks(self) -> None:
+        hover = self._overlay_of(self.state.hovered)
+        sel = self.state.model.selection
+        selected = self._overlay_of(next(iter(sel))) if len(sel) == 1 else None
+        # a hovered or selected detection's match is highlighted too
+        linked = [m for m in (self._match_of(hover), self._match_of(selected)) if m is not None]
+        self.highlight.set_marked(hover, selected, linked)
+
+    def _match_of(self, it: AnnOverlay | None) -> AnnOverlay | None:
+        """The ground truth a drawn detection matched (None: none, or not a detection)."""
+        if it is None or not it.is_result or self.review is None:
+            return None
+        row, _gid, _iou = self.review.match_of(it.row)
+        return self.item_for_row(row) if row >= 0 else None
+
+    def hit_test(self, pos: QPointF, results: bool = False) -> AnnOverlay | None:
+        """The smallest visible ground-truth annotation under ``pos`` (scene coordinates);
+        with ``results`` detections too, and an item whose box edge passes within a few
+        screen pixels of ``pos`` wins (so a detection drawn over its ground truth is picked
+        by its edge)."""
         if self.frame is None:
             return None
         x, y = pos.x(), pos.y()
-        best: tuple[float, AnnOverlay] | None = None
+        tol = 4.0 / max(abs(self.transform().m11()), 1e-6)
+        best: tuple[tuple[int, float, bool], AnnOverlay] | None = None
         for it in self.frame.overlays.items:
-            if it.is_result or not self._is_visible(it):
+            if (it.is_result and not results) or not self._is_visible(it):
                 continue
             hit = False
-            polys = self.polys.get(item_key(it.row, False), [])
+            edge = math.inf
+            if results and it.bbox is not None:
+                bx, by, bw, bh = (float(v) for v in it.bbox)
+                if bx - tol <= x <= bx + bw + tol and by - tol <= y <= by + bh + tol:
+                    edge = min(abs(x - bx), abs(x - bx - bw), abs(y - by), abs(y - by - bh))
+            polys = self.polys.get(item_key(it.row, it.is_result), [])
             if it.mask is not None:
                 x0, y0, x1, y1 = it.mask_box
                 if x0 <= x < x1 and y0 <= y < y1:
@@ -245,10 +299,17 @@ class Canvas(QGraphicsView):
             elif it.bbox is not None:
                 bx, by, bw, bh = it.bbox
                 hit = bx <= x <= bx + bw and by <= y <= by + bh
+            if edge <= tol:
+                hit = True
             if hit:
                 area = it.area if math.isfinite(it.area) and it.area > 0 else 1e18
-                if best is None or area < best[0]:
-                    best = (area, it)
+                if it.is_result and it.bbox is not None:
+                    area = float(it.bbox[2] * it.bbox[3]) or 1e18
+                # near an edge: the nearest edge first; on a shared edge the detection
+                # (drawn on top); else the smallest object
+                key = (0, edge, not it.is_result) if edge <= tol else (1, area, False)
+                if best is None or key < best[0]:
+                    best = (key, it)
         return best[1] if best else None
 
     def keypoint_at(self, pos: QPointF) -> tuple[AnnOverlay, int] | None:
@@ -338,14 +399,16 @@ class Canvas(QGraphicsView):
         event.accept()
 
     def _place_folder_button(self) -> None:
-        """Bottom centre of the view, clear of the placeholder's text band at the top."""
+        """Centred at the end of the view away from the placeholder's text band."""
         b = self.folder_button
         b.adjustSize()
         vp = self.viewport()
-        b.move(max((vp.width() - b.width()) // 2, 0), max(vp.height() - b.height() - 24, 0))
+        y = vp.height() - b.height() - 24 if self.placeholder.text_at_top else 24
+        b.move(max((vp.width() - b.width()) // 2, 0), max(y, 0))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         self._place_folder_button()
+        self._place_legend()
         super().resizeEvent(event)
         if self._auto_fit or self._fit_pending:
             QTimer.singleShot(0, self.fit)
@@ -364,8 +427,11 @@ class Canvas(QGraphicsView):
         moved = (event.position().toPoint() - self._press).manhattanLength()
         self._press = None
         if moved <= CLICK_SLOP:
-            it = self.hit_test(self.mapToScene(event.position().toPoint()))
-            self.state.select(it.row if it is not None else -1)
+            it = self.hit_test(self.mapToScene(event.position().toPoint()), results=True)
+            if it is None:
+                self.state.select(-1)
+            else:
+                self.state.select(it.row, "detection" if it.is_result else "annotation")
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         super().mouseMoveEvent(event)
@@ -375,11 +441,14 @@ class Canvas(QGraphicsView):
             self.cursorMoved.emit(pos.x(), pos.y())
         else:
             self.cursorMoved.emit(math.nan, math.nan)
+        if self.legend.isVisible():  # the legend steps aside for what is under it
+            self.legend.set_faded(self.legend.geometry().contains(event.position().toPoint()))
         if event.buttons() & Qt.MouseButton.LeftButton:
             return  # panning
         kp = self.keypoint_at(pos)
-        it = self.hit_test(pos)
-        self.state.hover(it.row if it is not None else -1)
+        it = self.hit_test(pos, results=True)
+        self.state.hover_item(None if it is None else Item(
+            "detection" if it.is_result else "annotation", it.row))
         gp = event.globalPosition().toPoint()
         if kp is not None:
             ann, k = kp
@@ -389,13 +458,29 @@ class Canvas(QGraphicsView):
             QToolTip.showText(gp, f"{name} ({vis}) — {ann.label} #{ann.ann_id}", self)
             self._tooltip_row = -3
         elif it is not None:
-            if self._tooltip_row != it.row:
-                area = f"{it.area:,.0f}" if math.isfinite(it.area) else "?"
-                QToolTip.showText(gp, f"{it.label}\nid {it.ann_id}\narea {area} px²", self)
+            if self._tooltip_key != (it.is_result, it.row) or self._tooltip_row < 0:
+                QToolTip.showText(gp, self.tooltip_text(it), self)
                 self._tooltip_row = it.row
+                self._tooltip_key = (it.is_result, it.row)
         elif self._tooltip_row != -2:
             QToolTip.hideText()
             self._tooltip_row = -2
+
+    def tooltip_text(self, it: AnnOverlay) -> str:
+        """What hovering ``it`` shows: a detection's score, verdict, match and IoU."""
+        if it.is_result:
+            name = it.label.rsplit(" ", 1)[0] if math.isfinite(it.score) else it.label
+            if self.review is not None:
+                return detection_tooltip(self.review, it.row, name, it.score,
+                                         self.state.min_score)
+            return f"{name}  (detection)\nscore {it.score:.3f}"
+        area = f"{it.area:,.0f}" if math.isfinite(it.area) else "?"
+        text = f"{it.label}\nid {it.ann_id}\narea {area} px²"
+        if self.review is not None:
+            v = self.review.ground_truth(it.row, self.state.min_score)
+            if v:
+                text += f"\nground truth: {v}"
+        return text
 
     def leaveEvent(self, event: QEvent) -> None:
         self.state.hover(-1)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -89,9 +88,13 @@ class OutlinesItem(LayerItem):
               widget: QWidget | None = None) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, self.antialias)
         for it in self.shown():
-            pen = QPen(qcolor(it.color), 2.0 if self.outline_only else 1.0)
+            st = self.style_fn(it)  # a verdict: its colour and line style, thicker
+            pen = QPen(qcolor(it.color if st is None else st.color),
+                       2.0 if self.outline_only or st is not None else 1.0)
             pen.setCosmetic(True)
-            if it.is_result:
+            if st is not None:
+                pen.setStyle(PEN_STYLES[st.pen])
+            elif it.is_result:
                 pen.setStyle(Qt.PenStyle.DashLine)
             elif it.is_stuff:
                 pen.setStyle(Qt.PenStyle.DotLine)
@@ -249,9 +252,13 @@ class HighlightItem(LayerItem):
         super().__init__(z)
         self.hover: AnnOverlay | None = None
         self.selected: AnnOverlay | None = None
+        #: the ground truth the hovered / selected detection matched (drawn dashed)
+        self.linked: list[AnnOverlay] = []
 
-    def set_marked(self, hover: AnnOverlay | None, selected: AnnOverlay | None) -> None:
+    def set_marked(self, hover: AnnOverlay | None, selected: AnnOverlay | None,
+                   linked: list[AnnOverlay] | None = None) -> None:
         self.hover, self.selected = hover, selected
+        self.linked = list(linked or [])
         self.update()
 
     def paint(self, p: QPainter, option: QStyleOptionGraphicsItem,
@@ -260,6 +267,17 @@ class HighlightItem(LayerItem):
         the selected box: nothing is filled, so the object and its skeleton stay visible."""
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         p.setBrush(Qt.BrushStyle.NoBrush)
+        for m in self.linked:  # a detection's match: a dashed white halo
+            if m.bbox is None:
+                continue
+            x, y, bw, bh = (float(v) for v in m.bbox)
+            for color, w, style in ((QColor(0, 0, 0, 160), 5.0, Qt.PenStyle.SolidLine),
+                                    (QColor(255, 255, 255, 235), 2.5, Qt.PenStyle.DashLine)):
+                pen = QPen(color, w)
+                pen.setCosmetic(True)
+                pen.setStyle(style)
+                p.setPen(pen)
+                p.drawRect(QRectF(x, y, bw, bh))
         for it, width in ((self.hover, 2.0), (self.selected, 3.0)):
             if it is None:
                 continue
@@ -305,6 +323,7 @@ class PlaceholderItem(QGraphicsItem):
         self.message = ""
         self.banner = False
         self.boxes: list[tuple[float, float, float, float]] = []
+        self.text_at_top = False
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
 
     def set(self, w: int, h: int, message: str, banner: bool = False,
@@ -315,21 +334,25 @@ class PlaceholderItem(QGraphicsItem):
         self.message = message
         self.banner = banner
         self.boxes = boxes or []
+        self.text_at_top = self._top_is_clearer()
         self.update()
 
-    def _clearer_band(self, t: Any, height: float, r: QRectF) -> QRectF:
-        """The top or the bottom band of ``r``, whichever covers fewer overlay boxes."""
-        top = QRectF(r.left(), r.top(), r.width(), height)
-        bottom = QRectF(r.left(), r.bottom() - height, r.width(), height)
+    def _top_is_clearer(self) -> bool:
+        """Whether the image's top fifth covers fewer overlay boxes than its bottom fifth.
 
-        def covered(band: QRectF) -> float:
+        Decided once per frame, in image coordinates, so that the canvas can put its
+        Set Images Folder button at the other end (ties: the text goes to the bottom)."""
+        band = self.rect.height() / 5
+
+        def covered(y0: float) -> float:
             total = 0.0
             for x, y, w, h in self.boxes:
-                inter = t.mapRect(QRectF(x, y, w, h)).intersected(band)
+                inter = QRectF(x, y, w, h).intersected(
+                    QRectF(self.rect.left(), y0, self.rect.width(), band))
                 total += max(inter.width(), 0.0) * max(inter.height(), 0.0)
             return total
 
-        return top if covered(top) < covered(bottom) else bottom
+        return covered(self.rect.top()) < covered(self.rect.bottom() - band)
 
     def boundingRect(self) -> QRectF:
         return self.rect
@@ -360,9 +383,9 @@ class PlaceholderItem(QGraphicsItem):
             text = "⚠  " + (self.message or "image not available")
             inner = r.adjusted(12, 0, -12, 0)
             need = p.boundingRect(inner, int(flags), text)
-            band = self._clearer_band(t, need.height() + 16, r)
-            if band.height() > r.height():
-                band = QRectF(r)
+            height = min(need.height() + 16, r.height())
+            top = r.top() if self.text_at_top else r.bottom() - height
+            band = QRectF(r.left(), top, r.width(), height)
             p.fillRect(band, QColor(20, 20, 24, 170))
             p.setPen(QColor(240, 220, 150))
             p.drawText(band.adjusted(12, 8, -12, -8), int(flags | Qt.AlignmentFlag.AlignTop),

@@ -23,7 +23,8 @@ from cocoview.qt.state import ViewerState
 
 #: what the worker is doing, shown beside its progress
 SLOW_TEXT: dict[Slow, str] = {"missing": "Checking image files…",
-                              "problems": "Validating the dataset…"}
+                              "problems": "Validating the dataset…",
+                              "review": "Evaluating the results…"}
 DELAY_MS = 150
 #: from this many annotations on, the filter is computed in the worker (train2017's
 #: 860 k take ~5 ms on the GUI thread; 20 M took ~200 ms, a visible stall)
@@ -35,6 +36,9 @@ def _compute_extra(ds: Dataset, report: Callable[[float], None], extras: FilterE
     """Compute one slow criterion into ``extras`` (cached there for the dataset)."""
     if what == "missing":
         extras.missing_files(ds, report)
+    elif what == "review":
+        report(-1.0)
+        extras.review_of(ds)
     else:
         report(-1.0)
         extras.problem_images(ds)
@@ -68,7 +72,7 @@ class FilterModel(QObject):
         self.state = state
         self._state = state
         self._applied_filter = ImageFilter()  # what the browsed list was made from
-        self._extras = FilterExtras()
+        self._extras = FilterExtras(min_score=state.min_score)
         self._ready: set[Slow] = set()
         self._waiting = False  # an apply waits for a slow criterion
         self._applying = False  # we are the ones setting state.image_list
@@ -85,6 +89,7 @@ class FilterModel(QObject):
         state.model.filter_changed.connect(self._model_filter_changed)
         state.datasetChanged.connect(self._dataset_changed)
         state.imageListChanged.connect(self._list_changed)
+        state.minScoreChanged.connect(self._min_score_changed)
 
     # ----- reading ------------------------------------------------------
     @property
@@ -228,6 +233,26 @@ class FilterModel(QObject):
         self.busyChanged.emit(self.busy())
         self.failed.emit(f"{SLOW_TEXT[what].rstrip('…')} failed: {type(exc).__name__}: {exc}")
 
+    # ----- the review criteria (has FP / has missed) ------------------------
+    def set_review(self, review: Any) -> None:
+        """The evaluation the app made (``ReviewController.reviewChanged``): the review
+        criteria use it instead of evaluating once more (None: forget it)."""
+        self._extras.review = review
+        self._extras.min_score = self._state.min_score
+        if review is None:
+            self._ready.discard("review")
+            return
+        self._jobs.cancel("slow:review")
+        self._ready.add("review")
+        if self._waiting or any(c == "review" for c in needed_slow(self.filter)):
+            self.apply_now()
+
+    def _min_score_changed(self, value: float) -> None:
+        """The operating point moved: the review criteria count again."""
+        self._extras.min_score = float(value)
+        if "review" in needed_slow(self.filter) and self.following:
+            self._timer.start()
+
     def cancel(self) -> None:
         """Stop waiting for slow criteria (a running one stops at its next progress report,
         or finishes unseen)."""
@@ -245,6 +270,9 @@ class FilterModel(QObject):
         if "problems" not in self._ready:
             drop["has_problems"] = None
             drop["problem"] = None
+        if "review" not in self._ready:
+            drop["has_fp"] = None
+            drop["has_missed"] = None
         self.set_filter(self.filter.with_(**drop), immediate=True)
 
     def shutdown(self, msecs: int = 5000) -> bool:
@@ -261,7 +289,7 @@ class FilterModel(QObject):
         self._timer.stop()
         self._jobs.cancel()  # an apply under way belongs to the old dataset
         self.computing = False
-        self._extras = FilterExtras()
+        self._extras = FilterExtras(min_score=self._state.min_score)
         self._ready = set()
         self._applied_filter = ImageFilter()
         self._label = "all images"

@@ -545,6 +545,7 @@ class FilterPanel(QWidget):
                 for text, data in crit.form.options(ds):
                     box.addItem(text, data)
                 box.setCurrentIndex(max(box.findData(value), 0))
+            box.setEnabled(box.count() > 1)  # e.g. the review criteria without results
 
     # ----- widgets → model ------------------------------------------------
     def _mode_edited(self, k: int) -> None:

@@ -181,6 +181,15 @@ class ImageBrowser(QWidget):
         self.stack.addWidget(g)
 
     # ----- public -------------------------------------------------------
+    def set_review(self, review: Any) -> None:
+        """A review (ReviewController.reviewChanged): the list gains FP / Missed / Errors
+        columns (sortable) and the grid frames and badges each thumbnail."""
+        self.model.set_review(review)
+        hh = self.table.horizontalHeader()
+        for col in range(3, self.model.columnCount()):
+            hh.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self._fit_number_columns()
+
     def mode(self) -> str:
         return "grid" if self.stack.currentWidget() is self.grid else "list"
 

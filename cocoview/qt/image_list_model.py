@@ -15,8 +15,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QImage, QPainter, QPixmap
 
+from cocoview.model.review import Review
 from cocoview.qt.state import ViewerState
-from cocoview.qt.thumbnail_grid import IMAGE_SIZE_ROLE, SUBTITLE_ROLE, THUMBNAIL_ROLE
+from cocoview.qt.thumbnail_grid import ERRORS_ROLE, IMAGE_SIZE_ROLE, SUBTITLE_ROLE, THUMBNAIL_ROLE
 from cocoview.qt.thumbnails import ThumbnailCache
 from cocoview.qt.widgets import TOP, Index
 
@@ -32,7 +33,11 @@ class ImageListModel(QAbstractTableModel):
     view asks, and thumbnails are asked for only for the rows being painted.
     """
 
-    COLUMNS = ("File name", "Id", "Annotations")
+    BASE_COLUMNS = ("File name", "Id", "Annotations")
+    #: shown while a review is active: per image at the min score (Review.per_image)
+    REVIEW_COLUMNS = ("FP", "Missed", "Errors")
+    _REVIEW_KEYS = ("fp", "missed", "errors")
+    COLUMNS: tuple[str, ...] = BASE_COLUMNS
 
     def __init__(self, state: ViewerState, thumbnails: ThumbnailCache,
                  icon_size: QSize = _LIST_ICON, parent: QObject | None = None) -> None:
@@ -45,6 +50,10 @@ class ImageListModel(QAbstractTableModel):
         self._asked: dict[int, int] = {}  # image id → list row, for rows waiting for a thumbnail
         self._icons: OrderedDict[int, QIcon] = OrderedDict()
         self._placeholder = _placeholder_icon(self.icon_size)
+        self.review: Review | None = None
+        self._per: dict[str, np.ndarray] | None = None  # review.per_image(min score)
+        self.COLUMNS = self.BASE_COLUMNS
+        state.minScoreChanged.connect(lambda _v: self._recount())
         state.imageListChanged.connect(self._reset)
         state.visibilityChanged.connect(self._thumbnails_stale)
         state.imagePolicyChanged.connect(self._thumbnails_stale)
@@ -102,6 +111,8 @@ class ImageListModel(QAbstractTableModel):
         R = Qt.ItemDataRole
         if role == R.DisplayRole:
             r = self._ds_row(row)
+            if col >= 3:
+                return self._review_value(r, self._REVIEW_KEYS[col - 3])
             if col == 0:
                 return (ds.image_file_names[r] or f"(image {self._ids[row]})") if r >= 0 else ""
             if col == 1:
@@ -121,10 +132,41 @@ class ImageListModel(QAbstractTableModel):
         if role == SUBTITLE_ROLE:
             r = self._ds_row(row)
             n = int(ds.image_ann_count[r]) if r >= 0 else 0
-            return f"#{int(self._ids[row])} · {n} ann."
+            sub = f"#{int(self._ids[row])} · {n} ann."
+            if self._per is not None and r >= 0:
+                sub += f" · {int(self._per['fp'][r])} FP · {int(self._per['missed'][r])} missed"
+            return sub
+        if role == ERRORS_ROLE:
+            r = self._ds_row(row)
+            if self._per is None or r < 0:
+                return None
+            return int(self._per["fp"][r]), int(self._per["missed"][r])
         if role == R.ToolTipRole:
             return self._tooltip(row)
         return None
+
+    # ----- the review's counts -------------------------------------------
+    def set_review(self, review: Review | None) -> None:
+        """Show the per-image FP / missed / error columns (None: hide them)."""
+        self.beginResetModel()
+        self.review = review
+        self.COLUMNS = self.BASE_COLUMNS + (self.REVIEW_COLUMNS if review is not None else ())
+        self._per = review.per_image(self.state.min_score) if review is not None else None
+        self.endResetModel()
+
+    def _recount(self) -> None:
+        if self.review is None:
+            return
+        self._per = self.review.per_image(self.state.min_score)
+        if len(self._ids):
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1,
+                                                               len(self.COLUMNS) - 1))
+
+    def _review_value(self, r: int, key: str) -> Any:
+        if self._per is None or r < 0:
+            return None
+        v = self._per[key][r]
+        return round(float(v), 2) if key == "errors" else int(v)
 
     # ----- thumbnails ---------------------------------------------------
     def _thumbnail(self, row: int) -> tuple[QImage | None, bool]:
@@ -197,11 +239,14 @@ class ImageListModel(QAbstractTableModel):
             key = ids
         elif column == 2:
             key = ds.image_ann_count[np.maximum(rows, 0)]
+        elif column >= 3 and self._per is not None:
+            key = self._per[self._REVIEW_KEYS[column - 3]][np.maximum(rows, 0)]
         else:
             key = rows  # the file's order
-        perm = np.argsort(key, kind="stable")
-        if column >= 0 and order == Qt.SortOrder.DescendingOrder:
-            perm = perm[::-1]
+        if column >= 0 and order == Qt.SortOrder.DescendingOrder:  # ties keep their order
+            perm = (len(key) - 1 - np.argsort(key[::-1], kind="stable"))[::-1]
+        else:
+            perm = np.argsort(key, kind="stable")
         label = self.state.image_list_label.split("; sorted by")[0]
         if column >= 0:
             label += f"; sorted by {self.COLUMNS[column].lower()}" + (

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import (
     QEvent,
     QItemSelection,
@@ -48,6 +49,13 @@ from PySide6.QtWidgets import (
 )
 
 from cocoview.model.errors import Problem, Severity
+from cocoview.model.review import (
+    Review,
+    detection_props,
+    found_by,
+    ground_truth_props,
+    gt_id_in,
+)
 from cocoview.qt.inspector_text import (  # re-exported: the inspector's API
     _ANN_KEYS,
     JSON_DISPLAY_LIMIT,
@@ -93,6 +101,8 @@ class InspectorPanel(QWidget):
         self._json_text = ""
         self._jobs = Jobs(self)  # validates the current image (it reads image headers)
         self.problems: list[Problem] = []
+        #: the evaluation's verdicts (ReviewController.reviewChanged; None: none)
+        self.review: Review | None = None
 
         # --- the annotation list
         self.list_model = AnnotationListModel(state, self)
@@ -138,6 +148,8 @@ class InspectorPanel(QWidget):
         state.datasetChanged.connect(self._image_changed)
         state.currentImageChanged.connect(self._image_changed)
         state.selectionChanged.connect(self._selection_changed)
+        state.minScoreChanged.connect(lambda _v: self._selection_changed(state.selected_row))
+        self.details.itemDoubleClicked.connect(self._link_activated)
         state.imagePolicyChanged.connect(self._request_problems)
         self._image_changed()
         self._selection_changed(state.selected_row)
@@ -277,15 +289,50 @@ class InspectorPanel(QWidget):
         self.details_stack.setCurrentIndex(1 if selected else 0)
         if ds is not None and selected:
             rec = ds.annotation_record(row)
-            self.details.set_sections([("Annotation", annotation_props(ds, row)),
+            review = [] if self.review is None else [
+                ("Review", ground_truth_props(self.review, row, self._state.min_score))]
+            self.details.set_sections([("Annotation", annotation_props(ds, row)), *review,
                                        ("Other fields", extra_props(rec, _ANN_KEYS))])
             self._set_json(rec, f"Annotation {int(ds.anns.id[row])}")
-        else:
+        elif not self._show_detection():
             self.details.set_sections([])
             self._set_json(None, "")
         n_kp = self.keypoint_model.rowCount()
         self.keypoint_box.setVisible(n_kp > 0)
         self.keypoint_title.setText(f"Keypoints  ({n_kp})")
+
+    def set_review(self, review: Review | None) -> None:
+        self.review = review
+        self._selection_changed(self._state.selected_row)
+
+    def _link_activated(self, item: QTreeWidgetItem, _column: int) -> None:
+        """A double-click on a "GT #id" value or on "found by" selects that item."""
+        ds, rv = self._state.dataset, self.review
+        if ds is None or rv is None:
+            return
+        if item.text(0) == "found by":
+            r = found_by(rv, self._state.selected_row)
+            if r >= 0:
+                self._state.select(r, "detection")
+            return
+        gid = gt_id_in(item.text(1))
+        if gid is None:
+            return
+        rows = np.flatnonzero(ds.anns.id == gid)
+        if len(rows):
+            self._state.select(int(rows[0]))
+
+    def _show_detection(self) -> bool:
+        """A selected detection: its verdict, match and candidates, and its result JSON."""
+        ds, row = self._state.dataset, self._state.selected_detection
+        if ds is None or ds.results is None or not 0 <= row < len(ds.results):
+            return False
+        self.details_stack.setCurrentIndex(1)
+        self.details.set_sections([("Detection", detection_props(
+            ds, self.review, row, self._state.min_score))])
+        n = int(ds.results.anns.ordinal[row]) + 1
+        self._set_json(ds.results.record(row), f"Detection (result {n:,} of the file)")
+        return True
 
     def _sync_list(self, row: int) -> None:
         """Select ``row`` in the list without telling the state again."""

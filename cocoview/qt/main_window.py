@@ -44,7 +44,7 @@ from cocoview.qt.problems_dock import ProblemsDock
 from cocoview.qt.review import ReviewController
 from cocoview.qt.settings import app_settings
 from cocoview.qt.state import ViewerState
-from cocoview.qt.widgets import RevealButton
+from cocoview.qt.widgets import RevealButton, show_value
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,8 @@ class MainWindow(QMainWindow):
         self.categories = CategoryPanel(self.state, self, filter_model=self.filter_model)
         self.inspector = InspectorPanel(self.state, self)
         self.problems = ProblemsDock(self.state, self)
+        for view in (self.inspector, self.filter_model, self.browser):  # the review's views
+            self.review.reviewChanged.connect(view.set_review)
         self.export_dialog: ExportDialog | None = None
         panels: dict[str, QWidget] = {"images": self.browser, "filter": self.filter_panel,
                                       "categories": self.categories,
@@ -295,6 +297,7 @@ class MainWindow(QMainWindow):
         st.opacityChanged.connect(self._sync_opacity)
         self.opacity_slider.valueChanged.connect(lambda v: st.set_opacity(v / 100))
         self.score_spin.valueChanged.connect(st.set_min_score)
+        st.minScoreChanged.connect(lambda v: show_value(self.score_spin, v))  # both ways
         self.presenter.frameShown.connect(self._on_frame)
         for asker in (self.canvas, self.inspector):  # their "Set Images Folder…" buttons
             asker.imagesFolderRequested.connect(self.set_images_dialog)

@@ -37,9 +37,12 @@ from PySide6.QtWidgets import (
 
 from cocoview.model.dataset import Dataset
 from cocoview.model.errors import Problem, Severity
+from cocoview.model.health import DEFAULT, HealthOptions
 from cocoview.model.problem_list import NONE, Locator, ProblemList
+from cocoview.qt.health_options import HealthOptionsDialog, load_options, save_options
 from cocoview.qt.inspector_views import severity_icon
 from cocoview.qt.jobs import Jobs
+from cocoview.qt.settings import app_settings
 from cocoview.qt.state import ViewerState
 from cocoview.qt.widgets import TOP, Index
 
@@ -54,7 +57,8 @@ Batch = tuple[list[Problem], np.ndarray]  # problems and their annotation rows
 
 
 def _validate(ds: Dataset, report: Callable[[float], None], check_files: bool,
-              allow_outside: bool, sink: list[Batch]) -> int:
+              allow_outside: bool, sink: list[Batch],
+              options: HealthOptions = DEFAULT) -> int:
     """The worker: a full validation, each check's problems (located) appended to
     ``sink``."""
     from cocoview.model.validate import validate_report
@@ -68,7 +72,7 @@ def _validate(ds: Dataset, report: Callable[[float], None], check_files: bool,
         sink.append((problems, locator.rows(problems)))
 
     rep = validate_report(ds, check_files=check_files, allow_outside=allow_outside,
-                          progress=progress, found=found)
+                          progress=progress, found=found, options=options)
     return len(rep.problems)
 
 
@@ -156,7 +160,12 @@ class ProblemsDock(QWidget):
         self.run_button = QPushButton("Check", self)
         self.run_button.setToolTip("Validate the whole dataset again (image files too when "
                                    "the images folder is known)")
-        self.run_button.clicked.connect(self.start)
+        self.run_button.clicked.connect(self._run_or_cancel)
+        self.options = load_options(app_settings())
+        self.options_button = QPushButton("Thresholds…", self)
+        self.options_button.setToolTip("The thresholds of the duplicate, tiny-box and "
+                                       "near-duplicate checks (remembered)")
+        self.options_button.clicked.connect(self._options_dialog)
         self.export_button = QPushButton("Export…", self)
         self.export_button.setToolTip("Write the problems shown as CSV or JSON")
         self.export_button.clicked.connect(self._export_dialog)
@@ -198,6 +207,7 @@ class ProblemsDock(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.status, 1)
         top.addWidget(self.run_button)
+        top.addWidget(self.options_button)
         top.addWidget(self.export_button)
         filters = QHBoxLayout()
         filters.addWidget(self.severity_box)
@@ -219,8 +229,7 @@ class ProblemsDock(QWidget):
     def _dataset_changed(self) -> None:
         self._jobs.cancel("validate")
         self._timer.stop()
-        self.running = False
-        self.progress.hide()
+        self._stopped()
         ds = self._state.dataset
         self.problems = ProblemList(ds) if ds is not None else None
         self._sink = []
@@ -253,10 +262,40 @@ class ProblemsDock(QWidget):
         check = ds.images_found
         allow = self._state.allow_outside_images
 
-        work = partial(_validate, check_files=check, allow_outside=allow, sink=sink)
+        self.run_button.setText("Cancel")
+        work = partial(_validate, check_files=check, allow_outside=allow, sink=sink,
+                       options=self.options)
         self._jobs.submit(ds, work, self._done, self._failed, channel="validate",
                           on_progress=self._on_progress)
         self._timer.start()
+
+    def _run_or_cancel(self) -> None:
+        if not self.running:
+            self.start()
+            return
+        self._jobs.cancel("validate")
+        self._timer.stop()
+        self._drain()
+        self._stopped()
+        self.status.setText(f"Check cancelled: {self._summary().lower()} so far")
+
+    def _stopped(self) -> None:
+        self.running = False
+        self.progress.hide()
+        self.run_button.setText("Check")
+
+    def set_options(self, opts: HealthOptions) -> None:
+        """New thresholds: remembered, and the dataset checked again with them."""
+        self.options = opts
+        save_options(app_settings(), opts)
+        if self._state.dataset is not None:
+            self.start()
+
+    def _options_dialog(self) -> None:
+        dlg = HealthOptionsDialog(self.options, self)
+        if dlg.exec() == HealthOptionsDialog.DialogCode.Accepted and \
+                dlg.options() != self.options:
+            self.set_options(dlg.options())
 
     def _on_progress(self, fraction: float) -> None:
         if fraction < 0:
@@ -279,16 +318,14 @@ class ProblemsDock(QWidget):
     def _done(self, _n: int) -> None:
         self._timer.stop()
         self._drain()
-        self.running = False
-        self.progress.hide()
+        self._stopped()
         n = len(self.problems) if self.problems is not None else 0
         self.status.setText(self._summary())
         self.finished.emit(n)
 
     def _failed(self, exc: Exception) -> None:
         self._timer.stop()
-        self.running = False
-        self.progress.hide()
+        self._stopped()
         self.status.setText(f"The check failed: {exc}")
 
     def _summary(self) -> str:

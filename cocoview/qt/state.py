@@ -160,6 +160,18 @@ class ViewerState(QObject):
     def hover(self, row: int) -> None:
         self.model.hover(Item("annotation", row) if row >= 0 else None)
 
+    def hover_item(self, item: Item | None) -> None:
+        """Hover an annotation or a detection (None: nothing)."""
+        self.model.hover(item)
+
+    @property
+    def hovered(self) -> Item | None:
+        return self.model.hovered
+
+    @property
+    def selected_detection(self) -> int:
+        return self.model.selected_detection
+
     # ----- display ------------------------------------------------------
     def set_layer(self, key: str, on: bool) -> None:
         self.model.set_layer(key, on)

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -30,6 +31,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPalette,
+    QPen,
     QRegion,
     QResizeEvent,
     QWheelEvent,
@@ -48,6 +50,10 @@ from cocoview.qt.widgets import Index
 THUMBNAIL_ROLE = Qt.ItemDataRole.UserRole + 1  # QImage | None (queues a job when None)
 IMAGE_SIZE_ROLE = Qt.ItemDataRole.UserRole + 2  # (width, height) from the JSON
 SUBTITLE_ROLE = Qt.ItemDataRole.UserRole + 3  # short second line, e.g. "#139 · 20 ann."
+ERRORS_ROLE = Qt.ItemDataRole.UserRole + 4  # (false positives, missed GT) | None: no review
+#: the review's frame and badge colours (model/review.py STYLES: fp, missed)
+_FP_COLOR, _MISSED_COLOR, _CLEAN_COLOR = QColor(240, 60, 50), QColor(255, 170, 0), \
+    QColor(60, 200, 90)
 
 
 class ThumbnailDelegate(QStyledItemDelegate):
@@ -97,6 +103,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         bs = self.box_size(r.width())
         box = QRect(QPoint(r.left() + (r.width() - bs.width()) // 2, r.top() + self.pad), bs)
         self._paint_image(painter, pal, box, index)
+        self._paint_errors(painter, box, index.data(ERRORS_ROLE))
         fm = option.fontMetrics
         text_top = box.bottom() + 5
         name_rect = QRect(r.left() + 4, text_top, r.width() - 8, fm.height())
@@ -116,6 +123,28 @@ class ThumbnailDelegate(QStyledItemDelegate):
                              fm.elidedText(str(sub), Qt.TextElideMode.ElideRight,
                                            sub_rect.width()))
         painter.restore()
+
+    def _paint_errors(self, painter: QPainter, box: QRect, errors: Any) -> None:
+        """A review's counts: a frame (red: false positives, orange: only missed GT, green:
+        none) and a badge with "✗ n" / "! n" at the top right — words, not only colour."""
+        if errors is None:
+            return
+        fp, missed = errors
+        color = _FP_COLOR if fp else _MISSED_COLOR if missed else _CLEAN_COLOR
+        pen = QPen(color, 2.0 if fp or missed else 1.0)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(QRectF(box).adjusted(0.5, 0.5, -0.5, -0.5))
+        if not (fp or missed):
+            return
+        text = " ".join(t for t in ((f"✗{fp}" if fp else ""), (f"!{missed}" if missed else ""))
+                        if t)
+        fm = painter.fontMetrics()
+        w, h = fm.horizontalAdvance(text) + 8, fm.height() + 2
+        badge = QRectF(box.right() - w, box.top(), w, h)
+        painter.fillRect(badge, color)
+        painter.setPen(QColor(0, 0, 0))
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_image(self, painter: QPainter, pal: QPalette, box: QRect, index: Index) -> None:
         img = index.data(THUMBNAIL_ROLE)

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, QUrl
 from PySide6.QtGui import QColor, QDesktopServices, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
+    QDoubleSpinBox,
     QLabel,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -21,6 +22,16 @@ Index = QModelIndex | QPersistentModelIndex
 TOP = QModelIndex()
 #: the role sort proxies read (a number, not the displayed text)
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def show_value(spin: QDoubleSpinBox, value: float) -> None:
+    """Show a value set elsewhere (e.g. the min score from a PR curve) without sending it
+    back rounded to the box's decimals."""
+    spin.blockSignals(True)
+    try:
+        spin.setValue(value)
+    finally:
+        spin.blockSignals(False)
 
 
 def heading(text: str, parent: QWidget) -> QLabel:

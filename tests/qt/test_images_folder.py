@@ -90,8 +90,9 @@ def test_the_placeholder_and_the_problems_tab_offer_set_images_folder(
     qtbot.waitUntil(lambda: w.canvas.frame is not None, timeout=10000)
     button = w.canvas.folder_button
     assert button.isVisible()
-    # below the placeholder's text band, inside the view
-    assert button.geometry().top() > w.canvas.viewport().height() // 2
+    # at the other end of the view than the placeholder's text band
+    lower_half = button.geometry().top() > w.canvas.viewport().height() // 2
+    assert lower_half == w.canvas.placeholder.text_at_top
     assert not w.inspector.folder_button.isHidden()  # on the Problems tab
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # the dialog (stubbed) answers
     qtbot.waitUntil(lambda: w.canvas.frame is not None and not w.canvas.frame.error,
@@ -101,3 +102,16 @@ def test_the_placeholder_and_the_problems_tab_offer_set_images_folder(
                     timeout=10000)
     assert w.state.dataset is not None and w.state.dataset.image_root == pics
     w.close()
+
+
+def test_the_placeholder_text_goes_to_the_end_with_fewer_boxes() -> None:
+    """The band is decided once per frame, so the folder button can take the other end."""
+    from cocoview.qt.canvas_items import PlaceholderItem
+
+    item = PlaceholderItem()
+    item.set(640, 480, "image file not found")
+    assert not item.text_at_top  # nothing to avoid: the bottom
+    item.set(640, 480, "image file not found", boxes=[(10, 400, 300, 70)])
+    assert item.text_at_top  # an object along the bottom: the text moves up
+    item.set(640, 480, "image file not found", boxes=[(10, 5, 300, 70), (10, 400, 20, 20)])
+    assert not item.text_at_top

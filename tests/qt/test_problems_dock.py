@@ -119,3 +119,52 @@ def test_problems_arrive_while_the_check_runs(qapp: object, qtbot: Any,
         d.start()
     assert counts[-1] == len(rep.problems)
     assert np.isin(d.problems.image_id, ds.image_ids).any()  # type: ignore[union-attr]
+
+
+def test_thresholds_change_what_is_found_and_are_remembered(
+        dock: ProblemsDock, qtbot: Any, planted: tuple[Path, dict[str, Any]]) -> None:
+    """A tiny-side threshold under the planted box's 1 px width stops reporting it; a
+    second dock (the next run of the app) starts with the remembered thresholds."""
+    from dataclasses import replace
+
+    from cocoview.qt.health_options import HealthOptionsDialog
+
+    def count(code: str) -> int:
+        return sum(n for c, _s, n in dock.problems.groups() if c == code)  # type: ignore[union-attr]
+
+    assert count("tiny-box") == 1
+    with qtbot.waitSignal(dock.finished, timeout=30_000):
+        dock.set_options(replace(dock.options, tiny_side=0.5, tiny_area=0.0))
+    assert count("tiny-box") == 0
+    assert count("duplicate-annotation") == 1  # the other checks still run
+    again = ProblemsDock(dock._state)
+    qtbot.addWidget(again)
+    assert again.options.tiny_side == 0.5 and again.options.tiny_area == 0.0
+    dlg = HealthOptionsDialog(again.options)
+    qtbot.addWidget(dlg)
+    assert dlg.tiny_side.value() == 0.5
+    dlg.set_options(replace(again.options, duplicate_iou=0.9, tiny_side=2.0))
+    assert dlg.options().tiny_side == 2.0 and dlg.options().tiny_area == 0.0
+
+
+def test_a_running_check_can_be_cancelled(dock: ProblemsDock, qtbot: Any) -> None:
+    dock.start()
+    assert dock.running and dock.run_button.text() == "Cancel"
+    dock.run_button.click()
+    assert not dock.running and dock.run_button.text() == "Check"
+    assert dock.status.text().startswith("Check cancelled")
+    qtbot.waitUntil(dock.idle, timeout=30_000)  # the worker stops at its next report
+
+
+def test_unreadable_remembered_thresholds_are_the_defaults(qapp: object) -> None:
+    from cocoview.model.health import DEFAULT
+    from cocoview.qt.health_options import load_options
+    from cocoview.qt.settings import app_settings
+
+    s = app_settings()
+    s.setValue("health/tiny_side", "lots")
+    s.setValue("health/duplicate_iou", "nan")
+    s.setValue("health/near_distance", "7")
+    opts = load_options(s)
+    assert opts.tiny_side == DEFAULT.tiny_side and opts.duplicate_iou == DEFAULT.duplicate_iou
+    assert opts.near_distance == 7

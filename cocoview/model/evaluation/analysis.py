@@ -14,9 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cocoview.model.evaluation.engine import REC_THRS
 from cocoview.model.evaluation.inputs import Detections, GroundTruth
 from cocoview.model.evaluation.verdicts import (
     FP,
+    GT_IGNORED,
+    IGNORED,
+    MISSED,
     TP,
     Masks,
     Verdicts,
@@ -26,6 +30,7 @@ from cocoview.model.evaluation.verdicts import (
     greedy_match,
     image_index,
     oks_pairs,
+    ordered_by,
     stable_order,
     unique_order,
 )
@@ -101,14 +106,15 @@ class Tide:
     target_gt: np.ndarray  # the ground truth row a Loc/Cls fix would recover, -1
     miss: np.ndarray  # per ground-truth row: counted as Miss
     counts: dict[str, int]
-    delta_ap: dict[str, float]  # hotcoco's, on a 0-1 scale
+    delta_ap: dict[str, float]  # hotcoco's definitions, on a 0-1 scale
     ap_base: float
 
 
 def tide(gt: GroundTruth, dt: Detections, v: Verdicts, iou_type: str, ov: Overlaps,
-         delta_ap: dict[str, float], ap_base: float, pos: float = 0.5,
-         bg: float = 0.1) -> Tide:
-    """TIDE types from the verdicts at IoU 0.5, area all, 100 detections (tidecv order)."""
+         delta_ap: dict[str, float] | None = None, ap_base: float | None = None,
+         pos: float = 0.5, bg: float = 0.1) -> Tide:
+    """TIDE types from the verdicts at IoU 0.5, area all, 100 detections (tidecv order);
+    the ΔAP computed by :func:`tide_delta_ap` unless given."""
     n = len(dt)
     fp = np.flatnonzero(v.status == FP)
     same_max = np.zeros(n)
@@ -152,7 +158,100 @@ def tide(gt: GroundTruth, dt: Detections, v: Verdicts, iou_type: str, ov: Overla
     error = names[np.where(err < 0, 5, err)]
     counts = {k: int((err == i).sum()) for i, k in enumerate(TIDE_TYPES)}
     counts["Miss"] = int(miss.sum())
+    if delta_ap is None or ap_base is None:
+        delta_ap, ap_base = tide_delta_ap(gt, dt, v, err, target, miss)
     return Tide(error, target, miss, counts, delta_ap, ap_base)
+
+
+def _ap(matched: np.ndarray, ignored: np.ndarray, n_gt: int) -> float:
+    """AP at one IoU threshold of detections in rank order, as COCOeval's accumulate
+    (101 recall points; a plain left-to-right sum, as hotcoco sums)."""
+    if n_gt <= 0 or not len(matched):
+        return 0.0
+    tps = np.cumsum(matched & ~ignored, dtype=np.float64)
+    fps = np.cumsum(~matched & ~ignored, dtype=np.float64)
+    rc = tps / n_gt
+    pr = np.maximum.accumulate((tps / (fps + tps + np.spacing(1)))[::-1])[::-1]
+    inds = np.searchsorted(rc, REC_THRS, side="left")
+    q = np.zeros(len(REC_THRS))
+    ok = inds < len(pr)
+    q[ok] = pr[inds[ok]]
+    return float(np.add.accumulate(q)[-1]) / len(REC_THRS)
+
+
+def _mean(values: list[float]) -> float:
+    total = 0.0
+    for x in values:  # left to right (Python's sum() compensates since 3.12)
+        total += x
+    return total / len(values) if values else 0.0
+
+
+def tide_delta_ap(gt: GroundTruth, dt: Detections, v: Verdicts, err: np.ndarray,
+                  target: np.ndarray, miss: np.ndarray) -> tuple[dict[str, float], float]:
+    """TIDE's ΔAP per error type and the AP50 it starts from, as hotcoco 1.3's
+    ``tide_errors`` computes them (equal to it bit for bit in the tests).
+
+    Per category with ground truth: the detections of its (image, category) cells
+    (the first maxDets of each) by score, ties by image id and file order; AP at
+    IoU 0.5 (``v``'s setting must be 0.5, area all, default maxDets). The fixes:
+    *Loc* and *Cls* — taken together by score, each recovers its target ground
+    truth if no true positive and no earlier fix has it (a crowd target never):
+    a Loc detection becomes a true positive where it is, a Cls detection leaves
+    its category and joins the target's as a true positive; one that recovers
+    nothing is dropped. *Dupe*, *Bkg*, *Both*: the detections dropped. *Miss*:
+    the missed ground truth that no Loc/Cls detection targets leaves the
+    denominator; *FN*: every missed one does; *FP*: every false positive dropped.
+    The ΔAPs are the means over categories of fixed AP − AP.
+    """
+    k = len(gt.category_ids)
+    d_slot = np.searchsorted(gt.category_ids, dt.category_id)
+    g_slot = np.searchsorted(gt.category_ids, gt.category_id)
+    img_pos = np.searchsorted(gt.image_ids[gt.image_order], dt.image_id)
+    in_cell = v.reason != "maxdets"
+    neg_score = -dt.score
+    # Loc/Cls fixes: by score (then image, file order); the first free claim on a target
+    cand = np.flatnonzero(in_cell & ((err == _LOC) | (err == _CLS)) & (target >= 0))
+    cand = cand[~gt.iscrowd[target[cand]]]
+    cand = cand[stable_order(img_pos[cand], neg_score[cand])]
+    cand = cand[v.gt_det_row[target[cand]] < 0]
+    fixed = np.zeros(len(dt), bool)
+    if len(cand):
+        _, first = np.unique(target[cand], return_index=True)
+        fixed[cand[first]] = True
+    moved = cand[fixed[cand] & (err[cand] == _CLS)]  # in rank order
+    moved_slot = g_slot[target[moved]]
+    rows = np.flatnonzero(in_cell)
+    rank = dt.score_rank
+    rows = rows[ordered_by([(d_slot[rows], k), (rank[rows], len(dt)),
+                            (img_pos[rows], len(gt.image_ids))])]
+    edges = np.searchsorted(d_slot[rows], np.arange(k + 1))
+    counted = v.gt_status != GT_IGNORED
+    n_gt = np.bincount(g_slot[counted], minlength=k)
+    n_fn = np.bincount(g_slot[v.gt_status == MISSED], minlength=k)
+    n_miss = np.bincount(g_slot[miss], minlength=k)
+    out: dict[str, list[float]] = {key: [] for key in (*TIDE_TYPES, "FP", "FN", "Miss")}
+    base_aps: list[float] = []
+    for c in range(k):
+        npig = int(n_gt[c])
+        if npig == 0:
+            continue
+        r = rows[edges[c]:edges[c + 1]]
+        st, e = v.status[r], err[r]
+        m, ig = st == TP, st == IGNORED
+        base = _ap(m, ig, npig)
+        base_aps.append(base)
+        loc = e == _LOC
+        out["Loc"].append(_ap(m | (loc & fixed[r]), ig | (loc & ~fixed[r]), npig) - base)
+        mv = moved[moved_slot == c]
+        o = np.argsort(np.r_[neg_score[r], neg_score[mv]], kind="stable")
+        out["Cls"].append(_ap(np.r_[m, np.ones(len(mv), bool)][o],
+                              np.r_[ig | (e == _CLS), np.zeros(len(mv), bool)][o], npig) - base)
+        for name, code in (("Both", _BOTH), ("Dupe", _DUPE), ("Bkg", _BKG)):
+            out[name].append(_ap(m, ig | (e == code), npig) - base)
+        out["FP"].append(_ap(m, ig | (e >= 0), npig) - base)
+        out["FN"].append(_ap(m, ig, npig - int(n_fn[c])) - base)
+        out["Miss"].append(_ap(m, ig, npig - int(n_miss[c])) - base)
+    return {key: _mean(vals) for key, vals in out.items()}, _mean(base_aps)
 
 
 def _best(mask: np.ndarray, pd: np.ndarray, iou: np.ndarray, key: np.ndarray,
@@ -198,7 +297,7 @@ def confusion(gt: GroundTruth, dt: Detections, ov: Overlaps, iou_thr: float = 0.
     n = len(dt)
     # per image: category-major, then score descending (stable), at most max_dets
     d_img = image_index(gt, dt.image_id) if n else np.zeros(0, np.int64)
-    by_score = stable_order(d_slot.astype(np.int16) if k < 1 << 15 else d_slot, -dt.score)
+    by_score = ordered_by([(dt.score_rank, n), (d_slot, k)])
     score_rank = np.empty(n, np.int64)
     score_rank[by_score] = np.arange(n)
     order = unique_order(d_img, score_rank)
@@ -253,8 +352,7 @@ def score_curve(v: Verdicts, dt: Detections, gt: GroundTruth,
     if category_id is not None:
         sel &= dt.category_id == category_id
         gsel &= gt.category_id == category_id
-    rows = np.flatnonzero(sel)
-    rows = rows[np.argsort(-dt.score[rows], kind="mergesort")]
+    rows = dt.by_score[sel[dt.by_score]]  # by score descending, ties in file order
     tp = np.cumsum(v.status[rows] == TP)
     fp = np.cumsum(v.status[rows] == FP)
     n_gt = int(gsel.sum())

@@ -11,6 +11,7 @@ the results file (``result_index``).
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -39,8 +40,10 @@ SKIP_REASONS = {
     "bad-keypoints": "no keypoints list of 17 × 3 finite numbers",
 }
 
+_REASON_CODE = {k: i + 1 for i, k in enumerate(SKIP_REASONS)}
 
-class _Rec(msgspec.Struct):
+
+class _Rec(msgspec.Struct, gc=False):
     """The fields evaluation reads from one record (anything else is skipped)."""
 
     image_id: Any = None
@@ -54,7 +57,7 @@ class _Rec(msgspec.Struct):
     keypoints: Any = None
 
 
-class _RecNoGeom(msgspec.Struct):
+class _RecNoGeom(msgspec.Struct, gc=False):
     """Like :class:`_Rec` without the geometry: a bbox evaluation never builds polygons."""
 
     image_id: Any = None
@@ -70,12 +73,16 @@ _TYPED = {"image_id": int | None, "category_id": int | None, "bbox": list[float]
           "area": float | None, "score": float | None, "iscrowd": int | bool | None,
           "num_keypoints": int | None, "keypoints": list[float] | None}
 #: the same fields with their usual types: a file that has them decodes without checks
+# gc=False: records hold only numbers, lists and dicts (no cycles), and millions of them
+# are made; untracked by the cyclic GC they are smaller and quicker to make
 _Typed = msgspec.defstruct("_Typed", [(k, t, None) for k, t in _TYPED.items()]
-                           + [("segmentation", Any, None)])
-_TypedNoGeom = msgspec.defstruct("_TypedNoGeom", [(k, t, None) for k, t in _TYPED.items()])
+                           + [("segmentation", Any, None)], gc=False)
+_TypedNoGeom = msgspec.defstruct("_TypedNoGeom", [(k, t, None) for k, t in _TYPED.items()],
+                                 gc=False)
 TYPED = (_Typed, _TypedNoGeom)
 _DOCS: dict[Any, Any] = {
-    t: msgspec.defstruct(f"_Doc{t.__name__}", [("annotations", list[t], [])])  # type: ignore[valid-type]
+    t: msgspec.defstruct(f"_Doc{t.__name__}", [("annotations", list[t], [])],  # type: ignore[valid-type]
+                         gc=False)
     for t in (_Typed, _TypedNoGeom, _Rec, _RecNoGeom)}
 
 
@@ -157,6 +164,25 @@ def _floats(values: list[Any], width: int = 0) -> np.ndarray:
         elif _is_number(v):
             out[i] = v
     return out
+
+
+def _all_typed(recs: Sequence[Any]) -> bool:
+    """Whether ``recs`` came from the typed decode (one type for all) and none is missing."""
+    return bool(recs) and type(recs[0]) in TYPED and all(
+        map(operator.is_not, recs, itertools.repeat(None)))
+
+
+def _field(recs: Sequence[Any], name: str) -> list[Any]:
+    """One field of every record (the records all present)."""
+    return list(map(operator.attrgetter(name), recs))
+
+
+def _typed_ints(values: list[Any]) -> np.ndarray | None:
+    """Typed-decode integers (int, bool or None) as int64; None if any is None or too big."""
+    try:
+        return np.array(values, dtype=np.int64)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _is_number(v: Any) -> bool:
@@ -250,6 +276,22 @@ class Detections:
         return box_columns(self.bbox)
 
     @cached_property
+    def by_score(self) -> np.ndarray:
+        """Rows by score descending, ties in file order (pycocotools' stable sort)."""
+        return np.argsort(-self.score, kind="stable")
+
+    @cached_property
+    def score_rank(self) -> np.ndarray:
+        """Each row's dense rank by score, descending: equal scores share a rank."""
+        o = self.by_score
+        s = self.score[o]
+        new = np.ones(len(s), bool)
+        new[1:] = s[1:] != s[:-1]
+        rank = np.empty(len(s), np.int64)
+        rank[o] = np.cumsum(new) - 1
+        return rank
+
+    @cached_property
     def kp_array(self) -> np.ndarray:
         """(n, 51) keypoints as float64 (every kept result has 17 × 3 numbers)."""
         return _kp_array(self.keypoints, len(self))
@@ -299,13 +341,30 @@ def ground_truth(ds: Any, iou_type: str) -> GroundTruth:
         if not len(sel):
             continue
         recs = decode_records(f, geometry)
-        chosen = [recs[i] for i in ordinal[sel].tolist()]
-        bbox[sel] = _floats([r.bbox if r is not None else None for r in chosen], 4)
-        area[sel] = _floats([r.area if r is not None else None for r in chosen])
-        iscrowd[sel] = [bool(r.iscrowd) if r is not None and r.iscrowd is not None else False
-                        for r in chosen]
-        num_kp[sel] = [r.num_keypoints if r is not None and isinstance(r.num_keypoints, int)
-                       else -1 for r in chosen]
+        pick = ordinal[sel]
+        if len(pick) == len(recs) and bool((pick == np.arange(len(recs))).all()):
+            chosen = recs  # every record, in file order: the usual case
+        else:
+            chosen = list(map(recs.__getitem__, pick.tolist()))
+        clean = _all_typed(chosen)
+        if clean:
+            bbox[sel] = _floats(_field(chosen, "bbox"), 4)
+            area[sel] = _floats(_field(chosen, "area"))
+        else:
+            bbox[sel] = _floats([r.bbox if r is not None else None for r in chosen], 4)
+            area[sel] = _floats([r.area if r is not None else None for r in chosen])
+        crowd = _typed_ints(_field(chosen, "iscrowd")) if clean else None
+        if crowd is not None:
+            iscrowd[sel] = crowd != 0
+        else:
+            iscrowd[sel] = [bool(r.iscrowd) if r is not None and r.iscrowd is not None
+                            else False for r in chosen]
+        nk = _typed_ints(_field(chosen, "num_keypoints")) if clean else None
+        if nk is not None:
+            num_kp[sel] = nk
+        else:
+            num_kp[sel] = [r.num_keypoints if r is not None and isinstance(
+                r.num_keypoints, int) else -1 for r in chosen]
         if seg is not None:
             for i, r in zip(sel.tolist(), chosen, strict=True):
                 seg[i] = r.segmentation if r is not None else None
@@ -344,18 +403,18 @@ def detections(records: Sequence[Any], gt: GroundTruth, iou_type: str,
                source: str = "") -> Detections:
     """Check ``records`` (decoded results) against the ground truth; keep the usable ones."""
     n = len(records)
-    reason = np.full(n, "", "<U16")
-    is_obj = np.fromiter((r is not None for r in records), bool, n)
-    reason[~is_obj] = "not-an-object"
+    reason = np.zeros(n, np.int8)  # 0: kept, else 1 + the index of the reason in SKIP_REASONS
+    is_obj = np.fromiter(map(operator.is_not, records, itertools.repeat(None)), bool, n)
+    reason[~is_obj] = _REASON_CODE["not-an-object"]
     typed = bool(n) and type(records[0]) in TYPED and bool(is_obj.all())
-    recs = [r if r is not None else _Rec() for r in records]
-    img, img_ok = _ints([r.image_id for r in recs], typed)
-    cat, cat_ok = _ints([r.category_id for r in recs], typed)
-    score = _floats([r.score for r in recs])
-    bbox = _floats([r.bbox for r in recs], 4)
+    recs = records if bool(is_obj.all()) else [r if r is not None else _Rec() for r in records]
+    img, img_ok = _ints(_field(recs, "image_id"), typed)
+    cat, cat_ok = _ints(_field(recs, "category_id"), typed)
+    score = _floats(_field(recs, "score"))
+    bbox = _floats(_field(recs, "bbox"), 4)
 
     def mark(bad: np.ndarray, why: str) -> None:
-        reason[bad & (reason == "")] = why
+        reason[bad & (reason == 0)] = _REASON_CODE[why]
 
     mark(~img_ok, "bad-image-id")
     img_sorted = np.sort(gt.image_ids)
@@ -367,8 +426,8 @@ def detections(records: Sequence[Any], gt: GroundTruth, iou_type: str,
     mark(~np.isfinite(score), "bad-score")
     box_ok = np.isfinite(bbox).all(axis=1) & (bbox[:, 2] >= 0) & (bbox[:, 3] >= 0) \
         if n else np.zeros(0, bool)
-    first = next((i for i in range(n) if reason[i] == ""), None)
-    first_has_bbox = first is not None and recs[first].bbox not in (None, [])
+    kept = np.flatnonzero(reason == 0)
+    first_has_bbox = bool(len(kept)) and recs[int(kept[0])].bbox not in (None, [])
     seg: list[Any] | None = None
     kps: list[Any] | None = None
     if iou_type == "bbox":
@@ -398,12 +457,12 @@ def detections(records: Sequence[Any], gt: GroundTruth, iou_type: str,
         if first_has_bbox:
             mark(~box_ok, "bad-bbox")
         kps = vals
-    keep = reason == ""
+    keep = reason == 0
     idx = np.flatnonzero(keep)
     problems = []
     skipped = np.flatnonzero(~keep)
     for code, text in SKIP_REASONS.items():
-        which = skipped[reason[skipped] == code]
+        which = skipped[reason[skipped] == _REASON_CODE[code]]
         if len(which):
             sample = ", ".join(str(i) for i in which[:5].tolist()) + (
                 ", …" if len(which) > 5 else "")
@@ -416,7 +475,8 @@ def detections(records: Sequence[Any], gt: GroundTruth, iou_type: str,
         segmentation=[seg[i] for i in idx.tolist()] if seg is not None else None,
         keypoints=[kps[i] for i in idx.tolist()] if kps is not None else None,
         first_has_bbox=bool(first_has_bbox), n_results=n,
-        skipped_index=skipped.astype(np.int64), skipped_reason=reason[skipped],
+        skipped_index=skipped.astype(np.int64),
+        skipped_reason=np.array(["", *SKIP_REASONS], "<U16")[reason[skipped]],
         skipped_image_id=np.where(img_ok, img, -1)[skipped],
         skipped_category_id=np.where(cat_ok, cat, -1)[skipped], skipped_score=score[skipped],
         problems=problems, source=source)
@@ -441,7 +501,7 @@ def _mark_rle_size(segs: list[Any], img: np.ndarray, gt: GroundTruth,
         j = order[int(np.searchsorted(ids, img[i]))]
         h, w = int(gt.image_height[j]), int(gt.image_width[j])
         if h > 0 and w > 0 and list(s["size"]) != [h, w]:
-            reason[i] = "rle-size"
+            reason[i] = _REASON_CODE["rle-size"]
 
 
 __all__ = ["IOU_TYPES", "SKIP_REASONS", "Detections", "GroundTruth", "decode_records",

@@ -107,9 +107,7 @@ class Evaluation:
         v = self.verdicts
         if (v.iou_thr, v.area, v.max_dets) != (0.5, engine.AREA_RANGES["all"], md):
             v = self._verdicts(0.5, engine.AREA_RANGES["all"], md)
-        t = self._main.tide_errors(pos_thr=0.5, bg_thr=0.1)
-        return analysis.tide(self.gt, self.dt, v, self.iou_type, self._overlaps,
-                             dict(t["delta_ap"]), float(t["ap_base"]))
+        return analysis.tide(self.gt, self.dt, v, self.iou_type, self._overlaps)
 
     @cached_property
     def confusion(self) -> analysis.Confusion:

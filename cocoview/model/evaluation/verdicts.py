@@ -125,12 +125,25 @@ def stable_order(*keys: np.ndarray) -> np.ndarray:
     return o
 
 
-def cell_order(d_cell: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def ordered_by(keys: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    """``stable_order`` of non-negative integer keys given as (values, bound), first key
+    primary, ties in row order: one stable sort of a combined key when it fits."""
+    total = 1
+    for _, bound in keys:
+        total *= max(int(bound), 1)
+    if total < 1 << 62:
+        combined = np.zeros(len(keys[0][0]), np.int64)
+        for values, bound in keys:
+            combined = combined * max(int(bound), 1) + values
+        return np.argsort(combined, kind="stable")
+    return stable_order(*[values for values, _ in reversed(keys)])
+
+
+def cell_order(d_cell: np.ndarray, by_score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Detections by (cell, score descending, file order) — pycocotools' stable sort per
     (image, category) — and each one's rank within its cell (the maxDets cut keeps
-    ranks below maxDets)."""
+    ranks below maxDets); ``by_score``: the detections by score descending, stably."""
     n = len(d_cell)
-    by_score = np.argsort(-score, kind="stable")
     score_rank = np.empty(n, np.int64)
     score_rank[by_score] = np.arange(n)
     order = unique_order(d_cell, score_rank)
@@ -164,7 +177,7 @@ def verdicts(gt: GroundTruth, dt: Detections, iou_type: str, iou_thr: float,
     """
     n, n_gt = len(dt), len(gt)
     d_cell, g_cell = cell_keys(gt, dt)
-    order, rank = cell_order(d_cell, dt.score)
+    order, rank = cell_order(d_cell, dt.by_score)
     kept = rank < max_dets
     g_ig = gt_ignored(gt, iou_type, area)
     floor = min(iou_thr, 1 - 1e-10)

@@ -174,6 +174,11 @@ def build_command_parser() -> argparse.ArgumentParser:
                    help="images with a non-crowd annotation of this COCO size bucket")
     p.add_argument("--min-annotations", type=int, metavar="N")
     p.add_argument("--max-annotations", type=int, metavar="N")
+    for what, unit in (("width", "px"), ("height", "px"), ("aspect", "w/h")):
+        for end in ("min", "max"):
+            p.add_argument(f"--{end}-box-{what}", type=float, metavar=unit.upper(),
+                           help=f"images with a box of {what} ≥ (min) / ≤ (max) this ({unit};"
+                                " all box flags hold for one box)" if end == "min" else None)
     p.add_argument("--name", metavar="PATTERN", help="shell glob matched against file_name")
     p.add_argument("--ids", metavar="ID,…|@FILE", help="only these image ids")
     p.add_argument("--has-keypoints", action="store_true", default=None)
@@ -379,7 +384,13 @@ def _problem_code(code: str | None) -> str | None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from cocoview.model.export import category_rows, export, export_split, write_table
-    from cocoview.model.filters import FilterError, ImageFilter, filter_images, resolve_categories
+    from cocoview.model.filters import (
+        BOX_FIELDS,
+        FilterError,
+        ImageFilter,
+        filter_images,
+        resolve_categories,
+    )
 
     if args.stratify and not args.split:
         raise UsageError("--stratify needs --split")
@@ -395,6 +406,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             image_ids=_parse_ids(args.ids) if args.ids else None,
             has_keypoints=args.has_keypoints, file_missing=args.missing_images,
             has_problems=args.has_problems, problem=_problem_code(args.problem),
+            **{f: getattr(args, f) for f in BOX_FIELDS},
         )
         ids = filter_images(ds, flt)
     except FilterError as exc:

@@ -40,6 +40,7 @@ from cocoview.qt.inspector import InspectorPanel
 from cocoview.qt.loading import DatasetLoader, OpenRequest
 from cocoview.qt.presenter import CanvasPresenter
 from cocoview.qt.problems_dock import ProblemsDock
+from cocoview.qt.stats_dock import StatsDock
 from cocoview.qt.review import ReviewController
 from cocoview.qt.settings import app_settings
 from cocoview.qt.state import ViewerState
@@ -64,6 +65,7 @@ DOCKS: tuple[DockSpec, ...] = (
     DockSpec("categories", "Categories", Area.RightDockWidgetArea),
     DockSpec("inspector", "Inspector", Area.RightDockWidgetArea),
     DockSpec("problems", "Problems", Area.RightDockWidgetArea, tab_with="inspector"),
+    DockSpec("statistics", "Statistics", Area.RightDockWidgetArea, tab_with="inspector"),
 )
 
 JSON_FILTER = "COCO JSON (*.json *.json.gz *.gz);;All files (*)"
@@ -95,10 +97,12 @@ class MainWindow(QMainWindow):
         self.categories = CategoryPanel(self.state, self, filter_model=self.filter_model)
         self.inspector = InspectorPanel(self.state, self)
         self.problems = ProblemsDock(self.state, self)
+        self.stats = StatsDock(self.state, self, filter_model=self.filter_model)
         self.export_dialog: ExportDialog | None = None
         panels: dict[str, QWidget] = {"images": self.browser, "filter": self.filter_panel,
                                       "categories": self.categories,
-                                      "inspector": self.inspector, "problems": self.problems}
+                                      "inspector": self.inspector, "problems": self.problems,
+                                      "statistics": self.stats}
         self.docks: dict[str, QDockWidget] = {}
         for spec in DOCKS:
             self.docks[spec.key] = dock = self._dock(spec.title, panels[spec.key], spec.area)

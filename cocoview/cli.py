@@ -123,6 +123,10 @@ def build_command_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", help="counts per category, crowd, keypoints, size buckets")
     _files_args(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--plots", type=Path, metavar="DIR",
+                   help="also write every statistics plot as DIR/<plot>.png")
+    p.add_argument("--html", type=Path, metavar="REPORT.html",
+                   help="also write one self-contained page with the plots and tables")
 
     p = sub.add_parser("validate", help="list problems; exit 1 if any is an error")
     _files_args(p)
@@ -229,6 +233,11 @@ def _open(args: argparse.Namespace) -> Any:
 def cmd_stats(args: argparse.Namespace) -> int:
     ds = _open(args)
     st = ds.stats()
+    if args.plots is not None or args.html is not None:
+        from cocoview.qt.stats_files import write_plots  # Qt (offscreen) only when asked
+
+        for path in write_plots(ds, args.plots, args.html):
+            _say(f"wrote {path}", file=sys.stderr)
     if args.json:
         from cocoview.model.cache_info import cache_summary
 

@@ -160,3 +160,39 @@ def test_box_filter_cli_flag(gen: tuple[Dataset, dict[str, Any]], tmp_path: Path
     assert main(["export", str(src), "--min-box-aspect", "4", "--out", str(out), "--format", "coco"]) == 0
     got = {im["id"] for im in json.loads(out.read_text())["images"]}
     assert got == set(filter_images(ds, ImageFilter(min_box_aspect=4.0)).tolist())
+
+
+def test_stats_plots_and_html(gen: tuple[Dataset, dict[str, Any]], tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    _ds, doc = gen
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(doc))
+    out, report = tmp_path / "plots", tmp_path / "r.html"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    run = subprocess.run([sys.executable, "-m", "cocoview", "stats", str(src), "--plots",
+                          str(out), "--html", str(report)], capture_output=True, text=True,
+                         env=env, timeout=240)
+    assert run.returncode == 0, run.stderr
+    for name in PLOTS:
+        with Image.open(out / f"{name}.png") as im:
+            assert im.width >= 600 and im.height >= 200
+            assert len(set(im.convert("L").getdata())) > 2  # something is drawn
+    page = report.read_text()
+    assert page.count("<img ") == len(PLOTS) and page.count("data:image/png;base64,") == len(PLOTS)
+    assert "<table>" in page and "src='http" not in page
+
+
+def test_stats_without_plots_imports_no_qt(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, cocoview.cli as c; c.main(['stats', '--demo']); "
+            "assert 'PySide6' not in sys.modules")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr

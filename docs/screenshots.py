@@ -56,6 +56,17 @@ def main() -> int:
     settle(2500)  # thumbnails are made in workers
     win.grab().save(str(OUT / "thumbnail-grid.png"))
     written = [OUT / "main-window.png", OUT / "thumbnail-grid.png"]
+    win.browser.set_mode("list")  # the Statistics dock (issue 15): a plot that filters
+    win.docks["images"].setMinimumWidth(0)
+    win.docks["statistics"].raise_()
+    win.docks["statistics"].setMinimumWidth(620)
+    win.stats.set_plot("instances")
+    while win.stats.dist is None or win.stats.dist.name != "instances":
+        settle(50)
+    settle(600)
+    win.grab().save(str(OUT / "statistics.png"))
+    written.append(OUT / "statistics.png")
+    win.docks["statistics"].setMinimumWidth(0)
     real = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
     if real.is_dir():
         win.browser.set_mode("list")

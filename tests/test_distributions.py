@@ -157,7 +157,8 @@ def test_box_filter_cli_flag(gen: tuple[Dataset, dict[str, Any]], tmp_path: Path
     src = tmp_path / "in.json"
     src.write_text(json.dumps(doc))
     out = tmp_path / "out.json"
-    assert main(["export", str(src), "--min-box-aspect", "4", "--out", str(out), "--format", "coco"]) == 0
+    assert main(["export", str(src), "--min-box-aspect", "4", "--out", str(out),
+                 "--format", "coco"]) == 0
     got = {im["id"] for im in json.loads(out.read_text())["images"]}
     assert got == set(filter_images(ds, ImageFilter(min_box_aspect=4.0)).tolist())
 

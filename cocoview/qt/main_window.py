@@ -40,10 +40,10 @@ from cocoview.qt.inspector import InspectorPanel
 from cocoview.qt.loading import DatasetLoader, OpenRequest
 from cocoview.qt.presenter import CanvasPresenter
 from cocoview.qt.problems_dock import ProblemsDock
-from cocoview.qt.stats_dock import StatsDock
 from cocoview.qt.review import ReviewController
 from cocoview.qt.settings import app_settings
 from cocoview.qt.state import ViewerState
+from cocoview.qt.stats_dock import StatsDock
 from cocoview.qt.widgets import RevealButton
 
 

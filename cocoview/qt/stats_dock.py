@@ -163,7 +163,7 @@ class StatsDock(QWidget):
             self.plot.addItem(pg.BarGraphItem(x=x, height=heights, width=0.8,
                                               brush=BAR_BRUSH, pen=None))
             ticks = [(i, lab) for i, lab in enumerate(d.labels)]
-            step = max(1, len(ticks) // 20)
+            step = max(1, math.ceil(len(ticks) / 8))  # labels that do not overlap
             item.getAxis("bottom").setTicks([ticks[::step], []])
             item.setLabel("bottom", "")
             self.plot.setXRange(-0.6, max(len(x) - 0.4, 0.4), padding=0)
@@ -205,7 +205,7 @@ class StatsDock(QWidget):
         if not vb.sceneBoundingRect().contains(event.scenePos()):
             return
         pos = vb.mapSceneToView(event.scenePos())
-        k = int(round(pos.x()))
+        k = round(pos.x())
         if 0 <= k < len(d.counts) and abs(pos.x() - k) <= 0.4:
             self.click_bar(k)
 
@@ -229,8 +229,8 @@ class StatsDock(QWidget):
             lo, hi = 2.0 ** lo, 2.0 ** hi
         lo_f, hi_f = RANGE_FIELDS[d.name]
         if d.name == "annotations":  # whole counts inside the range
-            lo_v: float | None = None if at_lo else int(math.ceil(lo))
-            hi_v: float | None = None if at_hi else int(math.floor(hi))
+            lo_v: float | None = None if at_lo else math.ceil(lo)
+            hi_v: float | None = None if at_hi else math.floor(hi)
         else:
             lo_v = None if at_lo else round(float(lo), 3)
             hi_v = None if at_hi else round(float(hi), 3)

@@ -186,7 +186,7 @@ class StatsDock(QWidget):
                 self._syncing = True
                 try:
                     self.region.setBounds((e[0], e[-1]))
-                    self.region.setRegion((e[0], e[-1]))
+                    self.region.setRegion(self._current_range(d))
                 finally:
                     self._syncing = False
                 self.plot.addItem(self.region)
@@ -195,6 +195,22 @@ class StatsDock(QWidget):
             else:
                 self.hint.setText(f"{d.total:,} in all")
         self.plot.enableAutoRange(axis="y")
+
+    def _current_range(self, d: Distribution) -> tuple[float, float]:
+        """The region to show: the filter's range of this plot (clamped), else all."""
+        lo, hi = float(d.edges[0]), float(d.edges[-1])
+        if self.filters is None:
+            return lo, hi
+        flt = self.filters.filter
+        lo_f, hi_f = RANGE_FIELDS[d.name]
+        vals = []
+        for v, end in ((getattr(flt, lo_f), lo), (getattr(flt, hi_f), hi)):
+            if v is None or (d.log_x and v <= 0):
+                vals.append(end)
+            else:
+                x = math.log2(v) if d.log_x else float(v)
+                vals.append(min(max(x, lo), hi))
+        return vals[0], vals[1]
 
     # ----- the plot as a filter -------------------------------------------
     def _scene_clicked(self, event: Any) -> None:

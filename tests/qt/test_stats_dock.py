@@ -97,3 +97,15 @@ def pg_point(x: float, y: float) -> Any:
     from PySide6.QtCore import QPointF
 
     return QPointF(x, y)
+
+
+def test_region_shows_the_filter_range(dock: StatsDock, qtbot: Any) -> None:
+    assert dock.filters is not None
+    dock.filters.set_filter(ImageFilter(min_box_aspect=2.0), immediate=True)
+    with qtbot.waitSignal(dock.filled, timeout=20_000):
+        dock.set_plot("box_aspect")
+    d = dock.dist
+    assert d is not None
+    lo, hi = dock.region.getRegion()
+    assert lo == pytest.approx(1.0) and hi == pytest.approx(d.edges[-1])
+    assert dock.filters.filter.min_box_aspect == 2.0  # drawing did not change the filter

@@ -29,6 +29,7 @@ RANGE_FIELDS: dict[str, tuple[str, str]] = {
 }
 SIZE_KEYS = ("small", "medium", "large")
 BAR_BRUSH = (90, 140, 210)
+LOG_BASE = -0.3  # log₁₀ bars start at 0.5, so that a count of 1 shows
 
 
 def _compute(ds: Dataset, name: str, ids: np.ndarray | None) -> Distribution:
@@ -155,12 +156,13 @@ class StatsDock(QWidget):
         log = self.log.isChecked()
         item.setLabel("left", "count (log)" if log else "count")
         item.getAxis("left").setLogMode(log)
-        heights = d.counts.astype(np.float64)
+        base = LOG_BASE if log else 0.0
+        tops = d.counts.astype(np.float64)  # the bars' tops, in the axis' units
         if log:
-            heights = np.where(heights > 0, np.log10(np.maximum(heights, 1)) + 0, 0.0)
+            tops = np.where(tops > 0, np.log10(np.maximum(tops, 1)), LOG_BASE)
         if d.kind == "bars":
             x = np.arange(len(d.counts), dtype=np.float64)
-            self.plot.addItem(pg.BarGraphItem(x=x, height=heights, width=0.8,
+            self.plot.addItem(pg.BarGraphItem(x=x, height=tops - base, width=0.8, y0=base,
                                               brush=BAR_BRUSH, pen=None))
             ticks = [(i, lab) for i, lab in enumerate(d.labels)]
             step = max(1, math.ceil(len(ticks) / 8))  # labels that do not overlap
@@ -175,8 +177,8 @@ class StatsDock(QWidget):
             item.setLabel("bottom", d.title)
             e = d.edges
             if len(d.counts):
-                self.plot.addItem(pg.PlotDataItem(e, heights, stepMode="center",
-                                                  fillLevel=0, brush=BAR_BRUSH,
+                self.plot.addItem(pg.PlotDataItem(e, tops, stepMode="center",
+                                                  fillLevel=base, brush=BAR_BRUSH,
                                                   pen=pg.mkPen(40, 80, 160)))
             if d.log_x:  # aspect: log₂ positions, labelled as ratios
                 lo, hi = (math.floor(e[0]), math.ceil(e[-1])) if len(e) > 1 else (-1, 1)

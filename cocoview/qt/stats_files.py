@@ -18,6 +18,7 @@ from cocoview.model.safe_write import atomic_write
 
 WIDTH, HEIGHT = 900, 420
 BRUSH = (90, 140, 210)
+LOG_BASE = -0.3  # log₁₀ bars start at 0.5, so that a count of 1 shows
 
 
 def _app() -> object:
@@ -41,14 +42,15 @@ def render_png(d: Distribution) -> bytes:
     log = d.name in ("instances", "images")
     heights = d.counts.astype(np.float64)
     if log:
-        heights = np.where(heights > 0, np.log10(np.maximum(heights, 1)), 0.0)
+        heights = np.where(heights > 0, np.log10(np.maximum(heights, 1)) - LOG_BASE, 0.0)
         item.getAxis("left").setLogMode(True)
         item.setLabel("left", "count (log)")
     else:
         item.setLabel("left", "count")
     if d.kind == "bars":
         x = np.arange(len(d.counts), dtype=np.float64)
-        pw.addItem(pg.BarGraphItem(x=x, height=heights, width=0.8, brush=BRUSH, pen=None))
+        pw.addItem(pg.BarGraphItem(x=x, height=heights, width=0.8,
+                                              y0=LOG_BASE if log else 0.0, brush=BRUSH, pen=None))
         ticks = list(enumerate(d.labels))
         step = max(1, math.ceil(len(ticks) / 12))  # labels that do not overlap
         item.getAxis("bottom").setTicks([ticks[::step], []])

@@ -123,6 +123,10 @@ def build_command_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", help="counts per category, crowd, keypoints, size buckets")
     _files_args(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--plots", type=Path, metavar="DIR",
+                   help="also write every statistics plot as DIR/<plot>.png")
+    p.add_argument("--html", type=Path, metavar="REPORT.html",
+                   help="also write one self-contained page with the plots and tables")
 
     p = sub.add_parser("validate", help="list problems; exit 1 if any is an error")
     _files_args(p)
@@ -174,6 +178,11 @@ def build_command_parser() -> argparse.ArgumentParser:
                    help="images with a non-crowd annotation of this COCO size bucket")
     p.add_argument("--min-annotations", type=int, metavar="N")
     p.add_argument("--max-annotations", type=int, metavar="N")
+    for what, unit in (("width", "px"), ("height", "px"), ("aspect", "w/h")):
+        for end in ("min", "max"):
+            p.add_argument(f"--{end}-box-{what}", type=float, metavar=unit.upper(),
+                           help=f"images with a box of {what} ≥ (min) / ≤ (max) this ({unit};"
+                                " all box flags hold for one box)" if end == "min" else None)
     p.add_argument("--name", metavar="PATTERN", help="shell glob matched against file_name")
     p.add_argument("--ids", metavar="ID,…|@FILE", help="only these image ids")
     p.add_argument("--has-keypoints", action="store_true", default=None)
@@ -237,6 +246,11 @@ def _open(args: argparse.Namespace) -> Any:
 def cmd_stats(args: argparse.Namespace) -> int:
     ds = _open(args)
     st = ds.stats()
+    if args.plots is not None or args.html is not None:
+        from cocoview.qt.stats_files import write_plots  # Qt (offscreen) only when asked
+
+        for path in write_plots(ds, args.plots, args.html):
+            _say(f"wrote {path}", file=sys.stderr)
     if args.json:
         from cocoview.model.cache_info import cache_summary
 
@@ -406,6 +420,7 @@ def _error_category(ds: Any, cat: str | None, flag: str) -> int | str | None:
 def cmd_export(args: argparse.Namespace) -> int:
     from cocoview.model.export import category_rows, export, export_split, write_table
     from cocoview.model.filters import (
+        BOX_FIELDS,
         FilterError,
         FilterExtras,
         ImageFilter,
@@ -430,6 +445,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             has_problems=args.has_problems, problem=_problem_code(args.problem),
             has_fp=_error_category(ds, args.has_fp, "--has-fp"),
             has_missed=_error_category(ds, args.has_missed, "--has-missed"),
+            **{f: getattr(args, f) for f in BOX_FIELDS},
         )
         extras = FilterExtras(min_score=args.min_score)
         ids = filter_images(ds, flt, extras)

@@ -61,6 +61,17 @@ def main() -> int:
     written = [OUT / "main-window.png", OUT / "thumbnail-grid.png"]
     real = Path(os.environ.get("COCOVIEW_REAL_DATA", "") or  # e.g. from a worktree
                 Path(__file__).resolve().parents[2] / "shared" / "data" / "real")
+    win.browser.set_mode("list")  # the Statistics dock (issue 15): a plot that filters
+    win.docks["images"].setMinimumWidth(0)
+    win.docks["statistics"].raise_()
+    win.docks["statistics"].setMinimumWidth(620)
+    win.stats.set_plot("instances")
+    while win.stats.dist is None or win.stats.dist.name != "instances":
+        settle(50)
+    settle(600)
+    win.grab().save(str(OUT / "statistics.png"))
+    written.append(OUT / "statistics.png")
+    win.docks["statistics"].setMinimumWidth(0)
     if real.is_dir():
         win.browser.set_mode("list")
         win.docks["images"].setMinimumWidth(0)

@@ -59,6 +59,13 @@ class ImageFilter:
     #: of any) at the operating point (``FilterExtras.min_score``); needs a results file
     has_fp: int | str | None = None
     has_missed: int | str | None = None
+    # --- box ranges (issue 15, the statistics plots): images with a box in every range ---
+    min_box_width: float | None = None
+    max_box_width: float | None = None
+    min_box_height: float | None = None
+    max_box_height: float | None = None
+    min_box_aspect: float | None = None  # w / h
+    max_box_aspect: float | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -307,6 +314,55 @@ def error_choices(ds: Dataset | None) -> tuple[tuple[str, Any], ...]:
     return (ANY, ("any category", ANY_CAT), *((c.name, c.id) for c in ds.categories))
 
 
+# ----- box ranges (issue 15): one block, set by the statistics dock's histograms ---------
+BOX_FIELDS: tuple[str, ...] = ("min_box_width", "max_box_width", "min_box_height",
+                               "max_box_height", "min_box_aspect", "max_box_aspect")
+
+
+def _box_mask(cx: _Context) -> np.ndarray:
+    """Images with at least one box whose width, height and w/h lie in the ranges given
+    (both ends closed). With categories (any / all of), only their boxes count."""
+    flt, bbox = cx.flt, cx.ds.anns.bbox
+    sel = cx.placed.copy()
+    for lo, hi, col in ((flt.min_box_width, flt.max_box_width, bbox[:, 2]),
+                        (flt.min_box_height, flt.max_box_height, bbox[:, 3])):
+        if lo is not None:
+            sel &= col >= np.float32(lo)
+        if hi is not None:
+            sel &= col <= np.float32(hi)
+    if flt.min_box_aspect is not None or flt.max_box_aspect is not None:
+        w, h = bbox[:, 2].astype(np.float64), bbox[:, 3].astype(np.float64)
+        ok = (w > 0) & (h > 0)
+        sel &= ok
+        h = np.where(ok, h, 1.0)
+        if flt.min_box_aspect is not None:  # w/h ≥ a  ⇔  w ≥ a·h (h > 0), no division
+            sel &= w >= flt.min_box_aspect * h
+        if flt.max_box_aspect is not None:
+            sel &= w <= flt.max_box_aspect * h
+    if flt.categories and flt.match != "none":
+        sel &= cx.in_categories
+    return np.bincount(cx.img[sel], minlength=cx.n) > 0
+
+
+def _box_text(flt: ImageFilter, _ds: Dataset | None) -> str:
+    parts = []
+    for what, lo, hi in (("width", flt.min_box_width, flt.max_box_width),
+                         ("height", flt.min_box_height, flt.max_box_height),
+                         ("w/h", flt.min_box_aspect, flt.max_box_aspect)):
+        if lo is not None and hi is not None:
+            parts.append(f"{lo:g} ≤ {what} ≤ {hi:g}")
+        elif lo is not None:
+            parts.append(f"{what} ≥ {lo:g}")
+        elif hi is not None:
+            parts.append(f"{what} ≤ {hi:g}")
+    return "has a box with " + ", ".join(parts)
+
+
+BOX_CRITERIA: tuple[Criterion, ...] = (
+    Criterion("box", BOX_FIELDS, "annotation", _box_mask, _box_text),
+)
+
+
 CRITERIA: tuple[Criterion, ...] = (
     Criterion("categories", ("categories",), "annotation", _categories_mask,
               _categories_text),
@@ -376,6 +432,7 @@ CRITERIA: tuple[Criterion, ...] = (
               form=Form("Has missed GT:", "Review", choices=error_choices,
                         tip="Images with a ground truth no detection at the min "
                             "score found (bbox, IoU 0.5); needs a results file")),
+    *BOX_CRITERIA,
 )
 
 

@@ -44,6 +44,7 @@ from cocoview.qt.problems_dock import ProblemsDock
 from cocoview.qt.review import ReviewController
 from cocoview.qt.settings import app_settings
 from cocoview.qt.state import ViewerState
+from cocoview.qt.stats_dock import StatsDock
 from cocoview.qt.widgets import RevealButton, show_value
 
 
@@ -66,6 +67,7 @@ DOCKS: tuple[DockSpec, ...] = (
     DockSpec("inspector", "Inspector", Area.RightDockWidgetArea),
     DockSpec("problems", "Problems", Area.RightDockWidgetArea, tab_with="inspector"),
     DockSpec("evaluation", "Evaluation", Area.BottomDockWidgetArea),
+    DockSpec("statistics", "Statistics", Area.RightDockWidgetArea, tab_with="inspector"),
 )
 
 JSON_FILTER = "COCO JSON (*.json *.json.gz *.gz);;All files (*)"
@@ -99,12 +101,14 @@ class MainWindow(QMainWindow):
         self.problems = ProblemsDock(self.state, self)
         for view in (self.inspector, self.filter_model, self.browser):  # the review's views
             self.review.reviewChanged.connect(view.set_review)
+        self.stats = StatsDock(self.state, self, filter_model=self.filter_model)
         self.export_dialog: ExportDialog | None = None
         panels: dict[str, QWidget] = {"images": self.browser, "filter": self.filter_panel,
                                       "categories": self.categories,
                                       "inspector": self.inspector, "problems": self.problems,
                                       "evaluation": EvalDock(self.state, self.review,
-                                                             self.filter_model, self)}
+                                                             self.filter_model, self),
+                                      "statistics": self.stats}
         self.docks: dict[str, QDockWidget] = {}
         for spec in DOCKS:
             self.docks[spec.key] = dock = self._dock(spec.title, panels[spec.key], spec.area)

@@ -10,7 +10,6 @@ import math
 from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -32,7 +31,14 @@ BAR_BRUSH = (90, 140, 210)
 LOG_BASE = -0.3  # log₁₀ bars start at 0.5, so that a count of 1 shows
 
 
+#: pyqtgraph, imported with the first plot (``import pyqtgraph`` costs ~0.5 s: the window
+#: starts without it; the worker imports it, off the GUI thread, see ``_compute``)
+pg: Any = None
+
+
 def _compute(ds: Dataset, name: str, ids: np.ndarray | None) -> Distribution:
+    import pyqtgraph  # noqa: F401  (here, in the worker, so that the GUI thread finds it loaded)
+
     rows = None if ids is None else ds.image_rows(ids)
     return distribution(ds, name, rows)
 
@@ -66,15 +72,10 @@ class StatsDock(QWidget):
         self.log.setToolTip("A logarithmic count axis (long-tailed category counts)")
         self.hint = QLabel(self)
         self.hint.setWordWrap(True)
-        self.plot = pg.PlotWidget(self)
-        self.plot.setBackground("w")
-        self.plot.showGrid(x=False, y=True, alpha=0.3)
-        self.plot.setMenuEnabled(False)
-        self.plot.setMinimumSize(120, 120)
-        self.region = pg.LinearRegionItem(brush=(255, 160, 0, 50))
-        self.region.setZValue(10)
-        self.region.sigRegionChangeFinished.connect(self._region_done)
-        self.plot.scene().sigMouseClicked.connect(self._scene_clicked)
+        self.plot: Any = None  # made with the first plot (_ensure_plot)
+        self.region: Any = None
+        self._slot = QWidget(self)  # where the plot goes
+        self._slot.setMinimumSize(120, 120)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.chooser, 1)
@@ -87,7 +88,8 @@ class StatsDock(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
         lay.addLayout(row)
-        lay.addWidget(self.plot, 1)
+        lay.addWidget(self._slot, 1)
+        self._lay = lay
         lay.addWidget(self.hint)
         self.chooser.currentIndexChanged.connect(self.refresh)
         self.scope.currentIndexChanged.connect(self.refresh)
@@ -118,7 +120,8 @@ class StatsDock(QWidget):
         self._jobs.cancel("plot")
         if ds is None:
             self.dist = None
-            self.plot.clear()
+            if self.plot is not None:
+                self.plot.clear()
             self.hint.setText("No dataset open")
             return
         if not self.isVisible():
@@ -131,8 +134,28 @@ class StatsDock(QWidget):
         self._jobs.submit(ds, lambda d: _compute(d, name, ids), self._done, self._failed,
                           channel="plot")
 
+    def _ensure_plot(self) -> None:
+        global pg
+        if self.plot is not None:
+            return
+        import pyqtgraph
+
+        pg = pyqtgraph
+        self.plot = pg.PlotWidget(self)
+        self.plot.setBackground("w")
+        self.plot.showGrid(x=False, y=True, alpha=0.3)
+        self.plot.setMenuEnabled(False)
+        self.plot.setMinimumSize(120, 120)
+        self.region = pg.LinearRegionItem(brush=(255, 160, 0, 50))
+        self.region.setZValue(10)
+        self.region.sigRegionChangeFinished.connect(self._region_done)
+        self.plot.scene().sigMouseClicked.connect(self._scene_clicked)
+        self._lay.replaceWidget(self._slot, self.plot)
+        self._slot.deleteLater()
+
     def _done(self, dist: Distribution) -> None:
         self.dist = dist
+        self._ensure_plot()
         self._draw()
         self.filled.emit(dist.name)
 
@@ -149,6 +172,8 @@ class StatsDock(QWidget):
     # ----- drawing --------------------------------------------------------
     def _draw(self) -> None:
         d = self.dist
+        if self.plot is None:
+            return
         self.plot.clear()
         if d is None:
             return

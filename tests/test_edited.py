@@ -110,3 +110,28 @@ def test_filters_and_overlays_see_the_edits(synth: Path) -> None:
     view.apply(E.RenameCategory(cats[0], "kitty"))
     assert view.dataset().category(cats[0]).name == "kitty"
     assert ds.category(cats[0]).name != "kitty"  # the opened dataset is untouched
+
+
+def test_images_folder_followed(synth: Path, tmp_path: Path) -> None:
+    ds = dataset.open(synth, cache=False)
+    view = EditedView(ds)
+    view.apply(E.DeleteAnnotation(int(ds.anns.id[0])))
+    v = view.dataset()
+    ds.set_images_dir(tmp_path)
+    assert v.image_root == tmp_path
+
+
+def test_viewer_model_edits(synth: Path) -> None:
+    from cocoview.model.viewer import ViewerModel
+
+    m = ViewerModel()
+    ds = dataset.open(synth, cache=False)
+    m.set_dataset(ds)
+    seen: list[object] = []
+    m.edited.connect(seen.append)
+    first, second = int(ds.image_ids[0]), int(ds.image_ids[1])
+    inv = m.apply_edit(E.DeleteImage(first))
+    assert first not in m.image_list.tolist() and m.current_image == second
+    m.apply_edit(inv)
+    assert m.image_list.tolist()[0] == first and m.current_image == first
+    assert len(seen) == 2 and m.view is not ds

@@ -25,6 +25,29 @@ from cocoview.model.dataset import Dataset
 from cocoview.model.filters import FilterExtras, ImageFilter, filter_images
 
 
+def _delegated(name: str) -> property:
+    def get(self: _EditedDataset) -> object:
+        return getattr(self._edited_base, name)
+
+    def put(self: _EditedDataset, value: object) -> None:
+        setattr(self._edited_base, name, value)
+
+    return property(get, put)
+
+
+class _EditedDataset(Dataset):
+    """A :class:`Dataset` whose columns are the edited ones. Where the images are (and
+    the validation made of the file) stay the opened dataset's: another images folder
+    chosen later is seen here too."""
+
+    _edited_base: Dataset
+    _root = _delegated("_root")
+    _root_hits = _delegated("_root_hits")
+    _real_root = _delegated("_real_root")
+    images_dir = _delegated("images_dir")
+    _problems = _delegated("_problems")
+
+
 class EditedView:
     """The edit layer of ``ds`` with its edited columns and counts."""
 
@@ -209,6 +232,10 @@ class EditedView:
             return self._view
         ds = self.base
         v = copy.copy(ds)
+        for name in ("_root", "_root_hits", "_real_root", "images_dir", "_problems"):
+            v.__dict__.pop(name, None)
+        v.__class__ = _EditedDataset
+        v._edited_base = ds  # type: ignore[attr-defined]
         v.anns = replace(ds.anns, category_id=self.cat, iscrowd=self.crowd)
         v.ann_image_row = np.where(self.alive, ds.ann_image_row, -1)
         v.ann_order = ds.ann_order[self.alive[ds.ann_order]]
@@ -225,7 +252,6 @@ class EditedView:
         v._incidence = None
         v._super_counts = {n: (int(self.super_instances[i]), int(self.super_images[i]))
                            for i, n in enumerate(self._supers)}
-        v._problems = ds._problems  # validation is of the file, as opened
         self._view = v
         return v
 

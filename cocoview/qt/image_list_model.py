@@ -50,6 +50,7 @@ class ImageListModel(QAbstractTableModel):
         state.imagePolicyChanged.connect(self._thumbnails_stale)
         state.datasetChanged.connect(self._icons.clear)
         thumbnails.thumbnailReady.connect(self._thumbnail_ready)
+        state.edited.connect(self._counts_changed)
 
     # ----- lookups ------------------------------------------------------
     def image_id(self, row: int) -> int:
@@ -95,7 +96,7 @@ class ImageListModel(QAbstractTableModel):
             Qt.ItemFlag.ItemNeverHasChildren
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        ds = self.state.dataset
+        ds = self.state.view  # the edited counts (issue 17)
         if ds is None or not index.isValid() or not 0 <= index.row() < len(self._ids):
             return None
         row, col = index.row(), index.column()
@@ -125,6 +126,12 @@ class ImageListModel(QAbstractTableModel):
         if role == R.ToolTipRole:
             return self._tooltip(row)
         return None
+
+    def _counts_changed(self, _edit: object) -> None:
+        """An edit: the count column repaints (the views ask only for the visible rows)."""
+        if len(self._ids):
+            self.dataChanged.emit(self.index(0, 2), self.index(len(self._ids) - 1, 2),
+                                  [Qt.ItemDataRole.DisplayRole])
 
     # ----- thumbnails ---------------------------------------------------
     def _thumbnail(self, row: int) -> tuple[QImage | None, bool]:
@@ -168,7 +175,7 @@ class ImageListModel(QAbstractTableModel):
                                   [Qt.ItemDataRole.DecorationRole, THUMBNAIL_ROLE])
 
     def _tooltip(self, row: int) -> str:
-        ds = self.state.dataset
+        ds = self.state.view
         r = self._ds_row(row)
         if ds is None or r < 0:
             return ""
@@ -185,7 +192,7 @@ class ImageListModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Sort the browsed list by a column (-1: back to the file's order); navigation
         follows. Vectorised over the columns (a stable sort: ties keep their order)."""
-        ds = self.state.dataset
+        ds = self.state.view
         ids = self.state.image_list
         if ds is None or not len(ids):
             return

@@ -372,7 +372,7 @@ class EditController(QObject):
         menu.addAction("Delete…", partial(self.delete_category, cid)).setObjectName(
             "category_delete")
 
-    def handlers(self) -> dict[str, Callable[[], None]]:
+    def handlers(self) -> dict[str, Callable[[], object]]:
         return {"undo": self.stack.undo, "redo": self.stack.redo,
                 "delete_annotation": self.delete_selected, "relabel": self.relabel_selected,
                 "toggle_crowd": self.toggle_crowd, "delete_image": self.delete_image,

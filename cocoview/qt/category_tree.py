@@ -137,17 +137,20 @@ class CategoryTreeModel(QAbstractItemModel):
         if isinstance(edit, (E.RenameCategory, E.MergeCategory, E.DeleteCategory)):
             self._reset()
             return
-        ds = self._state.view
-        if ds is None:
+        ds, edits = self._state.dataset, self._state.model.edits
+        if ds is None or edits is None:
             return
-        inst, imgs = ds.category_counts()
+        inst, imgs = edits.instances, edits.images  # incremental: no view is built
         k_of = {c.id: k for k, c in enumerate(ds.categories)}
         for node in self._cats:
             if node.cat is not None:
                 k = k_of[node.cat.id]
                 node.instances, node.images = int(inst[k]), int(imgs[k])
         supers = [n for n in self._root.children if n.cat is None]
-        self._super_counts(ds, supers)
+        sup = {n: (int(edits.super_instances[i]), int(edits.super_images[i]))
+               for i, n in enumerate(edits._supers)}
+        for s in supers:
+            s.instances, s.images = sup.get(s.name, (0, 0))
         roles = [Qt.ItemDataRole.DisplayRole, SORT_ROLE]
         for parent in [self._root, *supers]:
             if parent.children:

@@ -96,7 +96,7 @@ class ImageListModel(QAbstractTableModel):
             Qt.ItemFlag.ItemNeverHasChildren
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        ds = self.state.view  # the edited counts (issue 17)
+        ds = self.state.dataset
         if ds is None or not index.isValid() or not 0 <= index.row() < len(self._ids):
             return None
         row, col = index.row(), index.column()
@@ -107,7 +107,7 @@ class ImageListModel(QAbstractTableModel):
                 return (ds.image_file_names[r] or f"(image {self._ids[row]})") if r >= 0 else ""
             if col == 1:
                 return int(self._ids[row])
-            return int(ds.image_ann_count[r]) if r >= 0 else 0
+            return int(self._counts()[r]) if r >= 0 else 0
         if role == R.DecorationRole and col == 0:
             return self._icon(row)
         if role == THUMBNAIL_ROLE:
@@ -121,11 +121,18 @@ class ImageListModel(QAbstractTableModel):
             return (int(ds.image_width[r]), int(ds.image_height[r])) if r >= 0 else None
         if role == SUBTITLE_ROLE:
             r = self._ds_row(row)
-            n = int(ds.image_ann_count[r]) if r >= 0 else 0
+            n = int(self._counts()[r]) if r >= 0 else 0
             return f"#{int(self._ids[row])} · {n} ann."
         if role == R.ToolTipRole:
             return self._tooltip(row)
         return None
+
+    def _counts(self) -> np.ndarray:
+        """Annotations per image row, after the edits (kept incrementally, issue 17)."""
+        edits = self.state.model.edits
+        ds = self.state.dataset
+        return edits.image_count if edits is not None else (
+            ds.image_ann_count if ds is not None else np.zeros(0, np.int64))
 
     def _counts_changed(self, _edit: object) -> None:
         """An edit: the count column repaints (the views ask only for the visible rows)."""

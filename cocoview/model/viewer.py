@@ -21,6 +21,8 @@ from cocoview.model.look import Look
 
 if TYPE_CHECKING:
     from cocoview.model.dataset import Dataset
+    from cocoview.model.edited import EditedView
+    from cocoview.model.edits import Edit
 
 LAYER_KEYS = ("masks", "boxes", "stuff_boxes", "keypoints", "labels", "results")
 DEFAULT_LAYERS = {"masks": True, "boxes": True, "stuff_boxes": False, "keypoints": True,
@@ -58,6 +60,8 @@ class ViewerModel:
     color_by_instance_changed = Signal(bool)
     #: the image filter was edited (the new ImageFilter); applying it is separate
     filter_changed = Signal(object)
+    #: an edit was applied (the Edit; ``edited_view`` has the edited data, issue 17)
+    edited = Signal(object)
 
     def __init__(self) -> None:
         self.dataset: Dataset | None = None
@@ -77,12 +81,17 @@ class ViewerModel:
         self.allow_outside_images = False
         self.filter = ImageFilter()
         self._look: Look | None = None
+        #: the edits of the open dataset (made at the first edit; None: unedited)
+        self.edits: EditedView | None = None
+        self._deleted_at: dict[int, int] = {}  # deleted image id → its place in the list
         self._look_key: tuple[object, ...] = ()
 
     # ----- dataset & list ---------------------------------------------
     def set_dataset(self, ds: Dataset | None) -> None:
         """Show ``ds`` (every image, nothing hidden or selected; the filter is cleared)."""
         self.dataset = ds
+        self.edits = None
+        self._deleted_at = {}
         self.set_filter(ImageFilter())
         self.hidden_categories = set()
         self.selection = frozenset()
@@ -120,6 +129,50 @@ class ViewerModel:
         ids = filter_images(self.dataset, self.filter)
         self.set_image_list(ids, self.filter.describe(self.dataset))
         return len(ids)
+
+    # ----- edits (issue 17) -----------------------------------------------
+    @property
+    def view(self) -> Dataset | None:
+        """The dataset as the edits make it (the opened one while nothing is edited)."""
+        return self.edits.dataset() if self.edits is not None else self.dataset
+
+    def apply_edit(self, edit: Edit) -> Edit:
+        """Apply ``edit`` (EditError: nothing changed); returns its inverse. A deleted image
+        leaves the browsed list (and comes back to its place when restored)."""
+        from cocoview.model import edits as E
+        from cocoview.model.edited import EditedView
+
+        if self.dataset is None:
+            raise E.EditError("no dataset is open")
+        if self.edits is None:
+            self.edits = EditedView(self.dataset)
+        inverse = self.edits.apply(edit)
+        if isinstance(edit, E.DeleteImage):
+            self._list_after_image_edit(int(edit.image_id), edit.restore)
+        self.edited.emit(edit)
+        return inverse
+
+    def _list_after_image_edit(self, image_id: int, restored: bool) -> None:
+        ids = self.image_list
+        if not restored:
+            hits = np.flatnonzero(ids == image_id)
+            if not len(hits):
+                return
+            at = int(hits[0])
+            self._deleted_at[image_id] = at
+            was_current = image_id == self.current_image
+            self.image_list = np.delete(ids, at)
+            self.image_list_changed.emit()
+            if was_current and len(self.image_list):
+                self.set_current_image(int(self.image_list[min(at, len(self.image_list) - 1)]))
+            elif was_current:
+                self.set_current_image(-1)
+            return
+        at = self._deleted_at.pop(image_id, len(ids))
+        if image_id not in ids:
+            self.image_list = np.insert(ids, min(at, len(ids)), image_id)
+            self.image_list_changed.emit()
+        self.set_current_image(image_id)
 
     def current_index(self) -> int:
         """Position of the current image in the browsed list (-1 if not in it)."""

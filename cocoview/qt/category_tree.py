@@ -10,6 +10,7 @@ and double-click → "images with this category".
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
@@ -82,6 +83,7 @@ class CategoryTreeModel(QAbstractItemModel):
         self._build()
         state.datasetChanged.connect(self._reset)
         state.visibilityChanged.connect(self._visibility_changed)
+        state.edited.connect(self._edited)
 
     # ----- building ---------------------------------------------------------
     def _reset(self) -> None:
@@ -94,12 +96,16 @@ class CategoryTreeModel(QAbstractItemModel):
         self._cats = []
         self._node_of: dict[int, _Node] = {}
         self._hidden_shown = set(self._state.hidden_categories)
-        ds = self._state.dataset
+        ds = self._state.view  # the edited categories and counts (issue 17)
         if ds is None:
             return
+        edits = self._state.model.edits
+        gone = edits.gone_categories() if edits is not None else set()
         inst, imgs = ds.category_counts()
         supers: dict[str, _Node] = {}
         for cat, n_inst, n_img in zip(ds.categories, inst.tolist(), imgs.tolist(), strict=True):
+            if cat.id in gone:
+                continue  # deleted or merged
             parent = root
             if cat.supercategory:
                 parent = supers.get(cat.supercategory) or root
@@ -122,6 +128,35 @@ class CategoryTreeModel(QAbstractItemModel):
         counts = ds.supercategory_counts()
         for s in supers:
             s.instances, s.images = counts.get(s.name, (0, 0))
+
+    def _edited(self, edit: object) -> None:
+        """An edit (issue 17): a category edit rebuilds the tree; an annotation edit
+        updates the counts in place (read from the edited view's incremental counts)."""
+        from cocoview.model import edits as E
+
+        if isinstance(edit, (E.RenameCategory, E.MergeCategory, E.DeleteCategory)):
+            self._reset()
+            return
+        ds, edits = self._state.dataset, self._state.model.edits
+        if ds is None or edits is None:
+            return
+        inst, imgs = edits.instances, edits.images  # incremental: no view is built
+        k_of = {c.id: k for k, c in enumerate(ds.categories)}
+        for node in self._cats:
+            if node.cat is not None:
+                k = k_of[node.cat.id]
+                node.instances, node.images = int(inst[k]), int(imgs[k])
+        supers = [n for n in self._root.children if n.cat is None]
+        sup = {n: (int(edits.super_instances[i]), int(edits.super_images[i]))
+               for i, n in enumerate(edits._supers)}
+        for s in supers:
+            s.instances, s.images = sup.get(s.name, (0, 0))
+        roles = [Qt.ItemDataRole.DisplayRole, SORT_ROLE]
+        for parent in [self._root, *supers]:
+            if parent.children:
+                self.dataChanged.emit(self.createIndex(0, 1, parent.children[0]),
+                                      self.createIndex(len(parent.children) - 1, 2,
+                                                       parent.children[-1]), roles)
 
     # ----- structure --------------------------------------------------------
     def _node(self, index: Index) -> _Node:
@@ -301,6 +336,8 @@ class CategoryPanel(QWidget):
         self._state = state
         #: the shared image filter (with it, the menu has "Filter:" entries)
         self.filter_model = filter_model
+        #: more entries of a row's context menu: ``extend(menu, category id or None)``
+        self.menu_extenders: list[Callable[[QMenu, int | None], None]] = []
         self.model = CategoryTreeModel(state, self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
@@ -407,7 +444,7 @@ class CategoryPanel(QWidget):
 
     def show_images_with(self, category_id: int) -> None:
         """Browse the images that hold ``category_id``."""
-        ds = self._state.dataset
+        ds = self._state.view
         if ds is None:
             return
         name = ds.category(category_id).name
@@ -447,6 +484,8 @@ class CategoryPanel(QWidget):
                                lambda: flt.require(cid)).setObjectName("filter_require")
             menu.addAction(f"Filter: …exclude {what} (none)", lambda: flt.exclude(ids)) \
                 .setObjectName("filter_exclude")
+        for extend in self.menu_extenders:  # e.g. the edits: rename, merge into…, delete
+            extend(menu, cid)
         menu.addSeparator()
         menu.addAction("Show all", lambda: self._set_all(True))
         menu.addAction("Hide all", lambda: self._set_all(False))

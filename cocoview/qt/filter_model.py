@@ -17,7 +17,9 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from cocoview.model.dataset import Dataset
-from cocoview.model.filters import FilterExtras, ImageFilter, Match, Slow, filter_images
+from cocoview.model.edited import edited_filter
+from cocoview.model.filters import FilterExtras, ImageFilter, Match, Slow
+from cocoview.model.filters import filter_images as _filter_images
 from cocoview.qt.jobs import Jobs
 from cocoview.qt.state import ViewerState
 
@@ -165,10 +167,13 @@ class FilterModel(QObject):
     def apply_now(self) -> None:
         """Apply the filter to the viewer state now (after the slow criteria are known)."""
         self._timer.stop()
-        ds = self._state.dataset
+        ds = self._state.view  # the edited data (issue 17)
         if ds is None:
             return
         flt = self.filter
+        edits = self._state.model.edits
+        filter_images = _filter_images if edits is None else partial(
+            edited_filter, image_deleted=edits.image_deleted.copy())
         missing = [w for w in needed_slow(flt) if w not in self._ready]
         if missing:
             self._waiting = True

@@ -149,6 +149,8 @@ class FrameLoader(QObject):
         self.look: Look = DEFAULT_LOOK
         self.allow_outside = False  # open files outside the images folder (a user setting)
         self._pending: set[int] = set()  # image ids with a frame job under way
+        self._serial = 0  # counts the edits seen (set_view)
+        self._fresh_from: dict[int, int] = {}  # image id → the first serial still valid
 
     # ----- API ----------------------------------------------------------
     def set_dataset(self, ds: Dataset | None) -> None:
@@ -158,6 +160,28 @@ class FrameLoader(QObject):
         self.wanted = -1
         self.jobs.cancel()  # results of the old dataset are dropped
         self._pending.clear()
+
+    def set_view(self, ds: Dataset | None, image_ids: list[int] | None = None) -> None:
+        """The dataset was edited (issue 17): frames are made from ``ds`` (the edited view)
+        from now on; those of ``image_ids`` (None: every image) are made again, the
+        wanted one first. Frames of other images stay cached."""
+        self.dataset = ds
+        self._serial += 1
+        if image_ids is None:
+            self.cache.clear()
+            self.cache_bytes = 0
+            self.jobs.cancel()
+            self._pending.clear()
+        else:
+            for iid in image_ids:
+                old = self.cache.pop(iid, None)
+                if old is not None:
+                    self.cache_bytes -= old.nbytes
+                self._pending.discard(iid)
+                self._fresh_from[iid] = self._serial  # a frame made before is dropped
+        if ds is not None and self.wanted >= 0 and (image_ids is None
+                                                     or self.wanted in image_ids):
+            self._submit_frame(self.wanted, priority=2)
 
     def refresh(self) -> None:
         """Make every frame again (the images folder changed); the wanted one first."""
@@ -226,7 +250,8 @@ class FrameLoader(QObject):
         self._pending.add(image_id)
         self.jobs.submit(self.dataset, partial(_make_frame, image_id=image_id, look=self.look,
                                                allow_outside=self.allow_outside),
-                         self._frame_done, partial(self._frame_failed, image_id),
+                         partial(self._frame_done, serial=self._serial),
+                         partial(self._frame_failed, image_id),
                          priority=priority)
 
     def _submit_look(self, frame: Frame) -> None:
@@ -234,7 +259,7 @@ class FrameLoader(QObject):
             return
         look = self.look
         self.jobs.submit(self.dataset, partial(_reblend, frame=frame, look=look),
-                         partial(self._look_done, frame.image_id, look),
+                         partial(self._look_done, frame.image_id, look, made=frame),
                          partial(self._frame_failed, frame.image_id), priority=2)
 
     def _frame_failed(self, image_id: int, exc: Exception) -> None:
@@ -242,7 +267,9 @@ class FrameLoader(QObject):
         if image_id == self.wanted:
             self.failed.emit(image_id, f"{type(exc).__name__}: {exc}")
 
-    def _frame_done(self, frame: Frame) -> None:
+    def _frame_done(self, frame: Frame, serial: int = 0) -> None:
+        if serial < self._fresh_from.get(frame.image_id, 0):
+            return  # made before an edit of its image; a new one is on its way
         self._pending.discard(frame.image_id)
         self._store(frame)
         if frame.image_id == self.wanted:
@@ -250,9 +277,10 @@ class FrameLoader(QObject):
             if frame.look != self.look:
                 self._submit_look(frame)
 
-    def _look_done(self, image_id: int, look: Look, composite_: QImage | None) -> None:
+    def _look_done(self, image_id: int, look: Look, composite_: QImage | None,
+                   made: Frame | None = None) -> None:
         frame = self.cache.get(image_id)
-        if frame is None or look != self.look:
+        if frame is None or look != self.look or (made is not None and frame is not made):
             return  # a newer look is on its way
         self.cache_bytes -= frame.nbytes
         frame.composite = composite_

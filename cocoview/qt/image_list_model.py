@@ -59,6 +59,7 @@ class ImageListModel(QAbstractTableModel):
         state.imagePolicyChanged.connect(self._thumbnails_stale)
         state.datasetChanged.connect(self._icons.clear)
         thumbnails.thumbnailReady.connect(self._thumbnail_ready)
+        state.edited.connect(self._counts_changed)
 
     # ----- lookups ------------------------------------------------------
     def image_id(self, row: int) -> int:
@@ -117,7 +118,7 @@ class ImageListModel(QAbstractTableModel):
                 return (ds.image_file_names[r] or f"(image {self._ids[row]})") if r >= 0 else ""
             if col == 1:
                 return int(self._ids[row])
-            return int(ds.image_ann_count[r]) if r >= 0 else 0
+            return int(self._counts()[r]) if r >= 0 else 0
         if role == R.DecorationRole and col == 0:
             return self._icon(row)
         if role == THUMBNAIL_ROLE:
@@ -131,7 +132,7 @@ class ImageListModel(QAbstractTableModel):
             return (int(ds.image_width[r]), int(ds.image_height[r])) if r >= 0 else None
         if role == SUBTITLE_ROLE:
             r = self._ds_row(row)
-            n = int(ds.image_ann_count[r]) if r >= 0 else 0
+            n = int(self._counts()[r]) if r >= 0 else 0
             sub = f"#{int(self._ids[row])} · {n} ann."
             if self._per is not None and r >= 0:
                 sub += f" · {int(self._per['fp'][r])} FP · {int(self._per['missed'][r])} missed"
@@ -167,6 +168,19 @@ class ImageListModel(QAbstractTableModel):
             return None
         v = self._per[key][r]
         return round(float(v), 2) if key == "errors" else int(v)
+
+    def _counts(self) -> np.ndarray:
+        """Annotations per image row, after the edits (kept incrementally, issue 17)."""
+        edits = self.state.model.edits
+        ds = self.state.dataset
+        return edits.image_count if edits is not None else (
+            ds.image_ann_count if ds is not None else np.zeros(0, np.int64))
+
+    def _counts_changed(self, _edit: object) -> None:
+        """An edit: the count column repaints (the views ask only for the visible rows)."""
+        if len(self._ids):
+            self.dataChanged.emit(self.index(0, 2), self.index(len(self._ids) - 1, 2),
+                                  [Qt.ItemDataRole.DisplayRole])
 
     # ----- thumbnails ---------------------------------------------------
     def _thumbnail(self, row: int) -> tuple[QImage | None, bool]:
@@ -210,7 +224,7 @@ class ImageListModel(QAbstractTableModel):
                                   [Qt.ItemDataRole.DecorationRole, THUMBNAIL_ROLE])
 
     def _tooltip(self, row: int) -> str:
-        ds = self.state.dataset
+        ds = self.state.view
         r = self._ds_row(row)
         if ds is None or r < 0:
             return ""
@@ -227,7 +241,7 @@ class ImageListModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Sort the browsed list by a column (-1: back to the file's order); navigation
         follows. Vectorised over the columns (a stable sort: ties keep their order)."""
-        ds = self.state.dataset
+        ds = self.state.view
         ids = self.state.image_list
         if ds is None or not len(ids):
             return

@@ -30,6 +30,7 @@ from cocoview.model.layer_data import DATA_LAYERS, hidden, layers_with_data
 from cocoview.qt.actions import SPECS
 from cocoview.qt.canvas import Canvas
 from cocoview.qt.category_tree import CategoryPanel
+from cocoview.qt.editing import EditController
 from cocoview.qt.eval_dock import EvalDock
 from cocoview.qt.export_dialog import ExportDialog
 from cocoview.qt.filter_model import FilterModel
@@ -103,6 +104,7 @@ class MainWindow(QMainWindow):
             self.review.reviewChanged.connect(view.set_review)
         self.stats = StatsDock(self.state, self, filter_model=self.filter_model)
         self.export_dialog: ExportDialog | None = None
+        self.editing = EditController(self)  # undo stack, journal, Save As (issue 17)
         panels: dict[str, QWidget] = {"images": self.browser, "filter": self.filter_panel,
                                       "categories": self.categories,
                                       "inspector": self.inspector, "problems": self.problems,
@@ -127,6 +129,9 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_status()
         self._connect()
+        self.editing.attach(self.actions_)
+        self.categories.menu_extenders.append(self.editing.extend_category_menu)
+        self.editing.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self._dataset_actions()
         self._restore()
 
@@ -167,6 +172,7 @@ class MainWindow(QMainWindow):
             "set_images": self.set_images_dialog,
             "fullscreen": self.toggle_fullscreen,
             "shortcuts": self.show_shortcuts, "about": self.show_about,
+            **self.editing.handlers(),
         }
         for spec in SPECS:
             act = QAction(spec.text, self)
@@ -199,13 +205,14 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
-        menus = {g: bar.addMenu(f"&{g}") for g in ("File", "View", "Go", "Help")}
+        menus = {g: bar.addMenu(f"&{g}") for g in ("File", "Edit", "View", "Go", "Help")}
         for spec in SPECS:
             menu = menus[spec.group]
             if spec.key == "use_cache":
                 self.recent_menu = menu.addMenu("Open &Recent")
                 self.recent_menu.aboutToShow.connect(self._fill_recent)
-            if spec.key in ("use_cache", "close", "quit", "export", "fit", "opacity_up", "goto",
+            if spec.key in ("use_cache", "close", "quit", "save_as", "fit", "opacity_up", "goto",
+                            "delete_annotation", "tag_image",
                             "clear_filter", "fullscreen"):
                 menu.addSeparator()
             menu.addAction(self.actions_[spec.key])
@@ -380,7 +387,7 @@ class MainWindow(QMainWindow):
         has_results = ds.results is not None
         for w in (self.actions_["results"], self.score_label, self.score_spin):
             w.setEnabled(has_results)
-        self.setWindowTitle(f"{req.describe()} — cocoview")
+        self.setWindowTitle(f"{req.describe()}[*] — cocoview")  # [*]: unsaved edits
         if req.label != "demo dataset":
             self._add_recent(req)
 
@@ -660,6 +667,10 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.editing.may_close():  # unsaved edits: Save / Discard / Cancel
+            event.ignore()
+            return
+        self.editing.shutdown()
         self.save_settings()
         self.loader.wait()
         self.frames.shutdown()

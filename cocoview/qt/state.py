@@ -42,6 +42,8 @@ class ViewerState(QObject):
     colorByInstanceChanged = Signal(bool)
     #: whether image files outside the images folder may be opened changed
     imagePolicyChanged = Signal()
+    #: an edit was applied (the Edit; :attr:`view` is the edited dataset, issue 17)
+    edited = Signal(object)
 
     def __init__(self, parent: QObject | None = None, model: ViewerModel | None = None) -> None:
         super().__init__(parent)
@@ -58,6 +60,7 @@ class ViewerState(QObject):
         m.min_score_changed.connect(self.minScoreChanged.emit)
         m.color_by_instance_changed.connect(self.colorByInstanceChanged.emit)
         m.image_policy_changed.connect(self.imagePolicyChanged.emit)
+        m.edited.connect(self.edited.emit)
 
     def _selection_changed(self, items: frozenset[Item]) -> None:
         self.selectionChanged.emit(self.model.selected_row)
@@ -71,6 +74,11 @@ class ViewerState(QObject):
     @property
     def dataset(self) -> Dataset | None:
         return self.model.dataset
+
+    @property
+    def view(self) -> Dataset | None:
+        """The dataset as the edits make it (what the views count and draw)."""
+        return self.model.view
 
     @property
     def image_list(self) -> np.ndarray:

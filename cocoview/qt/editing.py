@@ -1,0 +1,560 @@
+"""Editing in the app (issue 17): each edit a named ``QUndoCommand`` on one
+``QUndoStack``, the actions that make them, the journal that keeps them across a
+crash, Save As in a job, and the questions on closing and on reopening.
+
+The edits themselves are the model's (``model/edits.py`` through the viewer model's
+:meth:`~cocoview.model.viewer.ViewerModel.apply_edit`); this module only names them,
+asks the user, and writes the journal off the GUI thread.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QAction, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox
+
+from cocoview.model import edits as E
+from cocoview.model.dataset import Dataset
+from cocoview.model.edited import EditedView
+from cocoview.model.journal import Journal, JournalError, journal_path, read
+from cocoview.model.safe_write import WriteError
+from cocoview.qt.jobs import Jobs
+from cocoview.qt.state import ViewerState
+
+if TYPE_CHECKING:
+    from cocoview.qt.main_window import MainWindow
+
+Answer = Literal["save", "discard", "cancel"]
+
+
+def edit_text(ds: Dataset, edits: Sequence[E.Edit], view: EditedView | None = None) -> str:
+    """What the Edit menu calls an edit ("Delete annotation 123", "Relabel 3 annotations
+    to dog")."""
+    def cat(cid: int | None) -> str:
+        if cid is None:
+            return "?"
+        try:
+            return view.category_name(cid) if view is not None else ds.category(cid).name
+        except KeyError:
+            return str(cid)
+
+    e, n = edits[0], len(edits)
+    if isinstance(e, E.DeleteAnnotation):
+        return f"Delete annotation {e.ann_id}" if n == 1 else f"Delete {n} annotations"
+    if isinstance(e, E.Relabel):
+        what = f"annotation {e.ann_id}" if n == 1 else f"{n} annotations"
+        return f"Relabel {what} to {cat(e.category_id)}"
+    if isinstance(e, E.SetCrowd):
+        what = f"annotation {e.ann_id}" if n == 1 else f"{n} annotations"
+        return f"Set crowd of {what} to {e.iscrowd}"
+    if isinstance(e, E.RenameCategory):
+        return f"Rename category {cat(e.category_id)} to {e.name}"
+    if isinstance(e, E.MergeCategory):
+        return f"Merge category {cat(e.source)} into {cat(e.into)}"
+    if isinstance(e, E.DeleteCategory):
+        return f"Delete category {cat(e.category_id)}"
+    if isinstance(e, E.DeleteImage):
+        return f"Delete image {e.image_id}"
+    if isinstance(e, E.SetTags):
+        return f"Tag image {e.image_id}: {', '.join(e.tags) or '(none)'}"
+    return type(e).__name__
+
+
+class JournalWriter:
+    """Appends edits to the journal in a thread of its own (each line is fsynced: the
+    GUI thread does no file I/O). :meth:`wait` returns once every edit is on disk."""
+
+    def __init__(self, src: Path) -> None:
+        self.src = src
+        self.path = journal_path(src)
+        self._queue: queue.Queue[tuple[str, E.Edit | None]] = queue.Queue()
+        self._journal: Journal | None = None
+        self.error = ""
+        self._thread = threading.Thread(target=self._run, name="cocoview-journal", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            what, edit = self._queue.get()
+            try:
+                if what == "record" and edit is not None:
+                    if self._journal is None:
+                        self._journal = Journal(self.src, self.path)
+                    self._journal.record(edit)
+                elif what in ("discard", "close"):
+                    if self._journal is not None:
+                        (self._journal.discard if what == "discard" else self._journal.close)()
+                        self._journal = None
+                    elif what == "discard":
+                        self.path.unlink(missing_ok=True)
+            except OSError as exc:  # a full disk: said in the status bar, editing goes on
+                self.error = f"cannot write the edit journal {self.path}: {exc}"
+            finally:
+                self._queue.task_done()
+            if what == "close":
+                return
+
+    def record(self, edit: E.Edit) -> None:
+        self._queue.put(("record", edit))
+
+    def discard(self) -> None:
+        """Remove the journal (the edits are saved, or the user discarded them)."""
+        self._queue.put(("discard", None))
+
+    def close(self) -> None:
+        self._queue.put(("close", None))
+
+    def wait(self) -> None:
+        self._queue.join()
+
+
+class EditCommand(QUndoCommand):
+    """Some edits made together (one user action); undo applies their inverses."""
+
+    def __init__(self, ctl: EditController, edits: list[E.Edit], inverses: list[E.Edit],
+                 text: str) -> None:
+        super().__init__(text)
+        self.ctl, self.edits, self.inverses = ctl, edits, inverses
+        self._first = True  # pushed after being applied: the first redo does nothing
+
+    def redo(self) -> None:
+        if self._first:
+            self._first = False
+            return
+        self.inverses = self.ctl.apply_all(self.edits)
+
+    def undo(self) -> None:
+        self.ctl.apply_all(list(reversed(self.inverses)))
+
+
+class EditController(QObject):
+    """The window's edits: the undo stack, the journal, Save As, the questions."""
+
+    message = Signal(str)
+    saved = Signal(object)  # the Path written
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.state: ViewerState = window.state
+        self.stack = QUndoStack(self)
+        self.jobs = Jobs(self)
+        self.journal: JournalWriter | None = None
+        self.saving = False
+        self._close_after_save = False
+        self.stack.cleanChanged.connect(self._clean_changed)
+        self._actions: dict[str, QAction] = {}
+        self.state.datasetChanged.connect(self._dataset_changed)
+        self.state.edited.connect(self._follow_edit)
+
+    # ----- the questions (tests replace these) ---------------------------
+    def ask_category(self, title: str, exclude: int | None = None) -> int | None:
+        view = self.state.model.edits
+        ds = self.state.dataset
+        if ds is None:
+            return None
+        gone = view.gone_categories() if view is not None else set()
+        cats = [c for c in ds.categories if c.id not in gone and c.id != exclude]
+        names = [f"{view.category_name(c.id) if view else c.name}  (id {c.id})" for c in cats]
+        item, ok = QInputDialog.getItem(self.window, title, "Category:", names, 0, False)
+        return cats[names.index(item)].id if ok and item in names else None
+
+    def ask_text(self, title: str, label: str, text: str = "") -> str | None:
+        value, ok = QInputDialog.getText(self.window, title, label, text=text)
+        return value if ok else None
+
+    def confirm(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self.window, title, text)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def ask_unsaved(self) -> Answer:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved edits",
+                          f"{self._unsaved_text()} Save them before closing?",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self.window)
+        b = box.exec()
+        return {QMessageBox.StandardButton.Save: "save",
+                QMessageBox.StandardButton.Discard: "discard"}.get(
+            QMessageBox.StandardButton(b), "cancel")  # type: ignore[return-value]
+
+    def ask_restore(self, n: int, path: Path) -> bool:
+        return self.confirm("Restore unsaved edits",
+                            f"{n} edit{'s' if n != 1 else ''} of {path.name} were not saved "
+                            "(the app was closed without saving, or it crashed). Restore them?")
+
+    def ask_save_path(self) -> tuple[Path, bool] | None:
+        """(where, overwrite the original confirmed) or None."""
+        ds = self.state.dataset
+        if ds is None:
+            return None
+        src = ds.files[0].path
+        start = str(src.with_name(src.stem.removesuffix(".json") + "_edited.json"))
+        name, _ = QFileDialog.getSaveFileName(self.window, "Save As", start,
+                                              "COCO JSON (*.json)")
+        if not name:
+            return None
+        out = Path(name)
+        if out.resolve() == src.resolve():
+            box = QMessageBox(QMessageBox.Icon.Warning, "Overwrite original",
+                              f"Write over the original {src.name}? A backup is kept as "
+                              f"{src.name}.bak.", QMessageBox.StandardButton.Cancel,
+                              self.window)
+            over = box.addButton("Overwrite original", QMessageBox.ButtonRole.AcceptRole)
+            box.exec()
+            if box.clickedButton() is not over:
+                return None
+            return out, True
+        return out, False
+
+    # ----- applying -------------------------------------------------------
+    def apply_all(self, edits: list[E.Edit]) -> list[E.Edit]:
+        """Apply ``edits`` in order; all or none (an EditError rolls back the applied)."""
+        done: list[E.Edit] = []
+        try:
+            for e in edits:
+                done.append(self.state.model.apply_edit(e))
+                if self.journal is not None:
+                    self.journal.record(e)
+        except E.EditError:
+            for inv in reversed(done):
+                self.state.model.apply_edit(inv)
+                if self.journal is not None:
+                    self.journal.record(inv)
+            raise
+        return done
+
+    def edit(self, edits: list[E.Edit], text: str = "") -> bool:
+        """One user action: applied, named on the undo stack; a bad edit is a message
+        (and nothing changes)."""
+        ds = self.state.dataset
+        if ds is None or not edits:
+            return False
+        if self.saving:
+            self._say("Saving… edits wait until the file is written")
+            return False
+        if self.journal is None:
+            self.journal = JournalWriter(ds.files[0].path)
+        name = text or edit_text(ds, edits, self.state.model.edits)
+        try:
+            inverses = self.apply_all(edits)
+        except E.EditError as exc:
+            self._refuse(str(exc))
+            return False
+        self.stack.push(EditCommand(self, edits, inverses, name))
+        self._say(name)
+        return True
+
+    def _refuse(self, why: str) -> None:
+        self._say(f"Not done: {why}")
+        box = QMessageBox(QMessageBox.Icon.Warning, "Edit not possible", why,
+                          parent=self.window)
+        box.setObjectName("edit_error")
+        box.open()
+
+    def _say(self, text: str) -> None:
+        self.message.emit(text)
+
+    def _follow_edit(self, e: object) -> None:
+        """The canvas is made again for the images the edit touched (one image for an
+        annotation edit, every image for a category edit)."""
+        ds = self.state.dataset
+        view = self.state.view
+        if ds is None or view is None:
+            return
+        ids: list[int] | None
+        if isinstance(e, (E.DeleteAnnotation, E.Relabel, E.SetCrowd)):
+            r = int(ds.ann_image_row[ds.ann_row(e.ann_id)])
+            ids = [int(ds.image_ids[r])] if r >= 0 else []
+            sel = self.state.model.selection
+            if isinstance(e, E.DeleteAnnotation) and not e.restore:
+                row = ds.ann_row(e.ann_id)
+                self.state.model.set_selection({it for it in sel
+                                                if not (it.kind == "annotation"
+                                                        and it.row == row)})
+        elif isinstance(e, (E.DeleteImage, E.SetTags)):
+            ids = [int(e.image_id)]
+        else:
+            ids = None
+        self.window.frames.set_view(view, ids)
+
+    # ----- the actions ------------------------------------------------------
+    def selected_annotations(self) -> list[int]:
+        ds = self.state.dataset
+        if ds is None:
+            return []
+        rows = sorted(it.row for it in self.state.model.selection if it.kind == "annotation")
+        return [int(ds.anns.id[r]) for r in rows]
+
+    def delete_selected(self) -> None:
+        ids = self.selected_annotations()
+        if not ids:
+            self._say("Select an annotation first (click it)")
+            return
+        self.edit([E.DeleteAnnotation(a) for a in ids])
+
+    def relabel_selected(self) -> None:
+        ids = self.selected_annotations()
+        if not ids:
+            self._say("Select an annotation first (click it)")
+            return
+        cid = self.ask_category("Change category")
+        if cid is not None:
+            self.edit([E.Relabel(a, cid) for a in ids])
+
+    def toggle_crowd(self) -> None:
+        ids = self.selected_annotations()
+        ds = self.state.view
+        if not ids or ds is None:
+            self._say("Select an annotation first (click it)")
+            return
+        now = int(ds.anns.iscrowd[ds.ann_row(ids[0])])
+        self.edit([E.SetCrowd(a, 0 if now else 1) for a in ids])
+
+    def delete_image(self) -> None:
+        iid = self.state.current_image
+        if iid < 0:
+            return
+        self.edit([E.DeleteImage(iid)])
+
+    def tag_image(self) -> None:
+        iid = self.state.current_image
+        view = self.state.model.edits
+        if iid < 0:
+            return
+        now = view.layer.tags.get(iid, ()) if view is not None else ()
+        text = self.ask_text("Tag image", "Tags (separated by commas):", ", ".join(now))
+        if text is None:
+            return
+        tags = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+        self.edit([E.SetTags(iid, tags)])
+
+    def rename_category(self, cid: int) -> None:
+        view = self.state.model.edits
+        ds = self.state.dataset
+        if ds is None:
+            return
+        old = view.category_name(cid) if view is not None else ds.category(cid).name
+        name = self.ask_text("Rename category", f"New name of {old}:", old)
+        if name is not None and name != old:
+            self.edit([E.RenameCategory(cid, name.strip() or name)])
+
+    def merge_category(self, cid: int) -> None:
+        into = self.ask_category("Merge into…")
+        if into is not None:
+            self.edit([E.MergeCategory(cid, into)])
+
+    def delete_category(self, cid: int) -> None:
+        view = self.state.view
+        if view is None:
+            return
+        k = next(k for k, c in enumerate(view.categories) if c.id == cid)
+        n = int(view.category_counts()[0][k])
+        name = view.categories[k].name
+        if self.confirm("Delete category", f"Delete the category {name} and its {n:,} "
+                        f"annotation{'s' if n != 1 else ''}?"):
+            self.edit([E.DeleteCategory(cid)])
+
+    def extend_category_menu(self, menu: QMenu, cid: int | None) -> None:
+        if cid is None or self.state.dataset is None:
+            return
+        menu.addSeparator()
+        menu.addAction("Rename…", partial(self.rename_category, cid)).setObjectName(
+            "category_rename")
+        menu.addAction("Merge into…", partial(self.merge_category, cid)).setObjectName(
+            "category_merge")
+        menu.addAction("Delete…", partial(self.delete_category, cid)).setObjectName(
+            "category_delete")
+
+    def handlers(self) -> dict[str, Callable[[], object]]:
+        return {"undo": self.stack.undo, "redo": self.stack.redo,
+                "delete_annotation": self.delete_selected, "relabel": self.relabel_selected,
+                "toggle_crowd": self.toggle_crowd, "delete_image": self.delete_image,
+                "tag_image": self.tag_image, "save_as": self.save_as_dialog}
+
+    def attach(self, actions: dict[str, QAction]) -> None:
+        """Keep the Undo/Redo actions' names and enabled state with the stack."""
+        self._actions = actions
+        self.stack.indexChanged.connect(self._sync)
+        self._sync()
+
+    def _clean_changed(self, clean: bool) -> None:
+        self.window.setWindowModified(not clean)
+
+    def _sync(self, _index: int = 0) -> None:
+        undo, redo = self._actions["undo"], self._actions["redo"]
+        u, r = self.stack.undoText(), self.stack.redoText()
+        undo.setText(f"&Undo {u}" if u else "&Undo")
+        redo.setText(f"&Redo {r}" if r else "&Redo")
+        undo.setEnabled(self.stack.canUndo())
+        redo.setEnabled(self.stack.canRedo())
+
+    # ----- open / close -------------------------------------------------------
+    @property
+    def dirty(self) -> bool:
+        return not self.stack.isClean()
+
+    def _unsaved_text(self) -> str:
+        n = self.stack.index() - max(self.stack.cleanIndex(), 0)
+        return f"{abs(n)} unsaved edit{'s' if abs(n) != 1 else ''}."
+
+    def _dataset_changed(self) -> None:
+        if self.journal is not None:
+            if not self.dirty:
+                self.journal.discard()
+            self.journal.close()
+            self.journal = None
+        self.stack.clear()
+        self.window.setWindowModified(False)
+        ds = self.state.dataset
+        if ds is not None and len(ds.files) == 1 and journal_path(ds.files[0].path).exists():
+            QTimer.singleShot(0, partial(self.offer_restore, ds))
+
+    def offer_restore(self, ds: Dataset) -> None:
+        """A journal of unsaved edits exists for the file just opened: restore them?"""
+        if ds is not self.state.dataset:
+            return
+        src = ds.files[0].path
+        path = journal_path(src)
+        try:
+            edits = read(path, src)
+        except JournalError as exc:
+            stale = path.with_name(path.name + ".stale")
+            path.replace(stale)
+            self._say(f"An edit journal was set aside ({exc}); kept as {stale}")
+            return
+        if not edits:
+            path.unlink(missing_ok=True)
+            return
+        if not self.ask_restore(len(edits), src):
+            path.unlink(missing_ok=True)
+            self._say("The unsaved edits were discarded")
+            return
+        self.journal = JournalWriter(src)  # appends to the journal read
+        try:
+            inverses = [self.state.model.apply_edit(e) for e in edits]
+        except E.EditError as exc:
+            self._say(f"The journal could not be restored: {exc}")
+            return
+        n = len(edits)
+        self.stack.push(EditCommand(self, edits, inverses,
+                                    f"Restore {n} unsaved edit{'s' if n != 1 else ''}"))
+        self._say(f"Restored {n} unsaved edit{'s' if n != 1 else ''}")
+
+    def may_close(self) -> bool:
+        """Closing the window: True to go on (unsaved edits: Save / Discard / Cancel)."""
+        if self.saving:
+            self._close_after_save = True
+            return False
+        if not self.dirty:
+            if self.journal is not None:
+                self.journal.discard()
+                self.journal.close()
+                self.journal = None
+            return True
+        answer = self.ask_unsaved()
+        if answer == "cancel":
+            return False
+        if answer == "discard":
+            if self.journal is not None:
+                self.journal.discard()
+                self.journal.close()
+                self.journal = None
+            return True
+        if self.save_as_dialog():
+            self._close_after_save = True
+        return False
+
+    def shutdown(self) -> None:
+        self.jobs.cancel()
+        self.jobs.wait(10000)
+        if self.journal is not None:
+            self.journal.close()
+            self.journal.wait()
+
+    # ----- Save As ------------------------------------------------------------
+    def save_as_dialog(self) -> bool:
+        """File → Save As…: where, then the write in a job. True if a write started."""
+        if self.state.dataset is None or self.saving:
+            return False
+        where = self.ask_save_path()
+        if where is None:
+            return False
+        return self.save_as(*where)
+
+    def save_as(self, out: Path, overwrite_input: bool = False) -> bool:
+        ds = self.state.dataset
+        if ds is None:
+            return False
+        edits = self.state.model.edits
+        layer = _snapshot(edits.layer) if edits is not None else E.EditLayer(ds)
+        self.saving = True
+        self.window.progress.setValue(0)
+        self.window.progress.setFormat(f"Saving {out.name}… %p%")
+        self.window.progress.setVisible(True)
+        n = len(layer.done)
+        self.jobs.submit(ds, partial(_save, layer=layer, out=out, overwrite=overwrite_input),
+                         partial(self._saved, n, overwrite_input), self._save_failed,
+                         channel="save",
+                         on_progress=self._progress)
+        return True
+
+    def _progress(self, fraction: float) -> None:
+        bar = self.window.progress
+        if fraction < 0:
+            bar.setRange(0, 0)  # busy
+        else:
+            bar.setRange(0, 1000)
+            bar.setValue(int(fraction * 1000))
+
+    def _saved(self, n: int, overwrote: bool, out: Path) -> None:
+        self.saving = False
+        self.window.progress.setRange(0, 1000)
+        self.window.progress.setVisible(False)
+        self.stack.setClean()
+        if self.journal is not None and overwrote:
+            self.journal.discard()  # the file it was of is gone
+        backup = f" (the original kept as {out.name}.bak)" if overwrote else ""
+        said = f"Saved {n:,} edit{'s' if n != 1 else ''} to {out}{backup}"
+        self.window.reveal.show_for([out], said)
+        self.window.statusBar().showMessage(said, 15000)
+        self.saved.emit(out)
+        if self._close_after_save:
+            self._close_after_save = False
+            QTimer.singleShot(0, self.window.close)
+
+    def _save_failed(self, exc: Exception) -> None:
+        self.saving = False
+        self._close_after_save = False
+        self.window.progress.setRange(0, 1000)
+        self.window.progress.setVisible(False)
+        why = str(exc) if isinstance(exc, (WriteError, OSError)) else \
+            f"{type(exc).__name__}: {exc}"
+        self.window.statusBar().showMessage(f"Save As failed: {why}", 15000)
+        box = QMessageBox(QMessageBox.Icon.Critical, "Save As failed", why,
+                          parent=self.window)
+        box.setObjectName("save_error")
+        box.open()
+
+
+def _snapshot(layer: E.EditLayer) -> E.EditLayer:
+    """A copy the save job reads while the user may go on editing."""
+    return E.EditLayer(layer.ds, set(layer.deleted_anns), dict(layer.ann_category),
+                       dict(layer.ann_crowd), dict(layer.cat_names), dict(layer.merged),
+                       set(layer.deleted_cats), set(layer.deleted_images), dict(layer.tags),
+                       list(layer.done))
+
+
+def _save(ds: Dataset, report: Callable[[float], None], layer: E.EditLayer, out: Path,
+          overwrite: bool) -> Path:
+    report(-1.0)
+    return E.save_as(layer, out, overwrite_input=overwrite)
+
+
+__all__ = ["EditCommand", "EditController", "JournalWriter", "edit_text"]

@@ -79,16 +79,21 @@ def clean_segmentation(seg: Any) -> Geometry:
             # cost gigabytes or overflow
             g.problems.append(f"polygon part {i} has coordinates beyond ±{MAX_COORD:,}")
             continue
-        if len(part) % 2:
-            g.problems.append(f"polygon part {i} has an odd number of coordinates ({len(part)})")
-            part = part[:-1]
-        if len(part) < 6:
-            g.problems.append(
-                f"polygon part {i} has {len(part) // 2} point(s); a polygon needs at least 3"
-            )
-            continue
-        g.polygons.append(np.asarray(part, dtype=np.float64).reshape(-1, 2))
+        _add_part(g, i, np.asarray(part, dtype=np.float64))
     return g
+
+
+def _add_part(g: Geometry, i: int, arr: np.ndarray) -> None:
+    """Part ``i``'s numbers (finite, in range) as a polygon of ``g``, or its problem: an
+    odd count loses its last number; fewer than 3 points are no polygon."""
+    if len(arr) % 2:
+        g.problems.append(f"polygon part {i} has an odd number of coordinates ({len(arr)})")
+        arr = arr[:-1]
+    if len(arr) < 6:
+        g.problems.append(
+            f"polygon part {i} has {len(arr) // 2} point(s); a polygon needs at least 3")
+        return
+    g.polygons.append(arr.reshape(-1, 2))
 
 
 _POLYGON_LISTS = msgspec.json.Decoder(list[list[float]])
@@ -114,15 +119,7 @@ def polygon_geometry(raw: bytes) -> Geometry | None:
             g.problems.append(f"polygon part {i} has coordinates beyond ±{MAX_COORD:,}"
                               if finite else f"polygon part {i} has non-finite coordinates")
             continue
-        if len(arr) % 2:
-            g.problems.append(f"polygon part {i} has an odd number of coordinates ({len(arr)})")
-            arr = arr[:-1]
-        if len(arr) < 6:
-            g.problems.append(
-                f"polygon part {i} has {len(arr) // 2} point(s); a polygon needs at least 3"
-            )
-            continue
-        g.polygons.append(arr.reshape(-1, 2))
+        _add_part(g, i, arr)
     return g
 
 

@@ -148,7 +148,7 @@ class EditController(QObject):
         self.jobs = Jobs(self)
         self.journal: JournalWriter | None = None
         self.saving = False
-        self._close_after_save = False
+        self._after_save: Callable[[], object] | None = None  # what a Save As was for
         self.stack.cleanChanged.connect(self._clean_changed)
         self._actions: dict[str, QAction] = {}
         self.state.datasetChanged.connect(self._dataset_changed)
@@ -449,27 +449,33 @@ class EditController(QObject):
 
     def may_close(self) -> bool:
         """Closing the window: True to go on (unsaved edits: Save / Discard / Cancel)."""
+        return self.may_leave(self.window.close)
+
+    def may_leave(self, then: Callable[[], object]) -> bool:
+        """Leaving the edited dataset (closing the window or the dataset, opening
+        another): True to go on now. With unsaved edits it asks Save / Discard / Cancel;
+        Save runs Save As… and ``then`` once the file is written."""
         if self.saving:
-            self._close_after_save = True
+            self._after_save = then
             return False
         if not self.dirty:
-            if self.journal is not None:
-                self.journal.discard()
-                self.journal.close()
-                self.journal = None
+            self._drop_journal()
             return True
         answer = self.ask_unsaved()
         if answer == "cancel":
             return False
         if answer == "discard":
-            if self.journal is not None:
-                self.journal.discard()
-                self.journal.close()
-                self.journal = None
+            self._drop_journal()
             return True
         if self.save_as_dialog():
-            self._close_after_save = True
+            self._after_save = then
         return False
+
+    def _drop_journal(self) -> None:
+        if self.journal is not None:
+            self.journal.discard()
+            self.journal.close()
+            self.journal = None
 
     def shutdown(self) -> None:
         self.jobs.cancel()
@@ -525,13 +531,13 @@ class EditController(QObject):
         self.window.reveal.show_for([out], said)
         self.window.statusBar().showMessage(said, 15000)
         self.saved.emit(out)
-        if self._close_after_save:
-            self._close_after_save = False
-            QTimer.singleShot(0, self.window.close)
+        then, self._after_save = self._after_save, None
+        if then is not None:
+            QTimer.singleShot(0, then)
 
     def _save_failed(self, exc: Exception) -> None:
         self.saving = False
-        self._close_after_save = False
+        self._after_save = None
         self.window.progress.setRange(0, 1000)
         self.window.progress.setVisible(False)
         why = str(exc) if isinstance(exc, (WriteError, OSError)) else \

@@ -324,6 +324,8 @@ class MainWindow(QMainWindow):
     # ----- opening ------------------------------------------------------
     def open_files(self, files: list[Path], images: Path | None = None,
                    results: Path | None = None, label: str = "") -> None:
+        if not self.editing.may_leave(lambda: self.open_files(files, images, results, label)):
+            return  # unsaved edits: the user cancelled, or Save As runs first
         if images is None and files:
             images = self.remembered_images_folder(Path(files[0]))
         req = OpenRequest(tuple(Path(f) for f in files), images, results, label,
@@ -359,6 +361,8 @@ class MainWindow(QMainWindow):
         self._end_progress("Opening cancelled")
 
     def close_dataset(self) -> None:
+        if not self.editing.may_leave(self.close_dataset):
+            return
         self.current = None
         self.state.set_dataset(None)  # the presenter clears the frames and the canvas
         self.setWindowTitle("cocoview")

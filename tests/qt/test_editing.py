@@ -182,6 +182,28 @@ def test_close_asks(qtbot: QtBot, win: MainWindow, src: Path,
     assert not journal_path(src).exists()  # discarded with the edits
 
 
+def test_closing_or_replacing_the_dataset_asks_too(qtbot: QtBot, win: MainWindow, src: Path,
+                                                  tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """File → Close and opening another file ask about unsaved edits like closing the
+    window: Cancel keeps everything, Save writes first and then goes on."""
+    open_file(qtbot, win, src)
+    select_first(win)
+    win.actions_["delete_annotation"].trigger()
+    monkeypatch.setattr(win.editing, "ask_unsaved", lambda: "cancel")
+    win.actions_["close"].trigger()
+    assert win.state.dataset is not None and win.isWindowModified()
+    win.open_demo()
+    assert win.state.dataset is not None and win.state.dataset.paths == [src]
+    out = tmp_path / "saved.json"
+    monkeypatch.setattr(win.editing, "ask_unsaved", lambda: "save")
+    monkeypatch.setattr(win.editing, "ask_save_path", lambda: (out, False))
+    with qtbot.waitSignal(win.editing.saved, timeout=20000):
+        win.actions_["close"].trigger()
+    assert out.is_file()
+    qtbot.waitUntil(lambda: win.state.dataset is None, timeout=10000)  # then closed
+
+
 def test_save_as_equals_the_model(qtbot: QtBot, win: MainWindow, src: Path, tmp_path: Path,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     open_file(qtbot, win, src)

@@ -331,14 +331,14 @@ def _box_mask(cx: _Context) -> np.ndarray:
         if hi is not None:
             sel &= col <= np.float32(hi)
     if flt.min_box_aspect is not None or flt.max_box_aspect is not None:
-        w, h = bbox[:, 2].astype(np.float64), bbox[:, 3].astype(np.float64)
-        ok = (w > 0) & (h > 0)
-        sel &= ok
-        h = np.where(ok, h, 1.0)
-        if flt.min_box_aspect is not None:  # w/h ≥ a  ⇔  w ≥ a·h (h > 0), no division
-            sel &= w >= flt.min_box_aspect * h
+        w, h = bbox[:, 2], bbox[:, 3]
+        sel &= w > 0
+        sel &= h > 0
+        # w/h ≥ a  ⇔  w ≥ a·h (h > 0): no division, a·h in float64, no float64 copies
+        if flt.min_box_aspect is not None:
+            sel &= w >= np.multiply(h, flt.min_box_aspect, dtype=np.float64)
         if flt.max_box_aspect is not None:
-            sel &= w <= flt.max_box_aspect * h
+            sel &= w <= np.multiply(h, flt.max_box_aspect, dtype=np.float64)
     if flt.categories and flt.match != "none":
         sel &= cx.in_categories
     return np.bincount(cx.img[sel], minlength=cx.n) > 0

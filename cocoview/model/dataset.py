@@ -8,7 +8,7 @@ annotation, taken from the file that carries keypoints.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -346,21 +346,6 @@ class Dataset:
                 if g is not None:
                     return g
         return clean_segmentation(self.segmentation(row))
-
-    def geometries(self, rows: np.ndarray) -> Iterator[Geometry]:
-        """:meth:`geometry` of each of ``rows``, in order: the columns are read once
-        for all of them (a memory-mapped column costs microseconds per scalar read)."""
-        kinds = self.anns.seg_kind[rows].tolist()
-        offs = self.anns.seg_off[rows].tolist()
-        lens = self.anns.seg_len[rows].tolist()
-        srcs = self.ann_src[rows].tolist()
-        datas = [f.data for f in self.files]
-        for row, kind, off, n, src in zip(rows.tolist(), kinds, offs, lens, srcs,
-                                          strict=True):
-            g = None
-            if kind == SEG_POLYGON and off >= 0:
-                g = polygon_geometry(datas[src][off : off + n])
-            yield g if g is not None else clean_segmentation(self.segmentation(row))
 
     def image_size(self, image_row: int) -> tuple[int, int]:
         return int(self.image_height[image_row]), int(self.image_width[image_row])

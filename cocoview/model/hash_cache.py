@@ -1,7 +1,7 @@
 """Perceptual hashes of image files, kept beside the annotation file's index.
 
 The near-duplicate check decodes every image once; a second check of the same data
-decodes only the files that changed. An entry is the file's resolved path, size and
+decodes only the files that changed. An entry is the file's absolute path, size and
 modification time (ns) with its 64-bit hash, stored as one ``.npz`` in the index
 cache's entry folder of each annotation file (``cache.entry_dir``), written to a
 temporary file and renamed. Best effort: an unreadable cache is an empty one.
@@ -20,15 +20,18 @@ from cocoview.model.cache import entry_dir
 
 NAME = "image_hashes-v1.npz"  # the version of health.dhash they were made with
 
-Key = tuple[str, int, int]  # resolved path, size, mtime_ns
+Key = tuple[str, int, int]  # absolute path, size, mtime_ns
 
 
 def file_key(path: Path) -> Key | None:
+    """The file's identity for the cache: its absolute path with its size and
+    modification time (no ``resolve`` here: a second one per image costs a syscall per
+    path part, and size and time already tell a changed file)."""
     try:
         st = path.stat()
     except OSError:
         return None
-    return str(path.resolve()), st.st_size, st.st_mtime_ns
+    return str(path.absolute()), st.st_size, st.st_mtime_ns
 
 
 def load(ann_path: Path, root: Path | None = None) -> dict[Key, int]:

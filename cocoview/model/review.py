@@ -231,10 +231,9 @@ class Review:
         pc = ev.per_category
         cats = ev.gt.category_ids
         k = len(cats)
-        on = self.score >= min_score
         d_slot = np.searchsorted(cats, ev.dt.category_id)
         g_slot = np.searchsorted(cats, ev.gt.category_id)
-        fp = np.bincount(d_slot[on & (self.status == FP)], minlength=k)
+        fp = np.bincount(d_slot[self.false_positives(min_score)], minlength=k)
         missed = np.bincount(g_slot[self.missed(min_score)], minlength=k)
         out: dict[str, np.ndarray] = {
             "category_id": np.asarray(cats, np.int64),

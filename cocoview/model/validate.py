@@ -394,7 +394,7 @@ def _geometry(ds: Dataset, rows: np.ndarray, ticker: _Ticker = _NONE,
         yield _ann_problem(ds, row, Severity.INFO, "empty-segmentation",
                            "segmentation is an empty list (box only, no mask)")
     geo = np.flatnonzero(np.isin(kinds, [SEG_POLYGON, SEG_RLE, SEG_RLE_RAW]))
-    g_rows = rows[geo]
+    g_rows, g_kinds = rows[geo], kinds[geo]
     img = ds.ann_image_row[g_rows]
     known = img >= 0
     h_all = np.where(known, ds.image_height[np.maximum(img, 0)], -1)
@@ -408,7 +408,7 @@ def _geometry(ds: Dataset, rows: np.ndarray, ticker: _Ticker = _NONE,
         b1 = min(b0 + _BATCH, len(g_rows))
         # the common case in bulk: polygons that need no message, and their areas
         slow = np.ones(b1 - b0, bool)
-        batch, pj = _polygon_batch(ds, g_rows[b0:b1])
+        batch, pj = _polygon_batch(ds, g_rows[b0:b1], g_kinds[b0:b1])
         if batch is not None:
             slow[pj[batch.clean]] = False
             jj = b0 + pj
@@ -455,10 +455,11 @@ def _geometry(ds: Dataset, rows: np.ndarray, ticker: _Ticker = _NONE,
 _BATCH = 4096  # annotations decoded together
 
 
-def _polygon_batch(ds: Dataset, rows: np.ndarray) -> tuple[PolygonBatch | None, np.ndarray]:
-    """The polygon rows among ``rows`` (their positions) decoded in one go; the bytes of
-    each file's rows are read in one span when they lie close together (file order)."""
-    kinds = ds.anns.seg_kind[rows]
+def _polygon_batch(ds: Dataset, rows: np.ndarray,
+                   kinds: np.ndarray) -> tuple[PolygonBatch | None, np.ndarray]:
+    """The polygon rows among ``rows`` (their positions; ``kinds``: their ``seg_kind``)
+    decoded in one go; the bytes of each file's rows are read in one span when they lie
+    close together (file order)."""
     offs = ds.anns.seg_off[rows]
     pj = np.flatnonzero((kinds == SEG_POLYGON) & (offs >= 0))
     if not len(pj):

@@ -200,6 +200,9 @@ def build_command_parser() -> argparse.ArgumentParser:
     p.add_argument("--has-missed", metavar="CAT",
                    help="with --results: images with a missed ground truth of this category "
                         "(name or id; 'any' for any) at --min-score")
+    p.add_argument("--tag", metavar="TAG", help="only images with this tag (an image's "
+                   "\"tags\" list, as Save As and 'cocoview edit --tag' write it)")
+    p.add_argument("--untagged", action="store_true", help="only images without any tag")
     p.add_argument("--sort", choices=("errors", "fp", "missed"),
                    help="with --results: most errors first (errors: the sum of the false "
                         "positives' scores plus one per missed ground truth), or by the number "
@@ -417,6 +420,19 @@ def _error_category(ds: Any, cat: str | None, flag: str) -> int | str | None:
     return resolve_categories(ds, [cat])[0]
 
 
+def _tag_filter(args: argparse.Namespace) -> str | None:
+    """``--tag`` / ``--untagged`` → the filter's ``tag`` field."""
+    from cocoview.model.tags import UNTAGGED, check_tag
+
+    if args.untagged and args.tag is not None:
+        raise UsageError("--tag and --untagged exclude each other")
+    if args.untagged:
+        return UNTAGGED
+    if args.tag is not None and check_tag(args.tag) is not None:
+        raise UsageError(f"--tag: {check_tag(args.tag)}")
+    return args.tag  # type: ignore[no-any-return]
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from cocoview.model.export import category_rows, export, export_split, write_table
     from cocoview.model.filters import (
@@ -446,6 +462,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             has_fp=_error_category(ds, args.has_fp, "--has-fp"),
             has_missed=_error_category(ds, args.has_missed, "--has-missed"),
             **{f: getattr(args, f) for f in BOX_FIELDS},
+            tag=_tag_filter(args),
         )
         extras = FilterExtras(min_score=args.min_score)
         ids = filter_images(ds, flt, extras)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-HELP = "delete, relabel, rename, merge; write the edited COCO file (input never written)"
+HELP = "delete, relabel, rename, merge, tag; write the edited COCO file (input never written)"
 
 
 def add_parser(sub: Any) -> None:
@@ -22,6 +22,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--merge-category", nargs="+", default=[], metavar="FROM=INTO")
     p.add_argument("--delete-category", nargs="+", default=[], metavar="CATEGORY")
     p.add_argument("--delete-image", type=int, nargs="+", default=[], metavar="ID")
+    p.add_argument("--tag", nargs="+", default=[], metavar="ID=TAG",
+                   help="add TAG to image ID (written in the image's \"tags\" list)")
     p.add_argument("--journal", type=Path, metavar="EDITS.jsonl",
                    help="apply a journal saved from the app first")
     p.add_argument("--out", type=Path, required=True, metavar="OUT.json")
@@ -71,6 +73,12 @@ def cmd_edit(args: argparse.Namespace) -> int:
             layer.apply(E.DeleteCategory(layer.category_id(cat)))
         for i in args.delete_image:
             layer.apply(E.DeleteImage(i))
+        for text in args.tag:
+            img, tag = _pair(text, "--tag")
+            if not img.lstrip("-").isdigit():
+                raise E.EditError(f"--tag {text!r}: {img!r} is not an image id")
+            now = layer.tags_of(int(img))
+            layer.apply(E.SetTags(int(img), (*now, tag)))
     except E.EditError as exc:
         _say(f"cocoview: {args.files[0]}: {exc}; nothing written", file=sys.stderr)
         return 2

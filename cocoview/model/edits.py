@@ -17,6 +17,7 @@ import msgspec
 import numpy as np
 
 from cocoview.model.safe_write import WriteError, atomic_write
+from cocoview.model.tags import check_tag, file_tags
 
 if TYPE_CHECKING:
     from cocoview.model.dataset import Dataset
@@ -137,6 +138,17 @@ class EditLayer:
         return ann_id in self.deleted_anns or img in self.deleted_images \
             or self.category_of(ann_id) in self.deleted_cats
 
+    def tags_of(self, image_id: int) -> tuple[str, ...]:
+        """The image's tags after the edits (the file's ``"tags"`` unless edited)."""
+        if image_id in self.tags:
+            return self.tags[image_id]
+        return file_tags(self.ds).get(image_id, ())
+
+    def all_tags(self) -> dict[int, tuple[str, ...]]:
+        """Image id → its tags after the edits (only images that have some)."""
+        out = {**file_tags(self.ds), **self.tags}
+        return {k: v for k, v in out.items() if v}
+
     @property
     def dirty(self) -> bool:
         return bool(self.done)
@@ -252,11 +264,16 @@ class EditLayer:
                 self.ds.image_row(int(e.image_id))
             except KeyError:
                 raise EditError(f"no image with id {e.image_id}") from None
-            before_t = self.tags.get(e.image_id, ())
-            if e.tags:
-                self.tags[e.image_id] = tuple(e.tags)
+            for t in e.tags:
+                why = check_tag(t)
+                if why is not None:
+                    raise EditError(f"image {e.image_id}: {why}")
+            before_t = self.tags_of(e.image_id)
+            new_t = tuple(dict.fromkeys(e.tags))
+            if new_t == file_tags(self.ds).get(e.image_id, ()):
+                self.tags.pop(e.image_id, None)  # as in the file: not an edit of it
             else:
-                self.tags.pop(e.image_id, None)
+                self.tags[e.image_id] = new_t  # () too: the file's tags removed
             return SetTags(e.image_id, before_t)
         raise EditError(f"not an edit: {e!r}")
 
@@ -266,11 +283,12 @@ _RAW_OBJ = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 
 
-def _patch(raw: bytes, fields: dict[str, object]) -> bytes:
-    """The object ``raw`` with ``fields`` replaced (or appended), other keys' bytes kept."""
+def _patch(raw: bytes, fields: dict[str, object], drop: tuple[str, ...] = ()) -> bytes:
+    """The object ``raw`` with ``fields`` replaced (or appended) and the keys ``drop``
+    removed, other keys' bytes kept."""
     obj = _RAW_OBJ.decode(raw)
     out = {k: (msgspec.Raw(msgspec.json.encode(fields[k])) if k in fields else v)
-           for k, v in obj.items()}
+           for k, v in obj.items() if k not in drop}
     for k, val in fields.items():
         if k not in out:
             out[k] = msgspec.Raw(msgspec.json.encode(val))
@@ -309,7 +327,12 @@ def _images(layer: EditLayer, fh: BinaryIO) -> None:
             continue
         r = int(ds.image_src_row[row])
         off, n = int(f.images.rec_off[r]), int(f.images.rec_len[r])
-        fh.write((b"" if first else b", ") + f.data[off : off + n])
+        raw = f.data[off : off + n]
+        tags = layer.tags.get(int(ds.image_ids[row])) if layer.tags else None
+        if tags is not None:  # an image edited only in its "tags" (none: the key dropped)
+            raw = _patch(bytes(raw), {"tags": list(tags)} if tags else {},
+                         () if tags else ("tags",))
+        fh.write((b"" if first else b", ") + raw)
         first = False
     fh.write(b"]")
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from cocoview.model.paths import is_file
 from cocoview.model.stats import MEDIUM, SMALL
+from cocoview.model.tags import UNTAGGED, tag_counts, tag_mask
 
 if TYPE_CHECKING:
     from cocoview.model.dataset import Dataset
@@ -66,6 +67,8 @@ class ImageFilter:
     max_box_height: float | None = None
     min_box_aspect: float | None = None  # w / h
     max_box_aspect: float | None = None
+    #: images with this tag (issue 17; ``tags.UNTAGGED``: images without any tag)
+    tag: str | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -433,7 +436,21 @@ CRITERIA: tuple[Criterion, ...] = (
                         tip="Images with a ground truth no detection at the min "
                             "score found (bbox, IoU 0.5); needs a results file")),
     *BOX_CRITERIA,
+    Criterion("tag", ("tag",), "image",
+              lambda cx: tag_mask(cx.ds, cx.flt.tag or UNTAGGED),
+              lambda f, _ds: "untagged" if f.tag == UNTAGGED else f"tagged {f.tag!r}",
+              form=Form("Tag:", "Image", choices=lambda ds: tag_choices(ds),
+                        tip="Images tagged so (Edit → Tag Image…, T), or without any "
+                            "tag; a saved file keeps its tags in each image's \"tags\"")),
 )
+
+
+def tag_choices(ds: Dataset | None) -> tuple[tuple[str, Any], ...]:
+    """The tag criterion's choices: untagged, then each tag with its image count."""
+    counts = tag_counts(ds) if ds is not None else {}
+    if not counts:
+        return (ANY,)
+    return (ANY, ("untagged", UNTAGGED), *((f"{t}  ({n:,})", t) for t, n in counts.items()))
 
 
 #: ways to order an image list by the review (``sort_by_errors``)

@@ -278,7 +278,9 @@ class EditController(QObject):
                 self.state.model.set_selection({it for it in sel
                                                 if not (it.kind == "annotation"
                                                         and it.row == row)})
-        elif isinstance(e, (E.DeleteImage, E.SetTags)):
+        elif isinstance(e, E.SetTags):
+            return  # a tag changes nothing drawn
+        elif isinstance(e, E.DeleteImage):
             ids = [int(e.image_id)]
         else:
             ids = None

@@ -123,6 +123,18 @@ def _make_frame(ds: Dataset, image_id: int, look: Look, allow_outside: bool) -> 
                  d.notice, d.failure is not None and d.failure.code == "image-missing")
 
 
+def _remake_overlays(ds: Dataset, frame: Frame, look: Look) -> Frame:
+    """An edited image's frame (issue 17): its decoded pixels kept, its overlays, masks
+    and outlines made again from ``ds`` (the edited view): no file read, no decode."""
+    if frame.base_bgrx is None:
+        raise RuntimeError("the frame has no pixels to blend")
+    ov = ds.overlays(frame.image_id)
+    ov.width, ov.height = frame.width, frame.height
+    comp = composite(frame.base_bgrx, ov, look.categories(ds), look)
+    polys = {item_key(it.row, it.is_result): polygons_of(it) for it in ov.items}
+    return replace(frame, overlays=ov, composite=comp, look=look, polys=polys)
+
+
 def _reblend(ds: Dataset, frame: Frame, look: Look) -> QImage | None:
     """The masks of a cached frame blended again (other hidden categories or opacity)."""
     if frame.base_bgrx is None:
@@ -167,6 +179,9 @@ class FrameLoader(QObject):
         wanted one first. Frames of other images stay cached."""
         self.dataset = ds
         self._serial += 1
+        reuse = self.cache.get(self.wanted)  # its pixels serve the edited frame
+        if reuse is not None and reuse.base_bgrx is None:
+            reuse = None
         if image_ids is None:
             self.cache.clear()
             self.cache_bytes = 0
@@ -181,7 +196,13 @@ class FrameLoader(QObject):
                 self._fresh_from[iid] = self._serial  # a frame made before is dropped
         if ds is not None and self.wanted >= 0 and (image_ids is None
                                                      or self.wanted in image_ids):
-            self._submit_frame(self.wanted, priority=2)
+            if reuse is not None:  # the pixels are kept: only the overlays are made again
+                self._pending.add(self.wanted)
+                self.jobs.submit(ds, partial(_remake_overlays, frame=reuse, look=self.look),
+                                 partial(self._frame_done, serial=self._serial),
+                                 partial(self._frame_failed, self.wanted), priority=2)
+            else:
+                self._submit_frame(self.wanted, priority=2)
 
     def refresh(self) -> None:
         """Make every frame again (the images folder changed); the wanted one first."""

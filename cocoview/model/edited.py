@@ -70,7 +70,7 @@ class _EditedDataset(Dataset):
     _edited_alive: np.ndarray  # per annotation row: kept after the edits (never mutated)
     _edited_lazy: dict[str, np.ndarray]  # the whole-dataset columns, made on first use
     _edited_cat_index: np.ndarray  # EditedView.cat_index's lookup (category ids, sorted)
-    _edited_tags: dict[int, tuple[str, ...]]  # image id → its tags (model/tags.py)
+    _edited_tags: dict[int, tuple[str, ...]]  # image id → its edited tags (model/tags.py)
     _root = _delegated("_root")
     _root_hits = _delegated("_root_hits")
     _real_root = _delegated("_real_root")
@@ -130,7 +130,7 @@ class EditedView:
         self.super_instances = np.array([sc[n][0] for n in self._supers], np.int64)
         self.super_images = np.array([sc[n][1] for n in self._supers], np.int64)
         self._view: Dataset | None = None
-        self._tags: dict[int, tuple[str, ...]] | None = None  # layer.all_tags(), kept
+        self._tags: dict[int, tuple[str, ...]] | None = None  # layer.tags, copied
 
     # ----- per row ----------------------------------------------------------
     def cat_index(self, cats: np.ndarray) -> np.ndarray:
@@ -307,7 +307,7 @@ class EditedView:
         v._cat_by_id = {c.id: c for c in v.categories}
         v._cat_counts = (self.instances, self.images)
         if self._tags is None:  # made again only after a tag edit (a new dict: a snapshot)
-            self._tags = self.layer.all_tags()
+            self._tags = dict(self.layer.tags)
         v._edited_tags = self._tags
         v._incidence = None
         v._super_counts = {n: (int(self.super_instances[i]), int(self.super_images[i]))

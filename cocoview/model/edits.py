@@ -144,11 +144,6 @@ class EditLayer:
             return self.tags[image_id]
         return file_tags(self.ds).get(image_id, ())
 
-    def all_tags(self) -> dict[int, tuple[str, ...]]:
-        """Image id → its tags after the edits (only images that have some)."""
-        out = {**file_tags(self.ds), **self.tags}
-        return {k: v for k, v in out.items() if v}
-
     @property
     def dirty(self) -> bool:
         return bool(self.done)

@@ -447,7 +447,7 @@ CRITERIA: tuple[Criterion, ...] = (
 
 def tag_choices(ds: Dataset | None) -> tuple[tuple[str, Any], ...]:
     """The tag criterion's choices: untagged, then each tag with its image count."""
-    counts = tag_counts(ds) if ds is not None else {}
+    counts = tag_counts(ds, known=True) if ds is not None else {}  # no file read here
     if not counts:
         return (ANY,)
     return (ANY, ("untagged", UNTAGGED), *((f"{t}  ({n:,})", t) for t, n in counts.items()))

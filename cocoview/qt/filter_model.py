@@ -102,6 +102,12 @@ class FilterModel(QObject):
     def dataset(self) -> Dataset | None:
         return self._state.dataset
 
+    @property
+    def list_is_result(self) -> bool:
+        """Whether the browsed list is this filter's result as applied (not narrowed by
+        a search): then its length is the match count, deleted images gone (issue 17)."""
+        return self.following and self._state.image_list_label == self._label
+
     def describe(self) -> str:
         return self.filter.describe(self._state.dataset)
 

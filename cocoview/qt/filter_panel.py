@@ -53,7 +53,9 @@ from PySide6.QtWidgets import (
 
 from cocoview.model.categories import Category
 from cocoview.model.dataset import Dataset
+from cocoview.model.edits import SetTags
 from cocoview.model.filters import CRITERIA, ImageFilter, Match, split_ids
+from cocoview.model.tags import file_tags
 from cocoview.qt.filter_model import FilterModel
 from cocoview.qt.jobs import Jobs
 from cocoview.qt.state import ViewerState
@@ -101,7 +103,19 @@ class CategoryChoiceModel(QAbstractTableModel):
                                                  QPalette.ColorRole.Text)
         filters.state.datasetChanged.connect(self.reload)
         filters.changed.connect(self._filter_changed)
+        filters.state.edited.connect(self._edited)
         self.reload()
+
+    def _edited(self, _edit: object) -> None:
+        """An edit (issue 17): the names and image counts of the edited view (kept
+        incrementally: nothing is recounted); a merged or deleted category shows 0."""
+        edits, view = self._filters.state.model.edits, self._filters.state.view
+        if edits is None or view is None or len(view.categories) != len(self._cats):
+            return
+        self._cats = list(view.categories)
+        self._images = edits.images.tolist()
+        if self._cats:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._cats) - 1, 1))
 
     def reload(self) -> None:
         self.beginResetModel()
@@ -315,6 +329,8 @@ class FilterPanel(QWidget):
         f.failed.connect(self._failed)
         f.followingChanged.connect(lambda _on: self._update_count())
         state.datasetChanged.connect(self._dataset_changed)
+        state.edited.connect(self._edited)
+        self._tag_jobs = Jobs(self)  # finds the file's image tags (it reads the images)
         self._dataset_changed()
         self._from_model(f.filter)
 
@@ -533,7 +549,7 @@ class FilterPanel(QWidget):
 
     def _reload_choices(self) -> None:
         """Choices that depend on the dataset (e.g. its problem codes) are asked again."""
-        ds = self.state.dataset
+        ds = self.state.view  # with the edits (the tags made so far)
         for crit in CRITERIA:
             if crit.form is None or crit.name not in self.boxes or not callable(
                     crit.form.choices):
@@ -636,11 +652,23 @@ class FilterPanel(QWidget):
     def _applied(self, matched: int, total: int) -> None:
         self._update_count()
 
+    def _edited(self, edit: object) -> None:
+        """An edit (issue 17): a tag may be a new choice; deleted images leave the counts."""
+        if isinstance(edit, SetTags):
+            self._reload_choices()
+        self._update_count()
+
     def _update_count(self) -> None:
         ds = self.state.dataset
         total = len(ds.image_ids) if ds is not None else 0
+        matched = self.filters.matched
+        edits = self.state.model.edits
+        if edits is not None:  # deleted images are in no count (and left the list)
+            total -= int(edits.image_deleted.sum())
+            if self.filters.list_is_result:
+                matched = len(self.state.image_list)
         self.count_label.setText(
-            f"{self.filters.matched:,} of {total:,} images match" if ds is not None
+            f"{matched:,} of {total:,} images match" if ds is not None
             else "No dataset open")
         following = self.filters.following
         if not following:
@@ -681,6 +709,11 @@ class FilterPanel(QWidget):
         self.search.clear()
         has = self.state.dataset is not None
         self._reload_choices()
+        self._tag_jobs.cancel("tags")
+        if self.state.dataset is not None:  # the tags saved in the file, then their choices
+            self._tag_jobs.submit(self.state.dataset, file_tags,
+                                  lambda _t: self._reload_choices(), lambda _exc: None,
+                                  channel="tags")
         boxes = [box for _field, box in self.boxes.values()]
         for w in (self.mode, self.search, self.checked_only, self.cat_view, self.min_count,
                   self.max_count, self.name, self.ids, *boxes):

@@ -15,7 +15,10 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QImage, QPainter, QPixmap
 
+from cocoview.model.edits import SetTags
 from cocoview.model.review import Review
+from cocoview.model.tags import file_tags, tags_of
+from cocoview.qt.jobs import Jobs
 from cocoview.qt.state import ViewerState
 from cocoview.qt.thumbnail_grid import ERRORS_ROLE, IMAGE_SIZE_ROLE, SUBTITLE_ROLE, THUMBNAIL_ROLE
 from cocoview.qt.thumbnails import ThumbnailCache
@@ -37,6 +40,8 @@ class ImageListModel(QAbstractTableModel):
     #: shown while a review is active: per image at the min score (Review.per_image)
     REVIEW_COLUMNS = ("FP", "Missed", "Errors")
     _REVIEW_KEYS = ("fp", "missed", "errors")
+    #: the last column once an image has a tag (issue 17): its tags, comma-separated
+    TAGS_COLUMN = "Tags"
     COLUMNS: tuple[str, ...] = BASE_COLUMNS
 
     def __init__(self, state: ViewerState, thumbnails: ThumbnailCache,
@@ -60,6 +65,9 @@ class ImageListModel(QAbstractTableModel):
         state.datasetChanged.connect(self._icons.clear)
         thumbnails.thumbnailReady.connect(self._thumbnail_ready)
         state.edited.connect(self._counts_changed)
+        state.edited.connect(self._tags_edited)
+        state.datasetChanged.connect(self._find_tags)
+        self._tag_jobs = Jobs(self)  # finds the tags saved in the file (model/tags.py)
 
     # ----- lookups ------------------------------------------------------
     def image_id(self, row: int) -> int:
@@ -112,6 +120,8 @@ class ImageListModel(QAbstractTableModel):
         R = Qt.ItemDataRole
         if role == R.DisplayRole:
             r = self._ds_row(row)
+            if self.COLUMNS[col] == self.TAGS_COLUMN:
+                return self._tags_text(row)
             if col >= 3:
                 return self._review_value(r, self._REVIEW_KEYS[col - 3])
             if col == 0:
@@ -151,7 +161,8 @@ class ImageListModel(QAbstractTableModel):
         """Show the per-image FP / missed / error columns (None: hide them)."""
         self.beginResetModel()
         self.review = review
-        self.COLUMNS = self.BASE_COLUMNS + (self.REVIEW_COLUMNS if review is not None else ())
+        self.COLUMNS = self.BASE_COLUMNS + (self.REVIEW_COLUMNS if review is not None else ()) \
+            + ((self.TAGS_COLUMN,) if self.TAGS_COLUMN in self.COLUMNS else ())
         self._per = review.per_image(self.state.min_score) if review is not None else None
         self.endResetModel()
 
@@ -181,6 +192,44 @@ class ImageListModel(QAbstractTableModel):
         if len(self._ids):
             self.dataChanged.emit(self.index(0, 2), self.index(len(self._ids) - 1, 2),
                                   [Qt.ItemDataRole.DisplayRole])
+
+    # ----- tags (issue 17) ------------------------------------------------
+    def _tags_text(self, row: int) -> str:
+        ds = self.state.view
+        return self._tags_text_of(ds, int(self._ids[row])) if ds is not None else ""
+
+    @staticmethod
+    def _tags_text_of(ds: Any, image_id: int) -> str:
+        return ", ".join(tags_of(ds, image_id))
+
+    def _find_tags(self) -> None:
+        """A new dataset: no Tags column until an image has a tag (the file's are found
+        in a worker: it reads the images' bytes)."""
+        if self.TAGS_COLUMN in self.COLUMNS:
+            self.beginResetModel()
+            self.COLUMNS = tuple(c for c in self.COLUMNS if c != self.TAGS_COLUMN)
+            self.endResetModel()
+        self._tag_jobs.cancel("tags")
+        ds = self.state.dataset
+        if ds is not None:
+            self._tag_jobs.submit(ds, file_tags, lambda t: self._show_tags(bool(t)),
+                                  lambda _exc: None, channel="tags")
+
+    def _tags_edited(self, edit: object) -> None:
+        if isinstance(edit, SetTags):
+            self._show_tags(bool(edit.tags))
+            row = self.row_of(int(edit.image_id))
+            if row >= 0:
+                ix = self.index(row, len(self.COLUMNS) - 1)
+                self.dataChanged.emit(ix, ix, [Qt.ItemDataRole.DisplayRole])
+
+    def _show_tags(self, any_tag: bool) -> None:
+        """Add the Tags column (last) once an image has a tag; it stays for the dataset."""
+        if any_tag and self.TAGS_COLUMN not in self.COLUMNS:
+            n = len(self.COLUMNS)
+            self.beginInsertColumns(TOP, n, n)
+            self.COLUMNS = (*self.COLUMNS, self.TAGS_COLUMN)
+            self.endInsertColumns()
 
     # ----- thumbnails ---------------------------------------------------
     def _thumbnail(self, row: int) -> tuple[QImage | None, bool]:
@@ -253,6 +302,8 @@ class ImageListModel(QAbstractTableModel):
             key = ids
         elif column == 2:
             key = ds.image_ann_count[np.maximum(rows, 0)]
+        elif column >= 0 and self.COLUMNS[column] == self.TAGS_COLUMN:
+            key = np.asarray([self._tags_text_of(ds, int(i)).casefold() for i in ids.tolist()])
         elif column >= 3 and self._per is not None:
             key = self._per[self._REVIEW_KEYS[column - 3]][np.maximum(rows, 0)]
         else:

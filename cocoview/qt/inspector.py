@@ -147,6 +147,7 @@ class InspectorPanel(QWidget):
 
         state.datasetChanged.connect(self._image_changed)
         state.currentImageChanged.connect(self._image_changed)
+        state.edited.connect(self._edited)
         state.selectionChanged.connect(self._selection_changed)
         state.minScoreChanged.connect(lambda _v: self._selection_changed(state.selected_row))
         self.details.itemDoubleClicked.connect(self._link_activated)
@@ -263,8 +264,14 @@ class InspectorPanel(QWidget):
         return page
 
     # ----- following the state ------------------------------------------------
+    def _edited(self, _edit: object) -> None:
+        """An edit (issue 17): the list, the counts and the details show the edited view
+        (one image's rows: cheap)."""
+        self.list_model.reload()
+        self._image_changed()
+
     def _image_changed(self) -> None:
-        ds, image_id = self._state.dataset, self._state.current_image
+        ds, image_id = self._state.view, self._state.current_image
         n = self.list_model.rowCount()
         self.list_title.setText(f"Annotations  ({n})" if image_id >= 0 else "Annotations")
         has_image = ds is not None and image_id >= 0
@@ -284,7 +291,7 @@ class InspectorPanel(QWidget):
 
     def _selection_changed(self, row: int) -> None:
         self._sync_list(row)
-        ds = self._state.dataset
+        ds = self._state.view
         selected = ds is not None and 0 <= row < len(ds.anns)
         self.details_stack.setCurrentIndex(1 if selected else 0)
         if ds is not None and selected:

@@ -9,6 +9,7 @@ from typing import Any
 
 from cocoview.model.categories import Category
 from cocoview.model.dataset import Dataset
+from cocoview.model.tags import tags_of
 
 Prop = tuple[str, str, str]  # key, value, tooltip
 VISIBILITY = {0: "absent", 1: "occluded", 2: "visible"}
@@ -140,6 +141,9 @@ def image_props(ds: Dataset, image_id: int) -> list[Prop]:
     if info.path is not None:
         props.append(("path", str(info.path), str(info.path)))
     props.append(("annotations", str(int(ds.image_ann_count[info.index])), ""))
+    tags = tags_of(ds, image_id, rec)  # with the edits (issue 17)
+    if tags:
+        props.append(("tags", ", ".join(tags), "Edit → Tag Image… (T) changes them"))
     lic = ds.image_license(image_id)
     if lic is not None:
         props.append(("licence", str(lic.get("name", lic.get("id", ""))), ""))
@@ -150,7 +154,7 @@ def image_props(ds: Dataset, image_id: int) -> list[Prop]:
     for key in ("coco_url", "flickr_url", "date_captured"):
         if rec.get(key) not in (None, ""):
             props.append((key, str(rec[key]), str(rec[key])))
-    shown = set(_IMAGE_KEYS)
+    shown = set(_IMAGE_KEYS) | ({"tags"} if isinstance(rec.get("tags"), list) else set())
     for key, title in _LVIS_LISTS.items():  # category ids: shown as names
         ids = rec.get(key)
         if isinstance(ids, list) and all(isinstance(c, int) for c in ids):

@@ -83,7 +83,7 @@ class AnnotationListModel(QAbstractListModel):
     def reload(self) -> None:
         self.beginResetModel()
         self._rows, self._items = [], {}
-        ds, image_id = self._state.dataset, self._state.current_image
+        ds, image_id = self._state.view, self._state.current_image  # edited (issue 17)
         if ds is not None and image_id >= 0:
             try:
                 rows = ds.ann_rows(image_id).tolist()
@@ -125,7 +125,7 @@ class AnnotationListModel(QAbstractListModel):
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         item = self._items.get(index.row())
-        ds = self._state.dataset
+        ds = self._state.view
         if item is None and ds is not None:
             item = self._items[index.row()] = self._describe(ds, self._rows[index.row()])
         if item is None:

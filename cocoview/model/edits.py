@@ -9,6 +9,7 @@ is the input's bytes and an edited one changes only in the edited fields.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -291,8 +292,22 @@ def _patch(raw: bytes, fields: dict[str, object], drop: tuple[str, ...] = ()) ->
     return b"{" + b",".join(parts) + b"}"
 
 
-def write_edited(layer: EditLayer, fh: BinaryIO) -> None:
+#: Save As reports its progress every this many records
+_REPORT_EVERY = 1 << 14
+
+
+def write_edited(layer: EditLayer, fh: BinaryIO,
+                 report: Callable[[float], None] | None = None) -> None:
+    """Write the edited dataset to ``fh``; ``report(fraction)`` is called as records are
+    written (it may raise to stop: the caller's temp file is then removed)."""
     ds = layer.ds
+    total = max(len(ds.image_ids) + ds.files[0].n_records, 1) if len(ds.files) == 1 else 1
+    done = [0]
+
+    def step(n: int) -> None:
+        done[0] += n
+        if report is not None:
+            report(min(done[0] / total, 1.0))
     if len(ds.files) != 1:
         raise WriteError("Save As with edits needs a dataset of one file")
     f = ds.files[0]
@@ -302,9 +317,9 @@ def write_edited(layer: EditLayer, fh: BinaryIO) -> None:
     for k, key in enumerate(keys):
         fh.write((b", " if k else b"") + msgspec.json.encode(key) + b": ")
         if key == "images":
-            _images(layer, fh)
+            _images(layer, fh, step)
         elif key == "annotations":
-            _annotations(layer, fh)
+            _annotations(layer, fh, step)
         elif key == "categories":
             _categories(layer, bytes(top[key]), fh)
         else:
@@ -312,12 +327,14 @@ def write_edited(layer: EditLayer, fh: BinaryIO) -> None:
     fh.write(b"}")
 
 
-def _images(layer: EditLayer, fh: BinaryIO) -> None:
+def _images(layer: EditLayer, fh: BinaryIO, step: Callable[[int], None]) -> None:
     ds, f = layer.ds, layer.ds.files[0]
     fh.write(b"[")
     first = True
     gone = layer.deleted_images
     for row in range(len(ds.image_ids)):
+        if row % _REPORT_EVERY == 0:
+            step(_REPORT_EVERY if row else 0)
         if int(ds.image_src[row]) < 0 or (gone and int(ds.image_ids[row]) in gone):
             continue
         r = int(ds.image_src_row[row])
@@ -332,7 +349,7 @@ def _images(layer: EditLayer, fh: BinaryIO) -> None:
     fh.write(b"]")
 
 
-def _annotations(layer: EditLayer, fh: BinaryIO) -> None:
+def _annotations(layer: EditLayer, fh: BinaryIO, step: Callable[[int], None]) -> None:
     ds, f = layer.ds, layer.ds.files[0]
     keep = layer.ann_keep_mask()
     cats = layer.category_column()
@@ -354,7 +371,10 @@ def _annotations(layer: EditLayer, fh: BinaryIO) -> None:
         patch[int(ds.anns.ordinal[row])] = fields
     fh.write(b"[")
     first = True
-    for o in np.flatnonzero(rec_keep).tolist():
+    step(len(ds.image_ids) % _REPORT_EVERY)  # the images' last part
+    for k, o in enumerate(np.flatnonzero(rec_keep).tolist()):
+        if k % _REPORT_EVERY == 0 and k:
+            step(_REPORT_EVERY)
         raw = f.record_bytes(o)
         if o in patch:
             raw = _patch(bytes(raw), patch[o])
@@ -380,15 +400,26 @@ def _categories(layer: EditLayer, raw: bytes, fh: BinaryIO) -> None:
     fh.write(b"[" + b", ".join(out) + b"]")
 
 
-def save_as(layer: EditLayer, out: str | Path, overwrite_input: bool = False) -> Path:
+def save_as(layer: EditLayer, out: str | Path, overwrite_input: bool = False,
+            report: Callable[[float], None] | None = None) -> Path:
     """Write the edited dataset atomically; over the input only with ``overwrite_input``
-    (the input is then kept as ``NAME.bak``)."""
+    (the input is then kept as ``NAME.bak``). ``report(fraction)`` follows the write; if
+    it raises (a Cancel), nothing is written: no output, no backup, no temp file."""
     path = Path(out)
     src = layer.ds.files[0].path
+    backup = fresh = None
     if path.resolve() == src.resolve():
         if not overwrite_input:
             raise WriteError(f"refusing to write over the input file {path}")
         backup = src.with_name(src.name + ".bak")
-        backup.write_bytes(src.read_bytes())
-    atomic_write(path, lambda fh: write_edited(layer, fh))
+        fresh = src.with_name(src.name + ".bak.new")  # NAME.bak once the write is done
+        fresh.write_bytes(src.read_bytes())
+    try:
+        atomic_write(path, lambda fh: write_edited(layer, fh, report))
+    except BaseException:
+        if fresh is not None:
+            fresh.unlink(missing_ok=True)
+        raise
+    if fresh is not None and backup is not None:
+        fresh.replace(backup)
     return path

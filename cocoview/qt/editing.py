@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QUndoCommand, QUndoStack
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox, QToolButton
 
 from cocoview.model import edits as E
 from cocoview.model.dataset import Dataset
@@ -149,6 +149,8 @@ class EditController(QObject):
         self.journal: JournalWriter | None = None
         self.saving = False
         self._after_save: Callable[[], object] | None = None  # what a Save As was for
+        self._saving_to: Path | None = None
+        self._cancel: QToolButton | None = None
         self.stack.cleanChanged.connect(self._clean_changed)
         self._actions: dict[str, QAction] = {}
         self.state.datasetChanged.connect(self._dataset_changed)
@@ -503,15 +505,49 @@ class EditController(QObject):
         edits = self.state.model.edits
         layer = _snapshot(edits.layer) if edits is not None else E.EditLayer(ds)
         self.saving = True
+        self._saving_to = out
+        self.window.progress.setRange(0, 1000)
         self.window.progress.setValue(0)
         self.window.progress.setFormat(f"Saving {out.name}… %p%")
         self.window.progress.setVisible(True)
+        self._cancel_button().setVisible(True)
         n = len(layer.done)
         self.jobs.submit(ds, partial(_save, layer=layer, out=out, overwrite=overwrite_input),
                          partial(self._saved, n, overwrite_input), self._save_failed,
                          channel="save",
                          on_progress=self._progress)
         return True
+
+    def _cancel_button(self) -> QToolButton:
+        """The status bar's Cancel of a Save As (made at the first save)."""
+        if self._cancel is None:
+            self._cancel = QToolButton(self.window)
+            self._cancel.setText("Cancel")
+            self._cancel.setObjectName("cancel_save")
+            self._cancel.setToolTip("Stop saving: nothing is written")
+            self._cancel.clicked.connect(self.cancel_save)
+            self.window.statusBar().addWidget(self._cancel)
+        return self._cancel
+
+    def cancel_save(self) -> None:
+        """Stop the Save As under way: the job stops at its next report and removes its
+        temp file (and the backup it began); the file asked for is not written."""
+        if not self.saving:
+            return
+        self.jobs.cancel("save")
+        self._save_ended()
+        self._after_save = None
+        out = self._saving_to
+        said = f"Save As cancelled: {out.name if out else 'the file'} was not written"
+        self.window.statusBar().showMessage(said, 15000)
+        self._say(said)
+
+    def _save_ended(self) -> None:
+        self.saving = False
+        self.window.progress.setRange(0, 1000)
+        self.window.progress.setVisible(False)
+        if self._cancel is not None:
+            self._cancel.setVisible(False)
 
     def _progress(self, fraction: float) -> None:
         bar = self.window.progress
@@ -522,9 +558,7 @@ class EditController(QObject):
             bar.setValue(int(fraction * 1000))
 
     def _saved(self, n: int, overwrote: bool, out: Path) -> None:
-        self.saving = False
-        self.window.progress.setRange(0, 1000)
-        self.window.progress.setVisible(False)
+        self._save_ended()
         self.stack.setClean()
         if self.journal is not None and overwrote:
             self.journal.discard()  # the file it was of is gone
@@ -538,10 +572,8 @@ class EditController(QObject):
             QTimer.singleShot(0, then)
 
     def _save_failed(self, exc: Exception) -> None:
-        self.saving = False
+        self._save_ended()
         self._after_save = None
-        self.window.progress.setRange(0, 1000)
-        self.window.progress.setVisible(False)
         why = str(exc) if isinstance(exc, (WriteError, OSError)) else \
             f"{type(exc).__name__}: {exc}"
         self.window.statusBar().showMessage(f"Save As failed: {why}", 15000)
@@ -561,8 +593,8 @@ def _snapshot(layer: E.EditLayer) -> E.EditLayer:
 
 def _save(ds: Dataset, report: Callable[[float], None], layer: E.EditLayer, out: Path,
           overwrite: bool) -> Path:
-    report(-1.0)
-    return E.save_as(layer, out, overwrite_input=overwrite)
+    report(0.0)
+    return E.save_as(layer, out, overwrite_input=overwrite, report=report)
 
 
 __all__ = ["EditCommand", "EditController", "JournalWriter", "edit_text"]

@@ -4,9 +4,12 @@ filter, the canvas's frame made again from its decoded pixels; undo restores the
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QToolButton
 from pytestqt.qtbot import QtBot
 
 from cocoview.model import edits as E
@@ -95,3 +98,63 @@ def test_tags_column_choices_and_filter(qtbot: QtBot, win: MainWindow, src: Path
     win.actions_["undo"].trigger()
     assert model.index(model.row_of(first), col).data() in ("", None)
     assert box.count() == 1
+
+
+def test_save_as_progress_and_cancel(qtbot: QtBot, win: MainWindow, src: Path,
+                                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Save As shows its progress; Cancel leaves nothing written (no file, no temp file,
+    no backup) and the edits unsaved."""
+    open_file(qtbot, win, src)
+    select_first(win)
+    win.actions_["delete_annotation"].trigger()
+    monkeypatch.setattr(E, "_REPORT_EVERY", 1)
+    real = E.save_as
+    gate = threading.Event()
+    fractions: list[float] = []
+
+    def slow(layer: E.EditLayer, out: Path, overwrite_input: bool = False,
+             report: Callable[[float], None] | None = None) -> Path:
+        def rep(f: float) -> None:
+            assert report is not None
+            report(f)  # raises once the save is cancelled
+            fractions.append(f)
+            gate.wait(10)
+        return real(layer, out, overwrite_input, rep)
+
+    monkeypatch.setattr(E, "save_as", slow)
+    shown: list[int] = []
+    monkeypatch.setattr(win.editing, "_progress",
+                        lambda f: shown.append(int(f * 1000)))
+    out = tmp_path / "out.json"
+    # a whole save: the bar follows the records written
+    gate.set()
+    with qtbot.waitSignal(win.editing.saved, timeout=20000):
+        win.editing.save_as(out)
+    assert fractions == sorted(fractions) and fractions[-1] > 0.9 and len(fractions) > 5
+    qtbot.waitUntil(lambda: bool(shown) and max(shown) > 900, timeout=5000)
+    out.unlink()
+    # cancelled midway
+    assert win.editing.edit([E.SetTags(win.state.current_image, ("x",))])
+    gate.clear()
+    fractions.clear()
+    assert win.editing.save_as(out, overwrite_input=False)
+    button = win.findChild(QToolButton, "cancel_save")
+    assert button is not None and win.progress.isVisible()
+    qtbot.waitUntil(lambda: bool(fractions), timeout=5000)
+    button.click()
+    assert not win.editing.saving and not win.progress.isVisible()
+    assert "not written" in win.statusBar().currentMessage()
+    gate.set()
+    assert win.editing.jobs.wait(10000)
+    assert not out.exists() and not list(tmp_path.glob("*.tmp")) and win.isWindowModified()
+    # over the input, cancelled: the input untouched, no backup left
+    before = src.read_bytes()
+    gate.clear()
+    fractions.clear()
+    assert win.editing.save_as(src, overwrite_input=True)
+    qtbot.waitUntil(lambda: bool(fractions), timeout=5000)
+    win.editing.cancel_save()
+    gate.set()
+    assert win.editing.jobs.wait(10000)
+    assert src.read_bytes() == before
+    assert not list(src.parent.glob("*.bak*")) and not list(src.parent.glob(".*.tmp"))

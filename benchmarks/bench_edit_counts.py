@@ -1,10 +1,21 @@
-"""One edit's incremental update of the counts and the edited view vs a recount (issue 17).
+"""One edit at train2017 size (issue 17 "Fast": an edit shows within one frame).
 
-    python benchmarks/bench_edit_counts.py [N_IMAGES N_ANNOTATIONS]   (default: 118k / 860k)
+    python benchmarks/bench_edit_counts.py [--file TRAIN.json | N_IMAGES N_ANNOTATIONS]
+                                           [--app] [--edits 200]
+
+Model part: an edit's incremental update of the counts, the edited view a frame job
+reads (made per edit), a frame's overlays made again from it (the decoded pixels
+kept), vs building the whole-dataset columns and a full recount. ``--app``: the real
+window offscreen, each edit through the Edit actions' path (``EditController.edit``):
+the GUI-thread time of the edit (the model, the category tree, the list, the
+inspector, the filter panel, the frame request) and the time until the canvas shows
+the edited frame. Medians over the edits; the frame budget is 16.7 ms.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 import tempfile
 import time
@@ -12,37 +23,144 @@ from pathlib import Path
 
 import numpy as np
 
-import cocoview
-from cocoview.model import edits as E
-from cocoview.model.edited import EditedView
-from cocoview.testing.synth import generate_coco
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import cocoview  # noqa: E402
+from cocoview.model import edits as E  # noqa: E402
+from cocoview.model.dataset import Dataset  # noqa: E402
+from cocoview.model.edited import EditedView  # noqa: E402
+from cocoview.model.look import Look  # noqa: E402
 
 
-def main(n_img: int, n_ann: int) -> None:
+def _edits(ds: Dataset, n: int) -> list[E.Edit]:
+    rng = np.random.default_rng(0)
+    ids = rng.choice(ds.anns.id[ds.ann_image_row >= 0], n, replace=False).tolist()
+    cats = [c.id for c in ds.categories]
+    return [E.Relabel(a, cats[k % len(cats)]) if k % 2 else E.DeleteAnnotation(a)
+            for k, a in enumerate(ids)]
+
+
+def model_part(ds: Dataset, n: int) -> None:
+    from cocoview.qt.frames import Frame, _remake_overlays
+    from cocoview.qt.qimage import bgrx_to_qimage
+
+    view = EditedView(ds)
+    edits = _edits(ds, n)
+    view.apply(edits[0])  # the first edit builds the id index (once per dataset)
+    apply_ms, view_ms, frame_ms = [], [], []
+    look = Look()
+    for e in edits[1:]:
+        t = time.perf_counter()
+        view.apply(e)
+        apply_ms.append((time.perf_counter() - t) * 1e3)
+        t = time.perf_counter()
+        v = view.dataset()
+        view_ms.append((time.perf_counter() - t) * 1e3)
+        iid = int(ds.image_ids[ds.ann_image_row[ds.ann_row(int(e.ann_id))]])  # type: ignore[union-attr]
+        h, w = 480, 640
+        bgrx = np.full((h, w, 4), 128, np.uint8)
+        old = Frame(iid, w, h, bgrx_to_qimage(bgrx), "", ds.overlays(iid), base_bgrx=bgrx)
+        t = time.perf_counter()
+        _remake_overlays(v, old, look)
+        frame_ms.append((time.perf_counter() - t) * 1e3)
+    t = time.perf_counter()
+    v = view.dataset()
+    _ = v.ann_image_row, v.ann_order, v.image_ann_start, v.ann_category_index
+    columns_ms = (time.perf_counter() - t) * 1e3
+    t = time.perf_counter()
+    keep = view.layer.ann_keep_mask()
+    cidx = view.cat_index(view.layer.category_column())
+    np.bincount(cidx[keep & (cidx >= 0)], minlength=len(ds.categories))
+    recount_ms = (time.perf_counter() - t) * 1e3
+    a, v_, f = (float(np.median(x)) for x in (apply_ms, view_ms, frame_ms))
+    print(f"{len(ds.anns):,} annotations, {len(edits) - 1} edits (median): incremental "
+          f"update {a:.2f} ms, edited view {v_:.3f} ms, the frame's overlays again "
+          f"{f:.2f} ms; sum {a + v_ + f:.2f} ms")
+    print(f"  (whole-dataset columns on first use {columns_ms:.0f} ms, full recount "
+          f"{recount_ms:.0f} ms: neither runs per edit)")
+
+
+def app_part(path: Path, n: int) -> None:
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from cocoview.model.viewer import Item
+    from cocoview.qt.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    w = MainWindow()
+    w.editing.ask_unsaved = lambda: "discard"  # type: ignore[method-assign]
+    w.resize(1400, 900)
+    w.show()
+
+    def spin(until: object, timeout: float = 120.0) -> float:
+        t0 = time.perf_counter()
+        while not until():  # type: ignore[operator]
+            if time.perf_counter() - t0 > timeout:
+                raise TimeoutError
+            loop = QEventLoop()
+            QTimer.singleShot(1, loop.quit)
+            loop.exec()
+        return time.perf_counter() - t0
+
+    w.open_files([path])
+    spin(lambda: w.state.dataset is not None and w.canvas.frame is not None
+         and w.canvas.frame.image_id == w.state.current_image)
+    ds = w.state.dataset
+    assert ds is not None
+    gui_ms, shown_ms = [], []
+    cats = [c.id for c in ds.categories]
+    for k in range(n):
+        rows = ds.ann_rows(w.state.current_image)
+        if not len(rows):
+            w.state.model.step(1)
+            spin(lambda: w.canvas.frame is not None
+                 and w.canvas.frame.image_id == w.state.current_image)
+            continue
+        row = int(rows[0])
+        ann = int(ds.anns.id[row])
+        w.state.model.set_selection({Item("annotation", row)})
+        edit: E.Edit = E.Relabel(ann, cats[k % len(cats)]) if k % 2 else \
+            E.DeleteAnnotation(ann)
+        before = w.canvas.frame
+        t = time.perf_counter()
+        w.editing.edit([edit])
+        gui_ms.append((time.perf_counter() - t) * 1e3)
+        spin(lambda: w.canvas.frame is not before)  # noqa: B023
+        shown_ms.append((time.perf_counter() - t) * 1e3)
+        if k % 2 == 0:  # after a delete, the next image (its frame decoded first)
+            w.state.model.step(1)
+            spin(lambda: w.canvas.frame is not None
+                 and w.canvas.frame.image_id == w.state.current_image)
+    w.close()
+    app.processEvents()
+    print(f"app, {len(gui_ms)} edits (median / 95th pct): GUI thread per edit "
+          f"{np.median(gui_ms):.1f} / {np.percentile(gui_ms, 95):.1f} ms; edit → canvas "
+          f"shows it {np.median(shown_ms):.1f} / {np.percentile(shown_ms, 95):.1f} ms")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sizes", nargs="*", type=int, help="N_IMAGES N_ANNOTATIONS (synthetic)")
+    ap.add_argument("--file", type=Path, help="a COCO file (e.g. synth train2017)")
+    ap.add_argument("--edits", type=int, default=200)
+    ap.add_argument("--app", action="store_true", help="also through the real window")
+    args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
-        p = Path(d) / "s.json"
-        generate_coco(p, n_images=n_img, n_annotations=n_ann, boxes_only=True)
-        ds = cocoview.open(p, cache=False)
-        view = EditedView(ds)
-        rng = np.random.default_rng(0)
-        ids = rng.choice(ds.anns.id, 200, replace=False).tolist()
-        cats = [c.id for c in ds.categories]
-        t = time.perf_counter()
-        for k, a in enumerate(ids):
-            view.apply(E.Relabel(a, cats[k % len(cats)]) if k % 2 else E.DeleteAnnotation(a))
-        per_edit = (time.perf_counter() - t) / len(ids) * 1e3
-        t = time.perf_counter()
-        view.dataset()
-        view_ms = (time.perf_counter() - t) * 1e3
-        t = time.perf_counter()
-        keep = view.layer.ann_keep_mask()
-        cidx = view.cat_index(view.layer.category_column())
-        np.bincount(cidx[keep & (cidx >= 0)], minlength=len(cats))
-        recount_ms = (time.perf_counter() - t) * 1e3
-        print(f"{len(ds.anns):,} annotations: incremental edit {per_edit:.2f} ms, edited view "
-              f"{view_ms:.1f} ms, full recount {recount_ms:.0f} ms")
+        path = args.file
+        if path is None:
+            from cocoview.testing.synth import generate_coco
+
+            n_img, n_ann = (args.sizes + [118_287, 860_001][len(args.sizes):])[:2]
+            path = Path(d) / "s.json"
+            generate_coco(path, n_images=n_img, n_annotations=n_ann, boxes_only=True)
+        ds = cocoview.open(path)
+        model_part(ds, args.edits)
+        if args.app:
+            app_part(path, min(args.edits, 60))
 
 
 if __name__ == "__main__":
-    a = sys.argv[1:]
-    main(int(a[0]) if a else 118_287, int(a[1]) if len(a) > 1 else 860_001)
+    main()

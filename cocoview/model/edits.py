@@ -94,6 +94,7 @@ class EditLayer:
     deleted_images: set[int] = field(default_factory=set)
     tags: dict[int, tuple[str, ...]] = field(default_factory=dict)
     done: list[Edit] = field(default_factory=list)
+    _repeated: frozenset[int] | None = field(default=None, repr=False, compare=False)
 
     # ----- lookups --------------------------------------------------------
     def _ann(self, ann_id: int) -> int:
@@ -101,11 +102,20 @@ class EditLayer:
             row = self.ds.ann_row(int(ann_id))
         except KeyError:
             raise EditError(f"no annotation with id {ann_id}") from None
+        if int(ann_id) not in self._repeated_ids():
+            return row
         n = int(np.count_nonzero(self.ds.anns.id == int(ann_id)))
         if n > 1:  # an edit by id would be applied to one record of several, unseen
             raise EditError(f"annotation id {ann_id} is not unique ({n} records have it): "
                             "an edit cannot say which one it means")
         return row
+
+    def _repeated_ids(self) -> frozenset[int]:
+        """The annotation ids several records share (found once: no scan per edit)."""
+        if self._repeated is None:
+            ids = np.sort(self.ds.anns.id)
+            self._repeated = frozenset(np.unique(ids[1:][ids[1:] == ids[:-1]]).tolist())
+        return self._repeated
 
     def _cat(self, cat_id: int) -> None:
         try:

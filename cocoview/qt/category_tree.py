@@ -142,21 +142,26 @@ class CategoryTreeModel(QAbstractItemModel):
             return
         inst, imgs = edits.instances, edits.images  # incremental: no view is built
         k_of = {c.id: k for k, c in enumerate(ds.categories)}
+        changed: list[_Node] = []  # only their rows repaint (a sorted view re-sorts them)
         for node in self._cats:
             if node.cat is not None:
                 k = k_of[node.cat.id]
-                node.instances, node.images = int(inst[k]), int(imgs[k])
+                now = int(inst[k]), int(imgs[k])
+                if now != (node.instances, node.images):
+                    node.instances, node.images = now
+                    changed.append(node)
         supers = [n for n in self._root.children if n.cat is None]
         sup = {n: (int(edits.super_instances[i]), int(edits.super_images[i]))
                for i, n in enumerate(edits._supers)}
         for s in supers:
-            s.instances, s.images = sup.get(s.name, (0, 0))
+            now = sup.get(s.name, (0, 0))
+            if now != (s.instances, s.images):
+                s.instances, s.images = now
+                changed.append(s)
         roles = [Qt.ItemDataRole.DisplayRole, SORT_ROLE]
-        for parent in [self._root, *supers]:
-            if parent.children:
-                self.dataChanged.emit(self.createIndex(0, 1, parent.children[0]),
-                                      self.createIndex(len(parent.children) - 1, 2,
-                                                       parent.children[-1]), roles)
+        for node in changed:
+            self.dataChanged.emit(self.createIndex(node.row, 1, node),
+                                  self.createIndex(node.row, 2, node), roles)
 
     # ----- structure --------------------------------------------------------
     def _node(self, index: Index) -> _Node:

@@ -264,11 +264,29 @@ class InspectorPanel(QWidget):
         return page
 
     # ----- following the state ------------------------------------------------
-    def _edited(self, _edit: object) -> None:
-        """An edit (issue 17): the list, the counts and the details show the edited view
-        (one image's rows: cheap)."""
+    def _edited(self, edit: object) -> None:
+        """An edit (issue 17): the list, its count and the selection's details show the
+        edited view. Only for an edit of the current image (or of a category); only the
+        changed parts are made again (one image's rows: cheap)."""
+        from cocoview.model import edits as E
+
+        ds, image_id = self._state.dataset, self._state.current_image
+        if ds is None or image_id < 0:
+            return
+        if isinstance(edit, (E.DeleteAnnotation, E.Relabel, E.SetCrowd)):
+            r = int(ds.ann_image_row[ds.ann_row(edit.ann_id)])
+            if r < 0 or int(ds.image_ids[r]) != image_id:
+                return
+        elif isinstance(edit, (E.SetTags, E.DeleteImage)):
+            view = self._state.view
+            if edit.image_id == image_id and isinstance(edit, E.SetTags) and view is not None:
+                self.image_grid.set_sections([("Image", image_props(view, image_id))])
+            return  # a deleted image is left: the current image changes
         self.list_model.reload()
-        self._image_changed()
+        n = self.list_model.rowCount()
+        self.list_title.setText(f"Annotations  ({n})")
+        self.image_grid.set_value("annotations", str(n))
+        self._selection_changed(self._state.selected_row)
 
     def _image_changed(self) -> None:
         ds, image_id = self._state.view, self._state.current_image

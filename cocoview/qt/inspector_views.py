@@ -314,6 +314,17 @@ class PropertyGrid(QTreeWidget):
                     item.setForeground(1, link)
         self.expandAll()
 
+    def set_value(self, key: str, value: str) -> None:
+        """Show ``value`` for ``key`` (its first row), leaving the other rows as they are."""
+        for i in range(self.topLevelItemCount()):
+            head = self.topLevelItem(i)
+            for j in range(head.childCount() if head is not None else 0):
+                item = head.child(j) if head is not None else None
+                if item is not None and item.text(0) == key:
+                    item.setText(1, value)
+                    item.setToolTip(1, value)
+                    return
+
     def value(self, key: str) -> str | None:
         """The value shown for ``key`` (first match), for callers and tests."""
         for i in range(self.topLevelItemCount()):

@@ -110,6 +110,10 @@ def app_part(path: Path, n: int) -> None:
          and w.canvas.frame.image_id == w.state.current_image)
     ds = w.state.dataset
     assert ds is not None
+    # the background work of an open (counts, the file's tags, thumbnails) ends first
+    spin(lambda: w.filter_panel.choices.counted())
+    t_idle = time.perf_counter()
+    spin(lambda: time.perf_counter() - t_idle > 3.0)
     gui_ms, shown_ms = [], []
     cats = [c.id for c in ds.categories]
     for k in range(n):

@@ -215,11 +215,17 @@ class EditedView:
         if isinstance(e, E.DeleteImage):
             self.image_deleted = self.image_deleted.copy()
             self.image_deleted[img_rows] = not e.restore
-        if len(touched):
-            cat, alive, crowd = self._state_of(touched)
-            self.cat, self.alive, self.crowd = self.cat.copy(), self.alive.copy(), \
-                self.crowd.copy()
-            self.cat[touched], self.alive[touched], self.crowd[touched] = cat, alive, crowd
+        if len(touched):  # copy on write (a view made before keeps its arrays), only the
+            cat, alive, crowd = self._state_of(touched)  # columns this edit changes
+            if not np.array_equal(self.cat[touched], cat):
+                self.cat = self.cat.copy()
+                self.cat[touched] = cat
+            if not np.array_equal(self.alive[touched], alive):
+                self.alive = self.alive.copy()
+                self.alive[touched] = alive
+            if not np.array_equal(self.crowd[touched], crowd):
+                self.crowd = self.crowd.copy()
+                self.crowd[touched] = crowd
         self._count(region, +1)
         if len(img_rows):
             count = self.image_count.copy()

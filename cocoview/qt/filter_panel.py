@@ -112,10 +112,11 @@ class CategoryChoiceModel(QAbstractTableModel):
         edits, view = self._filters.state.model.edits, self._filters.state.view
         if edits is None or view is None or len(view.categories) != len(self._cats):
             return
-        self._cats = list(view.categories)
-        self._images = edits.images.tolist()
-        if self._cats:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self._cats) - 1, 1))
+        cats, images = list(view.categories), edits.images.tolist()
+        for r, (cat, n) in enumerate(zip(cats, images, strict=True)):
+            if cat.name != self._cats[r].name or n != self._images[r]:  # only those repaint
+                self._cats[r], self._images[r] = cat, n
+                self.dataChanged.emit(self.index(r, 0), self.index(r, 1))
 
     def reload(self) -> None:
         self.beginResetModel()

@@ -286,7 +286,10 @@ class InspectorPanel(QWidget):
         n = self.list_model.rowCount()
         self.list_title.setText(f"Annotations  ({n})")
         self.image_grid.set_value("annotations", str(n))
-        self._selection_changed(self._state.selected_row)
+        if isinstance(edit, E.DeleteAnnotation):  # the details are left as they are: a
+            self._sync_list(self._state.selected_row)  # deleted one leaves the selection
+        else:
+            self._selection_changed(self._state.selected_row)
 
     def _image_changed(self) -> None:
         ds, image_id = self._state.view, self._state.current_image

@@ -111,6 +111,11 @@ class EditedView:
     def __init__(self, ds: Dataset) -> None:
         self.base = ds
         self.layer = E.EditLayer(ds)
+        # plain-array views of the (often memory-mapped) columns: indexing a memmap makes
+        # a memmap each time, which costs more than the lookup at train2017 size
+        self._img_of = np.asarray(ds.ann_image_row)
+        self._base_cat = np.asarray(ds.anns.category_id)
+        self._base_crowd = np.asarray(ds.anns.iscrowd)
         self.version = 0
         self.cat = ds.anns.category_id.astype(np.int64)  # a copy
         self.alive = np.ones(len(ds.anns), bool)
@@ -140,8 +145,8 @@ class EditedView:
     def _state_of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(category, alive, iscrowd) of annotation ``rows`` after the layer's edits."""
         ds, lay = self.base, self.layer
-        cat = ds.anns.category_id[rows].astype(np.int64)
-        crowd = ds.anns.iscrowd[rows].copy()
+        cat = self._base_cat[rows].astype(np.int64)
+        crowd = self._base_crowd[rows]
         pos = {int(r): k for k, r in enumerate(rows.tolist())} if len(rows) < 4096 else None
 
         def where(ann_ids: object) -> list[tuple[int, int]]:
@@ -167,7 +172,7 @@ class EditedView:
             alive[k] = False
         if lay.deleted_cats:
             alive &= ~np.isin(cat, np.fromiter(lay.deleted_cats, np.int64))
-        img = ds.ann_image_row[rows]
+        img = self._img_of[rows]
         alive &= ~((img >= 0) & self.image_deleted[np.maximum(img, 0)])
         return cat, alive, crowd
 
@@ -201,7 +206,7 @@ class EditedView:
             except KeyError:
                 raise E.EditError(f"no image with id {e.image_id}") from None
         touched = self._touched_rows(e)
-        img_rows = np.unique(ds.ann_image_row[touched])
+        img_rows = np.unique(self._img_of[touched])
         img_rows = img_rows[img_rows >= 0]
         if isinstance(e, E.DeleteImage):
             img_rows = np.asarray([ds.image_row(int(e.image_id))], np.int64)
@@ -231,10 +236,10 @@ class EditedView:
             count = self.image_count.copy()
             on = np.zeros(len(ds.image_ids), bool)
             on[img_rows] = True
-            sel = region[on[np.maximum(ds.ann_image_row[region], 0)]
-                         & (ds.ann_image_row[region] >= 0) & self.alive[region]]
+            img = self._img_of[region]
+            sel = region[on[np.maximum(img, 0)] & (img >= 0) & self.alive[region]]
             count[img_rows] = 0
-            np.add.at(count, ds.ann_image_row[sel], 1)
+            np.add.at(count, self._img_of[sel], 1)
             self.image_count = count
         self.version += 1
         self._view = None
@@ -252,7 +257,7 @@ class EditedView:
             on[img_rows] = True
             img = ds.ann_image_row
             parts = [np.flatnonzero((img >= 0) & on[np.maximum(img, 0)])]
-        orphans = touched[ds.ann_image_row[touched] < 0]
+        orphans = touched[self._img_of[touched] < 0]
         return np.concatenate([*(p.astype(np.int64) for p in parts), orphans]) if parts \
             else orphans
 
@@ -269,7 +274,7 @@ class EditedView:
         n_sup = len(self._supers)
         self.super_instances = self.super_instances + sign * np.bincount(
             sup[sup >= 0], minlength=n_sup)
-        img = self.base.ann_image_row[rows]
+        img = self._img_of[rows]
         placed = ok & (img >= 0)
         key = np.unique(img[placed] * max(n_cat, 1) + cidx[placed])
         self.images = self.images + sign * np.bincount(key % max(n_cat, 1), minlength=n_cat)

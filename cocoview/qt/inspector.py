@@ -282,14 +282,20 @@ class InspectorPanel(QWidget):
             if edit.image_id == image_id and isinstance(edit, E.SetTags) and view is not None:
                 self.image_grid.set_sections([("Image", image_props(view, image_id))])
             return  # a deleted image is left: the current image changes
-        self.list_model.reload()
+        self._syncing = True  # rows removed in place move the view's selection: not ours
+        try:
+            self.list_model.follow_edit()
+        finally:
+            self._syncing = False
+        self._sync_list(self._state.selected_row)
         n = self.list_model.rowCount()
         self.list_title.setText(f"Annotations  ({n})")
         self.image_grid.set_value("annotations", str(n))
-        if isinstance(edit, E.DeleteAnnotation):  # the details are left as they are: a
-            self._sync_list(self._state.selected_row)  # deleted one leaves the selection
-        else:
-            self._selection_changed(self._state.selected_row)
+        sel = self._state.selected_row
+        if isinstance(edit, (E.Relabel, E.SetCrowd)) and sel != ds.ann_row(edit.ann_id):
+            return  # the details shown are of another annotation
+        if not isinstance(edit, E.DeleteAnnotation):  # a deleted one leaves the selection
+            self._selection_changed(sel)
 
     def _image_changed(self) -> None:
         ds, image_id = self._state.view, self._state.current_image

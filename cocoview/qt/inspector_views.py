@@ -92,6 +92,34 @@ class AnnotationListModel(QAbstractListModel):
             self._rows = [int(r) for r in rows]
         self.endResetModel()
 
+    def follow_edit(self) -> None:
+        """The current image was edited (issue 17): rows kept are described again in
+        place, one deleted or restored row removed or inserted, without a reset (the
+        view keeps its selection and scroll); anything else reloads."""
+        ds, image_id = self._state.view, self._state.current_image
+        if ds is None or image_id < 0:
+            self.reload()
+            return
+        new = [int(r) for r in ds.ann_rows(image_id).tolist()]
+        old = self._rows
+        self._items = {}
+        if new == old:
+            if old:
+                self.dataChanged.emit(self.index(0), self.index(len(old) - 1))
+            return
+        k = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b),
+                 min(len(old), len(new)))
+        if len(new) == len(old) - 1 and new == old[:k] + old[k + 1:]:
+            self.beginRemoveRows(TOP, k, k)
+            self._rows = new
+            self.endRemoveRows()
+        elif len(new) == len(old) + 1 and old == new[:k] + new[k + 1:]:
+            self.beginInsertRows(TOP, k, k)
+            self._rows = new
+            self.endInsertRows()
+        else:
+            self.reload()
+
     @staticmethod
     def _describe(ds: Dataset, row: int) -> tuple[str, tuple[int, int, int], str, int]:
         a = ds.anns

@@ -15,6 +15,7 @@ from pytestqt.qtbot import QtBot
 from cocoview.model import edits as E
 from cocoview.model.filters import ImageFilter
 from cocoview.model.tags import UNTAGGED
+from cocoview.model.viewer import Item
 from cocoview.qt.main_window import MainWindow
 from tests.qt.test_editing import frame_ids, open_file, select_first, src, win
 
@@ -58,9 +59,12 @@ def test_inspector_and_filter_panel_follow_edits(qtbot: QtBot, win: MainWindow,
     assert insp.image_grid.value("annotations") == str(n)
     # a relabel shows in the list's text
     other = next(c for c in ds.categories if c.id != cid)
+    win.state.model.set_selection({Item("annotation", row)})
     win.editing.edit([E.Relabel(ann, other.id)])
     pos = insp.list_model.position(row)
     assert insp.list_model.index(pos).data().startswith(other.name)
+    assert [i.row() for i in insp.list_view.selectionModel().selectedIndexes()] == [pos]
+    assert other.name in (insp.details.value("category") or "")
     win.actions_["undo"].trigger()
     # deleting the image: the match count and the total leave it out
     total = len(ds.image_ids)

@@ -87,8 +87,10 @@ def app_part(path: Path, n: int) -> None:
     from PySide6.QtWidgets import QApplication
 
     from cocoview.model.viewer import Item
+    from cocoview.qt.app import GIL_SWITCH_INTERVAL
     from cocoview.qt.main_window import MainWindow
 
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)  # as the app does
     app = QApplication.instance() or QApplication([])
     w = MainWindow()
     w.editing.ask_unsaved = lambda: "discard"  # type: ignore[method-assign]

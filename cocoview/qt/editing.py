@@ -440,12 +440,19 @@ class EditController(QObject):
             path.unlink(missing_ok=True)
             self._say("The unsaved edits were discarded")
             return
-        self.journal = JournalWriter(src)  # appends to the journal read
+        inverses: list[E.Edit] = []
         try:
-            inverses = [self.state.model.apply_edit(e) for e in edits]
-        except E.EditError as exc:
-            self._say(f"The journal could not be restored: {exc}")
+            for e in edits:
+                inverses.append(self.state.model.apply_edit(e))
+        except E.EditError as exc:  # all or none: the applied ones are undone
+            for inv in reversed(inverses):
+                self.state.model.apply_edit(inv)
+            stale = path.with_name(path.name + ".stale")
+            path.replace(stale)
+            self._refuse(f"The unsaved edits of {src.name} could not be restored ({exc}); "
+                         f"nothing was changed. The journal is kept as {stale}")
             return
+        self.journal = JournalWriter(src)  # appends to the journal read
         n = len(edits)
         self.stack.push(EditCommand(self, edits, inverses,
                                     f"Restore {n} unsaved edit{'s' if n != 1 else ''}"))

@@ -9,11 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QToolButton
+from PySide6.QtWidgets import QMessageBox, QToolButton
 from pytestqt.qtbot import QtBot
 
 from cocoview.model import edits as E
 from cocoview.model.filters import ImageFilter
+from cocoview.model.journal import Journal, journal_path
 from cocoview.model.tags import UNTAGGED
 from cocoview.model.viewer import Item
 from cocoview.qt.main_window import MainWindow
@@ -162,3 +163,62 @@ def test_save_as_progress_and_cancel(qtbot: QtBot, win: MainWindow, src: Path,
     assert win.editing.jobs.wait(10000)
     assert src.read_bytes() == before
     assert not list(src.parent.glob("*.bak*")) and not list(src.parent.glob(".*.tmp"))
+
+
+def test_bad_edits_in_the_app_change_nothing(qtbot: QtBot, win: MainWindow, src: Path,
+                                             tmp_path: Path) -> None:
+    """An unknown annotation, image or category is a message; nothing changes."""
+    open_file(qtbot, win, src)
+    ds = win.state.dataset
+    ann = int(ds.anns.id[0])
+    for edits, msg in (([E.DeleteAnnotation(10**9)], "no annotation with id"),
+                       ([E.Relabel(ann, 10**9)], "no category with id"),
+                       ([E.DeleteImage(10**9)], "no image with id"),
+                       ([E.SetTags(win.state.current_image, ("a,b",))], "comma"),
+                       # all or none: the good first edit is rolled back too
+                       ([E.DeleteAnnotation(ann), E.DeleteAnnotation(10**9)], "no annotation")):
+        assert not win.editing.edit(edits)
+        box = win.findChild(QMessageBox, "edit_error")
+        assert box is not None and msg in box.text()
+        box.close()
+        box.deleteLater()
+        qtbot.waitUntil(lambda: win.findChild(QMessageBox, "edit_error") is None, timeout=5000)
+    assert win.editing.stack.count() == 0 and not win.isWindowModified()
+    assert win.state.model.edits is None or not win.state.model.edits.layer.deleted_anns
+
+
+def test_a_journal_of_another_file_or_with_bad_edits_is_set_aside(
+        qtbot: QtBot, win: MainWindow, src: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    other = tmp_path / "other.json"
+    other.write_text('{"images": [], "annotations": [], "categories": []}')
+    path = journal_path(src)
+    Journal(other, path).record(E.DeleteAnnotation(1))  # its header names the other file
+    asked: list[int] = []
+    monkeypatch.setattr(win.editing, "ask_restore", lambda n, _p: asked.append(n) or True)
+    said: list[str] = []
+    win.editing.message.connect(said.append)
+    open_file(qtbot, win, src)
+    qtbot.waitUntil(lambda: any("set aside" in t for t in said), timeout=5000)
+    assert not asked and not path.exists() and path.with_name(path.name + ".stale").exists()
+    assert win.state.model.edits is None and not win.isWindowModified()
+    # a journal of this file whose second edit does not fit: nothing of it is applied
+    win.close()
+    ds_ann = int(win.state.dataset.anns.id[0]) if win.state.dataset is not None else 1
+    j = Journal(src, path)
+    j.record(E.DeleteAnnotation(ds_ann))
+    j.record(E.DeleteAnnotation(10**9))
+    j.close()
+    w2 = MainWindow()
+    qtbot.addWidget(w2)
+    w2.editing.ask_unsaved = lambda: "discard"  # type: ignore[method-assign]
+    w2.editing.ask_restore = lambda n, _p: True  # type: ignore[method-assign]
+    open_file(qtbot, w2, src)
+    qtbot.waitUntil(lambda: w2.findChild(QMessageBox, "edit_error") is not None, timeout=5000)
+    box = w2.findChild(QMessageBox, "edit_error")
+    assert "could not be restored" in box.text() and "nothing was changed" in box.text()
+    layer = w2.state.model.edits.layer if w2.state.model.edits is not None else None
+    assert layer is None or not layer.deleted_anns
+    assert not w2.isWindowModified() and w2.editing.stack.count() == 0
+    assert not path.exists()
+    w2.close()

@@ -430,7 +430,7 @@ def _tag_filter(args: argparse.Namespace) -> str | None:
         return UNTAGGED
     if args.tag is not None and check_tag(args.tag) is not None:
         raise UsageError(f"--tag: {check_tag(args.tag)}")
-    return args.tag  # type: ignore[no-any-return]
+    return args.tag
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -133,3 +133,18 @@ def test_cli_bad_tags_write_nothing(tmp_path: Path, flags: list[str], msg: str,
     assert main(["edit", str(_doc(tmp_path)), "--no-cache", *flags, "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert msg in err and "nothing written" in err and not out.exists()
+
+
+def test_cli_replays_a_journal_with_tags(tmp_path: Path) -> None:
+    from cocoview.model.journal import Journal
+
+    src = _doc(tmp_path)
+    jpath = tmp_path / "j.jsonl"
+    j = Journal(src, jpath)
+    j.record(SetTags(1, ("x", "y")))
+    j.record(SetTags(1, ("y",)))  # the app's later edit of the same image wins
+    j.close()
+    out = tmp_path / "out.json"
+    assert main(["edit", str(src), "--no-cache", "--journal", str(jpath), "--tag", "1=z",
+                 "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["images"][0]["tags"] == ["y", "z"]

@@ -25,6 +25,7 @@ from cocoview.model.dataset import Dataset
 from cocoview.model.edited import EditedView
 from cocoview.model.journal import Journal, JournalError, journal_path, read
 from cocoview.model.safe_write import WriteError
+from cocoview.model.tags import tags_of
 from cocoview.qt.jobs import Jobs
 from cocoview.qt.state import ViewerState
 
@@ -329,10 +330,10 @@ class EditController(QObject):
 
     def tag_image(self) -> None:
         iid = self.state.current_image
-        view = self.state.model.edits
-        if iid < 0:
+        view = self.state.view
+        if iid < 0 or view is None:
             return
-        now = view.layer.tags.get(iid, ()) if view is not None else ()
+        now = tags_of(view, iid)  # the file's tags too (a saved file keeps them)
         text = self.ask_text("Tag image", "Tags (separated by commas):", ", ".join(now))
         if text is None:
             return

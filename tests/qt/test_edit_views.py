@@ -222,3 +222,25 @@ def test_a_journal_of_another_file_or_with_bad_edits_is_set_aside(
     assert not w2.isWindowModified() and w2.editing.stack.count() == 0
     assert not path.exists()
     w2.close()
+
+
+def test_a_saved_files_tags_come_back_in_the_app(qtbot: QtBot, win: MainWindow, src: Path,
+                                                 tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from cocoview.model import dataset
+
+    ds = dataset.open(src, cache=False)
+    layer = E.EditLayer(ds)
+    iid = int(ds.image_ids[0])
+    layer.apply(E.SetTags(iid, ("kept",)))
+    tagged = E.save_as(layer, tmp_path / "tagged.json")
+    open_file(qtbot, win, tagged)
+    qtbot.waitUntil(lambda: "Tags" in win.browser.model.COLUMNS, timeout=10000)
+    box = win.filter_panel.box("tag")
+    qtbot.waitUntil(lambda: box.count() == 3, timeout=10000)  # any, untagged, kept (1)
+    assert win.state.current_image == iid
+    asked: list[str] = []
+    monkeypatch.setattr(win.editing, "ask_text",
+                        lambda _t, _l, text="": asked.append(text))  # type: ignore[func-returns-value]
+    win.actions_["tag_image"].trigger()
+    assert asked == ["kept"]

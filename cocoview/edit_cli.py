@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cocoview.model.edits import SetBox
 
 HELP = "delete, relabel, rename, merge; write the edited COCO file (input never written)"
 
@@ -22,6 +25,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--merge-category", nargs="+", default=[], metavar="FROM=INTO")
     p.add_argument("--delete-category", nargs="+", default=[], metavar="CATEGORY")
     p.add_argument("--delete-image", type=int, nargs="+", default=[], metavar="ID")
+    p.add_argument("--set-box", nargs="+", default=[], metavar="ID=X,Y,W,H",
+                   help="move/resize a box (a segmentation is left as it is; a box-only "
+                        "annotation's area follows)")
     p.add_argument("--journal", type=Path, metavar="EDITS.jsonl",
                    help="apply a journal saved from the app first")
     p.add_argument("--out", type=Path, required=True, metavar="OUT.json")
@@ -71,9 +77,28 @@ def cmd_edit(args: argparse.Namespace) -> int:
             layer.apply(E.DeleteCategory(layer.category_id(cat)))
         for i in args.delete_image:
             layer.apply(E.DeleteImage(i))
+        for text in args.set_box:
+            layer.apply(_set_box(text))
     except E.EditError as exc:
         _say(f"cocoview: {args.files[0]}: {exc}; nothing written", file=sys.stderr)
         return 2
     E.save_as(layer, out)
     _say(f"{len(layer.done)} edits; wrote {out}")
     return 0
+
+
+def _set_box(text: str) -> SetBox:
+    """``--set-box ID=X,Y,W,H`` as a SetBox edit (EditError when malformed)."""
+    from cocoview.model import edits as E
+
+    ann, box = _pair(text, "--set-box")
+    if not ann.lstrip("-").isdigit():
+        raise E.EditError(f"--set-box {text!r}: {ann!r} is not an annotation id")
+    parts = box.split(",")
+    try:
+        vals = [float(v) for v in parts]
+    except ValueError:
+        raise E.EditError(f"--set-box {text!r}: expected ID=X,Y,W,H (four numbers)") from None
+    if len(vals) != 4:
+        raise E.EditError(f"--set-box {text!r}: expected ID=X,Y,W,H (four numbers)")
+    return E.SetBox(int(ann), E.check_box(vals, f"--set-box {text!r}"))

@@ -9,6 +9,7 @@ what reads the file (a mask's bounds, a detection's segmentation) runs in a job.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -43,7 +44,8 @@ class FixesBox(QWidget):
         self.buttons: list[QPushButton] = []
         self.setVisible(False)
 
-    def set_fixes(self, fixes: list[Suggestion], accept: object) -> None:
+    def set_fixes(self, fixes: list[Suggestion],
+                  accept: Callable[[Suggestion], None]) -> None:
         for b in self.buttons:
             b.deleteLater()
         self.buttons = []
@@ -51,7 +53,7 @@ class FixesBox(QWidget):
             b = QPushButton(s.text, self)
             b.setObjectName(f"fix_{s.kind}")
             b.setToolTip(_tip(s))
-            b.clicked.connect(partial(accept, s))  # type: ignore[arg-type]
+            b.clicked.connect(lambda _checked=False, s=s: accept(s))
             self._layout.addWidget(b)
             self.buttons.append(b)
         self.setVisible(bool(fixes))
@@ -196,7 +198,7 @@ class CanvasEdits(QObject):
     def refresh(self) -> None:
         self.fixes.set_fixes(self.suggestions(), self.accept)
 
-    def accept(self, s: Suggestion, *_args: object) -> None:
+    def accept(self, s: Suggestion) -> None:
         """Make the suggested fix: a relabel now; an addition once its segmentation is
         read (a job)."""
         ds = self.state.dataset
@@ -211,6 +213,9 @@ class CanvasEdits(QObject):
         self.jobs.submit(ds, lambda d: add_edit(d, s.result_row, ann_id),
                          partial(self._add, ds), self._failed, channel="add")
 
+    def _accept_checked(self, s: Suggestion, _checked: bool = False) -> None:
+        self.accept(s)
+
     def _add(self, ds: Dataset, edit: E.AddAnnotation) -> None:
         if ds is not self.state.dataset:
             return
@@ -223,12 +228,14 @@ class CanvasEdits(QObject):
             return
         if it.is_result:
             for s in self.suggestions(it.row):
-                menu.addAction(s.text, partial(self.accept, s)).setObjectName(f"menu_fix_{s.kind}")
+                act = menu.addAction(s.text)
+                act.setObjectName(f"menu_fix_{s.kind}")
+                act.triggered.connect(partial(self._accept_checked, s))
         elif self._editable(it):
             menu.addAction("Set Box to Mask Bounds", self.box_to_mask).setObjectName(
                 "menu_box_to_mask")
 
-    def handlers(self) -> dict[str, object]:
+    def handlers(self) -> dict[str, Callable[[], object]]:
         return {"box_to_mask": self.box_to_mask}
 
     def shutdown(self) -> None:

@@ -199,7 +199,8 @@ def test_accept_relabel_and_add_undo_and_journal(qtbot: QtBot, win: MainWindow,
     assert not fixes.isVisible()  # made: no longer suggested
     win.actions_["undo"].trigger()
     assert layer.category_of(10) == 1 and fixes.isVisible()
-    win.actions_["redo"].trigger()
+    win.canvas.context_menu(_pt(win, 10, 25)).actions()[0].trigger()  # the menu's entry
+    assert layer.category_of(10) == 2 and win.editing.stack.count() == 1
     # the missing annotation: a confident cat overlapping nothing
     win.state.select(result_row(ds, 2), "detection")
     assert [b.text() for b in fixes.buttons] == ["Add as annotation (cat)"]

@@ -295,3 +295,36 @@ def test_accepting_suggestions(tmp_path: Path) -> None:
     assert view.layer.fresh_ann_id() == 13
     with pytest.raises(E.EditError, match="no detection"):
         add_edit(ds, 99, 13)
+
+
+def test_counts_with_added_follow_every_edit_and_undo(tmp_path: Path) -> None:
+    """The incremental counts with added annotations equal a recount from scratch after
+    every edit and every undo (merges, deletions, an image deleted under an addition)."""
+    view = EditedView(_open(tmp_path))
+
+    def same() -> None:
+        want = view.recount()
+        got = (view.instances, view.images, view.super_instances, view.super_images,
+               view.image_count)
+        for g, w in zip(got, want, strict=True):
+            assert g.tolist() == w.tolist()
+
+    same()
+    edits: list[E.Edit] = [
+        _added(), E.AddAnnotation(42, 2, 1, (1.0, 1.0, 2.0, 2.0)), E.Relabel(2, 1),
+        E.SetBox(3, (1.0, 1.0, 5.0, 5.0)), E.DeleteAnnotation(1), E.MergeCategory(2, 1),
+        E.AddAnnotation(43, 1, 1, (3.0, 3.0, 2.0, 2.0)), E.DeleteImage(2),
+        E.DeleteCategory(1)]
+    inverses = []
+    for e in edits:
+        inverses.append(view.apply(e))
+        same()
+    assert int(view.instances.sum()) == 0 and int(view.image_count.sum()) == 0
+    for inv in reversed(inverses):
+        view.apply(inv)
+        same()
+    assert not view.layer.added
+    base = EditedView(view.base)
+    assert view.instances.tolist() == base.instances.tolist()
+    assert view.images.tolist() == base.images.tolist()
+    assert view.image_count.tolist() == base.image_count.tolist()

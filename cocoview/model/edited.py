@@ -91,6 +91,8 @@ class EditedView:
         self.bbox: np.ndarray = ds.anns.bbox
         self.area: np.ndarray = ds.anns.area
         self._bare = False  # applying an edit to the rows' counts only (added taken out)
+        #: the added annotations and the columns joined for them (dataset())
+        self._added_columns: tuple[list[E.AddAnnotation], dict[str, np.ndarray]] | None = None
 
     # ----- per row ----------------------------------------------------------
     def cat_index(self, cats: np.ndarray) -> np.ndarray:
@@ -425,9 +427,22 @@ class EditedView:
         new.seg_off[:] = -1
         new.kp_off[:] = -1
         new.ordinal[:] = -1
-        v.anns = AnnColumns.concat([v.anns, new])
+        # the columns no edit changes are joined once per set of added annotations
+        # (~0.3 s for 860k rows): only category, crowd, box and area every time
+        adds = [a for a, _r, _c in live]
+        cached = self._added_columns
+        if cached is None or len(cached[0]) != k or \
+                any(x is not y for x, y in zip(cached[0], adds, strict=True)):
+            static = {name: np.concatenate([getattr(ds.anns, name), getattr(new, name)])
+                      for name in _STATIC}
+            static["ann_src"] = np.concatenate([ds.ann_src, np.zeros(k, ds.ann_src.dtype)])
+            self._added_columns = cached = (adds, static)
+        static = cached[1]
+        v.anns = AnnColumns(**{name: static[name] for name in _STATIC}, **{
+            name: np.concatenate([getattr(v.anns, name), getattr(new, name)])
+            for name in ("category_id", "iscrowd", "bbox", "area")})
         img = np.asarray([r for _a, r, _c in live], np.int64)
-        v.ann_src = np.concatenate([ds.ann_src, np.zeros(k, ds.ann_src.dtype)])
+        v.ann_src = static["ann_src"]
         v.ann_image_row = np.concatenate([v.ann_image_row, img])
         n_img = len(ds.image_ids)
         keys = ds.ann_image_row[v.ann_order]
@@ -444,6 +459,11 @@ class EditedView:
         """The ids of the images that pass ``flt`` in the edited dataset (deleted images
         are in none)."""
         return edited_filter(self.dataset(), flt, extras, self.image_deleted)
+
+
+#: the annotation columns an edit never changes (joined once for the added annotations)
+_STATIC = ("id", "image_id", "num_keypoints", "score", "seg_kind", "seg_off", "seg_len",
+           "kp_off", "kp_len", "ordinal")
 
 
 def _distinct(keys: np.ndarray) -> np.ndarray:

@@ -74,6 +74,12 @@ class BoxDrag:
         self.box: Box = self.box0
         #: which overlays may be dragged (set by canvas_edits: file annotations only)
         self.editable = lambda it: not it.is_result
+        # the selection changed under the drag (a shortcut, a list click): it ends
+        canvas.state.selectionChanged.connect(lambda _r: self._selection_changed())
+
+    def _selection_changed(self) -> None:
+        if self.item is not None and self.target() is not self.item:
+            self.cancel()
 
     @property
     def active(self) -> bool:
@@ -112,6 +118,7 @@ class BoxDrag:
         self.start = self.canvas.mapToScene(event.position().toPoint())
         self.box0 = self.box = tuple(float(v) for v in hit[0].bbox)  # type: ignore[union-attr,assignment]
         self.canvas.viewport().setCursor(CURSORS[self.grip])
+        self.canvas.setFocus(Qt.FocusReason.MouseFocusReason)  # Esc comes here
         return True
 
     def move(self, event: QMouseEvent) -> bool:
@@ -132,7 +139,9 @@ class BoxDrag:
         it, grip = self.item, self.grip
         moved = (event.position() - self.start_px).manhattanLength() > slop
         self._end()
-        if moved and it is not None and rounded(self.box) != rounded(self.box0):
+        if not moved:  # a click after all (on an object inside the box, say)
+            self.canvas.click_at(event.position())
+        elif it is not None and rounded(self.box) != rounded(self.box0):
             self.canvas.boxEdited.emit(it.row, rounded(self.box),
                                        "Move box" if grip == "move" else "Resize box")
         return True

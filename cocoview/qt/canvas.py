@@ -448,13 +448,17 @@ class Canvas(QGraphicsView):
         moved = (event.position().toPoint() - self._press).manhattanLength()
         self._press = None
         if moved <= CLICK_SLOP:
-            it = self.hit_test(self.mapToScene(event.position().toPoint()), results=True)
-            if it is not None and not self.selectable(it):
-                self.refused(it)
-            elif it is None:
-                self.state.select(-1)
-            else:
-                self.state.select(it.row, "detection" if it.is_result else "annotation")
+            self.click_at(event.position())
+
+    def click_at(self, pos: QPointF) -> None:
+        """A click at viewport ``pos``: select what is there (nothing: clear)."""
+        it = self.hit_test(self.mapToScene(pos.toPoint()), results=True)
+        if it is not None and not self.selectable(it):
+            self.refused(it)
+        elif it is None:
+            self.state.select(-1)
+        else:
+            self.state.select(it.row, "detection" if it.is_result else "annotation")
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self.box_drag.move(event):

@@ -144,10 +144,37 @@ def test_move_esc_cancels_and_zero_size_refused(qtbot: QtBot, win: MainWindow,
     _drag(qtbot, win, _pt(win, gx + gw, gy + gh), _pt(win, gx, gy))
     assert win.editing.stack.count() == 1
     assert "at least 1 pixel" in win.statusBar().currentMessage()
-    # a click on the box still selects (no drag, no edit)
-    qtbot.mouseClick(win.canvas.viewport(), Qt.MouseButton.LeftButton,
-                     pos=_pt(win, gx + gw / 2, gy + gh / 2))
+    # the selection cleared under a drag (Esc's Clear Selection, a list click): it ends
+    vp = win.canvas.viewport()
+    mid = _pt(win, gx + gw / 2, gy + gh / 2)
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=mid)
+    qtbot.mouseMove(vp, mid + QPoint(10, 10))
+    assert win.canvas.box_drag.active and win.canvas.hasFocus()
+    win.state.select(-1)
+    assert not win.canvas.box_drag.active and win.canvas.highlight.drag_box is None
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=mid + QPoint(20, 20))
     assert win.editing.stack.count() == 1
+    win.state.model.set_selection({Item("annotation", _row)})
+    # a click inside the selected box is a click: it selects what is there (the box
+    # grown over a small object first), no edit
+    small = min((it for it in win.canvas.frame.overlays.items
+                 if not it.is_result and it.bbox is not None and it.ann_id != ann),
+                key=lambda it: float(it.bbox[2] * it.bbox[3]))
+    sx, sy, sw, sh = (float(v) for v in small.bbox)
+    w_box = win.state.model.edits.layer.box_of(ann)
+    win.editing.canvas_edits.set_box(_row, (min(sx, w_box[0]) - 2, min(sy, w_box[1]) - 2,
+                                            max(sx + sw, w_box[0] + w_box[2]) + 4
+                                            - min(sx, w_box[0]),
+                                            max(sy + sh, w_box[1] + w_box[3]) + 4
+                                            - min(sy, w_box[1])), "Resize box")
+    qtbot.waitUntil(lambda: _overlay(win, ann).bbox[2] > gw + 0.5
+                    or _overlay(win, ann).bbox[3] > gh + 0.5, timeout=5000)
+    n = win.editing.stack.count()
+    spot = win.canvas.hit_test(QPointF(sx + sw / 2, sy + sh / 2), results=True)
+    qtbot.mouseClick(win.canvas.viewport(), Qt.MouseButton.LeftButton,
+                     pos=_pt(win, sx + sw / 2, sy + sh / 2))
+    assert win.editing.stack.count() == n, win.editing.stack.undoText()
+    assert spot is not None and win.state.model.selection == {Item("annotation", spot.row)}
 
 
 def test_set_box_to_mask_bounds(qtbot: QtBot, win: MainWindow, src: Path) -> None:  # noqa: F811

@@ -51,7 +51,7 @@ def main(path: Path) -> None:
         runs["set box"].append(_ms(view, lambda k: E.SetBox(ids[20 + k],
                                                             (1.0, 2.0, 30.0 + k, 40.0))))
         base = view.layer.fresh_ann_id()
-        runs["add"].append(_ms(view, lambda k: E.AddAnnotation(
+        runs["add"].append(_ms(view, lambda k, base=base: E.AddAnnotation(
             base + k, int(images[k]), cats[0], (5.0, 5.0, 20.0, 20.0))))
         runs["relabel, 20 added"].append(_ms(view, lambda k: E.Relabel(
             ids[40 + k], cats[k % len(cats)])))

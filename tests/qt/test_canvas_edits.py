@@ -6,7 +6,6 @@ the review's suggested relabel and addition, with undo, and the journal replayed
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,20 +20,11 @@ from cocoview.model.overlays import AnnOverlay
 from cocoview.model.viewer import Item
 from cocoview.qt.box_drag import dragged, rounded
 from cocoview.qt.main_window import MainWindow
-from tests.qt.test_editing import open_file, src  # noqa: F401  (a fixture)
+from tests.qt import test_editing
+from tests.qt.test_editing import open_file
 from tests.test_box_edits import result_row, review_case
 
-
-@pytest.fixture
-def win(qtbot: QtBot) -> Iterator[MainWindow]:
-    w = MainWindow()
-    w.editing.ask_unsaved = lambda: "discard"  # type: ignore[method-assign]
-    qtbot.addWidget(w)
-    w.resize(1300, 850)
-    w.show()
-    yield w
-    w.editing.ask_unsaved = lambda: "discard"  # type: ignore[method-assign]
-    w.close()
+src, win = test_editing.src, test_editing.win  # the same fixtures
 
 
 def _overlay(w: MainWindow, ann_id: int) -> AnnOverlay:
@@ -83,7 +73,7 @@ def _record_bytes(path: Path) -> dict[int, bytes]:
             for r in range(len(ds.anns))}
 
 
-def test_drag_a_handle_resizes_undo_and_save_as(qtbot: QtBot, win: MainWindow, src: Path,  # noqa: F811
+def test_drag_a_handle_resizes_undo_and_save_as(qtbot: QtBot, win: MainWindow, src: Path,
                                                 tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     open_file(qtbot, win, src)
@@ -124,7 +114,7 @@ def test_drag_a_handle_resizes_undo_and_save_as(qtbot: QtBot, win: MainWindow, s
 
 
 def test_move_esc_cancels_and_zero_size_refused(qtbot: QtBot, win: MainWindow,
-                                                src: Path) -> None:  # noqa: F811
+                                                src: Path) -> None:
     open_file(qtbot, win, src)
     _row, ann, box = _select_big(win)
     x, y, bw, bh = box
@@ -177,7 +167,7 @@ def test_move_esc_cancels_and_zero_size_refused(qtbot: QtBot, win: MainWindow,
     assert spot is not None and win.state.model.selection == {Item("annotation", spot.row)}
 
 
-def test_set_box_to_mask_bounds(qtbot: QtBot, win: MainWindow, src: Path) -> None:  # noqa: F811
+def test_set_box_to_mask_bounds(qtbot: QtBot, win: MainWindow, src: Path) -> None:
     open_file(qtbot, win, src)
     row, ann, box = _select_big(win)
     assert "Set Box to Mask Bounds" in _menu_texts(win, box[0] + box[2] / 2,

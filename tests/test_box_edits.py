@@ -328,3 +328,16 @@ def test_counts_with_added_follow_every_edit_and_undo(tmp_path: Path) -> None:
     assert view.instances.tolist() == base.instances.tolist()
     assert view.images.tolist() == base.images.tolist()
     assert view.image_count.tolist() == base.image_count.tolist()
+
+
+def test_a_panoptic_segment_box_is_refused() -> None:
+    from tests.conftest import REPO
+
+    p = REPO / "tests" / "data" / "real" / "datumaro" / "coco_panoptic" / "annotations" / \
+        "panoptic_val.json"
+    if not p.exists():
+        pytest.skip("the datumaro panoptic sample is not here")
+    layer = E.EditLayer(dataset.open(p, cache=False))
+    a = int(layer.ds.anns.id[0])
+    with pytest.raises(E.EditError, match="panoptic segment"):
+        layer.apply(E.SetBox(a, (1.0, 1.0, 2.0, 2.0)))

@@ -314,7 +314,12 @@ class EditLayer:
         return int(self.ds.anns.seg_kind[row]) in (SEG_NONE, SEG_EMPTY)
 
     def _set_box(self, e: SetBox) -> Edit:
+        from cocoview.model.columns import SEG_PANOPTIC
+
         row = self._ann(e.ann_id)
+        if int(self.ds.anns.seg_kind[row]) == SEG_PANOPTIC:
+            raise EditError(f"segment {e.ann_id} is a panoptic segment: its box is not "
+                            "edited (the PNG is its mask)")
         before = self.ann_bbox.get(e.ann_id)
         if e.bbox is None:
             self.ann_bbox.pop(e.ann_id, None)

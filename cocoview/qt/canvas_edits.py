@@ -80,7 +80,7 @@ class CanvasEdits(QObject):
         canvas = self.window.canvas
         canvas.boxEdited.connect(self.set_box)
         canvas.box_drag.editable = self._editable
-        canvas.selectable = lambda it: it.is_result or self._editable(it)
+        canvas.selectable = lambda it: it.is_result or 0 <= it.row < self._base_rows()
         canvas.refused = lambda it: self.ctl._say(
             f"Annotation {it.ann_id} was added by an edit (Undo takes it back)")
         canvas.menu_extenders.append(self.extend_menu)
@@ -100,7 +100,8 @@ class CanvasEdits(QObject):
 
     def _editable(self, it: AnnOverlay) -> bool:
         """A file's annotation (an added one is taken back by Undo, not edited)."""
-        return not it.is_result and 0 <= it.row < self._base_rows()
+        return not it.is_result and 0 <= it.row < self._base_rows() \
+            and it.seg_kind != "panoptic"
 
     def set_box(self, row: int, box: E.Box, name: str = "Set box") -> bool:
         """The dragged box of annotation ``row`` as one command; a polygon or RLE is left

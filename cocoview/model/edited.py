@@ -413,6 +413,10 @@ class EditedView:
         if not live:
             return
         n, k = len(ds.anns), len(live)
+        # the rows' columns first, while ``v.anns`` still has the file's rows (a view
+        # that makes them on first use makes them from it)
+        img_row, order, cat_index = v.ann_image_row, v.ann_order, v._ann_cat_index
+        assert cat_index is not None
         new = AnnColumns.empty(k)
         new.id[:] = [a.ann_id for a, _r, _c in live]
         new.image_id[:] = [a.image_id for a, _r, _c in live]
@@ -443,14 +447,13 @@ class EditedView:
             for name in ("category_id", "iscrowd", "bbox", "area")})
         img = np.asarray([r for _a, r, _c in live], np.int64)
         v.ann_src = static["ann_src"]
-        v.ann_image_row = np.concatenate([v.ann_image_row, img])
+        v.ann_image_row = np.concatenate([img_row, img])
         n_img = len(ds.image_ids)
-        keys = ds.ann_image_row[v.ann_order]
+        keys = ds.ann_image_row[order]
         keys = np.where(keys < 0, n_img, keys)
-        v.ann_order = np.insert(v.ann_order, np.searchsorted(keys, img, side="right"),
+        v.ann_order = np.insert(order, np.searchsorted(keys, img, side="right"),
                                 np.arange(n, n + k))
-        assert v._ann_cat_index is not None
-        v._ann_cat_index = np.concatenate([v._ann_cat_index,
+        v._ann_cat_index = np.concatenate([cat_index,
                                            self.cat_index(new.category_id).astype(np.int32)])
         v._ann_sort = None
         v.__dict__["_added_rows"] = {n + j: a for j, (a, _r, _c) in enumerate(live)}

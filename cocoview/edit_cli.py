@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cocoview.model.edits import SetBox
 
 HELP = "delete, relabel, rename, merge, tag; write the edited COCO file (input never written)"
 
@@ -24,6 +27,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--delete-image", type=int, nargs="+", default=[], metavar="ID")
     p.add_argument("--tag", nargs="+", default=[], metavar="ID=TAG",
                    help="add TAG to image ID (written in the image's \"tags\" list)")
+    p.add_argument("--set-box", nargs="+", default=[], metavar="ID=X,Y,W,H",
+                   help="move/resize a box (a segmentation is left as it is; a box-only "
+                        "annotation's area follows)")
     p.add_argument("--journal", type=Path, metavar="EDITS.jsonl",
                    help="apply a journal saved from the app first")
     p.add_argument("--out", type=Path, required=True, metavar="OUT.json")
@@ -79,9 +85,28 @@ def cmd_edit(args: argparse.Namespace) -> int:
                 raise E.EditError(f"--tag {text!r}: {img!r} is not an image id")
             now = layer.tags_of(int(img))
             layer.apply(E.SetTags(int(img), (*now, tag)))
+        for text in args.set_box:
+            layer.apply(_set_box(text))
     except E.EditError as exc:
         _say(f"cocoview: {args.files[0]}: {exc}; nothing written", file=sys.stderr)
         return 2
     E.save_as(layer, out)
     _say(f"{len(layer.done)} edits; wrote {out}")
     return 0
+
+
+def _set_box(text: str) -> SetBox:
+    """``--set-box ID=X,Y,W,H`` as a SetBox edit (EditError when malformed)."""
+    from cocoview.model import edits as E
+
+    ann, box = _pair(text, "--set-box")
+    if not ann.lstrip("-").isdigit():
+        raise E.EditError(f"--set-box {text!r}: {ann!r} is not an annotation id")
+    parts = box.split(",")
+    try:
+        vals = [float(v) for v in parts]
+    except ValueError:
+        raise E.EditError(f"--set-box {text!r}: expected ID=X,Y,W,H (four numbers)") from None
+    if len(vals) != 4:
+        raise E.EditError(f"--set-box {text!r}: expected ID=X,Y,W,H (four numbers)")
+    return E.SetBox(int(ann), E.check_box(vals, f"--set-box {text!r}"))

@@ -10,9 +10,9 @@ is the input's bytes and an edited one changes only in the edited fields.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import msgspec
 import numpy as np
@@ -76,8 +76,36 @@ class SetTags:
     tags: tuple[str, ...]
 
 
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class SetBox:
+    """Move or resize an annotation's box (issue 17). Its segmentation is left as it is;
+    its ``area`` follows the box only when it has no segmentation (``area`` is the
+    mask's)."""
+
+    ann_id: int
+    bbox: Box | None  # x, y, w, h; None: back to the file's box
+
+
+@dataclass(frozen=True)
+class AddAnnotation:
+    """A new annotation (accepted from a detection, issue 17), with an id no record of
+    the file has; ``remove`` is the inverse (take it away again)."""
+
+    ann_id: int
+    image_id: int
+    category_id: int
+    bbox: Box
+    segmentation: Any = None  # JSON (polygons or RLE); None: written without one
+    area: float = 0.0
+    remove: bool = False
+
+
 Edit = (DeleteAnnotation | Relabel | SetCrowd | RenameCategory | MergeCategory
-        | DeleteCategory | DeleteImage | SetTags)
+        | DeleteCategory | DeleteImage | SetTags
+        | SetBox | AddAnnotation)
 
 
 @dataclass
@@ -95,12 +123,17 @@ class EditLayer:
     tags: dict[int, tuple[str, ...]] = field(default_factory=dict)
     done: list[Edit] = field(default_factory=list)
     _repeated: frozenset[int] | None = field(default=None, repr=False, compare=False)
+    ann_bbox: dict[int, Box] = field(default_factory=dict)  # SetBox
+    added: dict[int, AddAnnotation] = field(default_factory=dict)  # AddAnnotation
 
     # ----- lookups --------------------------------------------------------
     def _ann(self, ann_id: int) -> int:
         try:
             row = self.ds.ann_row(int(ann_id))
         except KeyError:
+            if int(ann_id) in self.added:
+                raise EditError(f"annotation {ann_id} was added by an edit: undo that to "
+                                "take it back") from None
             raise EditError(f"no annotation with id {ann_id}") from None
         if int(ann_id) not in self._repeated_ids():
             return row
@@ -281,7 +314,107 @@ class EditLayer:
             else:
                 self.tags[e.image_id] = new_t  # () too: the file's tags removed
             return SetTags(e.image_id, before_t)
+        if isinstance(e, SetBox):
+            return self._set_box(e)
+        if isinstance(e, AddAnnotation):
+            return self._add(e)
         raise EditError(f"not an edit: {e!r}")
+
+    # ----- boxes and new annotations (issue 17) ---------------------------
+    def box_of(self, ann_id: int) -> np.ndarray:
+        """The annotation's box after the edits (x, y, w, h; NaN when it has none)."""
+        if ann_id in self.added:
+            return np.asarray(self.added[ann_id].bbox, np.float64)
+        if ann_id in self.ann_bbox:
+            return np.asarray(self.ann_bbox[ann_id], np.float64)
+        return self.ds.anns.bbox[self._ann(ann_id)].astype(np.float64)
+
+    def box_sets_area(self, row: int) -> bool:
+        """Whether a new box of annotation ``row`` also sets its ``area``: only when it
+        has no segmentation (otherwise ``area`` is the mask's)."""
+        from cocoview.model.columns import SEG_EMPTY, SEG_NONE
+
+        return int(self.ds.anns.seg_kind[row]) in (SEG_NONE, SEG_EMPTY)
+
+    def _set_box(self, e: SetBox) -> Edit:
+        from cocoview.model.columns import SEG_PANOPTIC
+
+        row = self._ann(e.ann_id)
+        if int(self.ds.anns.seg_kind[row]) == SEG_PANOPTIC:
+            raise EditError(f"segment {e.ann_id} is a panoptic segment: its box is not "
+                            "edited (the PNG is its mask)")
+        before = self.ann_bbox.get(e.ann_id)
+        if e.bbox is None:
+            self.ann_bbox.pop(e.ann_id, None)
+            return SetBox(e.ann_id, before)
+        box = check_box(e.bbox, f"annotation {e.ann_id}")
+        if np.array_equal(np.asarray(box, np.float32), self.ds.anns.bbox[row]):
+            self.ann_bbox.pop(e.ann_id, None)
+        else:
+            self.ann_bbox[e.ann_id] = box
+        return SetBox(e.ann_id, before)
+
+    def fresh_ann_id(self) -> int:
+        """An id above every annotation id of the file and of those added."""
+        ids = self.ds.anns.id
+        top = int(ids.max()) if len(ids) else 0
+        return max([top, *self.added]) + 1
+
+    def _add(self, e: AddAnnotation) -> Edit:
+        if e.remove:
+            if e.ann_id not in self.added:
+                raise EditError(f"annotation {e.ann_id} was not added")
+            del self.added[e.ann_id]
+            return replace(e, remove=False)
+        if e.ann_id in self.added or np.any(self.ds.anns.id == int(e.ann_id)):
+            raise EditError(f"annotation id {e.ann_id} is taken: a new annotation needs "
+                            "a fresh id")
+        try:
+            self.ds.image_row(int(e.image_id))
+        except KeyError:
+            raise EditError(f"no image with id {e.image_id}") from None
+        if e.image_id in self.deleted_images:
+            raise EditError(f"image {e.image_id} is deleted")
+        self._cat(e.category_id)
+        box = check_box(e.bbox, f"the new annotation {e.ann_id}")
+        area = float(e.area) if e.segmentation is not None and e.area > 0 \
+            else box[2] * box[3]
+        self.added[e.ann_id] = replace(e, bbox=box, area=area)
+        return replace(e, remove=True)
+
+
+def check_box(bbox: object, what: str) -> Box:
+    """``bbox`` as four finite floats with a positive width and height (EditError)."""
+    try:
+        vals = [float(v) for v in bbox]  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        raise EditError(f"{what}: a box is four numbers x, y, w, h, not {bbox!r}") from None
+    if len(vals) != 4 or not all(np.isfinite(vals)):
+        raise EditError(f"{what}: a box is four finite numbers x, y, w, h, not {bbox!r}")
+    if vals[2] <= 0 or vals[3] <= 0:
+        raise EditError(f"{what}: a box needs a positive width and height "
+                        f"(got {vals[2]:g} × {vals[3]:g})")
+    return vals[0], vals[1], vals[2], vals[3]
+
+
+def mask_bounds(ds: Dataset, row: int) -> Box | None:
+    """The box of annotation ``row``'s segmentation (None: it has no usable one): a
+    polygon's extent, as COCO's own boxes are; an RLE's pixel extent (pycocotools'
+    ``toBbox``)."""
+    from cocoview.model.masks import clean_segmentation, mask_utils
+
+    g = clean_segmentation(ds.segmentation(row))
+    if g.polygons:
+        pts = np.concatenate([p.reshape(-1, 2) for p in g.polygons]).astype(np.float64)
+        x0, y0 = pts.min(axis=0)
+        x1, y1 = pts.max(axis=0)
+        box = (float(x0), float(y0), float(x1 - x0), float(y1 - y0))
+    elif g.rle is not None:
+        b = mask_utils.toBbox(g.rle)
+        box = tuple(float(v) for v in np.asarray(b).ravel()[:4])  # type: ignore[assignment]
+    else:
+        return None
+    return box if box[2] > 0 and box[3] > 0 else None
 
 
 # ----- Save As ------------------------------------------------------------
@@ -367,6 +500,8 @@ def _annotations(layer: EditLayer, fh: BinaryIO, step: Callable[[int], None]) ->
     changed[cats != ds.anns.category_id] = True
     crowd_rows = {ds.ann_row(i): v for i, v in layer.ann_crowd.items()}
     changed[list(crowd_rows)] = True
+    box_rows = {ds.ann_row(i): v for i, v in layer.ann_bbox.items()}
+    changed[list(box_rows)] = True
     # one record per ordinal; rows not in the dataset (no image) are kept as they were
     n = f.n_records
     rec_keep = np.ones(n, bool)
@@ -378,6 +513,8 @@ def _annotations(layer: EditLayer, fh: BinaryIO, step: Callable[[int], None]) ->
             fields["category_id"] = int(cats[row])
         if row in crowd_rows:
             fields["iscrowd"] = crowd_rows[row]
+        if row in box_rows:
+            fields.update(_box_fields(layer, row, box_rows[row]))
         patch[int(ds.anns.ordinal[row])] = fields
     fh.write(b"[")
     first = True
@@ -390,7 +527,50 @@ def _annotations(layer: EditLayer, fh: BinaryIO, step: Callable[[int], None]) ->
             raw = _patch(bytes(raw), patch[o])
         fh.write((b"" if first else b", ") + raw)
         first = False
+    for raw in _added_records(layer):
+        fh.write((b"" if first else b", ") + raw)
+        first = False
     fh.write(b"]")
+
+
+def _box_fields(layer: EditLayer, row: int, box: Box) -> dict[str, object]:
+    """What a new box changes in the record: ``bbox``, and ``area`` when the annotation
+    has no segmentation (a mask's area is the mask's, whatever its box)."""
+    out: dict[str, object] = {"bbox": [_num(v) for v in box]}
+    if layer.box_sets_area(row):
+        out["area"] = _num(box[2] * box[3])
+    return out
+
+
+def _num(v: float) -> float | int:
+    """A coordinate as written: rounded to 1/100 pixel (COCO's own precision), an
+    integer value without a fraction."""
+    r = round(float(v), 2)
+    return int(r) if r.is_integer() and abs(r) < 2**53 else r
+
+
+def added_record(layer: EditLayer, a: AddAnnotation) -> dict[str, object]:
+    """The COCO object Save As writes for an added annotation (category after merges)."""
+    cid = layer.merged.get(a.category_id, a.category_id)
+    rec: dict[str, object] = {"id": a.ann_id, "image_id": a.image_id, "category_id": cid}
+    if a.segmentation is not None:
+        rec["segmentation"] = a.segmentation
+    rec["area"] = _num(a.area)
+    rec["bbox"] = [_num(v) for v in a.bbox]
+    rec["iscrowd"] = 0
+    return rec
+
+
+def _added_records(layer: EditLayer) -> list[bytes]:
+    """The added annotations still there (their image and category not deleted), by id."""
+    out = []
+    for ann_id in sorted(layer.added):
+        a = layer.added[ann_id]
+        cid = layer.merged.get(a.category_id, a.category_id)
+        if a.image_id in layer.deleted_images or cid in layer.deleted_cats:
+            continue
+        out.append(msgspec.json.encode(added_record(layer, a)))
+    return out
 
 
 def _categories(layer: EditLayer, raw: bytes, fh: BinaryIO) -> None:

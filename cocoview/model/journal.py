@@ -18,7 +18,8 @@ from cocoview.model.cache_info import cache_dir
 
 OPS: dict[str, type] = {t.__name__: t for t in (
     E.DeleteAnnotation, E.Relabel, E.SetCrowd, E.RenameCategory, E.MergeCategory,
-    E.DeleteCategory, E.DeleteImage, E.SetTags)}
+    E.DeleteCategory, E.DeleteImage, E.SetTags,
+    E.SetBox, E.AddAnnotation)}
 
 
 class JournalError(ValueError):
@@ -49,6 +50,8 @@ def decode(line: str) -> E.Edit:
         raise JournalError(f"not an edit: {line.strip()[:80]}")
     if "tags" in d:
         d["tags"] = tuple(d["tags"])
+    if isinstance(d.get("bbox"), list):  # SetBox, AddAnnotation
+        d["bbox"] = tuple(d["bbox"])
     return cls(**d)
 
 

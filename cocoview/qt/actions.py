@@ -57,6 +57,9 @@ SPECS: tuple[ActionSpec, ...] = (
                "Delete the current image and its annotations", group="Edit"),
     ActionSpec("tag_image", "&Tag Image…", ("T",),
                "Tags of the current image (free text, several per image)", group="Edit"),
+    ActionSpec("box_to_mask", "Set Box to &Mask Bounds", (),
+               "Fit the selected annotation's box to its polygon or RLE mask (after a "
+               "drag, or a box that disagrees with its mask)", group="Edit"),
     ActionSpec("next", "&Next Image", ("Right", "D"), group="Go"),
     ActionSpec("prev", "&Previous Image", ("Left", "A"), group="Go"),
     ActionSpec("first", "&First Image", ("Home",), group="Go"),

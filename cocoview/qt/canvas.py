@@ -8,11 +8,14 @@ and shows a tooltip; a click selects it. Pixel-exact (no smoothing) past 100 %.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
+    QContextMenuEvent,
+    QKeyEvent,
     QMouseEvent,
     QPainter,
     QPixmap,
@@ -25,6 +28,7 @@ from PySide6.QtWidgets import (
     QGraphicsPixmapItem,
     QGraphicsScene,
     QGraphicsView,
+    QMenu,
     QPushButton,
     QToolTip,
     QWidget,
@@ -34,6 +38,7 @@ from cocoview.model.look import item_key
 from cocoview.model.overlays import AnnOverlay
 from cocoview.model.review import Review, Style, detection_tooltip
 from cocoview.model.viewer import Item
+from cocoview.qt.box_drag import BoxDrag
 from cocoview.qt.canvas_items import (
     BoxesItem,
     HighlightItem,
@@ -57,6 +62,9 @@ class Canvas(QGraphicsView):
     zoomChanged = Signal(float)
     #: the placeholder's "Set Images Folder…" button (the file is not where the JSON says)
     imagesFolderRequested = Signal()
+    #: the selected box was dragged (issue 17): annotation row, (x, y, w, h), "Move box" /
+    #: "Resize box"; the edit is made by canvas_edits
+    boxEdited = Signal(int, object, str)
 
     def __init__(self, state: ViewerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -107,6 +115,13 @@ class Canvas(QGraphicsView):
         self._press: QPoint | None = None
         self._tooltip_row = -2
         self._tooltip_key: tuple[bool, int] | None = None
+        self.box_drag = BoxDrag(self)  # the selected box's handles (issue 17)
+        #: whether a click may select an item (an added annotation may not: Undo takes
+        #: it back); ``refused`` says why not
+        self.selectable: Callable[[AnnOverlay], bool] = lambda it: True
+        self.refused: Callable[[AnnOverlay], None] = lambda it: None
+        #: add entries to the context menu: f(menu, item under the cursor or None)
+        self.menu_extenders: list[Callable[[QMenu, AnnOverlay | None], None]] = []
 
         state.layersChanged.connect(self.apply_layers)
         state.outlineOnlyChanged.connect(lambda _on: self.apply_layers())
@@ -414,11 +429,17 @@ class Canvas(QGraphicsView):
             QTimer.singleShot(0, self.fit)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        if self.box_drag.press(event):
+            event.accept()
+            return
         if event.button() == Qt.MouseButton.LeftButton:
             self._press = event.position().toPoint()
         super().mousePressEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self.box_drag.release(event, CLICK_SLOP):
+            event.accept()
+            return
         super().mouseReleaseEvent(event)
         event.accept()  # a click on empty canvas is ours too (it clears the selection)
         self.viewport().setCursor(Qt.CursorShape.CrossCursor)
@@ -427,13 +448,21 @@ class Canvas(QGraphicsView):
         moved = (event.position().toPoint() - self._press).manhattanLength()
         self._press = None
         if moved <= CLICK_SLOP:
-            it = self.hit_test(self.mapToScene(event.position().toPoint()), results=True)
-            if it is None:
-                self.state.select(-1)
-            else:
-                self.state.select(it.row, "detection" if it.is_result else "annotation")
+            self.click_at(event.position())
+
+    def click_at(self, pos: QPointF) -> None:
+        """A click at viewport ``pos``: select what is there (nothing: clear)."""
+        it = self.hit_test(self.mapToScene(pos.toPoint()), results=True)
+        if it is not None and not self.selectable(it):
+            self.refused(it)
+        elif it is None:
+            self.state.select(-1)
+        else:
+            self.state.select(it.row, "detection" if it.is_result else "annotation")
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self.box_drag.move(event):
+            return
         super().mouseMoveEvent(event)
         pos = self.mapToScene(event.position().toPoint())
         if self.frame is not None and 0 <= pos.x() < self.frame.width and \
@@ -481,6 +510,39 @@ class Canvas(QGraphicsView):
             if v:
                 text += f"\nground truth: {v}"
         return text
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and self.box_drag.active and \
+                isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape:
+            event.accept()  # Esc cancels the drag (not Clear Selection)
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.box_drag.cancel():
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def context_menu(self, pos: QPoint) -> QMenu:
+        """The menu at viewport ``pos``: the item there is selected first; the entries
+        come from ``menu_extenders`` (the edits, the review's fixes)."""
+        it = self.hit_test(self.mapToScene(pos), results=True)
+        if it is not None and not self.selectable(it):
+            it = None
+        if it is not None:
+            self.state.select(it.row, "detection" if it.is_result else "annotation")
+        menu = QMenu(self)
+        menu.setObjectName("canvas_menu")
+        for extend in self.menu_extenders:
+            extend(menu, it)
+        return menu
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = self.context_menu(event.pos())
+        if menu.actions():
+            menu.exec(event.globalPos())
+        event.accept()
 
     def leaveEvent(self, event: QEvent) -> None:
         self.state.hover(-1)

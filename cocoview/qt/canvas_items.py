@@ -254,6 +254,12 @@ class HighlightItem(LayerItem):
         self.selected: AnnOverlay | None = None
         #: the ground truth the hovered / selected detection matched (drawn dashed)
         self.linked: list[AnnOverlay] = []
+        #: the selected box while its handles are dragged (issue 17; None: no drag)
+        self.drag_box: tuple[float, float, float, float] | None = None
+
+    def set_drag_box(self, box: tuple[float, float, float, float] | None) -> None:
+        self.drag_box = box
+        self.update()
 
     def set_marked(self, hover: AnnOverlay | None, selected: AnnOverlay | None,
                    linked: list[AnnOverlay] | None = None) -> None:
@@ -295,9 +301,16 @@ class HighlightItem(LayerItem):
                     x, y, bw, bh = (float(v) for v in it.bbox)
                     p.drawRect(QRectF(x, y, bw, bh))
         it = self.selected
+        if it is not None and self.drag_box is not None:  # the box being dragged
+            for color, w in ((QColor(0, 0, 0, 200), 3.5), (QColor(255, 255, 255), 1.5)):
+                pen = QPen(color, w)
+                pen.setCosmetic(True)
+                pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+                p.setPen(pen)
+                p.drawRect(QRectF(*self.drag_box))
         if it is not None and it.bbox is not None:  # handles, at screen size
             t = p.worldTransform()
-            x, y, bw, bh = (float(v) for v in it.bbox)
+            x, y, bw, bh = (float(v) for v in (self.drag_box or it.bbox))
             p.save()
             p.resetTransform()
             p.setPen(QPen(QColor(0, 0, 0), 1.0))

@@ -65,6 +65,10 @@ def edit_text(ds: Dataset, edits: Sequence[E.Edit], view: EditedView | None = No
         return f"Delete image {e.image_id}"
     if isinstance(e, E.SetTags):
         return f"Tag image {e.image_id}: {', '.join(e.tags) or '(none)'}"
+    if isinstance(e, E.SetBox):
+        return f"Set box of annotation {e.ann_id}"
+    if isinstance(e, E.AddAnnotation):
+        return f"Add annotation {e.ann_id} ({cat(e.category_id)})"
     return type(e).__name__
 
 
@@ -156,6 +160,9 @@ class EditController(QObject):
         self._actions: dict[str, QAction] = {}
         self.state.datasetChanged.connect(self._dataset_changed)
         self.state.edited.connect(self._follow_edit)
+        from cocoview.qt.canvas_edits import CanvasEdits
+
+        self.canvas_edits = CanvasEdits(self)  # dragged boxes, the review's fixes
 
     # ----- the questions (tests replace these) ---------------------------
     def ask_category(self, title: str, exclude: int | None = None) -> int | None:
@@ -272,7 +279,9 @@ class EditController(QObject):
         if ds is None or view is None:
             return
         ids: list[int] | None
-        if isinstance(e, (E.DeleteAnnotation, E.Relabel, E.SetCrowd)):
+        if isinstance(e, E.AddAnnotation):
+            ids = [int(e.image_id)]
+        elif isinstance(e, (E.DeleteAnnotation, E.Relabel, E.SetCrowd, E.SetBox)):
             r = int(ds.ann_image_row[ds.ann_row(e.ann_id)])
             ids = [int(ds.image_ids[r])] if r >= 0 else []
             sel = self.state.model.selection
@@ -381,7 +390,8 @@ class EditController(QObject):
         return {"undo": self.stack.undo, "redo": self.stack.redo,
                 "delete_annotation": self.delete_selected, "relabel": self.relabel_selected,
                 "toggle_crowd": self.toggle_crowd, "delete_image": self.delete_image,
-                "tag_image": self.tag_image, "save_as": self.save_as_dialog}
+                "tag_image": self.tag_image, "save_as": self.save_as_dialog,
+                **self.canvas_edits.handlers()}
 
     def attach(self, actions: dict[str, QAction]) -> None:
         """Keep the Undo/Redo actions' names and enabled state with the stack."""
@@ -490,6 +500,7 @@ class EditController(QObject):
             self.journal = None
 
     def shutdown(self) -> None:
+        self.canvas_edits.shutdown()
         self.jobs.cancel()
         self.jobs.wait(10000)
         if self.journal is not None:
@@ -596,7 +607,8 @@ def _snapshot(layer: E.EditLayer) -> E.EditLayer:
     return E.EditLayer(layer.ds, set(layer.deleted_anns), dict(layer.ann_category),
                        dict(layer.ann_crowd), dict(layer.cat_names), dict(layer.merged),
                        set(layer.deleted_cats), set(layer.deleted_images), dict(layer.tags),
-                       list(layer.done))
+                       list(layer.done), ann_bbox=dict(layer.ann_bbox),
+                       added=dict(layer.added))
 
 
 def _save(ds: Dataset, report: Callable[[float], None], layer: E.EditLayer, out: Path,

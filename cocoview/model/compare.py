@@ -114,6 +114,18 @@ class Comparison:
                                              p["tp_b"][sel], p["fp_a"][sel], p["fp_b"][sel],
                                              strict=True)]}
 
+    def per_category(self) -> dict[str, np.ndarray]:
+        """Per category (the evaluations' order, ``category_id``): AP and AP50 of A and B
+        and B − A (``ap_a``, ``ap_b``, ``ap_delta``, ``ap50_a``, …; -1 / NaN: no GT)."""
+        out: dict[str, np.ndarray] = {
+            "category_id": np.asarray(self.a.gt.category_ids, np.int64)}
+        for key in ("ap", "ap50"):
+            x = np.array([r[key] for r in self.a.per_category], np.float64)
+            y = np.array([r[key] for r in self.b.per_category], np.float64)
+            out[f"{key}_a"], out[f"{key}_b"] = x, y
+            out[f"{key}_delta"] = np.where((x > -1) & (y > -1), y - x, np.nan)
+        return out
+
     def stats_rows(self) -> list[tuple[str, float, float]]:
         """The summary's numbers side by side: (pycocotools' line label, A, B)."""
         lines = self.a.summary_lines()

@@ -25,7 +25,8 @@ from cocoview.model.evaluation.engine import AREA_RANGES
 from cocoview.model.evaluation.verdicts import FP, GT_IGNORED, IGNORED, MATCHED, MISSED, TP
 
 if TYPE_CHECKING:
-    from cocoview.model.dataset import Dataset
+    from cocoview.model.compare import Comparison
+    from cocoview.model.dataset import Dataset, Results
     from cocoview.model.evaluation import Evaluation
 
 #: verdict names of a detection and of a ground truth ("" : not evaluated)
@@ -65,15 +66,20 @@ VIEW_MODES = ("both", "gt", "predictions", "errors")
 class Review:
     """Verdicts of one evaluation by the viewer's rows (result row, annotation row)."""
 
-    def __init__(self, ds: Dataset, ev: Evaluation) -> None:
+    def __init__(self, ds: Dataset, ev: Evaluation, results: Results | None = None) -> None:
+        """``results``: the drawn detections ``ev`` evaluated (default ``ds.results``; model
+        B's when two results files are compared)."""
         self.evaluation = ev
+        #: model A vs model B, when two results files are open (the app sets it)
+        self.comparison: Comparison | None = None
         v, dt, gt = ev.verdicts, ev.dt, ev.gt
-        n_res = len(ds.results) if ds.results is not None else 0
-        # result row (ds.results) → evaluated detection row (-1: skipped)
+        res = results if results is not None else ds.results
+        n_res = len(res) if res is not None else 0
+        # result row (of ``res``) → evaluated detection row (-1: skipped)
         by_index = np.full(max(dt.n_results, 1), -1, np.int64)
         by_index[dt.result_index] = np.arange(len(dt))
-        if n_res:
-            ordinal = np.asarray(ds.results.anns.ordinal, np.int64)  # type: ignore[union-attr]
+        if res is not None and n_res:
+            ordinal = np.asarray(res.anns.ordinal, np.int64)
             ok = (ordinal >= 0) & (ordinal < len(by_index))
             self.det_row = np.where(ok, by_index[np.clip(ordinal, 0, len(by_index) - 1)], -1)
         else:

@@ -354,12 +354,52 @@ class Candidate:
     is_match: bool  # the one COCOeval gave the detection to
 
 
+#: TIDE's error types in words ({o}: the overlap, IoU or OKS)
+TIDE_TEXT = {
+    "Loc": "localisation error: the right class, {o} 0.1–0.5 with a GT",
+    "Cls": "classification error: {o} ≥ 0.5 with a GT of another class",
+    "Dupe": "duplicate: its GT was already found by a higher score",
+    "Bkg": "background: {o} ≤ 0.1 with every GT",
+    "Both": "localisation and classification error: another class, {o} 0.1–0.5",
+    "Miss": "miss: no detection targets it, not even a mislocalised or misclassified one",
+}
+
+
+def tide_line(rv: Review, result_row: int = -1, ann_row: int = -1) -> str:
+    """``TIDE: …`` for a false positive's error type or a missed GT ("" : none). TIDE
+    types hold at IoU 0.5 (area all), whatever the verdicts' threshold."""
+    ev = rv.evaluation
+    if result_row >= 0:
+        d = int(rv.det_row[result_row]) if result_row < len(rv.det_row) else -1
+        kind = str(ev.tide.error[d]) if d >= 0 else ""
+    else:
+        g = int(rv.gt_row[ann_row]) if 0 <= ann_row < len(rv.gt_row) else -1
+        kind = "Miss" if g >= 0 and bool(ev.tide.miss[g]) else ""
+    if not kind:
+        return ""
+    o = "OKS" if ev.iou_type == "keypoints" else "IoU"
+    at = "" if (ev.iou_thr, ev.area) == (0.5, "all") else f" (TIDE is at {o} 0.5, area all)"
+    return f"TIDE {kind} — {TIDE_TEXT[kind].format(o=o)}{at}"
+
+
+def ground_truth_tooltip(rv: Review, ann_row: int, min_score: float = 0.0) -> str:
+    """The review's lines of a ground truth's hover text: its verdict and TIDE type."""
+    v = rv.ground_truth(ann_row, min_score)
+    if not v:
+        return ""
+    tide = tide_line(rv, ann_row=ann_row)
+    return f"ground truth: {v}" + (f"\n{tide}" if tide else "")
+
+
 def detection_tooltip(rv: Review, result_row: int, label: str, score: float,
                       min_score: float = 0.0) -> str:
-    """Hover text of a detection: its score, verdict, matched GT id and IoU."""
+    """Hover text of a detection: its score, verdict (and TIDE type), matched GT and IoU."""
     verdict = rv.verdict_at(result_row, min_score)
     lines = [f"{label}  (detection)", f"score {score:.3f}",
              VERDICT_TEXT.get(verdict, verdict) + _reason(rv, result_row)]
+    tide = tide_line(rv, result_row)
+    if tide:
+        lines.append(tide)
     _row, gt_id, iou = rv.match_of(result_row)
     if gt_id >= 0:
         lines.append(f"matched GT #{gt_id}, IoU {iou:.2f}")

@@ -410,6 +410,26 @@ def detection_tooltip(rv: Review, result_row: int, label: str, score: float,
     return "\n".join(lines)
 
 
+def detection_list_text(rv: Review | None, result_row: int, min_score: float = 0.0) -> str:
+    """A detection's verdict as the inspector's list shows it, after its name and score:
+    "✓ TP → GT #12", "✗ FP · Bkg", "– ignored (crowd)" ("" : no evaluation)."""
+    if rv is None:
+        return ""
+    verdict = rv.verdict_at(result_row, min_score)
+    style = STYLES.get(verdict)
+    if style is None:
+        return VERDICT_TEXT.get(verdict, verdict)
+    text = f"{style.badge} {verdict.upper() if verdict != 'ignored' else verdict}"
+    _row, gt_id, _iou = rv.match_of(result_row)
+    if verdict == "tp" and gt_id >= 0:
+        return f"{text} → GT #{gt_id}"
+    if verdict == "fp":
+        d = int(rv.det_row[result_row])
+        kind = str(rv.evaluation.tide.error[d]) if d >= 0 else ""
+        return f"{text} · {kind}" if kind else text
+    return text + _reason(rv, result_row)
+
+
 def _why_not(rv: Review, result_row: int, c: Candidate) -> str:
     """Why a detection did not get the candidate: another class, too little overlap, or
     taken by a higher-scoring detection (a duplicate)."""

@@ -62,11 +62,15 @@ def test_side_by_side_numbers(comp: tuple[Any, Comparison]) -> None:
     assert len(rows) == 12
     assert [r[1] for r in rows] == c.a.stats.tolist()
     assert [r[2] for r in rows] == c.b.stats.tolist()
-    assert rows[1][0].startswith(" Average Precision  (AP) @[ IoU=0.50 ")
+    assert [r[0] for r in rows][:3] == ["AP", "AP50", "AP75"] and rows[8][0] == "AR@100"
+    # the names follow pycocotools' summary lines
+    assert "IoU=0.50 " in c.a.summary_lines()[1] and "maxDets=100" in c.a.summary_lines()[8]
     lines = c.summary_lines()
-    assert len(lines) == 13 and "Δ (B−A)" in lines[0]
+    assert len(lines) == 16 and "Δ (B−A)" in lines[0]
     d = c.b.stats[1] - c.a.stats[1]
-    assert lines[2].split()[-1] == f"{d:+.3f}"
+    assert lines[2].split() == ["AP50", f"{c.a.stats[1]:.3f}", f"{c.b.stats[1]:.3f}",
+                                f"{d:+.3f}"]
+    assert lines[-2:] == ["A: A", "B: B"]
 
 
 def test_not_the_same_ground_truth_is_refused(tmp_path: Path,

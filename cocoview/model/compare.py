@@ -127,22 +127,29 @@ class Comparison:
         return out
 
     def stats_rows(self) -> list[tuple[str, float, float]]:
-        """The summary's numbers side by side: (pycocotools' line label, A, B)."""
-        lines = self.a.summary_lines()
-        return [(ln.rsplit("=", 1)[0].rstrip(), float(x), float(y))
-                for ln, x, y in zip(lines, self.a.stats, self.b.stats, strict=True)]
+        """The summary's numbers side by side: (short name, A, B), in ``stats`` order."""
+        names = KEYPOINT_STATS if self.a.iou_type == "keypoints" else BOX_STATS
+        return [(n, float(x), float(y))
+                for n, x, y in zip(names, self.a.stats, self.b.stats, strict=True)]
 
     def summary_lines(self) -> list[str]:
-        """The 12 (10) numbers of both models and B − A, one line each."""
+        """The 12 (10) numbers of both models and B − A, one line each, then which file
+        is A and which B."""
         rows = self.stats_rows()
         width = max(len(r[0]) for r in rows)
-        head = f"{'':<{width}}  {self.names[0][:8]:>8} {self.names[1][:8]:>8} {'Δ (B−A)':>8}"
 
         def f(v: float) -> str:
-            return f"{v:8.3f}" if v > -1 else f"{'-':>8}"
+            return f"{v:7.3f}" if v > -1 else f"{'-':>7}"
 
-        out = [head]
+        out = [f"{'':<{width}}  {'A':>7} {'B':>7} {'Δ (B−A)':>8}"]
         for label, x, y in rows:
             d = f"{y - x:+8.3f}" if x > -1 and y > -1 else f"{'-':>8}"
             out.append(f"{label:<{width}}  {f(x)} {f(y)} {d}")
-        return out
+        return [*out, "", f"A: {self.names[0]}", f"B: {self.names[1]}"]
+
+
+#: short names of ``COCOeval.stats`` (pycocotools' summary lines, in order)
+BOX_STATS = ("AP", "AP50", "AP75", "AP small", "AP medium", "AP large", "AR@1", "AR@10",
+             "AR@100", "AR small", "AR medium", "AR large")
+KEYPOINT_STATS = ("AP", "AP50", "AP75", "AP medium", "AP large", "AR", "AR50", "AR75",
+                  "AR medium", "AR large")

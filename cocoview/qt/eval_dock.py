@@ -19,7 +19,7 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QColor, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -88,7 +88,10 @@ class CategoryTableModel(QAbstractTableModel):
         self.columns = COLUMNS  # with two results files, COMPARE_COLUMNS too
 
     def set_table(self, cols: dict[str, np.ndarray]) -> None:
-        columns = COLUMNS + (COMPARE_COLUMNS if "ap_delta" in cols else ())
+        # comparing: A, B and Δ of AP and AP50 right after the name, instead of the shown
+        # model's AP and AP50 (the other columns are the shown model's)
+        columns = COLUMNS if "ap_delta" not in cols else (
+            COLUMNS[:1] + COMPARE_COLUMNS + COLUMNS[3:])
         same = self.n == len(cols.get("category_id", ())) and self.n and np.array_equal(
             self.cols["category_id"], cols["category_id"]) and columns == self.columns
         if same:  # counts moved (the min score): keep the rows, their sort and selection
@@ -135,6 +138,9 @@ class CategoryTableModel(QAbstractTableModel):
             if self.cols[key].dtype.kind == "f":
                 return "–" if v < 0 else f"{v:.3f}"
             return f"{int(v):,}"
+        if role == Qt.ItemDataRole.ForegroundRole and key.endswith("_delta") and \
+                np.isfinite(v) and abs(v) >= 0.0005:  # B better: green, worse: red
+            return QColor(30, 140, 60) if v > 0 else QColor(200, 40, 40)
         if role == Qt.ItemDataRole.TextAlignmentRole and key != "name":
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

@@ -81,6 +81,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("cocoview")
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
+        # the left docks (Images, Filter) keep the window's height when the Evaluation
+        # dock opens at the bottom (it squeezed the image list to two rows)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.state = ViewerState(self)
         self.settings = app_settings()
         self.loader = DatasetLoader(self)

@@ -72,10 +72,12 @@ def test_numbers_side_by_side_and_the_switch(qtbot: QtBot, tmp_path: Path) -> No
     assert comp is not None
     dock = w.docks["evaluation"].widget()
     text = dock.summary.toPlainText().splitlines()
-    assert "Δ (B−A)" in text[0] and len(text) == 13
+    assert "Δ (B−A)" in text[0] and len(text) == 16
+    assert text[-2:] == ["A: res.json", "B: b.json"]
     m = dock.table_model
     headers = [m.headerData(c, Qt.Orientation.Horizontal) for c in range(m.columnCount())]
-    assert headers[-6:] == ["AP A", "AP B", "ΔAP", "AP50 A", "AP50 B", "ΔAP50"]
+    assert headers[:8] == ["category", "AP A", "AP B", "ΔAP", "AP50 A", "AP50 B", "ΔAP50",
+                           "AP75"]
     pc = comp.per_category()
     assert np.array_equal(m.cols["ap_b"], pc["ap_b"])
     row = int(np.flatnonzero(m.cols["category_id"] == 2)[0])  # dog: A 0, B found it

@@ -148,6 +148,15 @@ class Comparison:
         return [*out, "", f"A: {self.names[0]}", f"B: {self.names[1]}"]
 
 
+def short_summary(ev: Evaluation) -> list[str]:
+    """The 12 (10) numbers, one short line each ("AP50      0.817"): what a narrow pane
+    can show (pycocotools' own lines are ~85 characters wide)."""
+    names = KEYPOINT_STATS if ev.iou_type == "keypoints" else BOX_STATS
+    width = max(len(n) for n in names)
+    return [f"{n:<{width}}  " + (f"{v:.3f}" if v > -1 else "-")
+            for n, v in zip(names, ev.stats.tolist(), strict=True)]
+
+
 #: short names of ``COCOeval.stats`` (pycocotools' summary lines, in order)
 BOX_STATS = ("AP", "AP50", "AP75", "AP small", "AP medium", "AP large", "AR@1", "AR@10",
              "AR@100", "AR small", "AR medium", "AR large")

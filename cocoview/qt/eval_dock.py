@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cocoview.model.compare import short_summary
 from cocoview.model.evaluation import TIDE_TYPES
 from cocoview.model.filters import ImageFilter
 from cocoview.model.review import Review, operating_point, score_near
@@ -200,6 +201,10 @@ class EvalDock(QWidget):
         self.model_box = QComboBox(w)
         self.model_box.setToolTip("the model whose detections the canvas draws and the "
                                   "counts follow (X switches)")
+        # long file names must not widen the bar (it sets the left pane's minimum width)
+        self.model_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_box.setMinimumContentsLength(10)
         self.model_box.activated.connect(
             lambda i: self.controller.show(str(self.model_box.itemData(i))))
         self.model_label = QLabel("canvas", w)
@@ -276,7 +281,7 @@ class EvalDock(QWidget):
         self.confusion.cellHovered.connect(self._cell_hovered)
         self.split.addWidget(mid)
         self.split.addWidget(_column(w, self.confusion, self.cell_info, stretch=self.confusion))
-        self.split.setSizes([560, 420, 400])
+        self.split.setSizes([400, 300, 420])  # the heat map keeps room for ~25 classes
 
     # ----- state ----------------------------------------------------------
     def _dataset_changed(self) -> None:
@@ -311,10 +316,11 @@ class EvalDock(QWidget):
             self.area.setCurrentText(ev.area)
         comp = review.comparison
         self.summary.setPlainText("\n".join(comp.summary_lines() if comp is not None
-                                            else ev.summary_lines()))
-        n = self.table_model.n
+                                            else short_summary(ev)))
+        self.summary.setToolTip("\n".join(ev.summary_lines()))  # pycocotools' wording
+        n, columns = self.table_model.n, self.table_model.columns
         self.table_model.set_table(self._table(review))
-        if self.table_model.n != n:
+        if self.table_model.n != n or self.table_model.columns != columns:
             self.table.resizeColumnsToContents()
         self._draw_confusion()
         self._draw_tide()

@@ -12,7 +12,9 @@ import cocoview
 from cocoview.model.review import (
     TIDE_TEXT,
     Review,
+    detection_props,
     detection_tooltip,
+    ground_truth_props,
     ground_truth_tooltip,
     tide_line,
 )
@@ -55,6 +57,11 @@ def test_every_tide_type_in_the_tooltip(tmp_path: Path) -> None:
     assert ground_truth_tooltip(rv, by_id[2]) == "ground truth: missed"
     assert ground_truth_tooltip(rv, by_id[1]) == "ground truth: matched"
     assert np.asarray(rv.evaluation.tide.miss).sum() == 1
+    # the inspector's rows say it too
+    props = dict((k, v) for k, v, _tip in detection_props(ds, rv, rows[4]))
+    assert props["TIDE error"].startswith("Both — localisation and classification")
+    assert dict((k, v) for k, v, _t in ground_truth_props(rv, by_id[3]))["TIDE error"] \
+        .startswith("Miss — ")
 
 
 def test_tide_says_its_own_threshold(tmp_path: Path) -> None:

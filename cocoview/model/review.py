@@ -474,6 +474,9 @@ def detection_props(ds: Dataset, rv: Review | None, result_row: int,
     verdict = rv.verdict_at(result_row, min_score)
     out.append(("verdict", VERDICT_TEXT.get(verdict, verdict) + _reason(rv, result_row),
                 f"bbox evaluation at IoU {rv.evaluation.iou_thr:.2f}"))
+    tide = tide_line(rv, result_row)
+    if tide:
+        out.append(("TIDE error", tide.removeprefix("TIDE "), "TIDE's error type (IoU 0.5)"))
     _row, gt_id, iou = rv.match_of(result_row)
     out.append(("match", f"GT #{gt_id}, IoU {iou:.3f}" if gt_id >= 0 else "none", ""))
     for c in rv.candidates(result_row):
@@ -499,6 +502,9 @@ def ground_truth_props(rv: Review, ann_row: int,
     out = [("verdict", {"matched": "found", "missed": "missed",
                         "ignored": "ignored (crowd / area)"}[verdict],
             f"bbox evaluation at IoU {rv.evaluation.iou_thr:.2f}, min score {min_score:.2f}")]
+    tide = tide_line(rv, ann_row=ann_row)
+    if tide:
+        out.append(("TIDE error", tide.removeprefix("TIDE "), "TIDE's error type (IoU 0.5)"))
     g = int(rv.gt_row[ann_row])
     d = int(rv.gt_det[g])
     if d >= 0:

@@ -164,6 +164,7 @@ class ReviewController(QObject):
         for p in res.problems:
             self.message.emit(f"{res.file.path.name}: {p.message}")
         if len(res) == 0:
+            del self.models["b"]
             self.busyChanged.emit(False)
             return
         self.evaluate()
@@ -198,6 +199,10 @@ class ReviewController(QObject):
 
     def toggle_shown(self) -> None:
         """The other model on the canvas (the A/B shortcut)."""
+        if "b" not in self.models:
+            self.message.emit("One results file: File ▸ Add Results for Comparison… opens "
+                              "a second one (model B)")
+            return
         self.show("b" if self.shown == "a" else "a")
 
     @Slot()

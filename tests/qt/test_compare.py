@@ -105,3 +105,33 @@ def test_numbers_side_by_side_and_the_switch(qtbot: QtBot, tmp_path: Path) -> No
     assert w.review.shown == "a" and dock.model_box.currentData() == "a"
     qtbot.waitUntil(lambda: scores() == [0.35], timeout=10000)
     w.review.shutdown()
+
+
+def test_a_bad_second_file_is_a_message(qtbot: QtBot, tmp_path: Path) -> None:
+    from cocoview.qt.main_window import MainWindow
+
+    g, a, b = two_models(tmp_path)
+    w = MainWindow()
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.review.reviewChanged, timeout=30000,
+                          check_params_cb=lambda r: r is not None):
+        w.state.set_dataset(cocoview.open(g, results=a, cache=False))
+    msgs: list[str] = []
+    w.review.message.connect(msgs.append)
+    w.actions_["switch_model"].trigger()  # one file: says how to add another
+    assert w.review.shown == "a" and "Add Results for Comparison" in msgs[-1]
+    with qtbot.waitSignal(w.review.busyChanged, timeout=10000,
+                          check_params_cb=lambda on: not on):
+        w.review.add_comparison(g)  # a ground-truth file, not results
+    assert msgs[-1].startswith("Could not open gt.json for comparison") and \
+        "not a results file" in msgs[-1]
+    none = tmp_path / "none.json"
+    none.write_text(b.read_text().replace('"image_id": 2', '"image_id": 99')
+                    .replace('"image_id": 3', '"image_id": 99'))
+    with qtbot.waitSignal(w.review.busyChanged, timeout=10000,
+                          check_params_cb=lambda on: not on):
+        w.review.add_comparison(none)
+    assert any(m.startswith("none.json: none of the 5 results matches an image") for m in msgs)
+    assert w.review.comparison is None and "b" not in w.review.models
+    assert w.state.dataset.results is w.review.models["a"]  # type: ignore[union-attr]
+    w.review.shutdown()

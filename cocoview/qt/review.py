@@ -40,16 +40,26 @@ def coverage_message(ds: Dataset) -> str:
 
 def _evaluate_at(ds: Dataset, report: Callable[[float], None], *,
                  models: dict[str, tuple[Results, Evaluation | None]], iou_type: str,
-                 iou_thr: float, area: str) -> dict[str, tuple[Evaluation, Review]]:
+                 iou_thr: float, area: str) -> tuple[dict[str, tuple[Evaluation, Review]],
+                                                     list[str]]:
     """Each model's evaluation at one setting: a new one, or its ``base``'s verdicts at
     another IoU threshold / area range; with what the dock draws computed here, off the
-    GUI thread. ``models``: "a" (and "b") → (its results, its base evaluation or None)."""
+    GUI thread. ``models``: "a" (and "b") → (its results, its base evaluation or None).
+    Model B that cannot be evaluated so (e.g. segm of box-only results) is left out and
+    said in the notes; model A's failure is the job's."""
     report(-1.0)
     importlib.import_module("cocoview.qt.plots")  # the dock's pyqtgraph (0.5 s), off the GUI
     out: dict[str, tuple[Evaluation, Review]] = {}
+    notes: list[str] = []
     for k, (key, (res, base)) in enumerate(models.items()):
         if base is None:
-            base = ds.evaluate(res.file, iou_type=iou_type)
+            try:
+                base = ds.evaluate(res.file, iou_type=iou_type)
+            except ValueError as exc:
+                if key == "a":
+                    raise
+                notes.append(f"Model B ({res.file.path.name}) not compared: {exc}")
+                continue
         ev = at_setting(base, iou_thr, area)
         out[key] = (base, Review(ds, ev, results=res).prepare())
         report((k + 1) / len(models))
@@ -57,7 +67,7 @@ def _evaluate_at(ds: Dataset, report: Callable[[float], None], *,
         comp = Comparison(out["a"][1].evaluation, out["b"][1].evaluation)
         for _base, rv in out.values():
             rv.comparison = comp
-    return out
+    return out, notes
 
 
 def _load_other(ds: Dataset, report: Callable[[float], None], *, path: Path) -> Results:
@@ -134,7 +144,7 @@ class ReviewController(QObject):
             return
         models = {k: (r, self._bases.get((k, self.iou_type))) for k, r in self.models.items()
                   if len(r)}
-        fn: Callable[..., dict[str, tuple[Evaluation, Review]]] = partial(
+        fn: Callable[..., tuple[dict[str, tuple[Evaluation, Review]], list[str]]] = partial(
             _evaluate_at, models=models, iou_type=self.iou_type, iou_thr=self.iou_thr,
             area=self.area)
         self.jobs.submit(ds, fn, self._set_evaluated, self._failed, channel="evaluate",
@@ -227,10 +237,16 @@ class ReviewController(QObject):
         if not cover:
             self.message.emit(f"Evaluating {len(ds.results):,} detections…")
 
-    def _set_evaluated(self, out: dict[str, tuple[Evaluation, Review]]) -> None:
+    def _set_evaluated(self, done: tuple[dict[str, tuple[Evaluation, Review]],
+                                         list[str]]) -> None:
+        out, notes = done
         for key, (base, review) in out.items():
             self._bases[(key, base.iou_type)] = base
             self.reviews[key] = review
+        if "b" not in out:
+            self.reviews.pop("b", None)
+            if self.shown == "b":
+                self.show("a")
         self.busyChanged.emit(False)
         comp = out["a"][1].comparison
         if comp is not None:
@@ -239,6 +255,8 @@ class ReviewController(QObject):
         self._set_comparison(comp)
         shown = out.get(self.shown) or out["a"]
         self._set(shown[1])
+        for note in notes:  # after the counts: the status bar shows the last message
+            self.message.emit(note)
 
     def _set_comparison(self, comp: Comparison | None) -> None:
         if comp is not self.comparison:

@@ -16,10 +16,11 @@ from cocoview.model.filters import ImageFilter
 from tests.test_compare import two_models
 
 
-def _window(qtbot: QtBot, tmp_path: Path):  # type: ignore[no-untyped-def]
+def _window(qtbot: QtBot, tmp_path: Path,  # type: ignore[no-untyped-def]
+            files: tuple[Path, Path, Path] | None = None):
     from cocoview.qt.main_window import MainWindow
 
-    g, a, b = two_models(tmp_path)
+    g, a, b = files or two_models(tmp_path)
     w = MainWindow()
     qtbot.addWidget(w)
     w.state.set_min_score(0.0)
@@ -134,4 +135,34 @@ def test_a_bad_second_file_is_a_message(qtbot: QtBot, tmp_path: Path) -> None:
     assert any(m.startswith("none.json: none of the 5 results matches an image") for m in msgs)
     assert w.review.comparison is None and "b" not in w.review.models
     assert w.state.dataset.results is w.review.models["a"]  # type: ignore[union-attr]
+    w.review.shutdown()
+
+
+def test_model_b_without_masks_leaves_a_segm_comparison(qtbot: QtBot, tmp_path: Path) -> None:
+    import json
+
+    g, a, b = two_models(tmp_path)
+    res = json.loads(a.read_text())
+    for r in res:  # model A has masks (its boxes as polygons); B has boxes only
+        x, y, w_, h = r["bbox"]
+        r["segmentation"] = [[x, y, x + w_, y, x + w_, y + h, x, y + h]]
+    a.write_text(json.dumps(res))
+    w = _window(qtbot, tmp_path, (g, a, b))
+    w.actions_["switch_model"].trigger()
+    assert w.review.shown == "b"
+    msgs: list[str] = []
+    w.review.message.connect(msgs.append)
+    with qtbot.waitSignal(w.review.comparisonChanged, timeout=30000,
+                          check_params_cb=lambda c: c is None):
+        w.review.evaluate(iou_type="segm")
+    qtbot.waitUntil(lambda: not w.review.running(), timeout=30000)
+    assert w.review.shown == "a" and w.state.dataset.results is w.review.models["a"]  # type: ignore[union-attr]
+    assert w.review.review is not None and w.review.review.evaluation.iou_type == "segm"
+    assert msgs[-1].startswith("Model B (b.json) not compared:")
+    dock = w.docks["evaluation"].widget()
+    assert not dock.model_box.isVisibleTo(dock)
+    # back to bbox: B is compared again
+    with qtbot.waitSignal(w.review.comparisonChanged, timeout=30000,
+                          check_params_cb=lambda c: c is not None):
+        w.review.evaluate(iou_type="bbox")
     w.review.shutdown()

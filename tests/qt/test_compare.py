@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 import cocoview
 from cocoview.model.compare import Comparison
 from cocoview.model.filters import ImageFilter
+from tests.qt.test_review import show_evaluated
 from tests.test_compare import two_models
 
 
@@ -23,10 +24,7 @@ def _window(qtbot: QtBot, tmp_path: Path,  # type: ignore[no-untyped-def]
     g, a, b = files or two_models(tmp_path)
     w = MainWindow()
     qtbot.addWidget(w)
-    w.state.set_min_score(0.0)
-    with qtbot.waitSignal(w.review.reviewChanged, timeout=30000,
-                          check_params_cb=lambda r: r is not None):
-        w.state.set_dataset(cocoview.open(g, results=a, cache=False))
+    show_evaluated(qtbot, w.state, w.review, cocoview.open(g, results=a, cache=False))
     with qtbot.waitSignal(w.review.comparisonChanged, timeout=30000,
                           check_params_cb=lambda c: c is not None):
         w.review.add_comparison(b)
@@ -114,9 +112,7 @@ def test_a_bad_second_file_is_a_message(qtbot: QtBot, tmp_path: Path) -> None:
     g, a, b = two_models(tmp_path)
     w = MainWindow()
     qtbot.addWidget(w)
-    with qtbot.waitSignal(w.review.reviewChanged, timeout=30000,
-                          check_params_cb=lambda r: r is not None):
-        w.state.set_dataset(cocoview.open(g, results=a, cache=False))
+    show_evaluated(qtbot, w.state, w.review, cocoview.open(g, results=a, cache=False))
     msgs: list[str] = []
     w.review.message.connect(msgs.append)
     w.actions_["switch_model"].trigger()  # one file: says how to add another

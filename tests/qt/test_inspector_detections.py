@@ -12,6 +12,7 @@ from cocoview.model.viewer import Item
 from cocoview.qt.inspector import KIND_ROLE, ROW_ROLE, InspectorPanel
 from cocoview.qt.review import ReviewController
 from cocoview.qt.state import ViewerState
+from tests.qt.test_review import show_evaluated
 from tests.test_review import _result_row, review_case
 
 
@@ -22,10 +23,7 @@ def test_detections_in_the_annotation_list(qtbot: QtBot, tmp_path: Path) -> None
     qtbot.addWidget(panel)
     rc = ReviewController(state, panel)
     rc.reviewChanged.connect(panel.set_review)
-    state.set_min_score(0.0)
-    with qtbot.waitSignal(rc.reviewChanged, timeout=30000,
-                          check_params_cb=lambda r: r is not None):
-        state.set_dataset(ds)
+    show_evaluated(qtbot, state, rc, ds)
     state.set_current_image(1)
     m = panel.list_model
     texts = [m.index(i).data() for i in range(m.rowCount())]

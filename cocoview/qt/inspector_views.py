@@ -115,7 +115,7 @@ class AnnotationListModel(QAbstractListModel):
             return []
         rows = res.rows(row)
         score = np.asarray(res.anns.score[rows], np.float64)
-        keep = ~(score < self._state.min_score)  # NaN scores are drawn too
+        keep = score >= self._state.min_score  # as the canvas draws them (Look.shows)
         rows, score = rows[keep], score[keep]
         return [int(r) for r in rows[np.argsort(-score, kind="stable")]]
 

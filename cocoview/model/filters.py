@@ -325,6 +325,11 @@ COMPARE_CHOICES: tuple[tuple[str, Any], ...] = (
 COMPARE_TEXT = {"a": "A right, B wrong", "b": "B right, A wrong", "differ": "A and B differ"}
 
 
+def compare_choices(ds: Dataset | None) -> tuple[tuple[str, Any], ...]:
+    """The comparison row's choices (results only: a second file is added in the app)."""
+    return COMPARE_CHOICES if getattr(ds, "results", None) is not None else (ANY,)
+
+
 def _compare_mask(cx: _Context) -> np.ndarray:
     kind = str(cx.flt.compare)
     if kind not in COMPARE_TEXT:
@@ -455,7 +460,7 @@ CRITERIA: tuple[Criterion, ...] = (
                             "score found (bbox, IoU 0.5); needs a results file")),
     Criterion("compare", ("compare",), "annotation", _compare_mask,
               lambda f, _ds: COMPARE_TEXT.get(str(f.compare), str(f.compare)), slow="review",
-              form=Form("Model A vs B:", "Review", choices=COMPARE_CHOICES,
+              form=Form("Model A vs B:", "Review", choices=compare_choices,
                         tip="With two results files (File ▸ Add Results for Comparison…): "
                             "images where one model found a ground truth the other missed "
                             "at the min score, or where their TP / FP counts differ")),

@@ -123,15 +123,14 @@ class CategoryTableModel(QAbstractTableModel):
 
     def data(self, index: QModelIndex | QPersistentModelIndex,
              role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        # roles as plain ints: a Qt enum's attribute lookup costs ~µs, and a repaint asks
+        # every cell for about ten roles
+        role = int(role)
+        if role not in _ROLES or not index.isValid():
             return None
         key = self.columns[index.column()][0]
         v = self.cols[key][index.row()]
-        if role == CATEGORY_ROLE:
-            return int(self.cols["category_id"][index.row()])
-        if role == SORT_ROLE:
-            return str(v) if key == "name" else float(v)
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == _DISPLAY:
             if key == "name":
                 return str(v)
             if key.endswith("_delta"):
@@ -139,12 +138,24 @@ class CategoryTableModel(QAbstractTableModel):
             if self.cols[key].dtype.kind == "f":
                 return "–" if v < 0 else f"{v:.3f}"
             return f"{int(v):,}"
-        if role == Qt.ItemDataRole.ForegroundRole and key.endswith("_delta") and \
-                np.isfinite(v) and abs(v) >= 0.0005:  # B better: green, worse: red
-            return QColor(30, 140, 60) if v > 0 else QColor(200, 40, 40)
-        if role == Qt.ItemDataRole.TextAlignmentRole and key != "name":
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+        if role == _SORT:
+            return str(v) if key == "name" else float(v)
+        if role == _CATEGORY:
+            return int(self.cols["category_id"][index.row()])
+        if role == _FOREGROUND:
+            if key.endswith("_delta") and np.isfinite(v) and abs(v) >= 0.0005:
+                return _BETTER if v > 0 else _WORSE  # B better: green, worse: red
+            return None
+        return None if key == "name" else _RIGHT  # _ALIGN
+
+
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
+_SORT, _CATEGORY = int(SORT_ROLE), int(CATEGORY_ROLE)
+_ROLES = frozenset((_DISPLAY, _FOREGROUND, _ALIGN, _SORT, _CATEGORY))
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_BETTER, _WORSE = QColor(30, 140, 60), QColor(200, 40, 40)
 
 
 class EvalDock(QWidget):

@@ -208,7 +208,9 @@ def load_records(ds: Any, results: Any, iou_type: str) -> tuple[list[Any], str]:
             raise ValueError("no results to evaluate: open the dataset with results=… or "
                              "pass results to evaluate()")
         return inputs.decode_records(res.file, geometry), str(res.file.path)
-    if hasattr(results, "record") and hasattr(results, "anns"):  # a FileIndex (app: file B)
+    from cocoview.model.file_index import FileIndex
+
+    if isinstance(results, FileIndex):  # already indexed (the app's model B)
         return inputs.decode_records(results, geometry), str(results.path)
     if isinstance(results, (str, Path)):
         from cocoview.model.loader import load_file

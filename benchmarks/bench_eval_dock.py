@@ -11,9 +11,14 @@ opens it, then in an offscreen app with the ReviewController and the EvalDock:
 * ``min score``: ``state.set_min_score`` (table counts and the PR markers, GUI thread);
 * ``stall``: the longest gap between ticks of a 1 ms GUI-thread timer during each.
 
+With ``--compare``, then a second results file (model B: the generator's seed 1): added
+(indexed and both models evaluated in the worker) to the dock redrawn side by side;
+the min score with both; the "A right, B wrong" filter applied; the canvas switch to B.
+
 Usage::
 
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_eval_dock.py [--preset val2017]
+                                                                   [--compare]
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ class Heartbeat:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="val2017")
+    ap.add_argument("--compare", action="store_true", help="also model A vs model B")
     args = ap.parse_args(argv)
     gt, res = _files(args.preset)
     from PySide6.QtWidgets import QApplication
@@ -118,8 +124,48 @@ def main(argv: list[str] | None = None) -> int:
         took = time.perf_counter() - t
         print(f"min score {s:.2f}           {took * 1000:7.1f} ms (GUI thread)")
         beat.stop()
+    if args.compare:
+        _compare(app, state, rc, dock, res, draw, beat, until_drawn)
     rc.shutdown()
     return 0
+
+
+def _compare(app: object, state: object, rc: object, dock: object, res: Path,
+             draw: list[float], beat: Heartbeat, until_drawn: object) -> None:
+    """Model B beside A: add it, move the min score, filter, switch the canvas."""
+    from cocoview.model.filters import FilterExtras, ImageFilter, filter_images
+    from cocoview.testing import synth
+
+    res_b = res.with_name(res.stem + "_b.json")
+    if not res_b.exists():
+        print(f"generating {res_b} …", file=sys.stderr)
+        synth.generate_results(res.with_name(res.name.replace("_results", "")), res_b,
+                               seed=1)
+    beat.start()
+    t = time.perf_counter()
+    rc.add_comparison(res_b)  # type: ignore[attr-defined]
+    total, stall = until_drawn(t, len(draw) + 1)  # type: ignore[operator]
+    comp = rc.comparison  # type: ignore[attr-defined]
+    print(f"add B → both side by side {total:6.3f} s   (draw {draw[-1] * 1000:6.1f} ms, "
+          f"GUI stall {stall * 1000:6.1f} ms)")
+    for s in (0.5, 0.1):
+        t = time.perf_counter()
+        state.set_min_score(s)  # type: ignore[attr-defined]
+        app.processEvents()  # type: ignore[attr-defined]
+        print(f"min score {s:.2f} (A and B)   {(time.perf_counter() - t) * 1000:7.1f} ms")
+    ds = state.dataset  # type: ignore[attr-defined]
+    extras = FilterExtras(review=rc.review, min_score=0.1)  # type: ignore[attr-defined]
+    for kind in ("a", "b", "differ"):
+        t = time.perf_counter()
+        ids = filter_images(ds, ImageFilter(compare=kind), extras)
+        print(f"filter compare={kind:<6}     {(time.perf_counter() - t) * 1000:7.1f} ms "
+              f"({len(ids):,} images; {len(comp.image_ids(kind, 0.1)):,} by the model)")
+    beat.start()
+    t = time.perf_counter()
+    rc.show("b")  # type: ignore[attr-defined]
+    app.processEvents()  # type: ignore[attr-defined]
+    print(f"switch the canvas to B    {(time.perf_counter() - t) * 1000:7.1f} ms "
+          f"(GUI stall {beat.stop() * 1000:6.1f} ms)")
 
 
 if __name__ == "__main__":

@@ -165,7 +165,9 @@ def build_command_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="write the filtered images as a list or a COCO subset, "
                                       "whole or split")
-    _files_args(p, results=True)
+    _files_args(p, results=False)
+    p.add_argument("--results", type=Path, action="append", default=[], metavar="RES.json",
+                   help="a detection results file; twice: model A and model B (--compare)")
     p.add_argument("--out", type=Path, required=True, metavar="OUT",
                    help="output file; with --split, an output folder")
     p.add_argument("--format", choices=("ids", "names", "paths", "coco"), default="ids")
@@ -207,6 +209,10 @@ def build_command_parser() -> argparse.ArgumentParser:
                    help="with --results: most errors first (errors: the sum of the false "
                         "positives' scores plus one per missed ground truth), or by the number "
                         "of false positives / missed ground truth")
+    p.add_argument("--compare", choices=("a", "b", "differ"),
+                   help="with two --results (A, then B): images where A found a ground truth "
+                        "B missed (a), the reverse (b), or their TP / FP counts differ "
+                        "(differ), at --min-score; as 'cocoview eval' compares them")
     p.add_argument("--min-score", type=float, default=0.0, metavar="S",
                    help="the operating point of --has-fp / --has-missed / --sort: detections "
                         "scoring under it are left out (default 0)")
@@ -449,7 +455,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UsageError("--stratify needs --split")
     if args.table and not args.split:
         raise UsageError("--table needs --split")
-    ds = _open(args)
+    results = list(args.results)
+    if len(results) > 2:
+        raise UsageError("export compares at most two results files (--results A --results B)")
+    ds = _open(argparse.Namespace(**{**vars(args), "results": results[0] if results else None}))
     try:
         flt = ImageFilter(
             categories=resolve_categories(ds, args.category),
@@ -461,10 +470,13 @@ def cmd_export(args: argparse.Namespace) -> int:
             has_problems=args.has_problems, problem=_problem_code(args.problem),
             has_fp=_error_category(ds, args.has_fp, "--has-fp"),
             has_missed=_error_category(ds, args.has_missed, "--has-missed"),
+            compare=args.compare,
             **{f: getattr(args, f) for f in BOX_FIELDS},
             tag=_tag_filter(args),
         )
         extras = FilterExtras(min_score=args.min_score)
+        if args.compare:
+            extras.review, extras.comparison = eval_cli.comparison(ds, results)
         ids = filter_images(ds, flt, extras)
         if args.sort:
             if ds.results is None:

@@ -99,20 +99,30 @@ def _per_category_table(ev: Any, say: Any) -> None:
 
 
 def _differences(evals: list[tuple[Path, Any]]) -> dict[str, Any]:
-    """Ground truth found by one model and missed by the other (first two results files)."""
+    """Ground truth found by one model and missed by the other (first two results files);
+    the definition is :class:`cocoview.model.compare.Comparison`'s."""
+    from cocoview.model.compare import Comparison
+
     (ra, a), (rb, b) = evals[0], evals[1]
-    ga, gb = a.ground_truth_table(), b.ground_truth_table()
-    only_a = (ga["status"] == "matched") & (gb["status"] == "missed")
-    only_b = (gb["status"] == "matched") & (ga["status"] == "missed")
-    pa, pb = a.per_image_table(), b.per_image_table()
-    differ = (pa["tp"] != pb["tp"]) | (pa["fp"] != pb["fp"])
-    return {"a": str(ra), "b": str(rb), "gt_matched_only_by_a": ga["id"][only_a].tolist(),
-            "gt_matched_only_by_b": gb["id"][only_b].tolist(),
-            "images_with_other_counts": [
-                {"image_id": int(i), "tp": [int(x), int(y)], "fp": [int(p), int(q)]}
-                for i, x, y, p, q in zip(pa["image_id"][differ], pa["tp"][differ],
-                                         pb["tp"][differ], pa["fp"][differ], pb["fp"][differ],
-                                         strict=True)]}
+    return Comparison(a, b).differences(str(ra), str(rb))
+
+
+def comparison(ds: Any, results: list[Path]) -> tuple[Any, Any]:
+    """``export --results A --results B``: A's review (the attached file, for the other
+    review criteria) and the comparison of A and B (bbox, IoU 0.5)."""
+    from cocoview.cli import UsageError, _say
+    from cocoview.model.compare import Comparison
+    from cocoview.model.review import Review
+
+    if len(results) != 2:
+        raise UsageError("--compare needs two results files: --results A.json --results B.json")
+    try:
+        a, b = ds.evaluate(), ds.evaluate(results[1])
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    for p in (*a.problems, *b.problems):
+        _say(f"cocoview: {p}", file=sys.stderr)
+    return Review(ds, a), Comparison(a, b, (results[0].name, results[1].name))
 
 
 def _finite(obj: Any) -> Any:

@@ -9,7 +9,8 @@ the real sets beside the repository (``../shared/data/real``) also
 ``docs/img/crowded-labels.png`` (DetVisGUI with its Mask R-CNN results: 50
 detections on one image, labels placed so that none covers another) and
 ``docs/img/review.png`` (the same results evaluated: verdicts on the canvas, the
-evaluation dock with PR curves and the confusion matrix).
+inspector on a false positive, the evaluation dock with PR curves and the confusion
+matrix).
 """
 
 from __future__ import annotations
@@ -124,6 +125,13 @@ def shoot_review(win: Any, det: Path, *, out: list[Path]) -> None:
     win.state.set_current_image(REVIEW_IMAGE)
     while win.canvas.frame is None or win.canvas.frame.image_id != REVIEW_IMAGE:
         settle(50)
+    # the inspector on the most confident false positive: its verdict, TIDE type, and
+    # the image's detections in the list
+    fps = [it for it in win.canvas.frame.overlays.items if it.is_result
+           and win.review.review.detection(it.row) == "fp"]
+    if fps:
+        win.docks["inspector"].raise_()
+        win.state.select(max(fps, key=lambda it: it.score).row, "detection")
     settle(800)
     win.grab().save(str(OUT / "review.png"))
     out.append(OUT / "review.png")

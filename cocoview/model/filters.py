@@ -24,6 +24,7 @@ from cocoview.model.stats import MEDIUM, SMALL
 from cocoview.model.tags import UNTAGGED, tag_counts, tag_mask
 
 if TYPE_CHECKING:
+    from cocoview.model.compare import Comparison
     from cocoview.model.dataset import Dataset
     from cocoview.model.review import Review
 
@@ -60,6 +61,10 @@ class ImageFilter:
     #: of any) at the operating point (``FilterExtras.min_score``); needs a results file
     has_fp: int | str | None = None
     has_missed: int | str | None = None
+    #: two results files (model A vs B): images where A found a ground truth B missed
+    #: ("a"), the reverse ("b"), or their TP / FP counts differ ("differ"), at the
+    #: operating point; see :mod:`cocoview.model.compare`
+    compare: str | None = None
     # --- box ranges (issue 15, the statistics plots): images with a box in every range ---
     min_box_width: float | None = None
     max_box_width: float | None = None
@@ -317,6 +322,27 @@ def error_choices(ds: Dataset | None) -> tuple[tuple[str, Any], ...]:
     return (ANY, ("any category", ANY_CAT), *((c.name, c.id) for c in ds.categories))
 
 
+COMPARE_CHOICES: tuple[tuple[str, Any], ...] = (
+    ANY, ("A right, B wrong (GT only A found)", "a"), ("B right, A wrong (GT only B found)", "b"),
+    ("A and B differ (TP or FP counts)", "differ"))
+COMPARE_TEXT = {"a": "A right, B wrong", "b": "B right, A wrong", "differ": "A and B differ"}
+
+
+def compare_choices(ds: Dataset | None) -> tuple[tuple[str, Any], ...]:
+    """The comparison row's choices (results only: a second file is added in the app)."""
+    return COMPARE_CHOICES if getattr(ds, "results", None) is not None else (ANY,)
+
+
+def _compare_mask(cx: _Context) -> np.ndarray:
+    kind = str(cx.flt.compare)
+    if kind not in COMPARE_TEXT:
+        raise FilterError(f"unknown comparison {kind!r} (one of {', '.join(COMPARE_TEXT)})")
+    comp = cx.extras.comparison_of(cx.ds)
+    if comp is None:  # the app without a second results file: no image differs
+        return np.zeros(cx.n, bool)
+    return np.isin(cx.ds.image_ids, comp.image_ids(kind, cx.extras.min_score))
+
+
 # ----- box ranges (issue 15): one block, set by the statistics dock's histograms ---------
 BOX_FIELDS: tuple[str, ...] = ("min_box_width", "max_box_width", "min_box_height",
                                "max_box_height", "min_box_aspect", "max_box_aspect")
@@ -435,6 +461,12 @@ CRITERIA: tuple[Criterion, ...] = (
               form=Form("Has missed GT:", "Review", choices=error_choices,
                         tip="Images with a ground truth no detection at the min "
                             "score found (bbox, IoU 0.5); needs a results file")),
+    Criterion("compare", ("compare",), "annotation", _compare_mask,
+              lambda f, _ds: COMPARE_TEXT.get(str(f.compare), str(f.compare)), slow="review",
+              form=Form("Model A vs B:", "Review", choices=compare_choices,
+                        tip="With two results files (File ▸ Add Results for Comparison…): "
+                            "images where one model found a ground truth the other missed "
+                            "at the min score, or where their TP / FP counts differ")),
     *BOX_CRITERIA,
     Criterion("tag", ("tag",), "image",
               lambda cx: tag_mask(cx.ds, cx.flt.tag or UNTAGGED),
@@ -538,6 +570,8 @@ class FilterExtras:
     review: Review | None = field(default=None, repr=False)
     #: the operating point the review criteria count at (the viewer's min score)
     min_score: float = 0.0
+    #: model A vs model B (the CLI's two --results); the app's rides on ``review``
+    comparison: Comparison | None = field(default=None, repr=False)
 
     def review_of(self, ds: Dataset) -> Review:
         """The review of ``ds``'s results (evaluated once here if not given)."""
@@ -548,6 +582,16 @@ class FilterExtras:
 
             self.review = Review(ds, ds.evaluate(iou_type="bbox"))
         return self.review
+
+    def comparison_of(self, ds: Dataset) -> Comparison | None:
+        """The two models' comparison: given, or the app's review's (None there when it
+        has no second results file); without either, a :class:`FilterError`."""
+        if self.comparison is not None:
+            return self.comparison
+        if self.review is not None:
+            return getattr(self.review, "comparison", None)
+        raise FilterError("comparing models needs two results files (--results A.json "
+                          "--results B.json)")
 
     def missing_files(self, ds: Dataset,
                       progress: Callable[[float], None] | None = None) -> np.ndarray:

@@ -25,7 +25,8 @@ from cocoview.model.evaluation.engine import AREA_RANGES
 from cocoview.model.evaluation.verdicts import FP, GT_IGNORED, IGNORED, MATCHED, MISSED, TP
 
 if TYPE_CHECKING:
-    from cocoview.model.dataset import Dataset
+    from cocoview.model.compare import Comparison
+    from cocoview.model.dataset import Dataset, Results
     from cocoview.model.evaluation import Evaluation
 
 #: verdict names of a detection and of a ground truth ("" : not evaluated)
@@ -65,15 +66,20 @@ VIEW_MODES = ("both", "gt", "predictions", "errors")
 class Review:
     """Verdicts of one evaluation by the viewer's rows (result row, annotation row)."""
 
-    def __init__(self, ds: Dataset, ev: Evaluation) -> None:
+    def __init__(self, ds: Dataset, ev: Evaluation, results: Results | None = None) -> None:
+        """``results``: the drawn detections ``ev`` evaluated (default ``ds.results``; model
+        B's when two results files are compared)."""
         self.evaluation = ev
+        #: model A vs model B, when two results files are open (the app sets it)
+        self.comparison: Comparison | None = None
         v, dt, gt = ev.verdicts, ev.dt, ev.gt
-        n_res = len(ds.results) if ds.results is not None else 0
-        # result row (ds.results) → evaluated detection row (-1: skipped)
+        res = results if results is not None else ds.results
+        n_res = len(res) if res is not None else 0
+        # result row (of ``res``) → evaluated detection row (-1: skipped)
         by_index = np.full(max(dt.n_results, 1), -1, np.int64)
         by_index[dt.result_index] = np.arange(len(dt))
-        if n_res:
-            ordinal = np.asarray(ds.results.anns.ordinal, np.int64)  # type: ignore[union-attr]
+        if res is not None and n_res:
+            ordinal = np.asarray(res.anns.ordinal, np.int64)
             ok = (ordinal >= 0) & (ordinal < len(by_index))
             self.det_row = np.where(ok, by_index[np.clip(ordinal, 0, len(by_index) - 1)], -1)
         else:
@@ -348,12 +354,52 @@ class Candidate:
     is_match: bool  # the one COCOeval gave the detection to
 
 
+#: TIDE's error types in words ({o}: the overlap, IoU or OKS)
+TIDE_TEXT = {
+    "Loc": "localisation error: the right class, {o} 0.1–0.5 with a GT",
+    "Cls": "classification error: {o} ≥ 0.5 with a GT of another class",
+    "Dupe": "duplicate: its GT was already found by a higher score",
+    "Bkg": "background: {o} ≤ 0.1 with every GT",
+    "Both": "localisation and classification error: another class, {o} 0.1–0.5",
+    "Miss": "miss: no detection targets it, not even a mislocalised or misclassified one",
+}
+
+
+def tide_line(rv: Review, result_row: int = -1, ann_row: int = -1) -> str:
+    """``TIDE: …`` for a false positive's error type or a missed GT ("" : none). TIDE
+    types hold at IoU 0.5 (area all), whatever the verdicts' threshold."""
+    ev = rv.evaluation
+    if result_row >= 0:
+        d = int(rv.det_row[result_row]) if result_row < len(rv.det_row) else -1
+        kind = str(ev.tide.error[d]) if d >= 0 else ""
+    else:
+        g = int(rv.gt_row[ann_row]) if 0 <= ann_row < len(rv.gt_row) else -1
+        kind = "Miss" if g >= 0 and bool(ev.tide.miss[g]) else ""
+    if not kind:
+        return ""
+    o = "OKS" if ev.iou_type == "keypoints" else "IoU"
+    at = "" if (ev.iou_thr, ev.area) == (0.5, "all") else f" (TIDE is at {o} 0.5, area all)"
+    return f"TIDE {kind} — {TIDE_TEXT[kind].format(o=o)}{at}"
+
+
+def ground_truth_tooltip(rv: Review, ann_row: int, min_score: float = 0.0) -> str:
+    """The review's lines of a ground truth's hover text: its verdict and TIDE type."""
+    v = rv.ground_truth(ann_row, min_score)
+    if not v:
+        return ""
+    tide = tide_line(rv, ann_row=ann_row)
+    return f"ground truth: {v}" + (f"\n{tide}" if tide else "")
+
+
 def detection_tooltip(rv: Review, result_row: int, label: str, score: float,
                       min_score: float = 0.0) -> str:
-    """Hover text of a detection: its score, verdict, matched GT id and IoU."""
+    """Hover text of a detection: its score, verdict (and TIDE type), matched GT and IoU."""
     verdict = rv.verdict_at(result_row, min_score)
     lines = [f"{label}  (detection)", f"score {score:.3f}",
              VERDICT_TEXT.get(verdict, verdict) + _reason(rv, result_row)]
+    tide = tide_line(rv, result_row)
+    if tide:
+        lines.append(tide)
     _row, gt_id, iou = rv.match_of(result_row)
     if gt_id >= 0:
         lines.append(f"matched GT #{gt_id}, IoU {iou:.2f}")
@@ -362,6 +408,26 @@ def detection_tooltip(rv: Review, result_row: int, label: str, score: float,
         lines.append(f"best overlap GT #{best.ann_id}, IoU {best.iou:.2f}"
                      + _why_not(rv, result_row, best) if best else "overlaps no ground truth")
     return "\n".join(lines)
+
+
+def detection_list_text(rv: Review | None, result_row: int, min_score: float = 0.0) -> str:
+    """A detection's verdict as the inspector's list shows it, after its name and score:
+    "✓ TP → GT #12", "✗ FP · Bkg", "– ignored (crowd)" ("" : no evaluation)."""
+    if rv is None:
+        return ""
+    verdict = rv.verdict_at(result_row, min_score)
+    style = STYLES.get(verdict)
+    if style is None:
+        return VERDICT_TEXT.get(verdict, verdict)
+    text = f"{style.badge} {verdict.upper() if verdict != 'ignored' else verdict}"
+    _row, gt_id, _iou = rv.match_of(result_row)
+    if verdict == "tp" and gt_id >= 0:
+        return f"{text} → GT #{gt_id}"
+    if verdict == "fp":
+        d = int(rv.det_row[result_row])
+        kind = str(rv.evaluation.tide.error[d]) if d >= 0 else ""
+        return f"{text} · {kind}" if kind else text
+    return text + _reason(rv, result_row)
 
 
 def _why_not(rv: Review, result_row: int, c: Candidate) -> str:
@@ -408,6 +474,9 @@ def detection_props(ds: Dataset, rv: Review | None, result_row: int,
     verdict = rv.verdict_at(result_row, min_score)
     out.append(("verdict", VERDICT_TEXT.get(verdict, verdict) + _reason(rv, result_row),
                 f"bbox evaluation at IoU {rv.evaluation.iou_thr:.2f}"))
+    tide = tide_line(rv, result_row)
+    if tide:
+        out.append(("TIDE error", tide.removeprefix("TIDE "), "TIDE's error type (IoU 0.5)"))
     _row, gt_id, iou = rv.match_of(result_row)
     out.append(("match", f"GT #{gt_id}, IoU {iou:.3f}" if gt_id >= 0 else "none", ""))
     for c in rv.candidates(result_row):
@@ -433,6 +502,9 @@ def ground_truth_props(rv: Review, ann_row: int,
     out = [("verdict", {"matched": "found", "missed": "missed",
                         "ignored": "ignored (crowd / area)"}[verdict],
             f"bbox evaluation at IoU {rv.evaluation.iou_thr:.2f}, min score {min_score:.2f}")]
+    tide = tide_line(rv, ann_row=ann_row)
+    if tide:
+        out.append(("TIDE error", tide.removeprefix("TIDE "), "TIDE's error type (IoU 0.5)"))
     g = int(rv.gt_row[ann_row])
     d = int(rv.gt_det[g])
     if d >= 0:

@@ -23,6 +23,9 @@ SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("open", "&Open…", (StdKey.Open,), "Open COCO JSON file(s)", group="File"),
     ActionSpec("open_results", "Open &Results…", ("Ctrl+Shift+O",),
                "Attach a detection results file to the open dataset", group="File"),
+    ActionSpec("compare_results", "Add Results for Co&mparison…", (),
+               "Open a second results file (model B) beside the first (model A): both "
+               "evaluated side by side, either on the canvas", group="File"),
     ActionSpec("open_demo", "Open &Demo Dataset", (), "The bundled demo: 19 real COCO images",
                group="File"),
     ActionSpec("use_cache", "Use the Index &Cache", (),
@@ -87,6 +90,9 @@ SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("review_mode", "Cycle &Review View", ("E",),
                "With an evaluated results file: both, ground truth only, predictions only, "
                "errors only (false positives and missed ground truth)", group="View"),
+    ActionSpec("switch_model", "Show the Other &Model (A / B)", ("X",),
+               "With two results files: draw and review model B's detections, or A's",
+               group="View"),
     ActionSpec("fit", "&Fit to Window", ("F",), group="View"),
     ActionSpec("actual", "&Actual Size (100 %)", ("1",), group="View"),
     ActionSpec("zoom_in", "Zoom &In", (StdKey.ZoomIn, "+", "="), group="View"),

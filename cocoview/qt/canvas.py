@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from cocoview.model.look import item_key
 from cocoview.model.overlays import AnnOverlay
-from cocoview.model.review import Review, Style, detection_tooltip
+from cocoview.model.review import Review, Style, detection_tooltip, ground_truth_tooltip
 from cocoview.model.viewer import Item
 from cocoview.qt.box_drag import BoxDrag
 from cocoview.qt.canvas_items import (
@@ -506,9 +506,8 @@ class Canvas(QGraphicsView):
         area = f"{it.area:,.0f}" if math.isfinite(it.area) else "?"
         text = f"{it.label}\nid {it.ann_id}\narea {area} px²"
         if self.review is not None:
-            v = self.review.ground_truth(it.row, self.state.min_score)
-            if v:
-                text += f"\nground truth: {v}"
+            more = ground_truth_tooltip(self.review, it.row, self.state.min_score)
+            text += f"\n{more}" if more else ""
         return text
 
     def event(self, event: QEvent) -> bool:

@@ -19,7 +19,7 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QColor, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cocoview.model.compare import short_summary
 from cocoview.model.evaluation import TIDE_TYPES
 from cocoview.model.filters import ImageFilter
 from cocoview.model.review import Review, operating_point, score_near
@@ -56,6 +57,11 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("fp", "FP", "false positives at the IoU threshold and min score"),
     ("missed", "missed", "missed ground truth at the IoU threshold and min score"),
 )
+#: the columns added with two results files: (key in Comparison.per_category, header, tip)
+COMPARE_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("ap_a", "AP A", "model A's AP"), ("ap_b", "AP B", "model B's AP"),
+    ("ap_delta", "ΔAP", "B's AP − A's"), ("ap50_a", "AP50 A", "model A's AP50"),
+    ("ap50_b", "AP50 B", "model B's AP50"), ("ap50_delta", "ΔAP50", "B's AP50 − A's"))
 Index = QModelIndex | QPersistentModelIndex
 TOP = QModelIndex()
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -80,16 +86,22 @@ class CategoryTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.cols: dict[str, np.ndarray] = {}
         self.n = 0
+        self.columns = COLUMNS  # with two results files, COMPARE_COLUMNS too
 
     def set_table(self, cols: dict[str, np.ndarray]) -> None:
+        # comparing: A, B and Δ of AP and AP50 right after the name, instead of the shown
+        # model's AP and AP50 (the other columns are the shown model's)
+        columns = COLUMNS if "ap_delta" not in cols else (
+            COLUMNS[:1] + COMPARE_COLUMNS + COLUMNS[3:])
         same = self.n == len(cols.get("category_id", ())) and self.n and np.array_equal(
-            self.cols["category_id"], cols["category_id"])
+            self.cols["category_id"], cols["category_id"]) and columns == self.columns
         if same:  # counts moved (the min score): keep the rows, their sort and selection
             self.cols = cols
-            self.dataChanged.emit(self.index(0, 0), self.index(self.n - 1, len(COLUMNS) - 1))
+            self.dataChanged.emit(self.index(0, 0),
+                                  self.index(self.n - 1, len(self.columns) - 1))
             return
         self.beginResetModel()
-        self.cols = cols
+        self.cols, self.columns = cols, columns
         self.n = len(cols.get("category_id", ()))
         self.endResetModel()
 
@@ -97,37 +109,53 @@ class CategoryTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else self.n
 
     def columnCount(self, parent: Index = TOP) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
+        return 0 if parent.isValid() else len(self.columns)
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation != Qt.Orientation.Horizontal:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section][1]
+            return self.columns[section][1]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return COLUMNS[section][2]
+            return self.columns[section][2]
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex,
              role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        # roles as plain ints: a Qt enum's attribute lookup costs ~µs, and a repaint asks
+        # every cell for about ten roles
+        role = int(role)
+        if role not in _ROLES or not index.isValid():
             return None
-        key = COLUMNS[index.column()][0]
+        key = self.columns[index.column()][0]
         v = self.cols[key][index.row()]
-        if role == CATEGORY_ROLE:
-            return int(self.cols["category_id"][index.row()])
-        if role == SORT_ROLE:
-            return str(v) if key == "name" else float(v)
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == _DISPLAY:
             if key == "name":
                 return str(v)
+            if key.endswith("_delta"):
+                return "–" if not np.isfinite(v) else f"{v:+.3f}"
             if self.cols[key].dtype.kind == "f":
                 return "–" if v < 0 else f"{v:.3f}"
             return f"{int(v):,}"
-        if role == Qt.ItemDataRole.TextAlignmentRole and key != "name":
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+        if role == _SORT:
+            return str(v) if key == "name" else float(v)
+        if role == _CATEGORY:
+            return int(self.cols["category_id"][index.row()])
+        if role == _FOREGROUND:
+            if key.endswith("_delta") and np.isfinite(v) and abs(v) >= 0.0005:
+                return _BETTER if v > 0 else _WORSE  # B better: green, worse: red
+            return None
+        return None if key == "name" else _RIGHT  # _ALIGN
+
+
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
+_SORT, _CATEGORY = int(SORT_ROLE), int(CATEGORY_ROLE)
+_ROLES = frozenset((_DISPLAY, _FOREGROUND, _ALIGN, _SORT, _CATEGORY))
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_BETTER, _WORSE = QColor(30, 140, 60), QColor(200, 40, 40)
 
 
 class EvalDock(QWidget):
@@ -155,6 +183,8 @@ class EvalDock(QWidget):
         controller.reviewChanged.connect(self.set_review)
         controller.busyChanged.connect(self._busy)
         controller.progress.connect(self._progress)
+        controller.comparisonChanged.connect(self._comparison_changed)
+        controller.shownChanged.connect(self._shown_changed)
         state.minScoreChanged.connect(lambda _s: self._min_score_changed())
         state.datasetChanged.connect(self._dataset_changed)
         self._dataset_changed()
@@ -179,6 +209,16 @@ class EvalDock(QWidget):
         self.cancel = QPushButton("Cancel", w)
         self.cancel.setVisible(False)
         self.cancel.clicked.connect(self.controller.cancel)
+        self.model_box = QComboBox(w)
+        self.model_box.setToolTip("the model whose detections the canvas draws and the "
+                                  "counts follow (X switches)")
+        # long file names must not widen the bar (it sets the left pane's minimum width)
+        self.model_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_box.setMinimumContentsLength(10)
+        self.model_box.activated.connect(
+            lambda i: self.controller.show(str(self.model_box.itemData(i))))
+        self.model_label = QLabel("canvas", w)
         self.iou_type.activated.connect(lambda _i: self._setting_changed())
         self.iou_thr.valueChanged.connect(lambda _v: self._setting_changed())
         self.area.activated.connect(lambda _i: self._setting_changed())
@@ -187,6 +227,9 @@ class EvalDock(QWidget):
                               ("area", self.area)):
             bar.addWidget(QLabel(label, w))
             bar.addWidget(widget)
+        bar.addWidget(self.model_label)
+        bar.addWidget(self.model_box)
+        self._comparison_changed(None)
         bar.addStretch(1)
         bar.addWidget(self.busy)
         bar.addWidget(self.cancel)
@@ -249,7 +292,7 @@ class EvalDock(QWidget):
         self.confusion.cellHovered.connect(self._cell_hovered)
         self.split.addWidget(mid)
         self.split.addWidget(_column(w, self.confusion, self.cell_info, stretch=self.confusion))
-        self.split.setSizes([560, 420, 400])
+        self.split.setSizes([400, 300, 420])  # the heat map keeps room for ~25 classes
 
     # ----- state ----------------------------------------------------------
     def _dataset_changed(self) -> None:
@@ -282,10 +325,13 @@ class EvalDock(QWidget):
             self.iou_type.setCurrentText(ev.iou_type)
             self.iou_thr.setValue(ev.iou_thr)
             self.area.setCurrentText(ev.area)
-        self.summary.setPlainText("\n".join(ev.summary_lines()))
-        n = self.table_model.n
-        self.table_model.set_table(review.category_table(self.state.min_score))
-        if self.table_model.n != n:
+        comp = review.comparison
+        self.summary.setPlainText("\n".join(comp.summary_lines() if comp is not None
+                                            else short_summary(ev)))
+        self.summary.setToolTip("\n".join(ev.summary_lines()))  # pycocotools' wording
+        n, columns = self.table_model.n, self.table_model.columns
+        self.table_model.set_table(self._table(review))
+        if self.table_model.n != n or self.table_model.columns != columns:
             self.table.resizeColumnsToContents()
         self._draw_confusion()
         self._draw_tide()
@@ -312,8 +358,35 @@ class EvalDock(QWidget):
 
     def _min_score_changed(self) -> None:
         if self.review is not None:
-            self.table_model.set_table(self.review.category_table(self.state.min_score))
+            self.table_model.set_table(self._table(self.review))
             self._draw_markers()
+
+    def _table(self, review: Review) -> dict[str, np.ndarray]:
+        """The per-category table: the shown model's, with A, B and Δ when comparing."""
+        cols = review.category_table(self.state.min_score)
+        if review.comparison is not None:
+            extra = review.comparison.per_category()
+            if np.array_equal(extra["category_id"], cols["category_id"]):
+                cols.update({k: v for k, v in extra.items() if k != "category_id"})
+        return cols
+
+    # ----- model A vs B -------------------------------------------------------
+    def _comparison_changed(self, comp: object) -> None:
+        names = self.controller.names()
+        self.model_box.clear()
+        for key in ("a", "b"):
+            if key in names:
+                self.model_box.addItem(f"{key.upper()}: {names[key]}", key)
+        self.model_box.setCurrentIndex(max(self.model_box.findData(self.controller.shown), 0))
+        on = comp is not None
+        self.model_box.setVisible(on)
+        self.model_label.setVisible(on)
+
+    def _shown_changed(self, which: str) -> None:
+        i = self.model_box.findData(which)
+        if i >= 0:
+            with _blocked(self.model_box):
+                self.model_box.setCurrentIndex(i)
 
     # ----- drawing --------------------------------------------------------
     def selected_categories(self) -> list[int]:

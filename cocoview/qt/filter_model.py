@@ -284,6 +284,7 @@ class FilterModel(QObject):
         if "review" not in self._ready:
             drop["has_fp"] = None
             drop["has_missed"] = None
+            drop["compare"] = None
         self.set_filter(self.filter.with_(**drop), immediate=True)
 
     def shutdown(self, msecs: int = 5000) -> bool:

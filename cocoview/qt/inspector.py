@@ -18,6 +18,7 @@ from PySide6.QtCore import (
     QEvent,
     QItemSelection,
     QItemSelectionModel,
+    QModelIndex,
     QObject,
     QSize,
     Qt,
@@ -56,6 +57,7 @@ from cocoview.model.review import (
     ground_truth_props,
     gt_id_in,
 )
+from cocoview.model.viewer import Item
 from cocoview.qt.inspector_text import (  # re-exported: the inspector's API
     _ANN_KEYS,
     JSON_DISPLAY_LIMIT,
@@ -68,6 +70,7 @@ from cocoview.qt.inspector_text import (  # re-exported: the inspector's API
 )
 from cocoview.qt.inspector_views import (  # re-exported: the inspector's API
     ANN_ID_ROLE,
+    KIND_ROLE,
     ROW_ROLE,
     WRAP_LIMIT,
     AnnotationListModel,
@@ -115,7 +118,7 @@ class InspectorPanel(QWidget):
         self.list_view.setMouseTracking(True)
         self.list_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.list_view.selectionModel().selectionChanged.connect(self._list_selection)
-        self.list_view.entered.connect(lambda i: state.hover(int(i.data(ROW_ROLE))))
+        self.list_view.entered.connect(self._list_hovered)
         self.list_view.viewport().installEventFilter(self)
         self.list_title = heading("Annotations", self)
         top = QWidget(self)
@@ -288,8 +291,8 @@ class InspectorPanel(QWidget):
         finally:
             self._syncing = False
         self._sync_list(self._state.selected_row)
-        n = self.list_model.rowCount()
-        self.list_title.setText(f"Annotations  ({n})")
+        self._set_list_title(image_id)
+        n = len(self.list_model.rows)
         self.image_grid.set_value("annotations", str(n))
         sel = self._state.selected_row
         if isinstance(edit, (E.Relabel, E.SetCrowd)) and sel != ds.ann_row(edit.ann_id):
@@ -297,10 +300,15 @@ class InspectorPanel(QWidget):
         if not isinstance(edit, E.DeleteAnnotation):  # a deleted one leaves the selection
             self._selection_changed(sel)
 
+    def _set_list_title(self, image_id: int) -> None:
+        n, n_det = len(self.list_model.rows), len(self.list_model.detections)
+        dets = f" · {n_det} detection{'s' * (n_det != 1)}" if n_det else ""
+        self.list_title.setText(f"Annotations  ({n}){dets}" if image_id >= 0
+                                else "Annotations")
+
     def _image_changed(self) -> None:
         ds, image_id = self._state.view, self._state.current_image
-        n = self.list_model.rowCount()
-        self.list_title.setText(f"Annotations  ({n})" if image_id >= 0 else "Annotations")
+        self._set_list_title(image_id)
         has_image = ds is not None and image_id >= 0
         sections: list[tuple[str, list[Prop]]] = []
         caps: list[str] = []
@@ -337,7 +345,8 @@ class InspectorPanel(QWidget):
 
     def set_review(self, review: Review | None) -> None:
         self.review = review
-        self._selection_changed(self._state.selected_row)
+        self.list_model.set_review(review)  # the detections' verdicts in the list
+        self._image_changed()
 
     def _link_activated(self, item: QTreeWidgetItem, _column: int) -> None:
         """A double-click on a "GT #id" value or on "found by" selects that item."""
@@ -371,7 +380,9 @@ class InspectorPanel(QWidget):
     def _sync_list(self, row: int) -> None:
         """Select ``row`` in the list without telling the state again."""
         sm = self.list_view.selectionModel()
-        pos = self.list_model.position(row) if row >= 0 else -1
+        det = self._state.selected_detection
+        pos = self.list_model.position(row) if row >= 0 else \
+            self.list_model.detection_position(det) if det >= 0 else -1
         current = sm.selectedIndexes()
         if pos >= 0 and current and current[0].row() == pos:
             return
@@ -390,7 +401,17 @@ class InspectorPanel(QWidget):
         if self._syncing:
             return
         indexes = self.list_view.selectionModel().selectedIndexes()
+        if indexes and indexes[0].data(KIND_ROLE) == "detection":
+            self._state.select(int(indexes[0].data(ROW_ROLE)), "detection")
+            return
         self._state.select(int(indexes[0].data(ROW_ROLE)) if indexes else -1)
+
+    def _list_hovered(self, index: QModelIndex) -> None:
+        row = int(index.data(ROW_ROLE))
+        if index.data(KIND_ROLE) == "detection":
+            self._state.hover_item(Item("detection", row))
+        else:
+            self._state.hover(row)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.list_view.viewport() and event.type() == QEvent.Type.Leave:

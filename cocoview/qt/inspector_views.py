@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import (
     QAbstractListModel,
     QAbstractTableModel,
@@ -43,6 +44,7 @@ from PySide6.QtWidgets import (
 from cocoview.model.dataset import Dataset
 from cocoview.model.errors import Severity
 from cocoview.model.look import instance_color
+from cocoview.model.review import Review, detection_list_text, detection_tooltip
 from cocoview.qt.inspector_text import (
     VISIBILITY,
     Prop,
@@ -52,8 +54,10 @@ from cocoview.qt.inspector_text import (
 from cocoview.qt.state import ViewerState
 from cocoview.qt.widgets import TOP, Index, RowHeightDelegate, color_icon
 
-#: the dataset row of an annotation list item
+#: the dataset row of an annotation list item (a detection's: its row in ``ds.results``)
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+#: "annotation" or "detection": what a list item is
+KIND_ROLE = Qt.ItemDataRole.UserRole + 4
 ELIDE_MIDDLE_ROLE = Qt.ItemDataRole.UserRole + 2
 #: a problem row's annotation id (None for image-level problems)
 ANN_ID_ROLE = Qt.ItemDataRole.UserRole + 3
@@ -64,12 +68,18 @@ SEVERITY_COLORS = {Severity.ERROR: "#d93025", Severity.WARNING: "#e37400",
 
 # ----- item models --------------------------------------------------------------
 class AnnotationListModel(QAbstractListModel):
-    """The current image's annotations: "name  #id", colour swatch, area tooltip."""
+    """The current image's annotations: "name  #id", colour swatch, area tooltip; below
+    them its detections drawn at the min score, best first: "name score  verdict"."""
 
     def __init__(self, state: ViewerState, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._state = state
         self._rows: list[int] = []
+        #: the image's detections (rows of ``ds.results``) at the min score, best first
+        self._dets: list[int] = []
+        self._det_items: dict[int, tuple[str, tuple[int, int, int], str]] = {}
+        #: the evaluation's verdicts (the inspector forwards the controller's)
+        self.review: Review | None = None
         #: described on first display: an image may hold 300,000 annotations
         self._items: dict[int, tuple[str, tuple[int, int, int], str, int]] = {}
         self._dim = QGuiApplication.palette().color(QPalette.ColorGroup.Disabled,
@@ -78,11 +88,16 @@ class AnnotationListModel(QAbstractListModel):
         state.currentImageChanged.connect(self.reload)
         state.visibilityChanged.connect(self._visibility_changed)
         state.colorByInstanceChanged.connect(self._colors_changed)
+        state.minScoreChanged.connect(lambda _s: self.reload())
+        self.reload()
+
+    def set_review(self, review: Review | None) -> None:
+        self.review = review
         self.reload()
 
     def reload(self) -> None:
         self.beginResetModel()
-        self._rows, self._items = [], {}
+        self._rows, self._items, self._dets, self._det_items = [], {}, [], {}
         ds, image_id = self._state.view, self._state.current_image  # edited (issue 17)
         if ds is not None and image_id >= 0:
             try:
@@ -90,6 +105,8 @@ class AnnotationListModel(QAbstractListModel):
             except KeyError:
                 rows = []
             self._rows = [int(r) for r in rows]
+            base = self._state.dataset  # its results: the model the canvas shows
+            self._dets = self._detections(base, image_id) if base is not None else []
         self.endResetModel()
 
     def follow_edit(self) -> None:
@@ -120,6 +137,42 @@ class AnnotationListModel(QAbstractListModel):
         else:
             self.reload()
 
+    def _detections(self, ds: Dataset, image_id: int) -> list[int]:
+        res = ds.results
+        row = ds.image_row(image_id) if res is not None else -1
+        if res is None or row < 0:
+            return []
+        rows = res.rows(row)
+        score = np.asarray(res.anns.score[rows], np.float64)
+        keep = score >= self._state.min_score  # as the canvas draws them (Look.shows)
+        rows, score = rows[keep], score[keep]
+        return [int(r) for r in rows[np.argsort(-score, kind="stable")]]
+
+    def _describe_detection(self, ds: Dataset, row: int) -> tuple[
+            str, tuple[int, int, int], str]:
+        a = ds.results.anns  # type: ignore[union-attr]
+        cid = int(a.category_id[row])
+        cat = _category(ds, cid)
+        name = cat.name if cat is not None else f"category {cid}"
+        score = float(a.score[row])
+        verdict = detection_list_text(self.review, row, self._state.min_score)
+        text = f"{name} {score:.2f}" + (f"  {verdict}" if verdict else "  (detection)")
+        tip = (detection_tooltip(self.review, row, name, score, self._state.min_score)
+               if self.review is not None else f"{name}  (detection)\nscore {score:.3f}")
+        return text, cat.color if cat is not None else (128, 128, 128), tip
+
+    @property
+    def detections(self) -> list[int]:
+        """The detections' rows in ``ds.results``, in list order (after the annotations)."""
+        return list(self._dets)
+
+    def detection_position(self, row: int) -> int:
+        """List position of detection ``row`` (-1 if it is not listed)."""
+        try:
+            return len(self._rows) + self._dets.index(row)
+        except ValueError:
+            return -1
+
     @staticmethod
     def _describe(ds: Dataset, row: int) -> tuple[str, tuple[int, int, int], str, int]:
         a = ds.anns
@@ -147,11 +200,40 @@ class AnnotationListModel(QAbstractListModel):
             return -1
 
     def rowCount(self, parent: Index = TOP) -> int:
-        return 0 if parent.isValid() else len(self._rows)
+        return 0 if parent.isValid() else len(self._rows) + len(self._dets)
+
+    def _detection_data(self, i: int, role: int) -> Any:
+        ds = self._state.dataset
+        R = Qt.ItemDataRole
+        if role == ROW_ROLE:
+            return self._dets[i]
+        if role == KIND_ROLE:
+            return "detection"
+        if ds is None or ds.results is None:
+            return None
+        item = self._det_items.get(i)
+        if item is None:
+            item = self._det_items[i] = self._describe_detection(ds, self._dets[i])
+        text, color, tip = item
+        if role == R.DisplayRole:
+            return text
+        if role == R.DecorationRole:
+            return color_icon(color)
+        if role == R.ToolTipRole:
+            return tip
+        if role == R.FontRole:
+            f = QFont()
+            f.setItalic(True)  # not ground truth
+            return f
+        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if index.isValid() and 0 <= index.row() - len(self._rows) < len(self._dets):
+            return self._detection_data(index.row() - len(self._rows), role)
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
+        if role == KIND_ROLE:
+            return "annotation"
         item = self._items.get(index.row())
         ds = self._state.view
         if item is None and ds is not None:

@@ -81,6 +81,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("cocoview")
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
+        # the left docks (Images, Filter) keep the window's height when the Evaluation
+        # dock opens at the bottom (it squeezed the image list to two rows)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.state = ViewerState(self)
         self.settings = app_settings()
         self.loader = DatasetLoader(self)
@@ -91,6 +94,7 @@ class MainWindow(QMainWindow):
         self.review = ReviewController(self.state, self)  # evaluates opened results
         self.review.reviewChanged.connect(self.canvas.set_review)
         self.review.message.connect(lambda m: self.statusBar().showMessage(m, 15000))
+        self.review.shownChanged.connect(lambda _m: self.frames.refresh())  # model A / B
         self.pending: OpenRequest | None = None
         self.current: OpenRequest | None = None
 
@@ -153,6 +157,8 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         handlers = {
             "open": self.open_dialog, "open_results": self.open_results_dialog,
+            "compare_results": self.compare_results_dialog,
+            "switch_model": self.review.toggle_shown,
             "open_demo": self.open_demo, "close": self.close_dataset,
             "quit": self.close,
             "next": lambda: self.state.step(1), "prev": lambda: self.state.step(-1),
@@ -350,6 +356,17 @@ class MainWindow(QMainWindow):
         if path:
             cur = self.current
             self.open_files(list(cur.files), cur.images, Path(path), cur.label)
+
+    def compare_results_dialog(self) -> None:
+        if self.state.dataset is None or self.state.dataset.results is None:
+            QMessageBox.information(self, "Add results for comparison",
+                                    "Open a ground-truth file and a results file first.")
+            return
+        start = str(self.settings.value("last_dir", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Results to compare (model B)", start,
+                                              JSON_FILTER)
+        if path:
+            self.review.add_comparison(Path(path))
 
     def open_demo(self) -> None:
         from cocoview.resources import demo_files

@@ -12,6 +12,7 @@ from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
 import cocoview
+from cocoview.model.compare import short_summary
 from cocoview.qt.eval_dock import COLUMNS, EMPTY_TEXT, SORT_ROLE, TIDE_BARS, EvalDock
 from cocoview.qt.filter_model import FilterModel
 from cocoview.qt.review import ReviewController
@@ -51,8 +52,12 @@ def test_the_twelve_numbers_equal_pycocotools(qtbot: QtBot) -> None:
                        "bbox")
     assert len(lines) == 12
     for line, want in zip(lines, oracle.stats, strict=True):
+        assert line.endswith(f"  {want:0.3f}")
+    assert lines[0].split()[0] == "AP" and lines[8].split()[0] == "AR@100"
+    full = dock.summary.toolTip().splitlines()  # pycocotools' wording, as its tooltip
+    for line, want in zip(full, oracle.stats, strict=True):
         assert line.endswith(f"= {want:0.3f}")
-    assert lines[0].startswith(" Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all")
+    assert full[0].startswith(" Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all")
     assert dock.stack.currentIndex() == 1
     # the table: one row per category, AP as the evaluation has it
     assert rc.review is not None
@@ -219,7 +224,7 @@ def test_the_iou_type_and_cancel(qtbot: QtBot) -> None:
     qtbot.waitUntil(lambda: rc.review is not None and rc.review.evaluation.iou_type == "segm"
                     and not rc.running(), timeout=30000)
     assert not dock.busy.isVisible()
-    want = ds.evaluate(iou_type="segm").summary_lines()
+    want = short_summary(ds.evaluate(iou_type="segm"))
     assert dock.summary.toPlainText().splitlines() == want
     # Cancel: the running request is dropped, the dock keeps the last evaluation
     dock.iou_type.setCurrentText("bbox")

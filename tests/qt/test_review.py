@@ -25,12 +25,18 @@ def _setup(qtbot: QtBot, ds: cocoview.Dataset) -> tuple[ViewerState, Canvas, Rev
     CanvasPresenter(state, frames, canvas, canvas)
     rc = ReviewController(state, canvas)
     rc.reviewChanged.connect(canvas.set_review)
+    show_evaluated(qtbot, state, rc, ds)
+    qtbot.waitUntil(lambda: canvas.frame is not None, timeout=10000)
+    return state, canvas, rc
+
+
+def show_evaluated(qtbot: QtBot, state: ViewerState, rc: ReviewController,
+                   ds: cocoview.Dataset) -> None:
+    """Show ``ds`` at min score 0 and wait for its evaluation."""
     state.set_min_score(0.0)
     with qtbot.waitSignal(rc.reviewChanged, timeout=30000,
                           check_params_cb=lambda r: r is not None):
         state.set_dataset(ds)
-    qtbot.waitUntil(lambda: canvas.frame is not None, timeout=10000)
-    return state, canvas, rc
 
 
 def test_verdict_styles_on_the_canvas(qtbot: QtBot, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from cocoview.model.viewer import Item
 from cocoview.qt.canvas import Canvas
 from cocoview.qt.inspector import InspectorPanel
 from cocoview.qt.thumbnail_grid import ERRORS_ROLE, SUBTITLE_ROLE
-from tests.qt.test_review import _setup
+from tests.qt.test_review import _setup, show_evaluated
 from tests.test_review import review_case
 from tests.test_review_filters import three_images
 
@@ -189,10 +189,7 @@ def test_the_list_sorts_by_errors_and_the_filters_follow_the_min_score(
     g, r = three_images(tmp_path)
     w = MainWindow()
     qtbot.addWidget(w)
-    w.state.set_min_score(0.0)
-    with qtbot.waitSignal(w.review.reviewChanged, timeout=30000,
-                          check_params_cb=lambda rv: rv is not None):
-        w.state.set_dataset(cocoview.open(g, results=r, cache=False))
+    show_evaluated(qtbot, w.state, w.review, cocoview.open(g, results=r, cache=False))
     m = w.browser.model
     assert m.COLUMNS[3:] == ("FP", "Missed", "Errors")
     col = {c: i for i, c in enumerate(m.COLUMNS)}

@@ -199,7 +199,8 @@ class Evaluation:
 
 
 def load_records(ds: Any, results: Any, iou_type: str) -> tuple[list[Any], str]:
-    """Decoded result records from ``results`` (None: the attached file; a path; a list)."""
+    """Decoded result records from ``results`` (None: the attached file; a path; a list;
+    an already indexed results file, ``FileIndex``)."""
     geometry = iou_type != "bbox"
     if results is None:
         res = getattr(ds, "results", None)
@@ -207,6 +208,10 @@ def load_records(ds: Any, results: Any, iou_type: str) -> tuple[list[Any], str]:
             raise ValueError("no results to evaluate: open the dataset with results=… or "
                              "pass results to evaluate()")
         return inputs.decode_records(res.file, geometry), str(res.file.path)
+    from cocoview.model.file_index import FileIndex
+
+    if isinstance(results, FileIndex):  # already indexed (the app's model B)
+        return inputs.decode_records(results, geometry), str(results.path)
     if isinstance(results, (str, Path)):
         from cocoview.model.loader import load_file
         from cocoview.model.source import read_bytes

@@ -165,7 +165,9 @@ def gt_ignored(gt: GroundTruth, iou_type: str, area: list[float]) -> np.ndarray:
 
 
 def verdicts(gt: GroundTruth, dt: Detections, iou_type: str, iou_thr: float,
-             area: list[float], max_dets: int, masks: Masks | None = None) -> Verdicts:
+             area: list[float], max_dets: int, masks: Masks | None = None,
+             cache: dict[int, tuple[np.ndarray, ...]] | None = None
+             ) -> Verdicts:
     """Verdicts at one IoU threshold, area range and maxDets, as COCOeval's ``evaluateImg``.
 
     Per (image, category): detections by stable score sort, the first maxDets
@@ -174,29 +176,31 @@ def verdicts(gt: GroundTruth, dt: Detections, iou_type: str, iou_thr: float,
     ignored one the same way (a crowd is never used up). A detection matched
     to an ignored ground truth is ignored; an unmatched one outside the area
     range too; the other unmatched ones are false positives.
+
+    ``cache`` (by maxDets) keeps the candidate pairs of similarity > 0, which do
+    not depend on the threshold or the area range: another setting then costs
+    only the matching.
     """
     n, n_gt = len(dt), len(gt)
-    d_cell, g_cell = cell_keys(gt, dt)
-    order, rank = cell_order(d_cell, dt.by_score)
+    floor = min(iou_thr, 1 - 1e-10)
+    reuse = cache is not None and floor > 0
+    got = cache.get(max_dets) if reuse and cache is not None else None
+    if got is None:
+        d_cell, g_cell = cell_keys(gt, dt)
+        order, rank = cell_order(d_cell, dt.by_score)
+        # cells are independent: detections by (cell, score rank)
+        key = np.empty(n, np.int64)
+        key[order] = np.arange(n)
+        d, g, s = _candidates(gt, dt, iou_type, d_cell, g_cell, rank < max_dets, floor, masks)
+        got = (d_cell, rank, key, d, g, s)
+        if reuse and cache is not None:
+            cache[max_dets] = got
+    d_cell, rank, key, d, g, s = got
+    if floor > 0:  # the candidates hold every pair above 0
+        ok = s >= floor
+        d, g, s = d[ok], g[ok], s[ok]
     kept = rank < max_dets
     g_ig = gt_ignored(gt, iou_type, area)
-    floor = min(iou_thr, 1 - 1e-10)
-    cd, cg, cs = [], [], []
-    for pd, pg in cell_pairs(d_cell, g_cell, np.flatnonzero(kept), np.arange(n_gt)):
-        if iou_type == "bbox" and floor > 0:  # boxes that do not meet have IoU 0
-            meet = boxes_meet(dt.box_cols, gt.box_cols, pd, pg)
-            pd, pg = pd[meet], pg[meet]
-        sim = pair_similarity(gt, dt, iou_type, pd, pg, masks)
-        ok = sim >= floor
-        cd.append(pd[ok])
-        cg.append(pg[ok])
-        cs.append(sim[ok])
-    d = np.concatenate(cd) if cd else np.zeros(0, np.int64)
-    g = np.concatenate(cg) if cg else np.zeros(0, np.int64)
-    s = np.concatenate(cs) if cs else np.zeros(0)
-    # cells are independent: order detections by (cell, score rank)
-    key = np.empty(n, np.int64)
-    key[order] = np.arange(n)
     gt_row = np.full(n, -1, np.int64)
     iou = np.full(n, np.nan)
     gt_det = np.full(n_gt, -1, np.int64)
@@ -228,6 +232,27 @@ def verdicts(gt: GroundTruth, dt: Detections, iou_type: str, iou_thr: float,
     gt_status[g_ig] = GT_IGNORED
     return Verdicts(iou_thr, list(area), max_dets, status, reason, gt_row, iou,
                     gt_status, gt_det)
+
+
+def _candidates(gt: GroundTruth, dt: Detections, iou_type: str, d_cell: np.ndarray,
+                g_cell: np.ndarray, kept: np.ndarray, floor: float, masks: Masks | None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (detection, ground truth, similarity) pairs of each cell at or above ``floor``
+    (above 0 when ``floor`` is: what the cache holds)."""
+    cd, cg, cs = [], [], []
+    for pd, pg in cell_pairs(d_cell, g_cell, np.flatnonzero(kept), np.arange(len(gt))):
+        if iou_type == "bbox" and floor > 0:  # boxes that do not meet have IoU 0
+            meet = boxes_meet(dt.box_cols, gt.box_cols, pd, pg)
+            pd, pg = pd[meet], pg[meet]
+        sim = pair_similarity(gt, dt, iou_type, pd, pg, masks)
+        ok = (sim > 0) if floor > 0 else (sim >= floor)
+        cd.append(pd[ok])
+        cg.append(pg[ok])
+        cs.append(sim[ok])
+    d = np.concatenate(cd) if cd else np.zeros(0, np.int64)
+    g = np.concatenate(cg) if cg else np.zeros(0, np.int64)
+    s = np.concatenate(cs) if cs else np.zeros(0)
+    return d, g, s
 
 
 def detection_area(dt: Detections, iou_type: str, masks: Masks | None,

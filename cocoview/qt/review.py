@@ -4,6 +4,7 @@ with results is shown; the GUI thread never waits for it. Holds the latest
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Callable
 from functools import partial
@@ -12,6 +13,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from cocoview.model.dataset import Dataset
 from cocoview.model.evaluation import Evaluation
+from cocoview.model.evaluation.remote import EvalProcess, Unavailable
 from cocoview.model.review import Review, at_setting, iou_types
 from cocoview.qt.jobs import Jobs
 from cocoview.qt.state import ViewerState
@@ -35,15 +37,33 @@ def coverage_message(ds: Dataset) -> str:
 
 
 def _evaluate_at(ds: Dataset, report: Callable[[float], None], *, base: Evaluation | None,
-                 iou_type: str, iou_thr: float, area: str) -> tuple[Evaluation, Review]:
+                 iou_type: str, iou_thr: float, area: str,
+                 proc: EvalProcess | None = None) -> tuple[Evaluation, Review]:
     """The evaluation at one setting: a new one, or ``base``'s verdicts at another IoU
-    threshold / area range; with what the dock draws computed here, off the GUI thread."""
+    threshold / area range; with what the dock draws computed here, off the GUI thread.
+    The heavy work goes to ``proc``'s child process (this thread then only waits and
+    receives), in-process if it cannot."""
     report(-1.0)
     importlib.import_module("cocoview.qt.plots")  # the dock's pyqtgraph (0.5 s), off the GUI
+
+    def poll() -> None:
+        report(-1.0)  # raises Cancelled once the request is cancelled or superseded
+
     if base is None:
-        base = ds.evaluate(iou_type=iou_type)
+        if proc is not None:
+            with contextlib.suppress(Unavailable):
+                base = proc.evaluate(ds, iou_type=iou_type, poll=poll)
+        if base is None:
+            poll()  # not cancelled meanwhile (a shutdown ends the process too)
+            base = ds.evaluate(iou_type=iou_type)
     report(0.6)
-    ev = at_setting(base, iou_thr, area)
+    ev: Evaluation | None = None
+    if proc is not None and proc.holds(base):
+        with contextlib.suppress(Unavailable):
+            ev = proc.at_setting(base, iou_thr, area, poll=poll)
+    if ev is None:
+        poll()
+        ev = at_setting(base, iou_thr, area)
     review = Review(ds, ev)
     report(0.8)
     return base, review.prepare()
@@ -69,6 +89,8 @@ class ReviewController(QObject):
         #: what the next evaluation computes: IoU type, the verdicts' IoU threshold and area
         self.iou_type, self.iou_thr, self.area = "bbox", 0.5, "all"
         self._bases: dict[str, Evaluation] = {}  # per IoU type: its full evaluation
+        #: the child process that evaluates (the GUI process keeps its GIL)
+        self.process = EvalProcess()
         state.datasetChanged.connect(self._dataset_changed)
 
     def running(self) -> bool:
@@ -96,7 +118,7 @@ class ReviewController(QObject):
             return
         fn: Callable[..., tuple[Evaluation, Review]] = partial(
             _evaluate_at, base=self._bases.get(self.iou_type), iou_type=self.iou_type,
-            iou_thr=self.iou_thr, area=self.area)
+            iou_thr=self.iou_thr, area=self.area, proc=self.process)
         self.jobs.submit(ds, fn, self._set_evaluated, self._failed, channel="evaluate",
                          on_progress=self.progress.emit)
         self.busyChanged.emit(True)
@@ -142,4 +164,5 @@ class ReviewController(QObject):
 
     def shutdown(self) -> None:
         self.jobs.cancel()
+        self.process.close()  # a job waiting on it gives up
         self.jobs.wait(5000)

@@ -192,7 +192,8 @@ def verdicts(gt: GroundTruth, dt: Detections, iou_type: str, iou_thr: float,
         key = np.empty(n, np.int64)
         key[order] = np.arange(n)
         d, g, s = _candidates(gt, dt, iou_type, d_cell, g_cell, rank < max_dets, floor, masks)
-        got = (d_cell, rank, key, d, g, s)
+        o = unique_order(key[d], g)  # the matching's order: every subset keeps it
+        got = (d_cell, rank, key, d[o], g[o], s[o])
         if reuse and cache is not None:
             cache[max_dets] = got
     d_cell, rank, key, d, g, s = got
@@ -206,13 +207,13 @@ def verdicts(gt: GroundTruth, dt: Detections, iou_type: str, iou_thr: float,
     gt_det = np.full(n_gt, -1, np.int64)
     first = ~g_ig[g]
     md, mg, ms = greedy_match(d[first], g[first], s[first], key[d[first]], g[first],
-                              np.zeros(n_gt, bool), d_cell)
+                              np.zeros(n_gt, bool), d_cell, presorted=True)
     gt_row[md], iou[md], gt_det[mg] = mg, ms, md
     status = np.full(n, IGNORED, np.int8)
     status[md] = TP
     second = ~first & (gt_row[d] < 0)
     md2, mg2, ms2 = greedy_match(d[second], g[second], s[second], key[d[second]],
-                                 g[second], gt.iscrowd, d_cell)
+                                 g[second], gt.iscrowd, d_cell, presorted=True)
     gt_row[md2], iou[md2] = mg2, ms2
     last = np.argsort(key[md2], kind="stable")  # a crowd keeps the last detection it took
     gt_det[mg2[last]] = md2[last]
@@ -272,8 +273,8 @@ def detection_area(dt: Detections, iou_type: str, masks: Masks | None,
 
 
 def greedy_match(d: np.ndarray, g: np.ndarray, s: np.ndarray, det_key: np.ndarray,
-                 gt_key: np.ndarray, rematchable: np.ndarray, group: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 gt_key: np.ndarray, rematchable: np.ndarray, group: np.ndarray,
+                 presorted: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """pycocotools' greedy assignment over candidate pairs (all at or above the floor).
 
     Detections in ``det_key`` order each take their best candidate ground truth
@@ -282,12 +283,14 @@ def greedy_match(d: np.ndarray, g: np.ndarray, s: np.ndarray, det_key: np.ndarra
     detection row: its cell or image) parts the pairs into independent sets,
     each contiguous in ``det_key`` order. A detection whose candidates nobody
     else wants is decided at once; the contested rest step by step. Returns
-    (detections, their GT, the similarities).
+    (detections, their GT, the similarities). ``presorted``: the pairs are already
+    in (``det_key``, ``gt_key``) order.
     """
     if not len(d):
         return d, g, s
-    o = unique_order(det_key, gt_key)  # a (detection, ground truth) pair occurs once
-    d, g, s, gk = d[o], g[o], s[o], gt_key[o]
+    if not presorted:
+        o = unique_order(det_key, gt_key)  # a (detection, ground truth) pair occurs once
+        d, g, s = d[o], g[o], s[o]
     contested = ~rematchable[g]
     shared = contested & (np.bincount(g[contested], minlength=int(g.max()) + 1)[g] > 1)
     det_shared = np.bincount(d, weights=shared, minlength=int(d.max()) + 1) > 0
@@ -295,15 +298,17 @@ def greedy_match(d: np.ndarray, g: np.ndarray, s: np.ndarray, det_key: np.ndarra
     out_d: list[np.ndarray] = []
     out_g: list[np.ndarray] = []
     out_s: list[np.ndarray] = []
-    if free.any():  # best similarity, ties to the later GT: the last of (det, s, gt order)
-        fd, fg, fs, fk = d[free], g[free], s[free], gk[free]
-        oo = stable_order(fk, fs, fd)
-        fd, fg, fs = fd[oo], fg[oo], fs[oo]
-        last = np.ones(len(fd), bool)
-        last[:-1] = fd[1:] != fd[:-1]
-        out_d.append(fd[last])
-        out_g.append(fg[last])
-        out_s.append(fs[last])
+    if free.any():  # best similarity, ties to the later GT: each detection's pairs are
+        # together, in GT order, so the last of its best
+        fd, fg, fs = d[free], g[free], s[free]
+        seg = np.flatnonzero(np.r_[True, fd[1:] != fd[:-1]])
+        best = np.maximum.reduceat(fs, seg)
+        at = np.where(fs == np.repeat(best, np.diff(np.r_[seg, len(fd)])),
+                      np.arange(len(fd)), -1)
+        pick = np.maximum.reduceat(at, seg)
+        out_d.append(fd[pick])
+        out_g.append(fg[pick])
+        out_s.append(fs[pick])
     if det_shared.any():
         rest = ~free
         md, mg, ms = _greedy_steps(d[rest], g[rest], s[rest], rematchable, group)

@@ -91,6 +91,7 @@ class ReviewController(QObject):
         self._bases: dict[str, Evaluation] = {}  # per IoU type: its full evaluation
         #: the child process that evaluates (the GUI process keeps its GIL)
         self.process = EvalProcess()
+        self.destroyed.connect(self.process.close)
         state.datasetChanged.connect(self._dataset_changed)
 
     def running(self) -> bool:
@@ -129,6 +130,7 @@ class ReviewController(QObject):
         self._set(None)
         ds = self.state.dataset
         if ds is None or ds.results is None:
+            self.process.close()  # what it holds belongs to the previous dataset
             return
         cover = coverage_message(ds)
         if cover:

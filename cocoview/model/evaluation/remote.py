@@ -218,8 +218,11 @@ def _handle(req: tuple[Any, ...], bases: dict[str, Any]) -> Any:
         for f in [*spec.files, *([spec.results.file] if spec.results else [])]:
             f.open()
         ev = evaluate(spec, None, iou_type, iou_thr, area, max_dets)
+        out = portable(ev)
+        for name in ("_gt_c", "_dt_c", "_hot", "_main", "_overlaps"):  # not needed again
+            ev.__dict__.pop(name, None)
         bases[iou_type] = ev
-        return portable(ev)
+        return out
     if op == "verdicts":
         _, iou_type, iou_thr, area = req
         return at_setting(bases[iou_type], iou_thr, area).verdicts

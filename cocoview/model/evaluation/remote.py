@@ -231,8 +231,12 @@ def _handle(req: tuple[Any, ...], bases: dict[str, Any]) -> Any:
 
 def main() -> int:
     """The child: answer requests on stdin until it closes."""
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # nothing else may write into the replies
+    inp = sys.stdin.buffer
+    # the replies get their own descriptor; whatever else writes to fd 1 (a library's
+    # own printing) goes to stderr and cannot break a reply
+    out = os.fdopen(os.dup(1), "wb")
+    sys.stdout.flush()
+    os.dup2(2, 1)
     bases: dict[str, Any] = {}
     while True:
         try:

@@ -122,3 +122,20 @@ def test_the_portable_copy_has_no_hotcoco_objects(tmp_path: Path) -> None:
     out = portable(ev)
     assert not {"_gt_c", "_dt_c", "_hot", "_main"} & set(out.__dict__)
     assert ev._main is not None  # the original keeps them
+
+
+def test_the_bundles_switch_starts_the_same_child(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A frozen build has no ``python -c``: ``cocoview --eval-worker`` is the child."""
+    import sys
+
+    from cocoview.model.evaluation import remote
+
+    monkeypatch.setattr(remote, "command",
+                        lambda: [sys.executable, "-m", "cocoview", remote.FROZEN_FLAG])
+    ds, _ = _open(tmp_path)
+    proc = EvalProcess()
+    try:
+        assert np.array_equal(proc.evaluate(ds).stats, ds.evaluate().stats)
+    finally:
+        proc.close()

@@ -549,6 +549,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return chunk_worker.main()
     if len(argv) == 2 and argv[0] == index_process.FROZEN_FLAG:
         return index_process.main(argv[1:])
+    if argv == ["--eval-worker"]:  # cocoview.model.evaluation.remote.FROZEN_FLAG
+        from cocoview.model.evaluation import remote
+
+        return remote.main()
     from cocoview.model.errors import CocoFormatError
     from cocoview.model.safe_write import WriteError
 

@@ -14,6 +14,8 @@ a ground truth whose match scores under it is *missed* at that operating point.
 from __future__ import annotations
 
 import copy
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -73,20 +75,9 @@ class Review:
         #: model A vs model B, when two results files are open (the app sets it)
         self.comparison: Comparison | None = None
         v, dt, gt = ev.verdicts, ev.dt, ev.gt
-        res = results if results is not None else ds.results
-        n_res = len(res) if res is not None else 0
-        # result row (of ``res``) → evaluated detection row (-1: skipped)
-        by_index = np.full(max(dt.n_results, 1), -1, np.int64)
-        by_index[dt.result_index] = np.arange(len(dt))
-        if res is not None and n_res:
-            ordinal = np.asarray(res.anns.ordinal, np.int64)
-            ok = (ordinal >= 0) & (ordinal < len(by_index))
-            self.det_row = np.where(ok, by_index[np.clip(ordinal, 0, len(by_index) - 1)], -1)
-        else:
-            self.det_row = np.empty(0, np.int64)
-        # annotation row → ground-truth row (-1: not evaluated)
-        self.gt_row = np.full(len(ds.anns), -1, np.int64)
-        self.gt_row[gt.row] = np.arange(len(gt))
+        m = _row_maps(ds, ev, results if results is not None else ds.results)
+        self.det_row = m["det_row"]  # result row (of the results) → detection row (-1: skipped)
+        self.gt_row = m["gt_row"]  # annotation row → ground-truth row (-1: not evaluated)
         self.status = v.status
         self.score = dt.score
         self.match = v.gt_row  # detection row → ground-truth row
@@ -98,14 +89,11 @@ class Review:
         self.gt_ann_id = gt.ann_id
         # per detection / ground truth: the dataset's image row and the category
         self.n_images = len(ds.image_ids)
-        self.det_image = ds.image_rows(dt.image_id) if len(dt) else np.empty(0, np.int64)
-        self.gt_image = ds.image_rows(gt.image_id) if len(gt) else np.empty(0, np.int64)
+        self.det_image, self.gt_image = m["det_image"], m["gt_image"]
         self.det_category = np.asarray(dt.category_id, np.int64)
-        # evaluated detection row → result row of ds.results (-1: none)
-        self.result_row = np.full(len(dt), -1, np.int64)
-        drawn = np.flatnonzero(self.det_row >= 0)
-        self.result_row[self.det_row[drawn]] = drawn
+        self.result_row = m["result_row"]  # detection row → result row of ds.results (-1)
         self.gt_category = np.asarray(gt.category_id, np.int64)
+        self._slots = m["d_slot"], m["g_slot"]  # category positions in the evaluation's order
         self._ds = ds
         self._curves: dict[int, ScoreCurve] = {}
 
@@ -237,8 +225,7 @@ class Review:
         pc = ev.per_category
         cats = ev.gt.category_ids
         k = len(cats)
-        d_slot = np.searchsorted(cats, ev.dt.category_id)
-        g_slot = np.searchsorted(cats, ev.gt.category_id)
+        d_slot, g_slot = self._slots
         fp = np.bincount(d_slot[self.false_positives(min_score)], minlength=k)
         missed = np.bincount(g_slot[self.missed(min_score)], minlength=k)
         out: dict[str, np.ndarray] = {
@@ -339,6 +326,44 @@ class Review:
                                  int(gt.category_id[gi]), float(iou[k]), bool(crowd[k]),
                                  GT_VERDICTS[int(self.gt_status[gi])], gi == match))
         return out
+
+
+def _ref(x: object) -> Callable[[], object]:
+    """A weak reference to ``x`` (None: one that gives None)."""
+    return weakref.ref(x) if x is not None else lambda: None
+
+
+def _row_maps(ds: Dataset, ev: Evaluation, res: Results | None) -> dict[str, np.ndarray]:
+    """The evaluation's rows against the dataset's (result rows of ``res``, the drawn
+    detections ``ev`` evaluated; annotation rows, image rows, category positions): the
+    same at every IoU threshold and area range, so kept with the evaluation's
+    detections, which :func:`at_setting` shares."""
+    dt, gt = ev.dt, ev.gt
+    got = dt.__dict__.get("_review_maps")
+    if got is not None and got[0]() is ds and got[1]() is res:
+        return got[2]
+    n_res = len(res) if res is not None else 0
+    by_index = np.full(max(dt.n_results, 1), -1, np.int64)
+    by_index[dt.result_index] = np.arange(len(dt))
+    if n_res:
+        ordinal = np.asarray(res.anns.ordinal, np.int64)  # type: ignore[union-attr]
+        ok = (ordinal >= 0) & (ordinal < len(by_index))
+        det_row = np.where(ok, by_index[np.clip(ordinal, 0, len(by_index) - 1)], -1)
+    else:
+        det_row = np.empty(0, np.int64)
+    gt_row = np.full(len(ds.anns), -1, np.int64)
+    gt_row[gt.row] = np.arange(len(gt))
+    result_row = np.full(len(dt), -1, np.int64)
+    drawn = np.flatnonzero(det_row >= 0)
+    result_row[det_row[drawn]] = drawn
+    cats = gt.category_ids
+    out = {"det_row": det_row, "gt_row": gt_row, "result_row": result_row,
+           "det_image": ds.image_rows(dt.image_id) if len(dt) else np.empty(0, np.int64),
+           "gt_image": ds.image_rows(gt.image_id) if len(gt) else np.empty(0, np.int64),
+           "d_slot": np.searchsorted(cats, dt.category_id),
+           "g_slot": np.searchsorted(cats, gt.category_id)}
+    dt.__dict__["_review_maps"] = (weakref.ref(ds), _ref(res), out)
+    return out
 
 
 @dataclass(frozen=True)

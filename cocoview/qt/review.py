@@ -4,6 +4,7 @@ with results is shown; the GUI thread never waits for it. Holds the latest
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Callable
 from functools import partial
@@ -15,6 +16,7 @@ from cocoview.model.compare import Comparison
 from cocoview.model.dataset import Dataset, Results
 from cocoview.model.errors import CocoFormatError
 from cocoview.model.evaluation import Evaluation
+from cocoview.model.evaluation.remote import EvalProcess, Unavailable
 from cocoview.model.loader import load_file
 from cocoview.model.review import Review, at_setting, iou_types
 from cocoview.qt.jobs import Jobs
@@ -40,27 +42,44 @@ def coverage_message(ds: Dataset) -> str:
 
 def _evaluate_at(ds: Dataset, report: Callable[[float], None], *,
                  models: dict[str, tuple[Results, Evaluation | None]], iou_type: str,
-                 iou_thr: float, area: str) -> tuple[dict[str, tuple[Evaluation, Review]],
-                                                     list[str]]:
+                 iou_thr: float, area: str, proc: EvalProcess | None = None
+                 ) -> tuple[dict[str, tuple[Evaluation, Review]], list[str]]:
     """Each model's evaluation at one setting: a new one, or its ``base``'s verdicts at
     another IoU threshold / area range; with what the dock draws computed here, off the
     GUI thread. ``models``: "a" (and "b") → (its results, its base evaluation or None).
     Model B that cannot be evaluated so (e.g. segm of box-only results) is left out and
-    said in the notes; model A's failure is the job's."""
+    said in the notes; model A's failure is the job's. The heavy work of the model the
+    dataset draws (``ds.results``) goes to ``proc``'s child process (this thread then
+    only waits and receives), in-process if it cannot."""
     report(-1.0)
     importlib.import_module("cocoview.qt.plots")  # the dock's pyqtgraph (0.5 s), off the GUI
+
+    def poll() -> None:
+        report(-1.0)  # raises Cancelled once the request is cancelled or superseded
+
     out: dict[str, tuple[Evaluation, Review]] = {}
     notes: list[str] = []
     for k, (key, (res, base)) in enumerate(models.items()):
-        if base is None:
-            try:
+        remote = proc if proc is not None and res is ds.results else None
+        try:
+            if base is None and remote is not None:
+                with contextlib.suppress(Unavailable):
+                    base = remote.evaluate(ds, iou_type=iou_type, poll=poll)
+            if base is None:
+                poll()  # not cancelled meanwhile (a shutdown ends the process too)
                 base = ds.evaluate(res.file, iou_type=iou_type)
-            except ValueError as exc:
-                if key == "a":
-                    raise
-                notes.append(f"Model B ({res.file.path.name}) not compared: {exc}")
-                continue
-        ev = at_setting(base, iou_thr, area)
+        except ValueError as exc:
+            if key == "a":
+                raise
+            notes.append(f"Model B ({res.file.path.name}) not compared: {exc}")
+            continue
+        ev: Evaluation | None = None
+        if remote is not None and remote.holds(base):
+            with contextlib.suppress(Unavailable):
+                ev = remote.at_setting(base, iou_thr, area, poll=poll)
+        if ev is None:
+            poll()
+            ev = at_setting(base, iou_thr, area)
         out[key] = (base, Review(ds, ev, results=res).prepare())
         report((k + 1) / len(models))
     if len(out) == 2:
@@ -112,6 +131,9 @@ class ReviewController(QObject):
         self.reviews: dict[str, Review] = {}
         self.comparison: Comparison | None = None
         self._bases: dict[tuple[str, str], Evaluation] = {}  # (model, IoU type) → full
+        #: the child process that evaluates (the GUI process keeps its GIL)
+        self.process = EvalProcess()
+        self.destroyed.connect(self.process.close)
         state.datasetChanged.connect(self._dataset_changed)
 
     def running(self) -> bool:
@@ -146,7 +168,7 @@ class ReviewController(QObject):
                   if len(r)}
         fn: Callable[..., tuple[dict[str, tuple[Evaluation, Review]], list[str]]] = partial(
             _evaluate_at, models=models, iou_type=self.iou_type, iou_thr=self.iou_thr,
-            area=self.area)
+            area=self.area, proc=self.process)
         self.jobs.submit(ds, fn, self._set_evaluated, self._failed, channel="evaluate",
                          on_progress=self.progress.emit)
         self.busyChanged.emit(True)
@@ -224,6 +246,7 @@ class ReviewController(QObject):
         self._set(None)
         ds = self.state.dataset
         if ds is None or ds.results is None:
+            self.process.close()  # what it holds belongs to the previous dataset
             return
         self.models["a"] = ds.results
         cover = coverage_message(ds)
@@ -280,4 +303,5 @@ class ReviewController(QObject):
 
     def shutdown(self) -> None:
         self.jobs.cancel()
+        self.process.close()  # a job waiting on it gives up
         self.jobs.wait(5000)

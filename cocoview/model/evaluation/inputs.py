@@ -359,9 +359,12 @@ def ground_truth(ds: Any, iou_type: str) -> GroundTruth:
         else:
             iscrowd[sel] = [bool(r.iscrowd) if r is not None and r.iscrowd is not None
                             else False for r in chosen]
-        nk = _typed_ints(_field(chosen, "num_keypoints")) if clean else None
+        nk_vals = _field(chosen, "num_keypoints") if clean else []
+        nk = _typed_ints(nk_vals) if clean else None
         if nk is not None:
             num_kp[sel] = nk
+        elif clean and nk_vals.count(None) == len(nk_vals):  # instances: none has the field
+            num_kp[sel] = -1
         else:
             num_kp[sel] = [r.num_keypoints if r is not None and isinstance(
                 r.num_keypoints, int) else -1 for r in chosen]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
+import threading
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
@@ -45,17 +46,49 @@ class Evaluation:
             raise ValueError("max_dets must be at least 1")
         self._gt_c = engine.gt_coco(gt, iou_type)
         self._dt_c = engine.dt_coco(self._gt_c, dt, iou_type)
-        self._main = engine.run(self._gt_c, self._dt_c, iou_type)
-        ev = self._main.eval
-        self.precision: np.ndarray = np.asarray(ev["precision"])
-        self.recall: np.ndarray = np.asarray(ev["recall"])
-        self.scores: np.ndarray = np.asarray(ev["scores"])
-        self.stats: np.ndarray = engine.summary_stats(self.precision, self.recall, iou_type)
+        # hotcoco's evaluate + accumulate release the GIL: they run beside the verdicts
+        # (and whatever the caller asks next); the first read of a number waits for them
+        self._hot = _Background(engine.run, self._gt_c, self._dt_c, iou_type)
+        #: the same-cell candidate pairs of the verdicts, by maxDets (any IoU / area)
+        self._pairs: dict[int, tuple[np.ndarray, ...]] = {}
         self.verdicts = self._verdicts(self.iou_thr, engine.AREA_RANGES[area], self.max_dets)
         self.problems: list[Problem] = [*gt.problems, *dt.problems]
 
     def _verdicts(self, thr: float, area: list[float], max_dets: int) -> Verdicts:
-        return verdicts(self.gt, self.dt, self.iou_type, thr, area, max_dets, self._masks)
+        return verdicts(self.gt, self.dt, self.iou_type, thr, area, max_dets, self._masks,
+                        self._pairs)
+
+    # ----- hotcoco's numbers (computed in the background) ----------------
+    @cached_property
+    def _main(self) -> Any:
+        """hotcoco's evaluated and accumulated ``COCOeval``."""
+        return self._hot.result()
+
+    @cached_property
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ev = self._main.eval  # a new dict at each read
+        return (np.asarray(ev["precision"]), np.asarray(ev["recall"]),
+                np.asarray(ev["scores"]))
+
+    @property
+    def precision(self) -> np.ndarray:
+        """``COCOeval.eval["precision"]`` (T×R×K×A×M)."""
+        return self._arrays[0]
+
+    @property
+    def recall(self) -> np.ndarray:
+        """``COCOeval.eval["recall"]`` (T×K×A×M)."""
+        return self._arrays[1]
+
+    @property
+    def scores(self) -> np.ndarray:
+        """``COCOeval.eval["scores"]`` (T×R×K×A×M)."""
+        return self._arrays[2]
+
+    @cached_property
+    def stats(self) -> np.ndarray:
+        """``COCOeval.stats``: the 12 numbers (10 for keypoints)."""
+        return engine.summary_stats(self.precision, self.recall, self.iou_type)
 
     # ----- summaries ----------------------------------------------------
     def summary_lines(self) -> list[str]:
@@ -196,6 +229,29 @@ class Evaluation:
                 "gt_matched": int((v.gt_status == 0).sum()),
                 "gt_missed": int((v.gt_status == 1).sum()),
                 "gt_ignored": int((v.gt_status == 2).sum())}
+
+
+class _Background:
+    """``fn(*args)`` in a daemon thread; :meth:`result` waits for it (and re-raises)."""
+
+    def __init__(self, fn: Any, *args: Any) -> None:
+        self._out: list[Any] = []
+        self._exc: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self._out.append(fn(*args))
+            except BaseException as exc:  # re-raised by result()
+                self._exc.append(exc)
+
+        self._thread = threading.Thread(target=run, name="hotcoco", daemon=True)
+        self._thread.start()
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._exc:
+            raise self._exc[0]
+        return self._out[0]
 
 
 def load_records(ds: Any, results: Any, iou_type: str) -> tuple[list[Any], str]:

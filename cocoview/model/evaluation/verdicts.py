@@ -165,7 +165,9 @@ def gt_ignored(gt: GroundTruth, iou_type: str, area: list[float]) -> np.ndarray:
 
 
 def verdicts(gt: GroundTruth, dt: Detections, iou_type: str, iou_thr: float,
-             area: list[float], max_dets: int, masks: Masks | None = None) -> Verdicts:
+             area: list[float], max_dets: int, masks: Masks | None = None,
+             cache: dict[int, tuple[np.ndarray, ...]] | None = None
+             ) -> Verdicts:
     """Verdicts at one IoU threshold, area range and maxDets, as COCOeval's ``evaluateImg``.
 
     Per (image, category): detections by stable score sort, the first maxDets
@@ -174,41 +176,44 @@ def verdicts(gt: GroundTruth, dt: Detections, iou_type: str, iou_thr: float,
     ignored one the same way (a crowd is never used up). A detection matched
     to an ignored ground truth is ignored; an unmatched one outside the area
     range too; the other unmatched ones are false positives.
+
+    ``cache`` (by maxDets) keeps the candidate pairs of similarity > 0, which do
+    not depend on the threshold or the area range: another setting then costs
+    only the matching.
     """
     n, n_gt = len(dt), len(gt)
-    d_cell, g_cell = cell_keys(gt, dt)
-    order, rank = cell_order(d_cell, dt.by_score)
+    floor = min(iou_thr, 1 - 1e-10)
+    reuse = cache is not None and floor > 0
+    got = cache.get(max_dets) if reuse and cache is not None else None
+    if got is None:
+        d_cell, g_cell = cell_keys(gt, dt)
+        order, rank = cell_order(d_cell, dt.by_score)
+        # cells are independent: detections by (cell, score rank)
+        key = np.empty(n, np.int64)
+        key[order] = np.arange(n)
+        d, g, s = _candidates(gt, dt, iou_type, d_cell, g_cell, rank < max_dets, floor, masks)
+        o = unique_order(key[d], g)  # the matching's order: every subset keeps it
+        got = (d_cell, rank, key, d[o], g[o], s[o])
+        if reuse and cache is not None:
+            cache[max_dets] = got
+    d_cell, rank, key, d, g, s = got
+    if floor > 0:  # the candidates hold every pair above 0
+        ok = s >= floor
+        d, g, s = d[ok], g[ok], s[ok]
     kept = rank < max_dets
     g_ig = gt_ignored(gt, iou_type, area)
-    floor = min(iou_thr, 1 - 1e-10)
-    cd, cg, cs = [], [], []
-    for pd, pg in cell_pairs(d_cell, g_cell, np.flatnonzero(kept), np.arange(n_gt)):
-        if iou_type == "bbox" and floor > 0:  # boxes that do not meet have IoU 0
-            meet = boxes_meet(dt.box_cols, gt.box_cols, pd, pg)
-            pd, pg = pd[meet], pg[meet]
-        sim = pair_similarity(gt, dt, iou_type, pd, pg, masks)
-        ok = sim >= floor
-        cd.append(pd[ok])
-        cg.append(pg[ok])
-        cs.append(sim[ok])
-    d = np.concatenate(cd) if cd else np.zeros(0, np.int64)
-    g = np.concatenate(cg) if cg else np.zeros(0, np.int64)
-    s = np.concatenate(cs) if cs else np.zeros(0)
-    # cells are independent: order detections by (cell, score rank)
-    key = np.empty(n, np.int64)
-    key[order] = np.arange(n)
     gt_row = np.full(n, -1, np.int64)
     iou = np.full(n, np.nan)
     gt_det = np.full(n_gt, -1, np.int64)
     first = ~g_ig[g]
     md, mg, ms = greedy_match(d[first], g[first], s[first], key[d[first]], g[first],
-                              np.zeros(n_gt, bool), d_cell)
+                              np.zeros(n_gt, bool), d_cell, presorted=True)
     gt_row[md], iou[md], gt_det[mg] = mg, ms, md
     status = np.full(n, IGNORED, np.int8)
     status[md] = TP
     second = ~first & (gt_row[d] < 0)
     md2, mg2, ms2 = greedy_match(d[second], g[second], s[second], key[d[second]],
-                                 g[second], gt.iscrowd, d_cell)
+                                 g[second], gt.iscrowd, d_cell, presorted=True)
     gt_row[md2], iou[md2] = mg2, ms2
     last = np.argsort(key[md2], kind="stable")  # a crowd keeps the last detection it took
     gt_det[mg2[last]] = md2[last]
@@ -230,6 +235,27 @@ def verdicts(gt: GroundTruth, dt: Detections, iou_type: str, iou_thr: float,
                     gt_status, gt_det)
 
 
+def _candidates(gt: GroundTruth, dt: Detections, iou_type: str, d_cell: np.ndarray,
+                g_cell: np.ndarray, kept: np.ndarray, floor: float, masks: Masks | None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (detection, ground truth, similarity) pairs of each cell at or above ``floor``
+    (above 0 when ``floor`` is: what the cache holds)."""
+    cd, cg, cs = [], [], []
+    for pd, pg in cell_pairs(d_cell, g_cell, np.flatnonzero(kept), np.arange(len(gt))):
+        if iou_type == "bbox" and floor > 0:  # boxes that do not meet have IoU 0
+            meet = boxes_meet(dt.box_cols, gt.box_cols, pd, pg)
+            pd, pg = pd[meet], pg[meet]
+        sim = pair_similarity(gt, dt, iou_type, pd, pg, masks)
+        ok = (sim > 0) if floor > 0 else (sim >= floor)
+        cd.append(pd[ok])
+        cg.append(pg[ok])
+        cs.append(sim[ok])
+    d = np.concatenate(cd) if cd else np.zeros(0, np.int64)
+    g = np.concatenate(cg) if cg else np.zeros(0, np.int64)
+    s = np.concatenate(cs) if cs else np.zeros(0)
+    return d, g, s
+
+
 def detection_area(dt: Detections, iou_type: str, masks: Masks | None,
                    area: list[float]) -> np.ndarray:
     """The area ``loadRes`` gives each result: w·h if the first result has a box, else the
@@ -247,8 +273,8 @@ def detection_area(dt: Detections, iou_type: str, masks: Masks | None,
 
 
 def greedy_match(d: np.ndarray, g: np.ndarray, s: np.ndarray, det_key: np.ndarray,
-                 gt_key: np.ndarray, rematchable: np.ndarray, group: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 gt_key: np.ndarray, rematchable: np.ndarray, group: np.ndarray,
+                 presorted: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """pycocotools' greedy assignment over candidate pairs (all at or above the floor).
 
     Detections in ``det_key`` order each take their best candidate ground truth
@@ -257,12 +283,14 @@ def greedy_match(d: np.ndarray, g: np.ndarray, s: np.ndarray, det_key: np.ndarra
     detection row: its cell or image) parts the pairs into independent sets,
     each contiguous in ``det_key`` order. A detection whose candidates nobody
     else wants is decided at once; the contested rest step by step. Returns
-    (detections, their GT, the similarities).
+    (detections, their GT, the similarities). ``presorted``: the pairs are already
+    in (``det_key``, ``gt_key``) order.
     """
     if not len(d):
         return d, g, s
-    o = unique_order(det_key, gt_key)  # a (detection, ground truth) pair occurs once
-    d, g, s, gk = d[o], g[o], s[o], gt_key[o]
+    if not presorted:
+        o = unique_order(det_key, gt_key)  # a (detection, ground truth) pair occurs once
+        d, g, s = d[o], g[o], s[o]
     contested = ~rematchable[g]
     shared = contested & (np.bincount(g[contested], minlength=int(g.max()) + 1)[g] > 1)
     det_shared = np.bincount(d, weights=shared, minlength=int(d.max()) + 1) > 0
@@ -270,15 +298,17 @@ def greedy_match(d: np.ndarray, g: np.ndarray, s: np.ndarray, det_key: np.ndarra
     out_d: list[np.ndarray] = []
     out_g: list[np.ndarray] = []
     out_s: list[np.ndarray] = []
-    if free.any():  # best similarity, ties to the later GT: the last of (det, s, gt order)
-        fd, fg, fs, fk = d[free], g[free], s[free], gk[free]
-        oo = stable_order(fk, fs, fd)
-        fd, fg, fs = fd[oo], fg[oo], fs[oo]
-        last = np.ones(len(fd), bool)
-        last[:-1] = fd[1:] != fd[:-1]
-        out_d.append(fd[last])
-        out_g.append(fg[last])
-        out_s.append(fs[last])
+    if free.any():  # best similarity, ties to the later GT: each detection's pairs are
+        # together, in GT order, so the last of its best
+        fd, fg, fs = d[free], g[free], s[free]
+        seg = np.flatnonzero(np.r_[True, fd[1:] != fd[:-1]])
+        best = np.maximum.reduceat(fs, seg)
+        at = np.where(fs == np.repeat(best, np.diff(np.r_[seg, len(fd)])),
+                      np.arange(len(fd)), -1)
+        pick = np.maximum.reduceat(at, seg)
+        out_d.append(fd[pick])
+        out_g.append(fg[pick])
+        out_s.append(fs[pick])
     if det_shared.any():
         rest = ~free
         md, mg, ms = _greedy_steps(d[rest], g[rest], s[rest], rematchable, group)

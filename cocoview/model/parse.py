@@ -68,6 +68,8 @@ NOT_RESULTS = ("not a COCO file: the top-level list holds no results (objects wi
 CHUNK = 50_000
 #: with fewer chunks than this the helper process is not worth it
 PARALLEL_MIN_CHUNKS = 4
+#: ``on_images(images, categories)``: a file's images are indexed, its annotations not yet
+ImagesReady = Callable[[ImageColumns, list[dict[str, Any]]], None]
 
 
 @contextmanager
@@ -138,12 +140,15 @@ def _apply(cols: AnnColumns, raw: _RawFields, sl: slice, chunk: Chunk, shift: in
 
 class _Builder:
     def __init__(self, path: Path, data: bytes, step: Callable[[float, str], None],
-                 helper: Helper | None = None) -> None:
+                 helper: Helper | None = None, on_images: ImagesReady | None = None) -> None:
         self.path = path
         self.data = data
         self.step = step
         #: a helper process that takes half the chunks (it reads the file itself)
         self.helper = helper
+        #: told the images and categories as soon as they are indexed (a GUI shows them
+        #: while the annotations are still to come; issue 18)
+        self.on_images = on_images
         self.problems: list[Problem] = []
 
     def problem(self, sev: Severity, code: str, msg: str, loc: str = "",
@@ -239,6 +244,7 @@ class _Builder:
             raise CocoFormatError(self.path, "not valid Unicode: the file escapes a lone "
                                   "UTF-16 surrogate (e.g. \\ud800)", None) from None
         self.helper = None  # it reads the file, and these are other bytes now
+        self.on_images = None  # their offsets would be into the re-encoded bytes
         for where in found[:1000]:
             self.problem(Severity.ERROR, "non-finite-number",
                          "NaN or Infinity is not valid JSON (treated as missing)", where)
@@ -285,7 +291,12 @@ class _Builder:
                         [(i, *spans[i], e - c) for i, (c, e) in reversed(list(enumerate(bounds)))]
                         ))):
             helper = None
-        # the helper is at work now: the spans of every record, and the images, meanwhile
+        # the helper is at work now: the images, and the spans of every record, meanwhile
+        self.step(0.3, "indexing images")  # the splitting pass is ~a quarter of the work
+        images = self._images(images_raw)
+        categories = self._categories(cats_raw)
+        if self.on_images is not None and not is_list and len(images):
+            self.on_images(images, categories)
         rec_off = np.empty(n, np.int64)
         rec_len = np.empty(n, np.int32)
         for c, e in bounds:  # piecewise: whole-array temporaries cost ~1 GB at 20 M records
@@ -293,9 +304,6 @@ class _Builder:
             rec_len[c:e] = rawspan.lengths(rec_raws[c:e])
         rec_raws.clear()  # the spans are all the records' Raw values were needed for
         del firsts, lasts
-        self.step(0.3, "indexing images")  # the splitting pass is ~a quarter of the work
-        images = self._images(images_raw)
-        categories = self._categories(cats_raw)
         cols = AnnColumns.lean(n)
         cols.ordinal = np.arange(n, dtype=np.int64)
         raw = _RawFields(n)

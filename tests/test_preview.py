@@ -48,6 +48,11 @@ def test_the_images_come_first(small_is_big: None, generated: Path, isolate: boo
     _same_images(pv.images, fi.images)
     assert pv.categories == fi.categories
     assert pv.image_record(0) == fi.image_record(0)  # read by offset from the file
+    # the GUI asks for licenses and info at once: read from their spans, never the whole file
+    assert pv.top_spans == fi.top_spans and "licenses" in pv.top_spans
+    pv.all_bytes = None  # type: ignore[method-assign]  # would fail if called
+    assert pv.top_value("licenses") == fi.top_value("licenses")
+    assert pv.top_value("not-there") is None
     # not a cache entry: a dataset over it derives (and keeps) nothing beside one
     assert not isinstance(pv.data, FileBytes)
     ds = Dataset([pv])

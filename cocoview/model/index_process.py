@@ -76,7 +76,8 @@ def main(argv: list[str]) -> int:
                         "height": im.height.tolist(), "file_name": im.file_name,
                         "rec_off": im.rec_off.tolist(), "rec_len": im.rec_len.tolist(),
                         "ordinal": im.ordinal.tolist()},
-             "categories": fi.categories})
+             "categories": fi.categories,
+             "top_spans": {k: list(v) for k, v in fi.top_spans.items()}})
 
     path = Path(argv[0])
     preview = os.environ.get(PREVIEW_ENV) == "1"
@@ -93,10 +94,13 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _images(msg: dict[str, Any]) -> tuple[ImageColumns, list[dict[str, Any]]] | None:
-    """The child's images message as columns and categories (None if it is malformed)."""
+def _images(msg: dict[str, Any]) -> tuple[ImageColumns, list[dict[str, Any]],
+                                          dict[str, tuple[int, int]]] | None:
+    """The child's images message as columns, categories and the top-level values' spans
+    (None if it is malformed)."""
     try:
         im, cats = msg["images"], msg["categories"]
+        spans = {str(k): (int(v[0]), int(v[1])) for k, v in msg.get("top_spans", {}).items()}
         cols = ImageColumns(
             id=np.asarray(im["id"], np.int64), width=np.asarray(im["width"], np.int32),
             height=np.asarray(im["height"], np.int32),
@@ -104,13 +108,13 @@ def _images(msg: dict[str, Any]) -> tuple[ImageColumns, list[dict[str, Any]]] | 
             rec_off=np.asarray(im["rec_off"], np.int64),
             rec_len=np.asarray(im["rec_len"], np.int64),
             ordinal=np.asarray(im["ordinal"], np.int64))
-    except (KeyError, TypeError, ValueError, OverflowError):
+    except (KeyError, TypeError, ValueError, OverflowError, AttributeError, IndexError):
         return None
     n = len(cols.id)
     if not all(len(a) == n for a in (cols.width, cols.height, cols.file_name, cols.rec_off,
                                      cols.rec_len, cols.ordinal)) or not isinstance(cats, list):
         return None
-    return cols, [c for c in cats if isinstance(c, dict)]
+    return cols, [c for c in cats if isinstance(c, dict)], spans
 
 
 def _resident_file_bytes(pid: int) -> int | None:

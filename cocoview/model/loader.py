@@ -111,11 +111,12 @@ def load_file(
             return hit
     previewed = False
 
-    def images_ready(source: Any, images: ImageColumns, categories: list[dict[str, Any]]) -> None:
+    def images_ready(source: Any, images: ImageColumns, categories: list[dict[str, Any]],
+                     top_spans: dict[str, tuple[int, int]]) -> None:
         nonlocal previewed
         if preview is not None and not previewed:
             previewed = True
-            preview(preview_index(p, source, images, categories))
+            preview(preview_index(p, source, images, categories, top_spans))
 
     if cache and isolate and not gz and _isolation_wanted(p):
         from cocoview.model import index_process
@@ -123,8 +124,7 @@ def load_file(
         size = p.stat().st_size
         wants = preview is not None and size >= PREVIEW_MIN_BYTES
         if index_process.index(p, size, progress or (lambda f, w: None), cancelled,
-                               (lambda im, cats: images_ready(PreviewBytes(p, size), im, cats))
-                               if wants else None):
+                               partial(images_ready, PreviewBytes(p, size)) if wants else None):
             hit = index_cache.load(p)
             if hit is not None:
                 step(1.0, "done")
@@ -192,10 +192,17 @@ class PreviewBytes:
 
 
 def preview_index(path: Path, data: Any, images: ImageColumns,
-                  categories: list[dict[str, Any]]) -> FileIndex:
-    """A file's index with its images and categories and no annotations yet (a preview)."""
-    return FileIndex(path=path, data=data, kind="instances", images=images,
-                     anns=AnnColumns.empty(0), categories=categories)
+                  categories: list[dict[str, Any]],
+                  top_spans: dict[str, tuple[int, int]] | None = None) -> FileIndex:
+    """A file's index with its images and categories and no annotations yet (a preview).
+
+    Only the top-level values in ``top_spans`` are known: asking it for another one is
+    None (a full index would read the whole file for it, which the GUI must not)."""
+    fi = FileIndex(path=path, data=data, kind="instances", images=images,
+                   anns=AnnColumns.empty(0), categories=categories,
+                   top_spans=dict(top_spans or {}))
+    fi._top = {}
+    return fi
 
 
 def _map(p: Path) -> mmap.mmap | None:

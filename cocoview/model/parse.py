@@ -68,8 +68,9 @@ NOT_RESULTS = ("not a COCO file: the top-level list holds no results (objects wi
 CHUNK = 50_000
 #: with fewer chunks than this the helper process is not worth it
 PARALLEL_MIN_CHUNKS = 4
-#: ``on_images(images, categories)``: a file's images are indexed, its annotations not yet
-ImagesReady = Callable[[ImageColumns, list[dict[str, Any]]], None]
+#: ``on_images(images, categories, top_spans)``: a file's images are indexed (and the
+#: byte spans of its info and licenses known), its annotations not yet
+ImagesReady = Callable[[ImageColumns, list[dict[str, Any]], dict[str, tuple[int, int]]], None]
 
 
 @contextmanager
@@ -149,6 +150,8 @@ class _Builder:
         #: told the images and categories as soon as they are indexed (a GUI shows them
         #: while the annotations are still to come; issue 18)
         self.on_images = on_images
+        #: byte spans of the small top-level values (info, licenses), once known
+        self.top_spans: dict[str, tuple[int, int]] = {}
         self.problems: list[Problem] = []
 
     def problem(self, sev: Severity, code: str, msg: str, loc: str = "",
@@ -183,6 +186,7 @@ class _Builder:
         top_spans = dict(zip(spans, zip(rawspan.offsets(list(spans.values()), self.data).tolist(),
                                         rawspan.lengths(list(spans.values())).tolist(),
                                         strict=True), strict=True))
+        self.top_spans = top_spans
         fi = self._index(doc.annotations or [], doc.images, doc.categories, is_list=False)
         fi.top_spans = top_spans
         fi.has_categories_key = len(doc.categories) > 0
@@ -296,7 +300,7 @@ class _Builder:
         images = self._images(images_raw)
         categories = self._categories(cats_raw)
         if self.on_images is not None and not is_list and len(images):
-            self.on_images(images, categories)
+            self.on_images(images, categories, self.top_spans)
         rec_off = np.empty(n, np.int64)
         rec_len = np.empty(n, np.int32)
         for c, e in bounds:  # piecewise: whole-array temporaries cost ~1 GB at 20 M records

@@ -85,7 +85,7 @@ def load_file(
     With ``isolate`` (and ``cache``) a big file is parsed in a child process
     (``index_process``) and opened from the cache: the caller's threads keep
     running meanwhile, which a parse in this process would stop (msgspec holds
-    the GUI asks for it; scripts need not. With ``store_soon`` the new
+    the GIL). The GUI asks for it; scripts need not. With ``store_soon`` the new
     cache entry is written by a background thread (``cache.store_soon``).
 
     ``preview(index)`` is called once, on a first open of a big file (from

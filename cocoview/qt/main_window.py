@@ -293,8 +293,9 @@ class MainWindow(QMainWindow):
         self.cancel_button.setObjectName("cancel_load")
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.cancel_load)
-        sb.addWidget(self.progress)
-        sb.addWidget(self.cancel_button)
+        # permanent: a status message (an image not found) must not hide a load under way
+        sb.addPermanentWidget(self.progress)
+        sb.addPermanentWidget(self.cancel_button)
 
     def _connect(self) -> None:
         st = self.state
@@ -391,9 +392,10 @@ class MainWindow(QMainWindow):
         self._layers_for_new_dataset()
         self.state.set_dataset(ds)
         self._show_images_folder()
+        for w in (self.actions_["results"], self.score_label, self.score_spin):
+            w.setEnabled(False)
         self.setWindowTitle(f"{req.describe()} (reading the annotations…) — cocoview")
-        # (a status message would hide the progress bar, which is still moving)
-        self.progress.setFormat(f"{len(ds.image_ids):,} images; reading the annotations… %p%")
+        self.progress.setFormat("Reading the annotations… %p%")
 
     @Slot(object, object)
     def _on_loaded(self, req: OpenRequest, ds: Dataset) -> None:

@@ -426,7 +426,7 @@ def test_bulk_polygon_decoding_finds_what_the_per_annotation_path_finds(
         return [(p.code, p.message, p.location) for p in validate_report(ds).problems]
 
     bulk = problems()
-    monkeypatch.setattr(v, "polygon_batch", lambda raws: None)
+    monkeypatch.setattr(v, "batch_result", lambda raws, eligible: None)
     assert bulk == problems()
     codes = collections.Counter(c for c, _m, _l in bulk)
     assert codes["degenerate-polygon"] >= 5 and codes["area-mismatch"] >= 1

@@ -45,10 +45,19 @@ def command() -> list[str]:
             "sys.exit(main())"]
 
 
+class _Job(msgspec.Struct):
+    #: what the request asks for: a load's chunks, or validate's polygons (``polygon_worker``)
+    job: str = "chunks"
+
+
 def main() -> int:
     line = sys.stdin.buffer.readline()
     if not line:
         return 0
+    if msgspec.json.decode(line, type=_Job).job != "chunks":
+        from cocoview.model import polygon_worker
+
+        return polygon_worker.serve(line, sys.stdin.buffer, sys.stdout.buffer)
     req = msgspec.json.decode(line, type=Request)
     out = sys.stdout.buffer
     with open(req.path, "rb") as fh:
@@ -90,12 +99,15 @@ class Helper:
             self.proc = None
         return self.proc is not None
 
-    def submit(self, req: Request) -> bool:
+    def submit(self, req: msgspec.Struct, payload: bytes = b"") -> bool:
+        """Send the request line (and ``payload`` after it); then read what comes back."""
         proc = self.proc
         if proc is None or proc.stdin is None:
             return False
         try:
             proc.stdin.write(msgspec.json.encode(req) + b"\n")
+            if payload:
+                proc.stdin.write(payload)
             proc.stdin.close()
         except OSError:
             self.close()

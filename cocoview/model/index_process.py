@@ -21,6 +21,7 @@ False, and the caller parses in-process as before.
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 import threading
@@ -30,14 +31,22 @@ from queue import Empty, Queue
 from typing import Any
 
 import msgspec
+import numpy as np
 
+from cocoview.model.columns import ImageColumns
 from cocoview.model.errors import CocoFormatError
+from cocoview.model.file_index import FileIndex
 from cocoview.model.loader import Cancelled
+from cocoview.model.parse import ImagesReady
 
 #: the hidden command-line switch a frozen build dispatches on
 FROZEN_FLAG = "--index-worker"
 #: the loader's progress fraction at the start and the end of its splitting pass
 SCAN_START, SCAN_END = 0.1, 0.3
+
+
+#: set (to "1") in the child's environment: send the images as soon as they are indexed
+PREVIEW_ENV = "COCOVIEW_INDEX_PREVIEW"
 
 
 def command(path: Path) -> list[str]:
@@ -49,7 +58,10 @@ def command(path: Path) -> list[str]:
 
 def main(argv: list[str]) -> int:
     """The child: index ``argv[0]`` into the cache, reporting on stdout."""
+    from cocoview.model import loader
     from cocoview.model.loader import load_file
+
+    loader.PREVIEW_MIN_BYTES = 0  # the caller has decided whether the file is big enough
 
     out = sys.stdout.buffer
 
@@ -57,9 +69,21 @@ def main(argv: list[str]) -> int:
         out.write(msgspec.json.encode(obj) + b"\n")
         out.flush()
 
+    def images_ready(fi: FileIndex) -> None:
+        """The images and categories, as soon as they are indexed (the caller shows them)."""
+        im = fi.images
+        say({"images": {"id": im.id.tolist(), "width": im.width.tolist(),
+                        "height": im.height.tolist(), "file_name": im.file_name,
+                        "rec_off": im.rec_off.tolist(), "rec_len": im.rec_len.tolist(),
+                        "ordinal": im.ordinal.tolist()},
+             "categories": fi.categories,
+             "top_spans": {k: list(v) for k, v in fi.top_spans.items()}})
+
     path = Path(argv[0])
+    preview = os.environ.get(PREVIEW_ENV) == "1"
     try:
-        fi = load_file(path, progress=lambda f, what: say([float(f), str(what)]), cache=True)
+        fi = load_file(path, progress=lambda f, what: say([float(f), str(what)]), cache=True,
+                       preview=images_ready if preview else None)
     except CocoFormatError as exc:
         say({"error": exc.cause, "position": exc.position})
         return 1
@@ -68,6 +92,29 @@ def main(argv: list[str]) -> int:
         return 2
     say({"cached": fi.cached})
     return 0
+
+
+def _images(msg: dict[str, Any]) -> tuple[ImageColumns, list[dict[str, Any]],
+                                          dict[str, tuple[int, int]]] | None:
+    """The child's images message as columns, categories and the top-level values' spans
+    (None if it is malformed)."""
+    try:
+        im, cats = msg["images"], msg["categories"]
+        spans = {str(k): (int(v[0]), int(v[1])) for k, v in msg.get("top_spans", {}).items()}
+        cols = ImageColumns(
+            id=np.asarray(im["id"], np.int64), width=np.asarray(im["width"], np.int32),
+            height=np.asarray(im["height"], np.int32),
+            file_name=[str(n) for n in im["file_name"]],
+            rec_off=np.asarray(im["rec_off"], np.int64),
+            rec_len=np.asarray(im["rec_len"], np.int64),
+            ordinal=np.asarray(im["ordinal"], np.int64))
+    except (KeyError, TypeError, ValueError, OverflowError, AttributeError, IndexError):
+        return None
+    n = len(cols.id)
+    if not all(len(a) == n for a in (cols.width, cols.height, cols.file_name, cols.rec_off,
+                                     cols.rec_len, cols.ordinal)) or not isinstance(cats, list):
+        return None
+    return cols, [c for c in cats if isinstance(c, dict)], spans
 
 
 def _resident_file_bytes(pid: int) -> int | None:
@@ -83,14 +130,17 @@ def _resident_file_bytes(pid: int) -> int | None:
 
 
 def index(path: Path, size: int, progress: Callable[[float, str], None],
-          cancelled: Callable[[], bool] | None = None) -> bool:
+          cancelled: Callable[[], bool] | None = None,
+          on_images: ImagesReady | None = None) -> bool:
     """Build ``path``'s cache entry in a child process; True once it is stored.
 
     Raises :class:`CocoFormatError` when the child found the file unusable, and
     the loader's ``Cancelled`` (after killing the child) when ``cancelled()`` says so.
+    ``on_images(images, categories)`` is called as soon as the child has indexed them.
     """
     try:
-        proc = subprocess.Popen(command(path), stdin=subprocess.DEVNULL,
+        env = {**os.environ, PREVIEW_ENV: "1" if on_images is not None else "0"}
+        proc = subprocess.Popen(command(path), stdin=subprocess.DEVNULL, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                 close_fds=True)
     except OSError:
@@ -143,6 +193,10 @@ def index(path: Path, size: int, progress: Callable[[float, str], None],
                 if frac >= last:
                     last = frac
                     progress(frac, what)
+            elif isinstance(msg, dict) and "images" in msg:
+                images = _images(msg)
+                if images is not None and on_images is not None:
+                    on_images(*images)
             elif isinstance(msg, dict):
                 result = msg
     finally:

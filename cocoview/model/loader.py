@@ -12,6 +12,7 @@ import contextlib
 import mmap
 import os
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ from cocoview.model.source import (
 __all__ = [
     "ANN_COLUMNS", "NOT_COCO", "NOT_RESULTS", "SEG_EMPTY", "SEG_INVALID", "SEG_KIND_NAMES",
     "SEG_NONE", "SEG_PANOPTIC", "SEG_POLYGON", "SEG_RLE", "SEG_RLE_RAW", "AnnColumns",
-    "Cancelled", "FileIndex", "ImageColumns", "Progress", "load_file",
+    "Cancelled", "FileIndex", "ImageColumns", "Progress", "load_file", "preview_index",
 ]
 
 Progress = Callable[[float, str], None]
@@ -58,6 +59,8 @@ Progress = Callable[[float, str], None]
 PARALLEL_MIN_BYTES = 64 << 20
 #: from this size on ``load_file(isolate=True)`` parses in a child process
 ISOLATE_MIN_BYTES = 32 << 20
+#: from this size on a first open tells its ``preview`` the images before the annotations
+PREVIEW_MIN_BYTES = 32 << 20
 #: set to "0" to keep every first open in one process
 WORKERS_ENV = "COCOVIEW_WORKERS"
 
@@ -73,6 +76,7 @@ def load_file(
     cache: bool = True,
     isolate: bool = False,
     store_soon: bool = False,
+    preview: Callable[[FileIndex], None] | None = None,
 ) -> FileIndex:
     """Open one COCO-style JSON file (``.json`` or ``.json.gz``).
 
@@ -83,6 +87,11 @@ def load_file(
     running meanwhile, which a parse in this process would stop (msgspec holds
     the GIL). The GUI asks for it; scripts need not. With ``store_soon`` the new
     cache entry is written by a background thread (``cache.store_soon``).
+
+    ``preview(index)`` is called once, on a first open of a big file (from
+    :data:`PREVIEW_MIN_BYTES`), as soon as its images and categories are indexed: an
+    index with no annotations yet (:func:`preview_index`), which a GUI shows while
+    the rest is indexed (issue 18). Any later failure or cancel is raised as usual.
     """
     p = Path(path)
     check_regular(p)  # before any open: a FIFO would block it, /dev/zero never end
@@ -100,11 +109,22 @@ def load_file(
         if hit is not None:
             step(1.0, "done (from the index cache)")
             return hit
+    previewed = False
+
+    def images_ready(source: Any, images: ImageColumns, categories: list[dict[str, Any]],
+                     top_spans: dict[str, tuple[int, int]]) -> None:
+        nonlocal previewed
+        if preview is not None and not previewed:
+            previewed = True
+            preview(preview_index(p, source, images, categories, top_spans))
+
     if cache and isolate and not gz and _isolation_wanted(p):
         from cocoview.model import index_process
 
         size = p.stat().st_size
-        if index_process.index(p, size, progress or (lambda f, w: None), cancelled):
+        wants = preview is not None and size >= PREVIEW_MIN_BYTES
+        if index_process.index(p, size, progress or (lambda f, w: None), cancelled,
+                               partial(images_ready, PreviewBytes(p, size)) if wants else None):
             hit = index_cache.load(p)
             if hit is not None:
                 step(1.0, "done")
@@ -127,7 +147,12 @@ def load_file(
     try:
         with _gc_paused():
             try:
-                fi = _Builder(p, data, step, helper).build()
+                on_images = None
+                if preview is not None and len(data) >= PREVIEW_MIN_BYTES:
+                    # a map is closed at the end: the preview reads by offset instead
+                    source = PreviewBytes(p, size) if mapped is not None else data
+                    on_images = partial(images_ready, source)
+                fi = _Builder(p, data, step, helper, on_images).build()
             except RecursionError:  # msgspec's nesting limit (~1,000 levels)
                 raise CocoFormatError(p, "the JSON is nested too deeply (more than "
                                       f"{MAX_DEPTH} levels)", _too_deep_at(data)) from None
@@ -146,6 +171,37 @@ def load_file(
         # the map is gone: geometry is read by offset from now on
         fi.data = index_cache.FileBytes(p, size)
     step(1.0, "done")
+    return fi
+
+
+class PreviewBytes:
+    """A file read by offset for a preview index (as ``cache.FileBytes``, but not one: a
+    preview is no cache entry, and nothing derived is kept beside it)."""
+
+    def __init__(self, path: Path, size: int) -> None:
+        self._file = index_cache.FileBytes(path, size)
+
+    def __len__(self) -> int:
+        return len(self._file)
+
+    def __getitem__(self, key: slice) -> bytes:
+        return self._file[key]
+
+    def read_all(self) -> bytes:
+        return self._file.read_all()
+
+
+def preview_index(path: Path, data: Any, images: ImageColumns,
+                  categories: list[dict[str, Any]],
+                  top_spans: dict[str, tuple[int, int]] | None = None) -> FileIndex:
+    """A file's index with its images and categories and no annotations yet (a preview).
+
+    Only the top-level values in ``top_spans`` are known: asking it for another one is
+    None (a full index would read the whole file for it, which the GUI must not)."""
+    fi = FileIndex(path=path, data=data, kind="instances", images=images,
+                   anns=AnnColumns.empty(0), categories=categories,
+                   top_spans=dict(top_spans or {}))
+    fi._top = {}
     return fi
 
 

@@ -68,6 +68,9 @@ NOT_RESULTS = ("not a COCO file: the top-level list holds no results (objects wi
 CHUNK = 50_000
 #: with fewer chunks than this the helper process is not worth it
 PARALLEL_MIN_CHUNKS = 4
+#: ``on_images(images, categories, top_spans)``: a file's images are indexed (and the
+#: byte spans of its info and licenses known), its annotations not yet
+ImagesReady = Callable[[ImageColumns, list[dict[str, Any]], dict[str, tuple[int, int]]], None]
 
 
 @contextmanager
@@ -138,12 +141,17 @@ def _apply(cols: AnnColumns, raw: _RawFields, sl: slice, chunk: Chunk, shift: in
 
 class _Builder:
     def __init__(self, path: Path, data: bytes, step: Callable[[float, str], None],
-                 helper: Helper | None = None) -> None:
+                 helper: Helper | None = None, on_images: ImagesReady | None = None) -> None:
         self.path = path
         self.data = data
         self.step = step
         #: a helper process that takes half the chunks (it reads the file itself)
         self.helper = helper
+        #: told the images and categories as soon as they are indexed (a GUI shows them
+        #: while the annotations are still to come; issue 18)
+        self.on_images = on_images
+        #: byte spans of the small top-level values (info, licenses), once known
+        self.top_spans: dict[str, tuple[int, int]] = {}
         self.problems: list[Problem] = []
 
     def problem(self, sev: Severity, code: str, msg: str, loc: str = "",
@@ -178,6 +186,7 @@ class _Builder:
         top_spans = dict(zip(spans, zip(rawspan.offsets(list(spans.values()), self.data).tolist(),
                                         rawspan.lengths(list(spans.values())).tolist(),
                                         strict=True), strict=True))
+        self.top_spans = top_spans
         fi = self._index(doc.annotations or [], doc.images, doc.categories, is_list=False)
         fi.top_spans = top_spans
         fi.has_categories_key = len(doc.categories) > 0
@@ -239,6 +248,7 @@ class _Builder:
             raise CocoFormatError(self.path, "not valid Unicode: the file escapes a lone "
                                   "UTF-16 surrogate (e.g. \\ud800)", None) from None
         self.helper = None  # it reads the file, and these are other bytes now
+        self.on_images = None  # their offsets would be into the re-encoded bytes
         for where in found[:1000]:
             self.problem(Severity.ERROR, "non-finite-number",
                          "NaN or Infinity is not valid JSON (treated as missing)", where)
@@ -285,7 +295,12 @@ class _Builder:
                         [(i, *spans[i], e - c) for i, (c, e) in reversed(list(enumerate(bounds)))]
                         ))):
             helper = None
-        # the helper is at work now: the spans of every record, and the images, meanwhile
+        # the helper is at work now: the images, and the spans of every record, meanwhile
+        self.step(0.3, "indexing images")  # the splitting pass is ~a quarter of the work
+        images = self._images(images_raw)
+        categories = self._categories(cats_raw)
+        if self.on_images is not None and not is_list and len(images):
+            self.on_images(images, categories, self.top_spans)
         rec_off = np.empty(n, np.int64)
         rec_len = np.empty(n, np.int32)
         for c, e in bounds:  # piecewise: whole-array temporaries cost ~1 GB at 20 M records
@@ -293,9 +308,6 @@ class _Builder:
             rec_len[c:e] = rawspan.lengths(rec_raws[c:e])
         rec_raws.clear()  # the spans are all the records' Raw values were needed for
         del firsts, lasts
-        self.step(0.3, "indexing images")  # the splitting pass is ~a quarter of the work
-        images = self._images(images_raw)
-        categories = self._categories(cats_raw)
         cols = AnnColumns.lean(n)
         cols.ordinal = np.arange(n, dtype=np.int64)
         raw = _RawFields(n)

@@ -9,6 +9,7 @@ images folder is reported and its file not opened unless ``allow_outside``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from cocoview.model import health
+from cocoview.model.cache import FileBytes
 from cocoview.model.columns import (
     SEG_EMPTY,
     SEG_INVALID,
@@ -28,16 +30,16 @@ from cocoview.model.columns import (
 from cocoview.model.errors import Problem, Severity
 from cocoview.model.health import HealthOptions
 from cocoview.model.images import check_image, outside_note
+from cocoview.model.loader import WORKERS_ENV
 from cocoview.model.masks import (
     Geometry,
-    PolygonBatch,
     clean_segmentation,
     geometry_area,
-    polygon_batch,
     rle_size_problem,
     shoelace,
 )
 from cocoview.model.paths import is_file, name_outside_reason
+from cocoview.model.polygon_worker import PolygonHelper, batch_result
 from cocoview.model.records import MISSING_ID
 
 if TYPE_CHECKING:
@@ -404,42 +406,56 @@ def _geometry(ds: Dataset, rows: np.ndarray, ticker: _Ticker = _NONE,
     heights, widths = h_all.tolist(), w_all.tolist()
     crowd, stored = crowd_all.tolist(), stored_all.tolist()
     areas = _PolygonAreas(mask_area if mask_area is not None else np.zeros(0))
-    for b0 in range(0, len(g_rows), _BATCH):
-        b1 = min(b0 + _BATCH, len(g_rows))
-        # the common case in bulk: polygons that need no message, and their areas
-        slow = np.ones(b1 - b0, bool)
-        batch, pj = _polygon_batch(ds, g_rows[b0:b1], g_kinds[b0:b1])
-        if batch is not None:
-            slow[pj[batch.clean]] = False
-            jj = b0 + pj
-            want = batch.clean & ~crowd_all[jj] & (h_all[jj] > 0) & (w_all[jj] > 0)
-            if mask_area is not None and want.any():
-                areas.add_exact(geo[jj[want]], batch.areas(want), stored_all[jj[want]],
-                                g_rows[jj[want]], h_all[jj[want]], w_all[jj[want]], ds)
-            ticker.tick(int((~slow).sum()))
-        # the rest one by one: RLEs, and polygons with something to say
-        for j in (b0 + np.flatnonzero(slow)).tolist():
-            k, row = int(geo[j]), int(g_rows[j])
-            ticker.tick()
-            g = ds.geometry(row)
-            for msg in g.problems:
-                code = "degenerate-polygon" if "polygon" in msg else "bad-rle"
-                yield _ann_problem(ds, row, Severity.ERROR if code == "bad-rle" else
-                                   Severity.WARNING, code, msg)
-            if heights[j] >= 0:
-                size = (heights[j], widths[j])
-                msg2 = rle_size_problem(g, *size)
-                if msg2:
-                    yield _ann_problem(ds, row, Severity.ERROR, "rle-size-mismatch", msg2)
-                elif mask_area is not None and not crowd[j] and not g.problems and \
-                        not g.empty and size[0] > 0 and size[1] > 0:
-                    if g.polygons:
-                        areas.add(k, g, stored[j], size)
-                    else:
-                        mask_area[k] = geometry_area(g, *size)
-            if g.empty and not g.problems:
-                yield _ann_problem(ds, row, Severity.WARNING, "degenerate-polygon",
-                                   "segmentation has no usable polygon")
+    eligible_all = ~crowd_all & (h_all > 0) & (w_all > 0)
+    # where the polygons of each batch are (positions in g_rows)
+    poly = (g_kinds == SEG_POLYGON) & (ds.anns.seg_off[g_rows] >= 0)
+    starts = range(0, len(g_rows), _BATCH)
+    helper = _polygon_helper(ds, g_rows, poly, eligible_all)
+    try:
+        for bi, b0 in enumerate(starts):
+            b1 = min(b0 + _BATCH, len(g_rows))
+            # the common case in bulk: polygons that need no message, and their areas
+            slow = np.ones(b1 - b0, bool)
+            pj = np.flatnonzero(poly[b0:b1])
+            theirs, got = helper.result(bi) if helper is not None else (False, None)
+            if not theirs:  # decoded here
+                got = batch_result(_polygon_raws(ds, g_rows[b0 + pj]),
+                                   eligible_all[b0 + pj]) if len(pj) else None
+            if got is not None:
+                clean, exact = got
+                slow[pj[clean]] = False
+                jj = b0 + pj
+                want = clean & eligible_all[jj]
+                if mask_area is not None and want.any():
+                    areas.add_exact(geo[jj[want]], exact, stored_all[jj[want]],
+                                    g_rows[jj[want]], h_all[jj[want]], w_all[jj[want]], ds)
+                ticker.tick(int((~slow).sum()))
+            # the rest one by one: RLEs, and polygons with something to say
+            for j in (b0 + np.flatnonzero(slow)).tolist():
+                k, row = int(geo[j]), int(g_rows[j])
+                ticker.tick()
+                g = ds.geometry(row)
+                for msg in g.problems:
+                    code = "degenerate-polygon" if "polygon" in msg else "bad-rle"
+                    yield _ann_problem(ds, row, Severity.ERROR if code == "bad-rle" else
+                                       Severity.WARNING, code, msg)
+                if heights[j] >= 0:
+                    size = (heights[j], widths[j])
+                    msg2 = rle_size_problem(g, *size)
+                    if msg2:
+                        yield _ann_problem(ds, row, Severity.ERROR, "rle-size-mismatch", msg2)
+                    elif mask_area is not None and not crowd[j] and not g.problems and \
+                            not g.empty and size[0] > 0 and size[1] > 0:
+                        if g.polygons:
+                            areas.add(k, g, stored[j], size)
+                        else:
+                            mask_area[k] = geometry_area(g, *size)
+                if g.empty and not g.problems:
+                    yield _ann_problem(ds, row, Severity.WARNING, "degenerate-polygon",
+                                       "segmentation has no usable polygon")
+    finally:
+        if helper is not None:
+            helper.close()
     areas.flush()
     if ds.results is not None and len(rows) == len(ds.anns):
         res = ds.results
@@ -455,19 +471,35 @@ def _geometry(ds: Dataset, rows: np.ndarray, ticker: _Ticker = _NONE,
 _BATCH = 4096  # annotations decoded together
 
 
-def _polygon_batch(ds: Dataset, rows: np.ndarray,
-                   kinds: np.ndarray) -> tuple[PolygonBatch | None, np.ndarray]:
-    """The polygon rows among ``rows`` (their positions; ``kinds``: their ``seg_kind``)
-    decoded in one go; the bytes of each file's rows are read in one span when they lie
-    close together (file order)."""
-    offs = ds.anns.seg_off[rows]
-    pj = np.flatnonzero((kinds == SEG_POLYGON) & (offs >= 0))
-    if not len(pj):
-        return None, pj
-    offs = offs[pj].astype(np.int64)
-    ends = offs + ds.anns.seg_len[rows[pj]]
-    srcs = ds.ann_src[rows[pj]]
-    raws: list[Any] = [b""] * len(pj)
+#: from this many batches on, a helper process decodes polygon batches too
+HELPER_MIN_BATCHES = 16
+
+
+def _polygon_helper(ds: Dataset, g_rows: np.ndarray, poly: np.ndarray,
+                    eligible: np.ndarray) -> PolygonHelper | None:
+    """A helper process for the polygon batches of a big validation (see
+    ``polygon_worker``), or None: a small one, one core, ``COCOVIEW_WORKERS=0``, or a
+    file whose bytes are not the file on disk (gzip, re-encoded NaN)."""
+    n_batches = -(-len(g_rows) // _BATCH)
+    if n_batches < HELPER_MIN_BATCHES or (os.cpu_count() or 1) < 2 \
+            or os.environ.get(WORKERS_ENV, "") == "0" \
+            or not all(isinstance(f.data, FileBytes) for f in ds.files):
+        return None
+    at = np.flatnonzero(poly)
+    rows = g_rows[at]
+    off = ds.anns.seg_off[rows].astype(np.int64)
+    bounds = np.searchsorted(at, np.arange(0, n_batches * _BATCH + 1, _BATCH))
+    return PolygonHelper([(str(f.data.path), len(f.data)) for f in ds.files], off,
+                         off + ds.anns.seg_len[rows], ds.ann_src[rows], eligible[at], bounds)
+
+
+def _polygon_raws(ds: Dataset, rows: np.ndarray) -> list[Any]:
+    """The raw segmentations of polygon ``rows``; the bytes of each file's rows are read in
+    one span when they lie close together (file order)."""
+    offs = ds.anns.seg_off[rows].astype(np.int64)
+    ends = offs + ds.anns.seg_len[rows]
+    srcs = ds.ann_src[rows]
+    raws: list[Any] = [b""] * len(rows)
     for src in np.unique(srcs).tolist():
         at = np.flatnonzero(srcs == src)
         data = ds.files[src].data
@@ -479,12 +511,12 @@ def _polygon_batch(ds: Dataset, rows: np.ndarray,
         else:
             got = [data[o:e] for o, e in zip(offs[at].tolist(), ends[at].tolist(),
                                              strict=True)]
-        if len(at) == len(pj):
+        if len(at) == len(rows):
             raws = got
         else:
             for a, raw in zip(at.tolist(), got, strict=True):
                 raws[a] = raw
-    return polygon_batch(raws), pj
+    return raws
 
 
 class _PolygonAreas:

@@ -27,6 +27,7 @@ from cocoview.model.journal import Journal, JournalError, journal_path, read
 from cocoview.model.safe_write import WriteError
 from cocoview.model.tags import tags_of
 from cocoview.qt.jobs import Jobs
+from cocoview.qt.loading import PreviewDataset
 from cocoview.qt.state import ViewerState
 
 if TYPE_CHECKING:
@@ -246,6 +247,9 @@ class EditController(QObject):
         ds = self.state.dataset
         if ds is None or not edits:
             return False
+        if isinstance(ds, PreviewDataset):
+            self._say("The annotations are still being read: edit once they are in")
+            return False
         if self.saving:
             self._say("Saving… edits wait until the file is written")
             return False
@@ -428,7 +432,8 @@ class EditController(QObject):
         self.stack.clear()
         self.window.setWindowModified(False)
         ds = self.state.dataset
-        if ds is not None and len(ds.files) == 1 and journal_path(ds.files[0].path).exists():
+        if ds is not None and len(ds.files) == 1 and not isinstance(ds, PreviewDataset) \
+                and journal_path(ds.files[0].path).exists():
             QTimer.singleShot(0, partial(self.offer_restore, ds))
 
     def offer_restore(self, ds: Dataset) -> None:

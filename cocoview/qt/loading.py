@@ -1,4 +1,11 @@
-"""Opening datasets in a worker thread, with progress and cancel."""
+"""Opening datasets in a worker thread, with progress and cancel.
+
+A first open of a big file comes in two steps (issue 18): ``preview`` brings a
+:class:`PreviewDataset` — every image, no annotations yet — as soon as the images
+are indexed, so the list and the first picture show while the annotations are
+still being indexed; ``loaded`` brings the whole dataset (or ``failed`` /
+``cancelled`` say the annotations did not come).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +16,15 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QThread, Signal
 
 import cocoview
+from cocoview.model.dataset import Dataset
 from cocoview.model.errors import CocoFormatError
-from cocoview.model.loader import Cancelled
+from cocoview.model.file_index import FileIndex
+from cocoview.model.loader import Cancelled, load_file
+
+
+class PreviewDataset(Dataset):
+    """A big file's images (and categories) shown while its annotations are still being
+    indexed: it has no annotations, and it is not to be edited or saved."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +41,7 @@ class OpenRequest:
 
 class _LoadThread(QThread):
     progress = Signal(float, str)
+    preview = Signal(object, object)  # OpenRequest, PreviewDataset
     loaded = Signal(object, object)  # OpenRequest, Dataset
     failed = Signal(object, str)  # OpenRequest, message
     cancelled = Signal(object)
@@ -37,12 +52,19 @@ class _LoadThread(QThread):
         self.stop = threading.Event()
 
     def run(self) -> None:
+        req = self.req
         try:
-            ds = cocoview.open(list(self.req.files), images=self.req.images,
-                               results=self.req.results, cache=self.req.cache,
-                               isolate=True,  # big files: parsed in a child, the GUI runs on
-                               progress=lambda f, what: self.progress.emit(f, what),
-                               cancelled=self.stop.is_set)
+            if len(req.files) == 1 and req.results is None:  # cocoview.open, with a preview
+                fi = load_file(req.files[0], lambda f, what: self.progress.emit(f, what),
+                               self.stop.is_set, req.cache, isolate=True, store_soon=True,
+                               preview=self._preview)
+                ds = Dataset([fi], req.images)
+            else:
+                ds = cocoview.open(list(req.files), images=req.images,
+                                   results=req.results, cache=req.cache,
+                                   isolate=True,  # big files: parsed in a child, the GUI runs on
+                                   progress=lambda f, what: self.progress.emit(f, what),
+                                   cancelled=self.stop.is_set)
         except Cancelled:
             self.cancelled.emit(self.req)
         except CocoFormatError as exc:
@@ -55,12 +77,21 @@ class _LoadThread(QThread):
             ds.warm()  # the counts the views show, computed here rather than on the GUI thread
             self.loaded.emit(self.req, ds)
 
+    def _preview(self, fi: FileIndex) -> None:
+        if self.stop.is_set():
+            return
+        ds = PreviewDataset([fi], self.req.images)
+        ds.warm()
+        self.preview.emit(self.req, ds)
+
 
 class DatasetLoader(QObject):
     """One load at a time: a new request cancels the one under way."""
 
     started = Signal(object)  # OpenRequest
     progress = Signal(float, str)
+    #: the images of the file being opened, before its annotations (OpenRequest, PreviewDataset)
+    preview = Signal(object, object)
     loaded = Signal(object, object)
     failed = Signal(object, str)
     cancelled = Signal(object)
@@ -78,6 +109,7 @@ class DatasetLoader(QObject):
         self.cancel()
         t = _LoadThread(req, self)
         t.progress.connect(self.progress)
+        t.preview.connect(self._on_preview)
         t.loaded.connect(self._on_loaded)
         t.failed.connect(self._on_failed)
         t.cancelled.connect(self.cancelled)
@@ -102,6 +134,10 @@ class DatasetLoader(QObject):
             else:
                 ok = False
         return ok
+
+    def _on_preview(self, req: OpenRequest, ds: object) -> None:
+        if self.job is not None and self.job.req == req and not self.job.stop.is_set():
+            self.preview.emit(req, ds)
 
     def _on_loaded(self, req: OpenRequest, ds: object) -> None:
         if self.job is not None and self.job.req == req and not self.job.stop.is_set():

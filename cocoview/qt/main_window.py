@@ -39,7 +39,7 @@ from cocoview.qt.frames import Frame, FrameLoader
 from cocoview.qt.help import about_text, shortcuts_html
 from cocoview.qt.image_browser import ImageBrowser
 from cocoview.qt.inspector import InspectorPanel
-from cocoview.qt.loading import DatasetLoader, OpenRequest
+from cocoview.qt.loading import DatasetLoader, OpenRequest, PreviewDataset
 from cocoview.qt.presenter import CanvasPresenter
 from cocoview.qt.problems_dock import ProblemsDock
 from cocoview.qt.review import ReviewController
@@ -299,8 +299,9 @@ class MainWindow(QMainWindow):
         self.cancel_button.setObjectName("cancel_load")
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.cancel_load)
-        sb.addWidget(self.progress)
-        sb.addWidget(self.cancel_button)
+        # permanent: a status message (an image not found) must not hide a load under way
+        sb.addPermanentWidget(self.progress)
+        sb.addPermanentWidget(self.cancel_button)
 
     def _connect(self) -> None:
         st = self.state
@@ -323,9 +324,10 @@ class MainWindow(QMainWindow):
         self.canvas.zoomChanged.connect(lambda z: self.status_zoom.setText(f"{z * 100:.0f} %"))
         self.loader.started.connect(self._on_load_started)
         self.loader.progress.connect(self._on_load_progress)
+        self.loader.preview.connect(self._on_preview)
         self.loader.loaded.connect(self._on_loaded)
         self.loader.failed.connect(self._on_load_failed)
-        self.loader.cancelled.connect(lambda _r: self._end_progress("Opening cancelled"))
+        self.loader.cancelled.connect(lambda _r: self._end_progress(self._cancelled_text()))
 
     # ----- opening ------------------------------------------------------
     def open_files(self, files: list[Path], images: Path | None = None,
@@ -375,7 +377,12 @@ class MainWindow(QMainWindow):
 
     def cancel_load(self) -> None:
         self.loader.cancel()
-        self._end_progress("Opening cancelled")
+        self._end_progress(self._cancelled_text())
+
+    def _cancelled_text(self) -> str:
+        if isinstance(self.state.dataset, PreviewDataset):  # its images stay
+            return "Opening cancelled: only the images are shown, without annotations"
+        return "Opening cancelled"
 
     def close_dataset(self) -> None:
         if not self.editing.may_leave(self.close_dataset):
@@ -397,13 +404,29 @@ class MainWindow(QMainWindow):
         self.progress.setToolTip(what)
 
     @Slot(object, object)
+    def _on_preview(self, req: OpenRequest, ds: PreviewDataset) -> None:
+        """A big file's images, while its annotations are indexed (issue 18)."""
+        self._layers_for_new_dataset()
+        self.state.set_dataset(ds)
+        self._show_images_folder()
+        for w in (self.actions_["results"], self.score_label, self.score_spin):
+            w.setEnabled(False)
+        self.setWindowTitle(f"{req.describe()} (reading the annotations…) — cocoview")
+        self.progress.setFormat("Reading the annotations… %p%")
+
+    @Slot(object, object)
     def _on_loaded(self, req: OpenRequest, ds: Dataset) -> None:
         self._end_progress(f"Opened {req.describe()}: {len(ds.image_ids):,} images, "
                            f"{len(ds.anns):,} annotations")
         self.current = req
         self.pending = None
-        self._layers_for_new_dataset()
+        shown = isinstance(self.state.dataset, PreviewDataset)
+        at = self.state.current_image if shown else -1  # the image the preview is on
+        if not shown:
+            self._layers_for_new_dataset()
         self.state.set_dataset(ds)  # the presenter hands it to the frame workers first
+        if at >= 0 and at != self.state.current_image and ds.image_rows([at])[0] >= 0:
+            self.state.set_current_image(at)
         self._show_images_folder()
         has_results = ds.results is not None
         for w in (self.actions_["results"], self.score_label, self.score_spin):
@@ -416,8 +439,12 @@ class MainWindow(QMainWindow):
     def _on_load_failed(self, req: OpenRequest, message: str) -> None:
         self._end_progress("Opening failed")
         self.pending = None
-        box = QMessageBox(QMessageBox.Icon.Critical, "Cannot open dataset",
-                          f"cocoview could not open {req.describe()}.", parent=self)
+        text = f"cocoview could not open {req.describe()}."
+        if isinstance(self.state.dataset, PreviewDataset):  # its images stay on show
+            text = f"cocoview could not read the annotations of {req.describe()}; " \
+                   "only its images are shown."
+            self.setWindowTitle(f"{req.describe()} (images only) — cocoview")
+        box = QMessageBox(QMessageBox.Icon.Critical, "Cannot open dataset", text, parent=self)
         box.setInformativeText(message)
         box.setObjectName("load_error")
         box.open()

@@ -6,9 +6,9 @@ job. Our own pending stack (newest request first, oldest dropped past
 of view are served last or never. While requests keep coming (a view scrolling:
 each paint asks for its cells) no new job starts: the pool is fed once they pause
 for ``pause_ms``, so the workers do not compete with the scrolling GUI thread (for
-the GIL, and for the cores) for cells that are gone by then. Jobs make a ``QImage`` (never a ``QPixmap``)
-and report back through a queued signal; results of an older generation (before
-:meth:`clear`) are dropped.
+the GIL, and for the cores) for cells that are gone by then. Jobs make a
+``QImage`` (never a ``QPixmap``) and report back through a queued signal; results
+of an older generation (before :meth:`clear`) are dropped.
 """
 
 from __future__ import annotations

@@ -308,7 +308,8 @@ DERIVED = ("image_keep", "ann_image_row", "ann_order")
 #: it, and recomputed when absent or not fitting: what ``Dataset.warm`` computes (the
 #: category index and counts: ~5 s at 20 M annotations) and the other per-open work
 SUMMARIES = ("image_sort", "image_ann_count", "used_category_ids", "ann_category_index",
-             "category_instances", "category_images", "super_instances", "super_images")
+             "category_instances", "category_images", "super_instances", "super_images",
+             "ann_id_order")
 
 
 def load_derived(fi: FileIndex, root: Path | None = None) -> dict[str, np.ndarray]:

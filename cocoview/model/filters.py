@@ -15,6 +15,7 @@ import fnmatch
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -299,7 +300,7 @@ def _categories_mask(cx: _Context) -> np.ndarray:
             cidx = ds.ann_category_index
             have = np.ones(cx.n, bool)
             for k in ks:
-                have &= cx.images_with(lambda rows, k=k: cidx[rows] == k)
+                have &= cx.images_with(partial(_category_is, cidx, k))
             return have
         return _has_all(ds, ds.ann_category_index, cx.in_categories & cx.placed, ks,
                         len(wanted))
@@ -308,6 +309,10 @@ def _categories_mask(cx: _Context) -> np.ndarray:
     if flt.match == "none":
         return ~cx.images_with(cx.in_categories_of)
     raise FilterError(f"unknown match mode {flt.match!r}")
+
+
+def _category_is(cidx: np.ndarray, k: int, rows: slice) -> np.ndarray:
+    return np.asarray(cidx[rows] == k)
 
 
 def _size_mask(cx: _Context) -> np.ndarray:

@@ -102,9 +102,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(cell, 6, 6)
         bs = self.box_size(r.width())
         box = QRect(QPoint(r.left() + (r.width() - bs.width()) // 2, r.top() + self.pad), bs)
-        cell = getattr(index.model(), "cell", None)
-        if cell is not None:  # our model: everything in one Python call, not five roles
-            img, text, sub, size, errors = cell(index.row())
+        one_call = getattr(index.model(), "cell", None)
+        if one_call is not None:  # our model: everything in one Python call, not five roles
+            img, text, sub, size, errors = one_call(index.row())
         else:
             img, text, sub = index.data(THUMBNAIL_ROLE), index.data(), index.data(SUBTITLE_ROLE)
             size, errors = index.data(IMAGE_SIZE_ROLE), index.data(ERRORS_ROLE)

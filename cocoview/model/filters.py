@@ -15,6 +15,7 @@ import fnmatch
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -176,6 +177,11 @@ Slow = Literal["missing", "problems", "review"]
 ANY_CAT = "*"
 
 
+#: annotation rows a criterion is evaluated over at a time: a few MB of temporaries stay in
+#: the CPU's cache instead of a pass over memory per operation (20 M boxes: ~2× faster)
+CHUNK = 1 << 18
+
+
 class _Context:
     """What criteria share while one filter is evaluated (computed once, on demand)."""
 
@@ -183,20 +189,60 @@ class _Context:
         self.ds, self.flt, self.extras = ds, flt, extras or FilterExtras()
         self.n = len(ds.image_ids)
         self.img = ds.ann_image_row
-        self.placed = self.img >= 0
+        # every annotation on an image of the list (the usual case): no mask of them
+        self.all_placed = int(ds.image_ann_count.sum()) == len(self.img)
+        self._placed: np.ndarray | None = None
         self._in_set: np.ndarray | None = None
+        self._cat_rows: list[int] | None = None
+
+    @property
+    def placed(self) -> np.ndarray:
+        """Per annotation: is it on an image of the list?"""
+        if self._placed is None:
+            self._placed = self.img >= 0
+        return self._placed
 
     def per_image(self, sel: np.ndarray) -> np.ndarray:
         """Count per image of the annotations selected by ``sel``."""
-        return np.bincount(self.img[sel & self.placed], minlength=self.n)
+        return np.bincount(self.img[sel if self.all_placed else sel & self.placed],
+                           minlength=self.n)
+
+    def images_with(self, select: Callable[[slice], np.ndarray]) -> np.ndarray:
+        """Per image: has it an annotation that ``select`` keeps? ``select(rows)`` is a bool
+        per annotation of the row slice ``rows``; evaluated :data:`CHUNK` rows at a time."""
+        hit = np.zeros(self.n + 1, bool)  # the last one: annotations on no image (-1)
+        for a in range(0, len(self.img), CHUNK):
+            rows = slice(a, a + CHUNK)
+            hit[self.img[rows][select(rows)]] = True
+        return hit[:-1]
+
+    @property
+    def category_rows(self) -> list[int]:
+        """The indexes in ``ds.categories`` of the filter's categories."""
+        if self._cat_rows is None:
+            wanted = set(self.flt.categories)
+            self._cat_rows = [i for i, c in enumerate(self.ds.categories) if c.id in wanted]
+        return self._cat_rows
+
+    def in_categories_of(self, rows: slice) -> np.ndarray:
+        """:attr:`in_categories` of the annotation rows ``rows`` (a few compares for a few
+        categories: a table lookup over 20 M rows costs ~5 compares)."""
+        cidx = self.ds.ann_category_index[rows]
+        ks = self.category_rows
+        if len(ks) > 4:
+            lut = np.zeros(len(self.ds.categories) + 1, bool)
+            lut[ks] = True
+            return lut[cidx]  # -1 (undefined) → the last: False
+        out = np.zeros(len(cidx), bool)
+        for k in ks:
+            out |= cidx == k
+        return out
 
     @property
     def in_categories(self) -> np.ndarray:
         """Per annotation: is its category one of the filter's?"""
         if self._in_set is None:
-            wanted = set(self.flt.categories)
-            lut = np.array([c.id in wanted for c in self.ds.categories] + [False], bool)
-            self._in_set = lut[self.ds.ann_category_index]  # -1 (undefined) → False
+            self._in_set = self.in_categories_of(slice(None))
         return self._in_set
 
 
@@ -255,14 +301,26 @@ def _categories_mask(cx: _Context) -> np.ndarray:
     flt, ds = cx.flt, cx.ds
     wanted = set(flt.categories)
     if flt.match == "all":
-        return _has_all(ds, ds.ann_category_index, cx.in_categories & cx.placed,
-                        [i for i, c in enumerate(ds.categories) if c.id in wanted],
+        ks = cx.category_rows
+        if len(ks) < len(wanted):  # a wanted category the dataset does not have
+            return np.zeros(cx.n, bool)
+        if len(ks) <= 4:  # a pass per category, in cache-sized chunks
+            cidx = ds.ann_category_index
+            have = np.ones(cx.n, bool)
+            for k in ks:
+                have &= cx.images_with(partial(_category_is, cidx, k))
+            return have
+        return _has_all(ds, ds.ann_category_index, cx.in_categories & cx.placed, ks,
                         len(wanted))
     if flt.match == "any":
-        return cx.per_image(cx.in_categories) > 0
+        return cx.images_with(cx.in_categories_of)
     if flt.match == "none":
-        return cx.per_image(cx.in_categories) == 0
+        return ~cx.images_with(cx.in_categories_of)
     raise FilterError(f"unknown match mode {flt.match!r}")
+
+
+def _category_is(cidx: np.ndarray, k: int, rows: slice) -> np.ndarray:
+    return np.asarray(cidx[rows] == k)
 
 
 def _size_mask(cx: _Context) -> np.ndarray:
@@ -352,25 +410,32 @@ def _box_mask(cx: _Context) -> np.ndarray:
     """Images with at least one box whose width, height and w/h lie in the ranges given
     (both ends closed). With categories (any / all of), only their boxes count."""
     flt, bbox = cx.flt, cx.ds.anns.bbox
-    sel = cx.placed.copy()
-    for lo, hi, col in ((flt.min_box_width, flt.max_box_width, bbox[:, 2]),
-                        (flt.min_box_height, flt.max_box_height, bbox[:, 3])):
-        if lo is not None:
-            sel &= col >= np.float32(lo)
-        if hi is not None:
-            sel &= col <= np.float32(hi)
-    if flt.min_box_aspect is not None or flt.max_box_aspect is not None:
-        w, h = bbox[:, 2], bbox[:, 3]
-        sel &= w > 0
-        sel &= h > 0
-        # w/h ≥ a  ⇔  w ≥ a·h (h > 0): no division, a·h in float64, no float64 copies
-        if flt.min_box_aspect is not None:
-            sel &= w >= np.multiply(h, flt.min_box_aspect, dtype=np.float64)
-        if flt.max_box_aspect is not None:
-            sel &= w <= np.multiply(h, flt.max_box_aspect, dtype=np.float64)
-    if flt.categories and flt.match != "none":
-        sel &= cx.in_categories
-    return np.bincount(cx.img[sel], minlength=cx.n) > 0
+    aspect = flt.min_box_aspect is not None or flt.max_box_aspect is not None
+    cats = bool(flt.categories) and flt.match != "none"
+
+    def select(rows: slice) -> np.ndarray:
+        box = bbox[rows]
+        w, h = box[:, 2], box[:, 3]
+        sel = np.ones(len(box), bool)
+        for lo, hi, col in ((flt.min_box_width, flt.max_box_width, w),
+                            (flt.min_box_height, flt.max_box_height, h)):
+            if lo is not None:
+                sel &= col >= np.float32(lo)
+            if hi is not None:
+                sel &= col <= np.float32(hi)
+        if aspect:
+            sel &= w > 0
+            sel &= h > 0
+            # w/h ≥ a  ⇔  w ≥ a·h (h > 0): no division, a·h in float64
+            if flt.min_box_aspect is not None:
+                sel &= w >= np.multiply(h, flt.min_box_aspect, dtype=np.float64)
+            if flt.max_box_aspect is not None:
+                sel &= w <= np.multiply(h, flt.max_box_aspect, dtype=np.float64)
+        if cats:
+            sel &= cx.in_categories_of(rows)
+        return sel
+
+    return cx.images_with(select)
 
 
 def _box_text(flt: ImageFilter, _ds: Dataset | None) -> str:

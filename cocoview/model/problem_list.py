@@ -40,7 +40,7 @@ class Locator:
 
     def __init__(self, ds: Dataset) -> None:
         ids = ds.anns.id
-        self._order = np.argsort(ids, kind="stable")
+        self._order = ds.ann_id_order  # the dataset's (kept in the index cache)
         self._sorted = ids[self._order]
 
     def rows(self, problems: list[Problem]) -> np.ndarray:

@@ -27,6 +27,13 @@ from cocoview.qt.widgets import TOP, Index
 IMAGE_ID_ROLE = Qt.ItemDataRole.UserRole
 _BLOCK = 1024  # image-table rows are looked up this many list rows at a time
 _LIST_ICON = QSize(32, 24)
+_MAX_TEXTS = 8192  # rows whose texts are kept (a few pages of the list and the grid)
+_R = Qt.ItemDataRole
+#: the roles ``data`` answers; a view asks for ~10 per cell, most of them for nothing
+_ROLES = frozenset(int(r) for r in (
+    _R.DisplayRole, _R.DecorationRole, _R.TextAlignmentRole, _R.ToolTipRole, IMAGE_ID_ROLE,
+    THUMBNAIL_ROLE, IMAGE_SIZE_ROLE, SUBTITLE_ROLE, ERRORS_ROLE))
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
 class ImageListModel(QAbstractTableModel):
@@ -52,6 +59,10 @@ class ImageListModel(QAbstractTableModel):
         self.icon_size = QSize(icon_size)
         self._ids: np.ndarray = state.image_list
         self._blocks: dict[int, np.ndarray] = {}
+        #: list row → (file name text, id, annotations, grid subtitle, image size): what a
+        #: paint asks of each row, made once per row until the list, the counts or the
+        #: review change (a paint asks ~550 times)
+        self._texts: dict[int, tuple[str, int, int, str, tuple[int, int] | None]] = {}
         self._asked: dict[int, int] = {}  # image id → list row, for rows waiting for a thumbnail
         self._icons: OrderedDict[int, QIcon] = OrderedDict()
         self._placeholder = _placeholder_icon(self.icon_size)
@@ -63,6 +74,7 @@ class ImageListModel(QAbstractTableModel):
         state.visibilityChanged.connect(self._thumbnails_stale)
         state.imagePolicyChanged.connect(self._thumbnails_stale)
         state.datasetChanged.connect(self._icons.clear)
+        state.datasetChanged.connect(self._texts.clear)
         thumbnails.thumbnailReady.connect(self._thumbnail_ready)
         state.edited.connect(self._counts_changed)
         state.edited.connect(self._tags_edited)
@@ -113,48 +125,70 @@ class ImageListModel(QAbstractTableModel):
             Qt.ItemFlag.ItemNeverHasChildren
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        ds = self.state.dataset
-        if ds is None or not index.isValid() or not 0 <= index.row() < len(self._ids):
+        if role not in _ROLES:
             return None
-        row, col = index.row(), index.column()
-        R = Qt.ItemDataRole
-        if role == R.DisplayRole:
-            r = self._ds_row(row)
+        row = index.row()
+        if self.state.dataset is None or not 0 <= row < len(self._ids) or not index.isValid():
+            return None
+        col = index.column()
+        if role == _R.DisplayRole:
             if self.COLUMNS[col] == self.TAGS_COLUMN:
                 return self._tags_text(row)
             if col >= 3:
-                return self._review_value(r, self._REVIEW_KEYS[col - 3])
-            if col == 0:
-                return (ds.image_file_names[r] or f"(image {self._ids[row]})") if r >= 0 else ""
-            if col == 1:
-                return int(self._ids[row])
-            return int(self._counts()[r]) if r >= 0 else 0
-        if role == R.DecorationRole and col == 0:
-            return self._icon(row)
+                return self._review_value(self._ds_row(row), self._REVIEW_KEYS[col - 3])
+            return self.texts(row)[col]
+        if role == _R.DecorationRole:
+            return self._icon(row) if col == 0 else None
         if role == THUMBNAIL_ROLE:
             return self._thumbnail(row)[0]
-        if role == R.TextAlignmentRole and col > 0:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == _R.TextAlignmentRole:
+            return _RIGHT if col > 0 else None
         if role == IMAGE_ID_ROLE:
             return int(self._ids[row])
         if role == IMAGE_SIZE_ROLE:
-            r = self._ds_row(row)
-            return (int(ds.image_width[r]), int(ds.image_height[r])) if r >= 0 else None
+            return self.texts(row)[4]
         if role == SUBTITLE_ROLE:
-            r = self._ds_row(row)
-            n = int(self._counts()[r]) if r >= 0 else 0
-            sub = f"#{int(self._ids[row])} · {n} ann."
-            if self._per is not None and r >= 0:
-                sub += f" · {int(self._per['fp'][r])} FP · {int(self._per['missed'][r])} missed"
-            return sub
+            return self.texts(row)[3]
         if role == ERRORS_ROLE:
-            r = self._ds_row(row)
-            if self._per is None or r < 0:
-                return None
-            return int(self._per["fp"][r]), int(self._per["missed"][r])
-        if role == R.ToolTipRole:
-            return self._tooltip(row)
-        return None
+            return self.errors(row)
+        return self._tooltip(row)  # ToolTipRole
+
+    def texts(self, row: int) -> tuple[str, int, int, str, tuple[int, int] | None]:
+        """(file name text, id, annotations, grid subtitle, (width, height)) of list row
+        ``row``, kept until the list, the edits or the review change."""
+        t = self._texts.get(row)
+        if t is not None:
+            return t
+        ds = self.state.dataset
+        r = self._ds_row(row)
+        image_id = int(self._ids[row])
+        if ds is None or r < 0:
+            t = ("", image_id, 0, f"#{image_id} · 0 ann.", None)
+        else:
+            n = int(self._counts()[r])
+            sub = f"#{image_id} · {n} ann."
+            if self._per is not None:
+                sub += f" · {int(self._per['fp'][r])} FP · {int(self._per['missed'][r])} missed"
+            t = (ds.image_file_names[r] or f"(image {image_id})", image_id, n, sub,
+                 (int(ds.image_width[r]), int(ds.image_height[r])))
+        if len(self._texts) >= _MAX_TEXTS:
+            self._texts.clear()
+        self._texts[row] = t
+        return t
+
+    def cell(self, row: int) -> tuple[QImage | None, str, str, tuple[int, int] | None,
+                                      tuple[int, int] | None]:
+        """What the grid's delegate paints of list row ``row`` in one call: (thumbnail,
+        name, subtitle, image size, review errors) — the roles it would ask for."""
+        t = self.texts(row)
+        return self._thumbnail(row)[0], t[0], t[3], t[4], self.errors(row)
+
+    def errors(self, row: int) -> tuple[int, int] | None:
+        """A review's (false positives, missed GT) of list row ``row`` (None: no review)."""
+        if self._per is None:
+            return None
+        r = self._ds_row(row)
+        return (int(self._per["fp"][r]), int(self._per["missed"][r])) if r >= 0 else None
 
     # ----- the review's counts -------------------------------------------
     def set_review(self, review: Review | None) -> None:
@@ -164,12 +198,14 @@ class ImageListModel(QAbstractTableModel):
         self.COLUMNS = self.BASE_COLUMNS + (self.REVIEW_COLUMNS if review is not None else ()) \
             + ((self.TAGS_COLUMN,) if self.TAGS_COLUMN in self.COLUMNS else ())
         self._per = review.per_image(self.state.min_score) if review is not None else None
+        self._texts.clear()
         self.endResetModel()
 
     def _recount(self) -> None:
         if self.review is None:
             return
         self._per = self.review.per_image(self.state.min_score)
+        self._texts.clear()
         if len(self._ids):
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1,
                                                                len(self.COLUMNS) - 1))
@@ -189,6 +225,7 @@ class ImageListModel(QAbstractTableModel):
 
     def _counts_changed(self, _edit: object) -> None:
         """An edit: the count column repaints (the views ask only for the visible rows)."""
+        self._texts.clear()
         if len(self._ids):
             self.dataChanged.emit(self.index(0, 2), self.index(len(self._ids) - 1, 2),
                                   [Qt.ItemDataRole.DisplayRole])
@@ -322,6 +359,7 @@ class ImageListModel(QAbstractTableModel):
         self.beginResetModel()
         self._ids = self.state.image_list
         self._blocks.clear()
+        self._texts.clear()
         self._asked.clear()
         self.endResetModel()
 

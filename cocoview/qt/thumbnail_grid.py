@@ -102,17 +102,21 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(cell, 6, 6)
         bs = self.box_size(r.width())
         box = QRect(QPoint(r.left() + (r.width() - bs.width()) // 2, r.top() + self.pad), bs)
-        self._paint_image(painter, pal, box, index)
-        self._paint_errors(painter, box, index.data(ERRORS_ROLE))
+        one_call = getattr(index.model(), "cell", None)
+        if one_call is not None:  # our model: everything in one Python call, not five roles
+            img, text, sub, size, errors = one_call(index.row())
+        else:
+            img, text, sub = index.data(THUMBNAIL_ROLE), index.data(), index.data(SUBTITLE_ROLE)
+            size, errors = index.data(IMAGE_SIZE_ROLE), index.data(ERRORS_ROLE)
+        self._paint_image(painter, pal, box, img, size)
+        self._paint_errors(painter, box, errors)
         fm = option.fontMetrics
         text_top = box.bottom() + 5
         name_rect = QRect(r.left() + 4, text_top, r.width() - 8, fm.height())
-        name = fm.elidedText(str(index.data(Qt.ItemDataRole.DisplayRole) or ""),
-                             Qt.TextElideMode.ElideLeft, name_rect.width())
+        name = fm.elidedText(str(text or ""), Qt.TextElideMode.ElideLeft, name_rect.width())
         painter.setPen(pal.color(QPalette.ColorRole.Text))
         painter.drawText(name_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter,
                          name)
-        sub = index.data(SUBTITLE_ROLE)
         if sub:
             sub_rect = name_rect.translated(0, fm.height())
             dim = QColor(pal.color(QPalette.ColorRole.Text))
@@ -146,14 +150,13 @@ class ThumbnailDelegate(QStyledItemDelegate):
         painter.setPen(QColor(0, 0, 0))
         painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
 
-    def _paint_image(self, painter: QPainter, pal: QPalette, box: QRect, index: Index) -> None:
-        img = index.data(THUMBNAIL_ROLE)
+    def _paint_image(self, painter: QPainter, pal: QPalette, box: QRect, img: Any,
+                     size: Any) -> None:
         if isinstance(img, QImage) and not img.isNull():
             dpr = img.devicePixelRatio()
             iw, ih = img.width() / dpr, img.height() / dpr
         else:
             img = None
-            size = index.data(IMAGE_SIZE_ROLE)
             iw, ih = size if size and min(size) > 0 else (4, 3)
         s = min(box.width() / iw, box.height() / ih)
         if img is not None:

@@ -3,9 +3,12 @@
 ``get(image_id)`` answers from a memory-bounded LRU or returns None and queues a
 job. Our own pending stack (newest request first, oldest dropped past
 ``max_pending``) feeds the pool a few jobs at a time, so rows that scrolled out
-of view are served last or never. Jobs make a ``QImage`` (never a ``QPixmap``)
-and report back through a queued signal; results of an older generation (before
-:meth:`clear`) are dropped.
+of view are served last or never. While requests keep coming (a view scrolling:
+each paint asks for its cells) no new job starts: the pool is fed once they pause
+for ``pause_ms``, so the workers do not compete with the scrolling GUI thread (for
+the GIL, and for the cores) for cells that are gone by then. Jobs make a
+``QImage`` (never a ``QPixmap``) and report back through a queued signal; results
+of an older generation (before :meth:`clear`) are dropped.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 import cv2
-from PySide6.QtCore import QCoreApplication, QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from cocoview.model.thumbnail import placeholder_thumbnail, render_thumbnail, thumbnail_size
@@ -28,6 +31,8 @@ if TYPE_CHECKING:
     from cocoview.model.dataset import Dataset
 
 log = logging.getLogger(__name__)
+#: requests closer together than this are a view scrolling: jobs wait for the pause
+PAUSE_MS = 60
 
 
 def _thumbnail(ds: Dataset, image_id: int, size: int, categories: set[int] | None,
@@ -56,7 +61,8 @@ class ThumbnailCache(QObject):
 
     def __init__(self, state: ViewerState, size: int = 160, max_mb: float = 96.0,
                  threads: int | None = None, max_pending: int = 256,
-                 device_pixel_ratio: float = 1.0, parent: QObject | None = None) -> None:
+                 device_pixel_ratio: float = 1.0, parent: QObject | None = None,
+                 pause_ms: int = PAUSE_MS) -> None:
         super().__init__(parent)
         self.state = state
         self.size = size  # device pixels
@@ -73,6 +79,11 @@ class ThumbnailCache(QObject):
         self.hits = 0
         self.misses = 0
         self.started = 0  # jobs handed to the pool
+        self._pause = QTimer(self)  # running: requests came within pause_ms (scrolling)
+        self._pause.setSingleShot(True)
+        self._pause.setInterval(max(pause_ms, 0))
+        self._pause.timeout.connect(self._feed)
+        self._pause_ms = pause_ms
         state.datasetChanged.connect(self.clear)
         state.visibilityChanged.connect(self._restyle)
         state.imagePolicyChanged.connect(self._restyle)
@@ -98,8 +109,18 @@ class ThumbnailCache(QObject):
             self._pending.move_to_end(image_id)  # asked again: it is wanted now
             while len(self._pending) > self.max_pending:
                 self._pending.popitem(last=False)  # scrolled out long ago
-            self._feed()
+            self._request()
         return None
+
+    def _request(self) -> None:
+        """A request: fed at once after a pause, else when the requests pause."""
+        if self._pause_ms <= 0:
+            self._feed()
+        elif self._pause.isActive():
+            self._pause.start()  # still coming: wait for the pause
+        else:
+            self._pause.start()
+            self._feed()
 
     def peek(self, image_id: int) -> QImage | None:
         """The cached thumbnail without queueing anything or touching the LRU order."""
@@ -143,6 +164,7 @@ class ThumbnailCache(QObject):
     def shutdown(self) -> None:
         """Stop taking requests and wait for the workers: no thread outlives this call."""
         self._closed = True
+        self._pause.stop()
         self._pending.clear()
         self._stale.clear()
         self._jobs.cancel()
@@ -173,7 +195,8 @@ class ThumbnailCache(QObject):
         self._running.discard(image_id)
         img.setDevicePixelRatio(self.device_pixel_ratio)
         self._store(image_id, img)
-        self._feed()
+        if not self._pause.isActive():  # scrolling: the pause feeds the pool
+            self._feed()
         self.thumbnailReady.emit(image_id)
 
     def _store(self, image_id: int, img: QImage) -> None:

@@ -340,17 +340,38 @@ def test_lru_bound_in_bytes(qtbot: QtBot, state: ViewerState) -> None:
         c.shutdown()
 
 
-def test_newest_requests_first_and_old_ones_dropped(qtbot: QtBot, state: ViewerState) -> None:
-    c = ThumbnailCache(state, size=32, threads=1, max_pending=4)
+@pytest.mark.parametrize("pause_ms", [0, 60])
+def test_newest_requests_first_and_old_ones_dropped(qtbot: QtBot, state: ViewerState,
+                                                    pause_ms: int) -> None:
+    c = ThumbnailCache(state, size=32, threads=1, max_pending=4, pause_ms=pause_ms)
     done: list[int] = []
     c.thumbnailReady.connect(done.append)
     try:
         ids = _ids(state)
         for i in ids:  # as if the user scrolled through all 19 rows at once
             c.get(i)
+        # without a pause two went to the pool at once; with one, only the first request
+        # (the rest came while "scrolling"); of the rest, the 4 newest, newest first
+        assert c.started == (2 if pause_ms == 0 else 1)
         qtbot.waitUntil(lambda: c.pending_count() == 0, timeout=20000)
-        # two went to the pool at once; of the rest, the 4 newest, newest first
-        assert done == ids[:2] + ids[-1:-5:-1]
+        assert done == ids[: 2 if pause_ms == 0 else 1] + ids[-1:-5:-1]
+    finally:
+        c.shutdown()
+
+
+def test_requests_while_scrolling_wait_for_the_pause(qtbot: QtBot, state: ViewerState) -> None:
+    c = ThumbnailCache(state, size=32, threads=1, pause_ms=200)
+    try:
+        ids = _ids(state)
+        c.get(ids[0])  # the first request after a pause starts at once
+        assert c.started == 1
+        for i in ids[1:6]:  # a scroll: each paint asks for its cells
+            c.get(i)
+            qtbot.wait(20)  # (the event loop runs between the paints)
+            assert c.started == 1  # nothing new while the requests keep coming
+        qtbot.waitUntil(lambda: c.started > 1, timeout=5000)  # the pause fed the pool
+        qtbot.waitUntil(lambda: c.pending_count() == 0, timeout=20000)
+        assert all(c.peek(i) is not None for i in ids[:6])
     finally:
         c.shutdown()
 

@@ -109,3 +109,26 @@ def test_region_shows_the_filter_range(dock: StatsDock, qtbot: Any) -> None:
     lo, hi = dock.region.getRegion()
     assert lo == pytest.approx(1.0) and hi == pytest.approx(d.edges[-1])
     assert dock.filters.filter.min_box_aspect == 2.0  # drawing did not change the filter
+
+
+@pytest.mark.parametrize("orphan", [False, True])
+def test_a_list_of_every_image_is_the_whole_dataset(tmp_path: Path, orphan: bool) -> None:
+    """The dock's shortcut (every image listed, no orphan: the cached whole-dataset
+    counts) gives what the image rows give; with an orphan annotation it is not taken."""
+    from cocoview.model.distributions import PLOTS
+    from cocoview.qt.stats_dock import _compute
+
+    path = tmp_path / "a.json"
+    generate_coco(path, n_images=200, n_annotations=1500, seed=5, n_categories=9)
+    if orphan:
+        import json
+
+        d = json.loads(path.read_text())
+        d["annotations"][0]["image_id"] = 10**9
+        path.write_text(json.dumps(d))
+    ds = cocoview.open(path, cache=False)
+    ids = ds.image_ids[::-1].copy()  # every image, in another order
+    for name in PLOTS:
+        got, want = _compute(ds, name, ids), distribution(ds, name, ds.image_rows(ids))
+        assert got.counts.tolist() == want.counts.tolist(), name
+        assert got.labels == want.labels, name

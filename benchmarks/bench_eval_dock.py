@@ -31,6 +31,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -135,6 +136,16 @@ def main(argv: list[str] | None = None) -> int:
         app.processEvents()
         return time.perf_counter() - start, beat.stop()
 
+    def timed_step(label: str, action: Callable[[], object], n: int) -> None:
+        """Run ``action`` under the heartbeat until the ``n``-th drawing; print one line."""
+        beat.start()
+        t = time.perf_counter()
+        action()
+        total, stall = until_drawn(t, n)
+        print(f"{label:24s} {total:7.3f} s   (draw {draw[-1] * 1000:6.1f} ms, "
+              f"GUI stall {stall * 1000:6.1f} ms, outside the drawing "
+              f"{beat.worker_stall() * 1000:6.1f} ms)")
+
     print(f"{args.preset}: {len(ds.image_ids):,} images, {len(ds.anns):,} annotations, "
           f"{len(ds.results or ()):,} detections; open (GT + results) {t_open:.2f} s")
     beat.start()
@@ -143,13 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         app.processEvents()
         time.sleep(0.0005)
     print(f"idle 2 s (the noise floor)          GUI stall {beat.stop() * 1000:6.1f} ms")
-    beat.start()
-    t = time.perf_counter()
-    state.set_dataset(ds)
-    total, stall = until_drawn(t, 2)  # None at the dataset change, then the review
-    print(f"evaluate → dock filled   {total:7.3f} s   (draw {draw[-1] * 1000:6.1f} ms, "
-          f"GUI stall {stall * 1000:6.1f} ms, outside the drawing "
-          f"{beat.worker_stall() * 1000:6.1f} ms)")
+    # 2 drawings: None at the dataset change, then the review
+    timed_step("evaluate → dock filled", lambda: state.set_dataset(ds), 2)
     proc = getattr(rc, "process", None)
     if proc is not None and rc.review is not None:
         print(f"  evaluated in the child process: {proc.holds(rc.review.evaluation)}")
@@ -157,28 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     # module inits hold the GIL —, making the plots); what every later evaluation costs
     state.set_dataset(None)
     app.processEvents()
-    beat.start()
-    t = time.perf_counter()
-    state.set_dataset(ds)
-    total, stall = until_drawn(t, 4)
-    print(f"again → dock filled      {total:7.3f} s   (draw {draw[-1] * 1000:6.1f} ms, "
-          f"GUI stall {stall * 1000:6.1f} ms, outside the drawing "
-          f"{beat.worker_stall() * 1000:6.1f} ms)")
-    beat.start()
-    t = time.perf_counter()
-    dock.iou_thr.setValue(0.75)
-    total, stall = until_drawn(t, 5)
-    print(f"IoU 0.75 → dock redrawn  {total:7.3f} s   (draw {draw[-1] * 1000:6.1f} ms, "
-          f"GUI stall {stall * 1000:6.1f} ms, outside the drawing "
-          f"{beat.worker_stall() * 1000:6.1f} ms)")
-    beat.start()
-    t = time.perf_counter()
-    dock.area.setCurrentText("medium")
-    dock.area.activated.emit(dock.area.currentIndex())
-    total, stall = until_drawn(t, 6)
-    print(f"area medium → redrawn    {total:7.3f} s   (draw {draw[-1] * 1000:6.1f} ms, "
-          f"GUI stall {stall * 1000:6.1f} ms, outside the drawing "
-          f"{beat.worker_stall() * 1000:6.1f} ms)")
+    timed_step("again → dock filled", lambda: state.set_dataset(ds), 4)
+    timed_step("IoU 0.75 → dock redrawn", lambda: dock.iou_thr.setValue(0.75), 5)
+
+    def _area_medium() -> None:
+        dock.area.setCurrentText("medium")
+        dock.area.activated.emit(dock.area.currentIndex())
+
+    timed_step("area medium → redrawn", _area_medium, 6)
     for s in (0.5, 0.1):
         beat.start()
         t = time.perf_counter()

@@ -310,6 +310,9 @@ DERIVED = ("image_keep", "ann_image_row", "ann_order")
 SUMMARIES = ("image_sort", "image_ann_count", "used_category_ids", "ann_category_index",
              "category_instances", "category_images", "super_instances", "super_images",
              "ann_id_order")
+#: the filter index's orders (:mod:`cocoview.model.filter_index`), kept when present
+FILTER_INDEX = tuple(f"fi_{name}_{part}" for name in ("category", "width", "height", "aspect")
+                     for part in ("order", "starts"))
 
 
 def load_derived(fi: FileIndex, root: Path | None = None) -> dict[str, np.ndarray]:
@@ -319,7 +322,7 @@ def load_derived(fi: FileIndex, root: Path | None = None) -> dict[str, np.ndarra
     if not isinstance(fi.data, FileBytes) or not (entry / "meta.json").is_file():
         return {}  # only next to an index that was just loaded from this entry
     out: dict[str, np.ndarray] = {}
-    for name in (*DERIVED, *SUMMARIES):
+    for name in (*DERIVED, *SUMMARIES, *FILTER_INDEX):
         path = entry / f"ds_{name}.npy"
         try:
             arr = np.load(path, mmap_mode="r", allow_pickle=False)

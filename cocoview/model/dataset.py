@@ -21,6 +21,7 @@ from cocoview.model.categories import Category, build_categories
 from cocoview.model.columns import SEG_KIND_NAMES, SEG_PANOPTIC, SEG_POLYGON, AnnColumns
 from cocoview.model.errors import CocoFormatError, Problem, Severity
 from cocoview.model.file_index import FileIndex
+from cocoview.model.filter_index import FilterIndex
 from cocoview.model.incidence import Incidence
 from cocoview.model.loader import Cancelled, Progress, load_file
 from cocoview.model.masks import Geometry, clean_segmentation, geometry_mask, polygon_geometry
@@ -178,6 +179,7 @@ class Dataset:
         self._ann_cat_index: np.ndarray | None = None
         self._cat_counts: tuple[np.ndarray, np.ndarray] | None = None
         self._incidence: Incidence | None = None
+        self._filter_index: FilterIndex | None = None
         self._super_counts: dict[str, tuple[int, int]] | None = None
 
     # ----- the summaries kept in the index cache ------------------------
@@ -187,6 +189,23 @@ class Dataset:
         if arr is None or (length >= 0 and len(arr) != length):
             return None
         return np.asarray(arr)
+
+    def cached_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """The derived arrays of the index cache whose names start with ``prefix``."""
+        return {k: np.asarray(v) for k, v in self._derived.items() if k.startswith(prefix)}
+
+    def keep_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Keep derived arrays beside the index (a one-file dataset only; best effort)."""
+        if len(self.files) == 1 and type(self) is Dataset:
+            index_cache.store_derived(self.files[0], arrays)
+
+    @property
+    def filter_index(self) -> FilterIndex:
+        """Annotation rows by category and box size, for filters at 20 M annotations
+        (:mod:`cocoview.model.filter_index`; its orders are built on request)."""
+        if self._filter_index is None:
+            self._filter_index = FilterIndex(self)
+        return self._filter_index
 
     def _super_names(self) -> list[str]:
         return sorted({c.supercategory for c in self.categories})

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from cocoview.model import filter_index
 from cocoview.model.paths import is_file
 from cocoview.model.stats import MEDIUM, SMALL
 from cocoview.model.tags import UNTAGGED, tag_counts, tag_mask
@@ -207,14 +208,78 @@ class _Context:
         return np.bincount(self.img[sel if self.all_placed else sel & self.placed],
                            minlength=self.n)
 
-    def images_with(self, select: Callable[[slice], np.ndarray]) -> np.ndarray:
+    def images_with(self, select: Callable[[Any], np.ndarray],
+                    candidates: np.ndarray | None = None,
+                    sure: np.ndarray | None = None) -> np.ndarray:
         """Per image: has it an annotation that ``select`` keeps? ``select(rows)`` is a bool
-        per annotation of the row slice ``rows``; evaluated :data:`CHUNK` rows at a time."""
+        per annotation of ``rows`` (a slice, or an array of rows); evaluated :data:`CHUNK`
+        rows at a time, over every row or only over ``candidates`` (the rows that can
+        pass, from the filter index: the answer is the same), ``sure`` rows passing."""
         hit = np.zeros(self.n + 1, bool)  # the last one: annotations on no image (-1)
+        if candidates is not None:
+            if sure is not None:  # rows that pass without a test
+                hit[self.img[sure]] = True
+            for a in range(0, len(candidates), CHUNK):
+                rows = candidates[a : a + CHUNK]
+                hit[self.img[rows[select(rows)]]] = True
+            return hit[:-1]
         for a in range(0, len(self.img), CHUNK):
-            rows = slice(a, a + CHUNK)
-            hit[self.img[rows][select(rows)]] = True
+            part = slice(a, a + CHUNK)
+            hit[self.img[part][select(part)]] = True
         return hit[:-1]
+
+    def category_candidates(self, rows: list[int] | None = None) -> np.ndarray | None:
+        """The annotation rows of the filter's categories (or of ``rows``, indexes in
+        ``ds.categories``) from the filter index; None: scan."""
+        index = filter_index.index_of(self.ds)
+        order = index.get("category") if index is not None else None
+        if order is None:
+            return None
+        ks = self.category_rows if rows is None else rows
+        parts = [order.rows(k + 1, k + 1) for k in ks]  # key 0: an unknown category
+        return np.concatenate(parts) if parts else np.zeros(0, np.int32)
+
+    def box_candidates(self, ranges: dict[str, tuple[float | None, float | None]]
+                       ) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(candidates, sure)``: the rows whose box can lie in ``ranges`` (field → (lo,
+        hi)) and of the filter's categories when they count — the narrowest set the index
+        gives —, and among them those that surely pass (when one range is the only
+        per-box criterion; else none). None (scan) when no order is built or the
+        narrowest set is most of the rows."""
+        index = filter_index.index_of(self.ds)
+        if index is None:
+            return None
+        none = np.zeros(0, np.int32)
+        best: tuple[int, Callable[[], tuple[np.ndarray, np.ndarray]]] | None = None
+        cats = bool(self.flt.categories) and self.flt.match != "none"
+        for name, (lo, hi) in ranges.items():
+            order = index.get(name)
+            if order is None:
+                continue
+            if name != "aspect":  # the test compares in float32: so do the bounds
+                lo = None if lo is None else float(np.float32(lo))
+                hi = None if hi is None else float(np.float32(hi))
+            first, last, s_first, s_last = order.key_range(lo, hi)
+            size = order.count(first, last)
+            if best is None or size < best[0]:
+                if len(ranges) == 1 and not cats and s_first <= s_last:
+                    def split(o: filter_index.KeyOrder = order, f: int = first,
+                              la: int = last, sf: int = s_first, sl: int = s_last
+                              ) -> tuple[np.ndarray, np.ndarray]:
+                        edge = np.concatenate([o.rows(f, sf - 1), o.rows(sl + 1, la)])
+                        return edge, o.rows(sf, sl)
+                    best = (size, split)
+                else:
+                    best = (size, partial(lambda o, f, la: (o.rows(f, la), none),
+                                          order, first, last))
+        corder = index.get("category") if cats else None
+        if corder is not None:
+            size = sum(corder.count(k + 1, k + 1) for k in self.category_rows)
+            if best is None or size < best[0]:
+                best = (size, lambda: (self.category_candidates(), none))  # type: ignore
+        if best is None or best[0] > filter_index.MAX_SHARE * len(self.img):
+            return None
+        return best[1]()
 
     @property
     def category_rows(self) -> list[int]:
@@ -304,6 +369,11 @@ def _categories_mask(cx: _Context) -> np.ndarray:
         ks = cx.category_rows
         if len(ks) < len(wanted):  # a wanted category the dataset does not have
             return np.zeros(cx.n, bool)
+        if cx.category_candidates([]) is not None:  # the index: each category's rows
+            have = np.ones(cx.n, bool)
+            for k in ks:
+                have &= cx.images_with(_every, cx.category_candidates([k]))
+            return have
         if len(ks) <= 4:  # a pass per category, in cache-sized chunks
             cidx = ds.ann_category_index
             have = np.ones(cx.n, bool)
@@ -312,11 +382,16 @@ def _categories_mask(cx: _Context) -> np.ndarray:
             return have
         return _has_all(ds, ds.ann_category_index, cx.in_categories & cx.placed, ks,
                         len(wanted))
-    if flt.match == "any":
-        return cx.images_with(cx.in_categories_of)
-    if flt.match == "none":
-        return ~cx.images_with(cx.in_categories_of)
+    if flt.match in ("any", "none"):
+        rows = cx.category_candidates()
+        hit = cx.images_with(cx.in_categories_of) if rows is None else \
+            cx.images_with(_every, rows)
+        return hit if flt.match == "any" else ~hit
     raise FilterError(f"unknown match mode {flt.match!r}")
+
+
+def _every(rows: np.ndarray) -> np.ndarray:
+    return np.ones(len(rows), bool)
 
 
 def _category_is(cidx: np.ndarray, k: int, rows: slice) -> np.ndarray:
@@ -435,7 +510,14 @@ def _box_mask(cx: _Context) -> np.ndarray:
             sel &= cx.in_categories_of(rows)
         return sel
 
-    return cx.images_with(select)
+    ranges = {field: (lo, hi) for field, lo, hi in (
+        ("width", flt.min_box_width, flt.max_box_width),
+        ("height", flt.min_box_height, flt.max_box_height),
+        ("aspect", flt.min_box_aspect, flt.max_box_aspect)) if lo is not None or hi is not None}
+    found = cx.box_candidates(ranges)
+    if found is None:
+        return cx.images_with(select)
+    return cx.images_with(select, *found)
 
 
 def _box_text(flt: ImageFilter, _ds: Dataset | None) -> str:

@@ -10,18 +10,22 @@ The filter lives for the session and is forgotten when another dataset opens.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from cocoview.model import filter_index
 from cocoview.model.dataset import Dataset
 from cocoview.model.edited import edited_filter
 from cocoview.model.filters import FilterExtras, ImageFilter, Match, Slow
 from cocoview.model.filters import filter_images as _filter_images
 from cocoview.qt.jobs import Jobs
 from cocoview.qt.state import ViewerState
+
+log = logging.getLogger(__name__)
 
 #: what the worker is doing, shown beside its progress
 SLOW_TEXT: dict[Slow, str] = {"missing": "Checking image files…",
@@ -46,9 +50,24 @@ def _compute_extra(ds: Dataset, report: Callable[[float], None], extras: FilterE
         extras.problem_images(ds)
 
 
+def _build_order(ds: Dataset, name: str) -> None:
+    index = filter_index.index_of(ds)
+    if index is not None:
+        index.build(name)
+
+
 def needed_slow(flt: ImageFilter) -> list[Slow]:
     """The slow criteria ``flt`` uses (the criteria registry knows)."""
     return flt.slow()
+
+
+def _built(_none: None) -> None:
+    pass
+
+
+def _not_built(exc: Exception) -> None:
+    # only an accelerator: the filters scan instead (a full disk, a file gone meanwhile)
+    log.warning("the filter index was not built: %s: %s", type(exc).__name__, exc)
 
 
 class FilterModel(QObject):
@@ -82,6 +101,8 @@ class FilterModel(QObject):
         self.following = True
         self.matched = len(state.image_list)
         self._jobs = Jobs(self)  # one thread: the frame workers need the other core
+        # its own thread: a filter never waits behind an index build (once per file)
+        self._index_jobs = Jobs(self)
         self.computing = False  # an asynchronous apply is under way
         self._pending_filter = ImageFilter()  # the filter it computes
         self._timer = QTimer(self)
@@ -292,7 +313,8 @@ class FilterModel(QObject):
         self._timer.stop()
         self.cancel()
         self._jobs.cancel()
-        return self._jobs.wait(msecs)
+        self._index_jobs.cancel()
+        return self._jobs.wait(msecs) and self._index_jobs.wait(msecs)
 
     # ----- following the state --------------------------------------------
     def _dataset_changed(self) -> None:
@@ -300,6 +322,7 @@ class FilterModel(QObject):
         self.cancel()
         self._timer.stop()
         self._jobs.cancel()  # an apply under way belongs to the old dataset
+        self._index_jobs.cancel()
         self.computing = False
         self._extras = FilterExtras(min_score=self._state.min_score)
         self._ready = set()
@@ -310,6 +333,18 @@ class FilterModel(QObject):
         self._set_following(True)
         ds = self._state.dataset
         self.applied.emit(self.matched, len(ds.image_ids) if ds is not None else 0)
+        self._build_index(ds)
+
+    def _build_index(self, ds: Dataset | None) -> None:
+        """At 20 M annotations, order the rows by category and box size behind the other
+        work (~1 s each, once per file: kept in the index cache), so that later filters
+        read only the rows they can keep (:mod:`cocoview.model.filter_index`)."""
+        index = filter_index.index_of(ds) if ds is not None else None
+        if ds is None or index is None:
+            return
+        for name in index.missing():
+            self._index_jobs.submit(ds, partial(_build_order, name=name), _built, _not_built,
+                              channel=f"index:{name}", priority=-1)
 
     def _list_changed(self) -> None:
         if self._applying:

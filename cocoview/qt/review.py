@@ -135,6 +135,8 @@ class ReviewController(QObject):
         self.process = EvalProcess()
         self.destroyed.connect(self.process.close)
         state.datasetChanged.connect(self._dataset_changed)
+        # the "Evaluated …" line gives the counts at the operating point: it follows
+        state.minScoreChanged.connect(lambda _s: self._say_evaluated())
 
     def running(self) -> bool:
         return self.jobs.running("evaluate") or self.jobs.running("compare")
@@ -289,13 +291,25 @@ class ReviewController(QObject):
     def _set(self, review: Review | None) -> None:
         self.review = review
         self.reviewChanged.emit(review)
-        if review is not None:
-            c = review.counts(self.state.min_score)
-            ev = review.evaluation
-            which = f"model {self.shown.upper()}: " if self.comparison is not None else ""
-            self.message.emit(f"Evaluated {which}{ev.iou_type} at IoU {ev.iou_thr:.2f}, min "
-                              f"score {self.state.min_score:.2f}: {c['tp']:,} TP, "
-                              f"{c['fp']:,} FP, {c['gt_missed']:,} missed GT")
+        self._say_evaluated()
+
+    def evaluated_text(self) -> str:
+        """The status line of the review on the canvas: its setting and the TP / FP /
+        missed GT counts at the current min score ("" : no review)."""
+        review = self.review
+        if review is None:
+            return ""
+        c = review.counts(self.state.min_score)
+        ev = review.evaluation
+        which = f"model {self.shown.upper()}: " if self.comparison is not None else ""
+        return (f"Evaluated {which}{ev.iou_type} at IoU {ev.iou_thr:.2f}, min score "
+                f"{self.state.min_score:.2f}: {c['tp']:,} TP, {c['fp']:,} FP, "
+                f"{c['gt_missed']:,} missed GT")
+
+    def _say_evaluated(self) -> None:
+        text = self.evaluated_text()
+        if text:
+            self.message.emit(text)
 
     def _failed(self, exc: Exception, what: str = "Evaluation failed") -> None:
         self.busyChanged.emit(False)

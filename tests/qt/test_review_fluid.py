@@ -45,3 +45,43 @@ def test_the_status_line_follows_the_min_score(qtbot: QtBot, tmp_path: Path) -> 
         lines.append(msg.split(": ", 1)[1])
     assert len(set(lines)) == 4  # the counts did move
     w.review.shutdown()
+
+
+def test_a_recent_entry_brings_back_both_results_files(qtbot: QtBot,
+                                                       tmp_path: Path) -> None:
+    """GT + model A + model B, opened and added by hand, come back from File ▸ Open
+    Recent as they were; the same dataset does not get a second entry for B."""
+    from cocoview.qt.main_window import MainWindow
+    from tests.test_compare import two_models
+
+    g, a, b = two_models(tmp_path)
+    other = tmp_path / "other.json"
+    other.write_text(g.read_text())
+    w = MainWindow()
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.review.reviewChanged, timeout=30000,
+                          check_params_cb=lambda r: r is not None):
+        w.open_files([g], results=a)
+    assert w.recent_request(w.recent()[0]) == ([g.resolve()], a.resolve(), None)
+    with qtbot.waitSignal(w.review.comparisonChanged, timeout=30000,
+                          check_params_cb=lambda c: c is not None):
+        w.review.add_comparison(b)
+    entries = [w.recent_request(e) for e in w.recent()]
+    assert entries == [([g.resolve()], a.resolve(), b.resolve())]  # B joined A's entry
+    with qtbot.waitSignal(w.loader.loaded, timeout=20000):
+        w.open_files([other])  # something else in between
+    qtbot.waitUntil(lambda: w.review.comparison is None and not w.review.models)
+    w._fill_recent()
+    acts = [act for act in w.recent_menu.actions() if act.text().startswith("&")]
+    assert [act.text() for act in acts] == [
+        "&1 other.json", f"&2 {g.name}  · results {a.name} vs {b.name}"]
+    with qtbot.waitSignal(w.review.comparisonChanged, timeout=30000,
+                          check_params_cb=lambda c: c is not None):
+        acts[1].trigger()
+    qtbot.waitUntil(lambda: w.review.review is not None
+                    and w.review.review.comparison is not None, timeout=30000)
+    assert {k: Path(r.file.path).resolve() for k, r in w.review.models.items()} == \
+        {"a": a.resolve(), "b": b.resolve()}
+    assert [w.recent_request(e) for e in w.recent()] == [
+        ([g.resolve()], a.resolve(), b.resolve()), ([other.resolve()], None, None)]
+    w.review.shutdown()

@@ -135,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         from cocoview.qt.main_window import MainWindow
 
         win = MainWindow()
+        # a journal of unsaved edits of the same file (another session's) would ask in a
+        # modal dialog; the benchmark leaves it alone
+        win.editing.offer_restore = lambda *_a, **_k: None  # type: ignore[method-assign]
         win.resize(1600, 1000)
         win.show()
         state, rc = win.state, win.review

@@ -17,7 +17,7 @@ import copy
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -95,7 +95,19 @@ class Review:
         self.gt_category = np.asarray(gt.category_id, np.int64)
         self._slots = m["d_slot"], m["g_slot"]  # category positions in the evaluation's order
         self._ds = ds
+        self._maps: dict[str, Any] = m  # shared by every setting's Review of this evaluation
         self._curves: dict[int, ScoreCurve] = {}
+        #: the last answer of each per-min-score question: kind → (min score, answer);
+        #: the views ask the same at one operating point (and the worker asks first)
+        self._memo: dict[str, tuple[float, object]] = {}
+
+    def _memoised(self, kind: str, min_score: float, make: Callable[[], object]) -> object:
+        got = self._memo.get(kind)
+        if got is not None and got[0] == min_score:
+            return got[1]
+        value = make()
+        self._memo[kind] = (min_score, value)
+        return value
 
     # ----- one item -------------------------------------------------------
     def detection(self, result_row: int) -> str:
@@ -149,21 +161,45 @@ class Review:
     # ----- counts -----------------------------------------------------------
     def counts(self, min_score: float = 0.0, image_row: int | None = None) -> dict[str, int]:
         """TP / FP / ignored detections and matched / missed GT at ``min_score`` (of the
-        image of dataset row ``image_row`` only, if given)."""
-        on = self.score >= min_score
-        matched = self.gt_status == MATCHED
-        det = np.maximum(self.gt_det, 0)
-        still = matched & (self.score[det] >= min_score) if len(det) else matched
-        d_in = np.ones(len(on), bool) if image_row is None else self.det_image == image_row
-        g_in = np.ones(len(matched), bool) if image_row is None else self.gt_image == image_row
-        on &= d_in
-        return {"tp": int((on & (self.status == TP)).sum()),
-                "fp": int((on & (self.status == FP)).sum()),
-                "ignored": int((on & (self.status == IGNORED)).sum()),
-                "gt_matched": int((still & g_in).sum()),
-                "gt_missed": int(((self.gt_status == MISSED) & g_in).sum()
-                                 + (matched & ~still & g_in).sum()),
-                "gt_ignored": int(((self.gt_status == GT_IGNORED) & g_in).sum())}
+        image of dataset row ``image_row`` only, if given: that image's rows alone)."""
+        if image_row is None:
+            got = self._memoised("counts", min_score, lambda: self._counts(min_score))
+            return dict(got)  # type: ignore[call-overload]
+        d, g = self.rows_of_image(image_row)
+        return self._counts(min_score, d, g)
+
+    def _counts(self, min_score: float, d: np.ndarray | None = None,
+                g: np.ndarray | None = None) -> dict[str, int]:
+        """The counts over detection rows ``d`` and ground-truth rows ``g`` (None: all)."""
+        score = self.score if d is None else self.score[d]
+        status = self.status if d is None else self.status[d]
+        gs = self.gt_status if g is None else self.gt_status[g]
+        gd = self.gt_det if g is None else self.gt_det[g]
+        on = score >= min_score
+        matched = gs == MATCHED
+        still = matched & (self.score[np.maximum(gd, 0)] >= min_score) if len(gd) else matched
+        return {"tp": int((on & (status == TP)).sum()),
+                "fp": int((on & (status == FP)).sum()),
+                "ignored": int((on & (status == IGNORED)).sum()),
+                "gt_matched": int(still.sum()),
+                "gt_missed": int((gs == MISSED).sum() + (matched & ~still).sum()),
+                "gt_ignored": int((gs == GT_IGNORED).sum())}
+
+    def rows_of_image(self, image_row: int) -> tuple[np.ndarray, np.ndarray]:
+        """The evaluation's detection and ground-truth rows on the image of dataset row
+        ``image_row``: from a grouping by image made once per evaluation (by
+        :meth:`prepare`, in the worker), so one image costs two binary searches."""
+        got = self._maps.get("by_image")
+        if got is None:
+            d_o = np.argsort(self.det_image, kind="stable")
+            g_o = np.argsort(self.gt_image, kind="stable")
+            got = self._maps["by_image"] = (d_o, self.det_image[d_o], g_o, self.gt_image[g_o])
+        d_order, d_sorted, g_order, g_sorted = got
+        d = d_order[np.searchsorted(d_sorted, image_row):
+                    np.searchsorted(d_sorted, image_row, side="right")]
+        g = g_order[np.searchsorted(g_sorted, image_row):
+                    np.searchsorted(g_sorted, image_row, side="right")]
+        return d, g
 
     # ----- per image (filters, sorting, thumbnails) -------------------------
     def false_positives(self, min_score: float = 0.0,
@@ -196,6 +232,10 @@ class Review:
         """Per image row of the dataset: ``tp``, ``fp``, ``missed`` counts at ``min_score``
         and the ``errors`` score (the sum of its false positives' scores plus one per
         missed ground truth: a confident mistake weighs more than a doubtful one)."""
+        got = self._memoised("per_image", min_score, lambda: self._per_image_all(min_score))
+        return dict(got)  # type: ignore[call-overload]
+
+    def _per_image_all(self, min_score: float) -> dict[str, np.ndarray]:
         fp = self.false_positives(min_score)
         on = self.score >= min_score
         missed = self.missed(min_score)
@@ -221,6 +261,10 @@ class Review:
     def category_table(self, min_score: float = 0.0) -> dict[str, np.ndarray]:
         """Per category (the evaluation's order): AP, AP50, AP75, AR@maxDets (-1: no GT),
         GT and detection counts, and the false positives and missed GT at ``min_score``."""
+        got = self._memoised("table", min_score, lambda: self._category_table(min_score))
+        return dict(got)  # type: ignore[call-overload]
+
+    def _category_table(self, min_score: float) -> dict[str, np.ndarray]:
         ev = self.evaluation
         pc = ev.per_category
         cats = ev.gt.category_ids
@@ -286,12 +330,19 @@ class Review:
             got = self._curves[key] = self.evaluation.score_curve(category_id)
         return got
 
-    def prepare(self) -> Review:
+    def prepare(self, min_score: float | None = None) -> Review:
         """Compute what the dock draws (TIDE, the confusion matrix, the pooled curve) —
-        in the worker, so that the GUI thread only reads."""
+        in the worker, so that the GUI thread only reads; with ``min_score`` (the
+        operating point when the job started) also what the views ask at it: the counts,
+        the per-image and per-category tables, the grouping by image."""
         ev = self.evaluation
         _ = ev.tide, ev.confusion, ev.per_category
         self.curve(None)
+        if min_score is not None:
+            self.counts(min_score)
+            self.per_image(min_score)
+            self.category_table(min_score)
+            self.rows_of_image(0)
         return self
 
     # ----- one detection's candidates -----------------------------------------

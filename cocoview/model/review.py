@@ -24,7 +24,15 @@ import numpy as np
 from cocoview.model.columns import SEG_POLYGON, SEG_RLE, SEG_RLE_RAW
 from cocoview.model.evaluation.analysis import ScoreCurve
 from cocoview.model.evaluation.engine import AREA_RANGES
-from cocoview.model.evaluation.verdicts import FP, GT_IGNORED, IGNORED, MATCHED, MISSED, TP
+from cocoview.model.evaluation.verdicts import (
+    FP,
+    GT_IGNORED,
+    IGNORED,
+    MATCHED,
+    MISSED,
+    REASON_NAMES,
+    TP,
+)
 
 if TYPE_CHECKING:
     from cocoview.model.compare import Comparison
@@ -82,7 +90,7 @@ class Review:
         self.score = dt.score
         self.match = v.gt_row  # detection row → ground-truth row
         self.iou = v.iou
-        self.reason = v.reason
+        self.reason_code = v.reason_code  # codes of verdicts.REASON_NAMES
         self.gt_status = v.gt_status
         self.gt_det = v.gt_det_row  # ground-truth row → detection row
         self.gt_ann_row = np.asarray(gt.row, np.int64)
@@ -108,6 +116,11 @@ class Review:
         value = make()
         self._memo[kind] = (min_score, value)
         return value
+
+    @property
+    def reason(self) -> np.ndarray:
+        """Why each detection row is ignored ('' | crowd | area | maxdets | no-keypoints)."""
+        return self.evaluation.verdicts.reason
 
     # ----- one item -------------------------------------------------------
     def detection(self, result_row: int) -> str:
@@ -524,7 +537,7 @@ def _why_not(rv: Review, result_row: int, c: Candidate) -> str:
 
 def _reason(rv: Review, result_row: int) -> str:
     d = int(rv.det_row[result_row]) if 0 <= result_row < len(rv.det_row) else -1
-    why = str(rv.reason[d]) if d >= 0 else ""
+    why = REASON_NAMES[int(rv.reason_code[d])] if d >= 0 else ""
     return f" ({why})" if why else ""
 
 

@@ -181,10 +181,11 @@ def main(argv: list[str] | None = None) -> int:
         settle()
         return took, beat.stop()
 
-    def verdict(label: str, stall: float, took: float | None = None) -> str:
-        """" ok" / " FAIL …" of one step against the budgets (and remembered)."""
+    def verdict(label: str, stall: float | None, took: float | None = None) -> str:
+        """" ok" / " FAIL …" of one step against the budgets (and remembered); ``stall``
+        None: not judged by it."""
         bad = []
-        if stall > BUDGET:
+        if stall is not None and stall > BUDGET:
             bad.append(f"stall > {BUDGET * 1000:.0f} ms")
         if took is not None and took > goal:
             bad.append(f"> {goal:g} s")
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         return "  ok" if not bad else "  FAIL (" + ", ".join(bad) + ")"
 
     def timed_step(label: str, action: Callable[[], object], n: int,
-                   setting: bool = False) -> None:
+                   setting: bool = False, judged: bool = True) -> None:
         """Run ``action`` under the heartbeat until the ``n``-th drawing; print one line."""
         beat.start()
         t = time.perf_counter()
@@ -203,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
               f"GUI stall {stall * 1000:6.1f} ms, {beat.over_budget()} over "
               f"{BUDGET * 1000:.0f} ms, outside the drawing "
               f"{beat.worker_stall() * 1000:6.1f} ms)"
-              + verdict(label, stall, total if setting else None))
+              + (verdict(label, stall, total if setting else None) if judged else
+                 "  (not judged)"))
 
     print(f"{args.preset}: {len(ds.image_ids):,} images, {len(ds.anns):,} annotations, "
           f"{len(ds.results or ()):,} detections; open (GT + results) {t_open:.2f} s"
@@ -214,9 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"idle 2 s (the noise floor)          GUI stall {idle * 1000:6.1f} ms, "
           f"{beat.over_budget()} over {BUDGET * 1000:.0f} ms")
     # 2 drawings: None at the dataset change, then the review
-    first = len(fails)
-    timed_step("evaluate → dock filled", lambda: state.set_dataset(ds), 2)
-    del fails[first:]  # once per session (pyqtgraph's import, the plots): shown, not judged
+    # once per session (pyqtgraph's import, the plots): shown, not judged
+    timed_step("evaluate → dock filled", lambda: state.set_dataset(ds), 2, judged=False)
     proc = getattr(rc, "process", None)
     if proc is not None and rc.review is not None:
         print(f"  evaluated in the child process: {proc.holds(rc.review.evaluation)}")
@@ -224,8 +225,22 @@ def main(argv: list[str] | None = None) -> int:
     # module inits hold the GIL —, making the plots); what every later evaluation costs
     state.set_dataset(None)
     settle()
-    timed_step("again → dock filled", lambda: state.set_dataset(ds), 4)
-    timed_step("IoU 0.75 → dock redrawn", lambda: dock.iou_thr.setValue(0.75), 5, True)
+    # in the window a new dataset also starts its validation, counts, thumbnails, frames
+    # (their stalls are not the evaluation's): judged in the dock-only run
+    timed_step("again → dock filled", lambda: state.set_dataset(ds), 4, judged=win is None)
+    if win is not None:  # the dataset's other jobs (validation, counts) done first
+        from cocoview.qt.jobs import Jobs
+
+        while not all(j.idle() for j in win.findChildren(Jobs)):
+            settle(0.1)
+    settle(0.5)
+
+    def _fresh() -> None:  # the evaluation alone: no dataset change around it
+        rc._bases.clear()
+        rc.evaluate()
+
+    timed_step("re-evaluate → filled", _fresh, 5)
+    timed_step("IoU 0.75 → dock redrawn", lambda: dock.iou_thr.setValue(0.75), 6, True)
 
     def _area(name: str) -> Callable[[], None]:
         def run() -> None:
@@ -233,9 +248,9 @@ def main(argv: list[str] | None = None) -> int:
             dock.area.activated.emit(dock.area.currentIndex())
         return run
 
-    timed_step("area medium → redrawn", _area("medium"), 6, True)
-    timed_step("IoU 0.5 → redrawn", lambda: dock.iou_thr.setValue(0.5), 7, True)
-    timed_step("area all → redrawn", _area("all"), 8, True)
+    timed_step("area medium → redrawn", _area("medium"), 7, True)
+    timed_step("IoU 0.5 → redrawn", lambda: dock.iou_thr.setValue(0.5), 8, True)
+    timed_step("area all → redrawn", _area("all"), 9, True)
     for s in (0.5, 0.1):
         beat.start()
         t = time.perf_counter()
@@ -245,8 +260,9 @@ def main(argv: list[str] | None = None) -> int:
         settle()
         stall = beat.stop()
         label = f"min score {s:.2f}"
+        # a user's own action, done on the GUI thread: judged by the issue's time goal
         print(f"{label:24s} {took * 1000:7.1f} ms (GUI thread; stall {stall * 1000:6.1f} ms)"
-              + verdict(label, stall, took))
+              + verdict(label, None, took))
     if args.compare:
         _compare(app, state, rc, dock, res, draw, beat, until_drawn)
     rc.shutdown()

@@ -447,22 +447,29 @@ class EvalDock(QWidget):
         rows = self.table.selectionModel().selectedRows()
         return [int(r.data(CATEGORY_ROLE)) for r in rows][:MAX_CURVES]
 
-    def _curves(self) -> list[tuple[str, Any]]:
-        rv = self.review
-        if rv is None:
+    def _curve_keys(self) -> list[tuple[str, int | None]]:
+        """(name, category id; None: all pooled) of the curves to draw."""
+        if self.review is None:
             return []
         cats = self.selected_categories()
         if not cats:
-            return [("all categories", rv.curve(None))]
+            return [("all categories", None)]
         names = dict(zip(self.table_model.cols["category_id"].tolist(),
                          self.table_model.cols["name"].tolist(), strict=True))
-        return [(str(names.get(c, c)), rv.curve(c)) for c in cats]
+        return [(str(names.get(c, c)), c) for c in cats]
+
+    def _curves(self) -> list[tuple[str, Any]]:
+        rv = self.review
+        return [] if rv is None else [(n, rv.curve(c)) for n, c in self._curve_keys()]
 
     def _draw_curves(self) -> None:
         if "curves" in self._todo:
             self._todo.remove("curves")
-        curves = self._curves()
-        self.pr.set_curves([(n, c.recall, c.precision) for n, c in curves], CURVE_COLORS)
+        rv = self.review
+        if rv is None:
+            return
+        self.pr.set_curves([(n, *rv.curve_points(c)) for n, c in self._curve_keys()],
+                           CURVE_COLORS)
         self._draw_markers()
 
     def _draw_markers(self) -> None:

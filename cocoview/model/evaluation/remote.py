@@ -39,6 +39,8 @@ import numpy as np
 FROZEN_FLAG = "--eval-worker"
 _HEAD = struct.Struct("<QQ")
 _LEN = struct.Struct("<Q")
+#: how much lower the child's scheduling priority is than the app's
+NICE = 10
 
 
 class Unavailable(Exception):
@@ -234,6 +236,10 @@ def _handle(req: tuple[Any, ...], bases: dict[str, Any]) -> Any:
 def main() -> int:
     """The child: answer requests on stdin until it closes."""
     inp = sys.stdin.buffer
+    # background work: on a busy machine the app's threads come first (a thread of the
+    # GUI process preempted while it holds the GIL stalls the GUI thread too)
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(NICE)
     # the replies get their own descriptor; whatever else writes to fd 1 (a library's
     # own printing) goes to stderr and cannot break a reply
     out = os.fdopen(os.dup(1), "wb")

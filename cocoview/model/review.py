@@ -191,13 +191,15 @@ class Review:
         gd = self.gt_det if g is None else self.gt_det[g]
         on = score >= min_score
         matched = gs == MATCHED
-        still = matched & (self.score[np.maximum(gd, 0)] >= min_score) if len(gd) else matched
-        return {"tp": int((on & (status == TP)).sum()),
-                "fp": int((on & (status == FP)).sum()),
-                "ignored": int((on & (status == IGNORED)).sum()),
-                "gt_matched": int(still.sum()),
-                "gt_missed": int((gs == MISSED).sum() + (matched & ~still).sum()),
-                "gt_ignored": int((gs == GT_IGNORED).sum())}
+        ms = self._match_score() if g is None else \
+            self.score[np.maximum(gd, 0)] if len(gd) and len(self.score) else np.zeros(len(gd))
+        still = matched & (ms >= min_score)
+        nz = np.count_nonzero
+        return {"tp": int(nz(on & (status == TP))), "fp": int(nz(on & (status == FP))),
+                "ignored": int(nz(on & (status == IGNORED))),
+                "gt_matched": int(nz(still)),
+                "gt_missed": int(nz(gs == MISSED) + nz(matched & ~still)),
+                "gt_ignored": int(nz(gs == GT_IGNORED))}
 
     def rows_of_image(self, image_row: int) -> tuple[np.ndarray, np.ndarray]:
         """The evaluation's detection and ground-truth rows on the image of dataset row
@@ -218,22 +220,38 @@ class Review:
     # ----- per image (filters, sorting, thumbnails) -------------------------
     def false_positives(self, min_score: float = 0.0,
                         category_id: int | None = None) -> np.ndarray:
-        """Bool per evaluated detection: a false positive at ``min_score`` (of the category)."""
-        sel = (self.status == FP) & (self.score >= min_score)
-        if category_id is not None:
-            sel &= self.det_category == category_id
-        return sel
+        """Bool per evaluated detection: a false positive at ``min_score`` (of the category).
+        Of all categories: the memoised array, read-only (several views ask at once)."""
+        def make() -> np.ndarray:
+            sel = (self.status == FP) & (self.score >= min_score)
+            sel.flags.writeable = False
+            return sel
+
+        base = self._memoised("fp_mask", min_score, make)
+        assert isinstance(base, np.ndarray)
+        return base if category_id is None else base & (self.det_category == category_id)
 
     def missed(self, min_score: float = 0.0, category_id: int | None = None) -> np.ndarray:
         """Bool per evaluated ground truth: missed at ``min_score`` (its match scores under
-        it, or it has none), of the category if given."""
-        det = np.maximum(self.gt_det, 0)
-        lost = (self.gt_status == MATCHED) & (self.score[det] < min_score) if len(det) else \
-            np.zeros(0, bool)
-        sel = (self.gt_status == MISSED) | lost
-        if category_id is not None:
-            sel &= self.gt_category == category_id
-        return sel
+        it, or it has none), of the category if given (all: memoised, read-only)."""
+        def make() -> np.ndarray:
+            sel = (self.gt_status == MISSED) | (
+                (self.gt_status == MATCHED) & (self._match_score() < min_score))
+            sel.flags.writeable = False
+            return sel
+
+        base = self._memoised("missed_mask", min_score, make)
+        assert isinstance(base, np.ndarray)
+        return base if category_id is None else base & (self.gt_category == category_id)
+
+    def _match_score(self) -> np.ndarray:
+        """Per ground truth: the score of the detection that matched it (0: none)."""
+        got = self.__dict__.get("_gt_match_score")
+        if got is None:
+            got = self.score[np.maximum(self.gt_det, 0)] if len(self.score) else \
+                np.zeros(len(self.gt_det))
+            self.__dict__["_gt_match_score"] = got
+        return got
 
     def _per_image(self, rows: np.ndarray, sel: np.ndarray,
                    weights: np.ndarray | None = None) -> np.ndarray:
@@ -251,14 +269,16 @@ class Review:
 
     def _per_image_all(self, min_score: float) -> dict[str, np.ndarray]:
         fp = self.false_positives(min_score)
-        on = self.score >= min_score
+        tp = (self.status == TP) & (self.score >= min_score)
         missed = self.missed(min_score)
-        err = self._per_image(self.det_image, fp, self.score.astype(np.float64)) + \
-            self._per_image(self.gt_image, missed)
-        return {"tp": self._per_image(self.det_image, on & (self.status == TP)),
-                "fp": self._per_image(self.det_image, fp),
-                "missed": self._per_image(self.gt_image, missed),
-                "errors": err}
+        k = self.n_images
+        di = self.det_image
+        ok = (tp | fp) & (di >= 0)  # TP and FP counted in one pass: 2·image + is FP
+        both = np.bincount(di[ok] * 2 + fp[ok], minlength=2 * k).reshape(k, 2)
+        n_missed = self._per_image(self.gt_image, missed)
+        err = self._per_image(di, fp, np.asarray(self.score, np.float64)) + n_missed
+        return {"tp": both[:, 0].astype(np.int64), "fp": both[:, 1].astype(np.int64),
+                "missed": n_missed, "errors": err}
 
     def images_with(self, kind: str, category_id: int | None = None,
                     min_score: float = 0.0) -> np.ndarray:

@@ -117,6 +117,7 @@ def shoot_review(win: Any, det: Path, *, out: list[Path]) -> None:
     dock.show()
     win.resizeDocks([dock], [430], Qt.Orientation.Vertical)
     panel = dock.widget()
+    panel.flush()  # the plots (drawn one per event-loop turn otherwise)
     panel.table.sortByColumn(5, Qt.SortOrder.DescendingOrder)  # most ground truth first
     for row in range(3):
         panel.table.selectionModel().select(

@@ -86,3 +86,21 @@ def test_the_min_score_equals_evaluating_only_the_results_above_it(tmp_path: Pat
     for t in (0.0, 0.5, 0.75, 0.85):
         ev = ds.evaluate([r for r in res if r["score"] >= t])
         assert rv.counts(t) == ev.verdict_counts(), t
+
+
+def test_drawn_points_keep_the_curve_s_shape() -> None:
+    """A PR curve with more points than are drawn keeps its ends, its extremes per
+    stretch and its order (recall never decreases)."""
+    from cocoview.model.review import drawn_points
+
+    rng = np.random.default_rng(5)
+    x = np.sort(rng.random(50_011))
+    y = rng.random(50_011)
+    dx, dy = drawn_points(x, y, most=400)
+    assert 300 < len(dx) <= 400
+    assert (np.diff(dx) >= 0).all() and dx[0] == x[0] and dx[-1] == x[-1]
+    assert dy.max() == y.max() and dy.min() == y.min()
+    pos = np.searchsorted(x, dx)  # every drawn point is one of the curve's
+    assert np.array_equal(x[pos], dx) and set(dy.tolist()) <= set(y.tolist())
+    small = drawn_points(x[:300], y[:300], most=400)  # few points: all of them
+    assert np.array_equal(small[0], x[:300]) and np.array_equal(small[1], y[:300])

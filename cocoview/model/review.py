@@ -17,14 +17,22 @@ import copy
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cocoview.model.columns import SEG_POLYGON, SEG_RLE, SEG_RLE_RAW
 from cocoview.model.evaluation.analysis import ScoreCurve
 from cocoview.model.evaluation.engine import AREA_RANGES
-from cocoview.model.evaluation.verdicts import FP, GT_IGNORED, IGNORED, MATCHED, MISSED, TP
+from cocoview.model.evaluation.verdicts import (
+    FP,
+    GT_IGNORED,
+    IGNORED,
+    MATCHED,
+    MISSED,
+    REASON_NAMES,
+    TP,
+)
 
 if TYPE_CHECKING:
     from cocoview.model.compare import Comparison
@@ -82,7 +90,7 @@ class Review:
         self.score = dt.score
         self.match = v.gt_row  # detection row → ground-truth row
         self.iou = v.iou
-        self.reason = v.reason
+        self.reason_code = v.reason_code  # codes of verdicts.REASON_NAMES
         self.gt_status = v.gt_status
         self.gt_det = v.gt_det_row  # ground-truth row → detection row
         self.gt_ann_row = np.asarray(gt.row, np.int64)
@@ -95,7 +103,25 @@ class Review:
         self.gt_category = np.asarray(gt.category_id, np.int64)
         self._slots = m["d_slot"], m["g_slot"]  # category positions in the evaluation's order
         self._ds = ds
+        self._maps: dict[str, Any] = m  # shared by every setting's Review of this evaluation
         self._curves: dict[int, ScoreCurve] = {}
+        self._points: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        #: the last answer of each per-min-score question: kind → (min score, answer);
+        #: the views ask the same at one operating point (and the worker asks first)
+        self._memo: dict[str, tuple[float, object]] = {}
+
+    def _memoised(self, kind: str, min_score: float, make: Callable[[], object]) -> object:
+        got = self._memo.get(kind)
+        if got is not None and got[0] == min_score:
+            return got[1]
+        value = make()
+        self._memo[kind] = (min_score, value)
+        return value
+
+    @property
+    def reason(self) -> np.ndarray:
+        """Why each detection row is ignored ('' | crowd | area | maxdets | no-keypoints)."""
+        return self.evaluation.verdicts.reason
 
     # ----- one item -------------------------------------------------------
     def detection(self, result_row: int) -> str:
@@ -149,41 +175,83 @@ class Review:
     # ----- counts -----------------------------------------------------------
     def counts(self, min_score: float = 0.0, image_row: int | None = None) -> dict[str, int]:
         """TP / FP / ignored detections and matched / missed GT at ``min_score`` (of the
-        image of dataset row ``image_row`` only, if given)."""
-        on = self.score >= min_score
-        matched = self.gt_status == MATCHED
-        det = np.maximum(self.gt_det, 0)
-        still = matched & (self.score[det] >= min_score) if len(det) else matched
-        d_in = np.ones(len(on), bool) if image_row is None else self.det_image == image_row
-        g_in = np.ones(len(matched), bool) if image_row is None else self.gt_image == image_row
-        on &= d_in
-        return {"tp": int((on & (self.status == TP)).sum()),
-                "fp": int((on & (self.status == FP)).sum()),
-                "ignored": int((on & (self.status == IGNORED)).sum()),
-                "gt_matched": int((still & g_in).sum()),
-                "gt_missed": int(((self.gt_status == MISSED) & g_in).sum()
-                                 + (matched & ~still & g_in).sum()),
-                "gt_ignored": int(((self.gt_status == GT_IGNORED) & g_in).sum())}
+        image of dataset row ``image_row`` only, if given: that image's rows alone)."""
+        if image_row is None:
+            got = self._memoised("counts", min_score, lambda: self._counts(min_score))
+            return dict(got)  # type: ignore[call-overload]
+        d, g = self.rows_of_image(image_row)
+        return self._counts(min_score, d, g)
+
+    def _counts(self, min_score: float, d: np.ndarray | None = None,
+                g: np.ndarray | None = None) -> dict[str, int]:
+        """The counts over detection rows ``d`` and ground-truth rows ``g`` (None: all)."""
+        score = self.score if d is None else self.score[d]
+        status = self.status if d is None else self.status[d]
+        gs = self.gt_status if g is None else self.gt_status[g]
+        gd = self.gt_det if g is None else self.gt_det[g]
+        on = score >= min_score
+        matched = gs == MATCHED
+        ms = self._match_score() if g is None else \
+            self.score[np.maximum(gd, 0)] if len(gd) and len(self.score) else np.zeros(len(gd))
+        still = matched & (ms >= min_score)
+        nz = np.count_nonzero
+        return {"tp": int(nz(on & (status == TP))), "fp": int(nz(on & (status == FP))),
+                "ignored": int(nz(on & (status == IGNORED))),
+                "gt_matched": int(nz(still)),
+                "gt_missed": int(nz(gs == MISSED) + nz(matched & ~still)),
+                "gt_ignored": int(nz(gs == GT_IGNORED))}
+
+    def rows_of_image(self, image_row: int) -> tuple[np.ndarray, np.ndarray]:
+        """The evaluation's detection and ground-truth rows on the image of dataset row
+        ``image_row``: from a grouping by image made once per evaluation (by
+        :meth:`prepare`, in the worker), so one image costs two binary searches."""
+        got = self._maps.get("by_image")
+        if got is None:
+            d_o = np.argsort(self.det_image, kind="stable")
+            g_o = np.argsort(self.gt_image, kind="stable")
+            got = self._maps["by_image"] = (d_o, self.det_image[d_o], g_o, self.gt_image[g_o])
+        d_order, d_sorted, g_order, g_sorted = got
+        d = d_order[np.searchsorted(d_sorted, image_row):
+                    np.searchsorted(d_sorted, image_row, side="right")]
+        g = g_order[np.searchsorted(g_sorted, image_row):
+                    np.searchsorted(g_sorted, image_row, side="right")]
+        return d, g
 
     # ----- per image (filters, sorting, thumbnails) -------------------------
     def false_positives(self, min_score: float = 0.0,
                         category_id: int | None = None) -> np.ndarray:
-        """Bool per evaluated detection: a false positive at ``min_score`` (of the category)."""
-        sel = (self.status == FP) & (self.score >= min_score)
-        if category_id is not None:
-            sel &= self.det_category == category_id
-        return sel
+        """Bool per evaluated detection: a false positive at ``min_score`` (of the category).
+        Of all categories: the memoised array, read-only (several views ask at once)."""
+        def make() -> np.ndarray:
+            sel = (self.status == FP) & (self.score >= min_score)
+            sel.flags.writeable = False
+            return sel
+
+        base = self._memoised("fp_mask", min_score, make)
+        assert isinstance(base, np.ndarray)
+        return base if category_id is None else base & (self.det_category == category_id)
 
     def missed(self, min_score: float = 0.0, category_id: int | None = None) -> np.ndarray:
         """Bool per evaluated ground truth: missed at ``min_score`` (its match scores under
-        it, or it has none), of the category if given."""
-        det = np.maximum(self.gt_det, 0)
-        lost = (self.gt_status == MATCHED) & (self.score[det] < min_score) if len(det) else \
-            np.zeros(0, bool)
-        sel = (self.gt_status == MISSED) | lost
-        if category_id is not None:
-            sel &= self.gt_category == category_id
-        return sel
+        it, or it has none), of the category if given (all: memoised, read-only)."""
+        def make() -> np.ndarray:
+            sel = (self.gt_status == MISSED) | (
+                (self.gt_status == MATCHED) & (self._match_score() < min_score))
+            sel.flags.writeable = False
+            return sel
+
+        base = self._memoised("missed_mask", min_score, make)
+        assert isinstance(base, np.ndarray)
+        return base if category_id is None else base & (self.gt_category == category_id)
+
+    def _match_score(self) -> np.ndarray:
+        """Per ground truth: the score of the detection that matched it (0: none)."""
+        got = self.__dict__.get("_gt_match_score")
+        if got is None:
+            got = self.score[np.maximum(self.gt_det, 0)] if len(self.score) else \
+                np.zeros(len(self.gt_det))
+            self.__dict__["_gt_match_score"] = got
+        return got
 
     def _per_image(self, rows: np.ndarray, sel: np.ndarray,
                    weights: np.ndarray | None = None) -> np.ndarray:
@@ -196,15 +264,21 @@ class Review:
         """Per image row of the dataset: ``tp``, ``fp``, ``missed`` counts at ``min_score``
         and the ``errors`` score (the sum of its false positives' scores plus one per
         missed ground truth: a confident mistake weighs more than a doubtful one)."""
+        got = self._memoised("per_image", min_score, lambda: self._per_image_all(min_score))
+        return dict(got)  # type: ignore[call-overload]
+
+    def _per_image_all(self, min_score: float) -> dict[str, np.ndarray]:
         fp = self.false_positives(min_score)
-        on = self.score >= min_score
+        tp = (self.status == TP) & (self.score >= min_score)
         missed = self.missed(min_score)
-        err = self._per_image(self.det_image, fp, self.score.astype(np.float64)) + \
-            self._per_image(self.gt_image, missed)
-        return {"tp": self._per_image(self.det_image, on & (self.status == TP)),
-                "fp": self._per_image(self.det_image, fp),
-                "missed": self._per_image(self.gt_image, missed),
-                "errors": err}
+        k = self.n_images
+        di = self.det_image
+        ok = (tp | fp) & (di >= 0)  # TP and FP counted in one pass: 2·image + is FP
+        both = np.bincount(di[ok] * 2 + fp[ok], minlength=2 * k).reshape(k, 2)
+        n_missed = self._per_image(self.gt_image, missed)
+        err = self._per_image(di, fp, np.asarray(self.score, np.float64)) + n_missed
+        return {"tp": both[:, 0].astype(np.int64), "fp": both[:, 1].astype(np.int64),
+                "missed": n_missed, "errors": err}
 
     def images_with(self, kind: str, category_id: int | None = None,
                     min_score: float = 0.0) -> np.ndarray:
@@ -221,6 +295,10 @@ class Review:
     def category_table(self, min_score: float = 0.0) -> dict[str, np.ndarray]:
         """Per category (the evaluation's order): AP, AP50, AP75, AR@maxDets (-1: no GT),
         GT and detection counts, and the false positives and missed GT at ``min_score``."""
+        got = self._memoised("table", min_score, lambda: self._category_table(min_score))
+        return dict(got)  # type: ignore[call-overload]
+
+    def _category_table(self, min_score: float) -> dict[str, np.ndarray]:
         ev = self.evaluation
         pc = ev.per_category
         cats = ev.gt.category_ids
@@ -286,12 +364,31 @@ class Review:
             got = self._curves[key] = self.evaluation.score_curve(category_id)
         return got
 
-    def prepare(self) -> Review:
+    def curve_points(self, category_id: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(recall, precision) of :meth:`curve` to draw: at most :data:`DRAWN_POINTS`
+        points, each stretch's first, last, lowest and highest kept (recall never
+        decreases, so the line looks the same at any plot size); made in the worker for
+        the pooled curve (train2017's has 2.2 M points: drawing them took ~60 ms)."""
+        key = -1 if category_id is None else int(category_id)
+        got = self._points.get(key)
+        if got is None:
+            c = self.curve(category_id)
+            got = self._points[key] = drawn_points(c.recall, c.precision)
+        return got
+
+    def prepare(self, min_score: float | None = None) -> Review:
         """Compute what the dock draws (TIDE, the confusion matrix, the pooled curve) —
-        in the worker, so that the GUI thread only reads."""
+        in the worker, so that the GUI thread only reads; with ``min_score`` (the
+        operating point when the job started) also what the views ask at it: the counts,
+        the per-image and per-category tables, the grouping by image."""
         ev = self.evaluation
         _ = ev.tide, ev.confusion, ev.per_category
-        self.curve(None)
+        self.curve_points(None)
+        if min_score is not None:
+            self.counts(min_score)
+            self.per_image(min_score)
+            self.category_table(min_score)
+            self.rows_of_image(0)
         return self
 
     # ----- one detection's candidates -----------------------------------------
@@ -326,6 +423,29 @@ class Review:
                                  int(gt.category_id[gi]), float(iou[k]), bool(crowd[k]),
                                  GT_VERDICTS[int(self.gt_status[gi])], gi == match))
         return out
+
+
+#: the most points a drawn PR curve has (:meth:`Review.curve_points`)
+DRAWN_POINTS = 4000
+
+
+def drawn_points(x: np.ndarray, y: np.ndarray, most: int = DRAWN_POINTS
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``most`` of the points (``x`` not decreasing): in ``most // 4`` equal
+    stretches, each one's first, last, lowest and highest point, in order."""
+    n = len(x)
+    if n <= most:
+        return np.asarray(x, np.float64), np.asarray(y, np.float64)
+    k = most // 4
+    edges = np.linspace(0, n, k + 1).astype(np.int64)
+    width = int(np.diff(edges).max())
+    idx = np.minimum(edges[:-1, None] + np.arange(width), edges[1:, None] - 1)
+    vals = y[idx]  # each stretch padded with its own last point
+    keep = np.concatenate([edges[:-1], edges[1:] - 1,
+                           idx[np.arange(k), vals.argmin(axis=1)],
+                           idx[np.arange(k), vals.argmax(axis=1)]])
+    keep = np.unique(keep)
+    return np.asarray(x[keep], np.float64), np.asarray(y[keep], np.float64)
 
 
 def _ref(x: object) -> Callable[[], object]:
@@ -473,7 +593,7 @@ def _why_not(rv: Review, result_row: int, c: Candidate) -> str:
 
 def _reason(rv: Review, result_row: int) -> str:
     d = int(rv.det_row[result_row]) if 0 <= result_row < len(rv.det_row) else -1
-    why = str(rv.reason[d]) if d >= 0 else ""
+    why = REASON_NAMES[int(rv.reason_code[d])] if d >= 0 else ""
     return f" ({why})" if why else ""
 
 

@@ -123,6 +123,12 @@ class Canvas(QGraphicsView):
         #: add entries to the context menu: f(menu, item under the cursor or None)
         self.menu_extenders: list[Callable[[QMenu, AnnOverlay | None], None]] = []
 
+        #: a new review repaints the layers in the next event-loop turn: the review's
+        #: arrival (every view's update) and this repaint each stay short (issue 14)
+        self._repaint_soon = QTimer(self)
+        self._repaint_soon.setSingleShot(True)
+        self._repaint_soon.setInterval(0)
+        self._repaint_soon.timeout.connect(self._repaint_layers)
         state.layersChanged.connect(self.apply_layers)
         state.outlineOnlyChanged.connect(lambda _on: self.apply_layers())
         state.visibilityChanged.connect(self._repaint_layers)
@@ -225,7 +231,7 @@ class Canvas(QGraphicsView):
         self.review = review
         self._update_legend()
         self._update_marks()
-        self._repaint_layers()
+        self._repaint_soon.start()
 
     def _min_score_changed(self) -> None:
         self._update_legend()

@@ -18,8 +18,9 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
 )
-from PySide6.QtGui import QColor, QFontDatabase
+from PySide6.QtGui import QColor, QFontDatabase, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -171,6 +172,17 @@ class EvalDock(QWidget):
         self.last_shown: tuple[str, np.ndarray] | None = None
         self._labels: list[str] = []  # the full matrix's classes, background last
         self._cells = np.zeros(0, np.int64)  # the heat map's rows/columns in the full matrix
+        #: the plots still to draw for ``review``, one per event-loop turn (each turn stays
+        #: under the GUI thread's 16 ms budget; issue 14 "Fluid"); drawn only while shown
+        self._todo: list[str] = []
+        self._turn = QTimer(self)
+        self._turn.setSingleShot(True)
+        self._turn.setInterval(0)
+        self._turn.timeout.connect(self._draw_next)
+        #: what the heat map and the bars show: (the evaluation's object, labels); a new
+        #: IoU threshold or area range shares both, so they are not drawn again
+        self._drawn: dict[str, tuple[object, tuple[str, ...]]] = {}
+        self._summary_text = ""
         self.stack = QStackedWidget(self)
         self.message = QLabel(EMPTY_TEXT, self)
         self.message.setWordWrap(True)
@@ -208,6 +220,10 @@ class EvalDock(QWidget):
         self.busy.setVisible(False)
         self.cancel = QPushButton("Cancel", w)
         self.cancel.setVisible(False)
+        for part in (self.busy, self.cancel):  # showing them must not lay out the plots again
+            pol = part.sizePolicy()
+            pol.setRetainSizeWhenHidden(True)
+            part.setSizePolicy(pol)
         self.cancel.clicked.connect(self.controller.cancel)
         self.model_box = QComboBox(w)
         self.model_box.setToolTip("the model whose detections the canvas draws and the "
@@ -313,8 +329,12 @@ class EvalDock(QWidget):
         self.stack.setCurrentIndex(0)
 
     def set_review(self, review: Review | None) -> None:
+        """Show ``review``: the controls, the summary and the table now; the plots that
+        changed one per event-loop turn once the dock is shown (:meth:`flush` draws them
+        at once)."""
         self.review = review
         if review is None:
+            self._todo, self._drawn = [], {}  # (nor keep the old evaluation alive)
             self._show_message()
             return
         ev = review.evaluation
@@ -326,16 +346,50 @@ class EvalDock(QWidget):
             self.iou_thr.setValue(ev.iou_thr)
             self.area.setCurrentText(ev.area)
         comp = review.comparison
-        self.summary.setPlainText("\n".join(comp.summary_lines() if comp is not None
-                                            else short_summary(ev)))
-        self.summary.setToolTip("\n".join(ev.summary_lines()))  # pycocotools' wording
+        text = "\n".join(comp.summary_lines() if comp is not None else short_summary(ev))
+        if text != self._summary_text:  # the stats do not depend on the IoU threshold
+            self._summary_text = text
+            self.summary.setPlainText(text)
+            self.summary.setToolTip("\n".join(ev.summary_lines()))  # pycocotools' wording
         n, columns = self.table_model.n, self.table_model.columns
         self.table_model.set_table(self._table(review))
         if self.table_model.n != n or self.table_model.columns != columns:
             self.table.resizeColumnsToContents()
-        self._draw_confusion()
-        self._draw_tide()
-        self._draw_curves()
+        self._todo = ["curves", "confusion", "tide"]
+        self._schedule()
+
+    def drawing(self) -> bool:
+        """Whether plots of the current review are still to be drawn."""
+        return bool(self._todo)
+
+    def flush(self) -> None:
+        """Draw every pending plot now (screenshots, tests)."""
+        self._turn.stop()
+        while self._todo:
+            self._draw_part(self._todo.pop(0))
+
+    def _schedule(self) -> None:
+        if self._todo and self.isVisible() and not self._turn.isActive():
+            self._turn.start()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._schedule()  # plots put off while the dock was hidden
+
+    def _draw_next(self) -> None:
+        if self._todo and self.review is not None:
+            self._draw_part(self._todo.pop(0))
+        self._schedule()
+
+    def _draw_part(self, part: str) -> None:
+        if self.review is None:
+            return
+        if part == "curves":
+            self._draw_curves()
+        elif part == "confusion":
+            self._draw_confusion()
+        else:
+            self._draw_tide()
 
     def _busy(self, on: bool) -> None:
         self.busy.setVisible(on)
@@ -393,20 +447,29 @@ class EvalDock(QWidget):
         rows = self.table.selectionModel().selectedRows()
         return [int(r.data(CATEGORY_ROLE)) for r in rows][:MAX_CURVES]
 
-    def _curves(self) -> list[tuple[str, Any]]:
-        rv = self.review
-        if rv is None:
+    def _curve_keys(self) -> list[tuple[str, int | None]]:
+        """(name, category id; None: all pooled) of the curves to draw."""
+        if self.review is None:
             return []
         cats = self.selected_categories()
         if not cats:
-            return [("all categories", rv.curve(None))]
+            return [("all categories", None)]
         names = dict(zip(self.table_model.cols["category_id"].tolist(),
                          self.table_model.cols["name"].tolist(), strict=True))
-        return [(str(names.get(c, c)), rv.curve(c)) for c in cats]
+        return [(str(names.get(c, c)), c) for c in cats]
+
+    def _curves(self) -> list[tuple[str, Any]]:
+        rv = self.review
+        return [] if rv is None else [(n, rv.curve(c)) for n, c in self._curve_keys()]
 
     def _draw_curves(self) -> None:
-        curves = self._curves()
-        self.pr.set_curves([(n, c.recall, c.precision) for n, c in curves], CURVE_COLORS)
+        if "curves" in self._todo:
+            self._todo.remove("curves")
+        rv = self.review
+        if rv is None:
+            return
+        self.pr.set_curves([(n, *rv.curve_points(c)) for n, c in self._curve_keys()],
+                           CURVE_COLORS)
         self._draw_markers()
 
     def _draw_markers(self) -> None:
@@ -427,6 +490,10 @@ class EvalDock(QWidget):
         names = dict(zip(self.table_model.cols["category_id"].tolist(),
                          self.table_model.cols["name"].tolist(), strict=True))
         full = [str(names.get(int(i), i)) for i in c.category_ids] + ["background"]
+        drawn = self._drawn.get("confusion")
+        if drawn is not None and drawn[0] is c and drawn[1] == tuple(full):
+            return  # the same matrix (a new IoU threshold or area range shares it)
+        self._drawn["confusion"] = (c, tuple(full))
         self._cells, matrix = rv.confusion_view()  # only the classes that occur
         labels = [full[i] for i in self._cells.tolist()]
         self.confusion.set_matrix(matrix, labels, labels, max_cols=5)
@@ -440,6 +507,10 @@ class EvalDock(QWidget):
         t = rv.evaluation.tide
         heights = [100 * t.delta_ap.get(k, 0.0) for k in TIDE_BARS]
         labels = [f"{k}\n{t.counts.get(k, 0):,}" for k in TIDE_BARS]
+        drawn = self._drawn.get("tide")
+        if drawn is not None and drawn[0] is t and drawn[1] == tuple(labels):
+            return
+        self._drawn["tide"] = (t, tuple(labels))
         self.tide.set_bars(labels, heights, TIDE_COLORS, "ΔAP50")
 
     def _cell_hovered(self, vrow: int, vcol: int) -> None:

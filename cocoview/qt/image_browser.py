@@ -95,6 +95,7 @@ class ImageBrowser(QWidget):
         state.datasetChanged.connect(self._dataset_changed)
         state.imageListChanged.connect(self._list_changed)
         state.currentImageChanged.connect(self._select_current)
+        state.minScoreChanged.connect(lambda _v: self._fit_review_columns())  # after the recount
         self.model.modelReset.connect(self._select_current)
         self._update_count()
         self._select_current()
@@ -186,9 +187,15 @@ class ImageBrowser(QWidget):
         columns (sortable) and the grid frames and badges each thumbnail."""
         self.model.set_review(review)
         hh = self.table.horizontalHeader()
+        n_review = len(self.model.review_widest())
         for col in range(3, self.model.columnCount()):
-            hh.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+            # the review's columns sized from their maxima: ResizeToContents asked up to
+            # 1,000 rows for their text at every min-score change (~70 ms at val2017)
+            hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive
+                                    if col < 3 + n_review else
+                                    QHeaderView.ResizeMode.ResizeToContents)
         self._fit_number_columns()
+        self._fit_review_columns()
 
     def mode(self) -> str:
         return "grid" if self.stack.currentWidget() is self.grid else "list"
@@ -335,6 +342,16 @@ class ImageBrowser(QWidget):
         hh.resizeSection(1, max(fm.horizontalAdvance(ids), hfm.horizontalAdvance("Id")) + 18)
         hh.resizeSection(2, max(fm.horizontalAdvance(anns),
                                 hfm.horizontalAdvance("Annotations")) + 18)
+
+    def _fit_review_columns(self) -> None:
+        """FP, Missed and Errors as wide as their widest value at the min score."""
+        widest = self.model.review_widest()
+        fm, hfm = self.table.fontMetrics(), self.table.horizontalHeader().fontMetrics()
+        hh = self.table.horizontalHeader()
+        for k, text in enumerate(widest):
+            head = self.model.REVIEW_COLUMNS[k]
+            hh.resizeSection(3 + k, max(fm.horizontalAdvance(text),
+                                        hfm.horizontalAdvance(head) + 14) + 18)
 
     def _update_count(self) -> None:
         ds = self.state.dataset

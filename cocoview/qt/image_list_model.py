@@ -210,6 +210,18 @@ class ImageListModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1,
                                                                len(self.COLUMNS) - 1))
 
+    def review_widest(self) -> tuple[str, ...]:
+        """The widest text of each review column (FP, Missed, Errors; () without a review):
+        from the counts' maxima, so the view sizes them without asking every row."""
+        if self._per is None:
+            return ()
+        out = []
+        for key in self._REVIEW_KEYS:
+            v = self._per[key]
+            top = float(v.max()) if len(v) else 0.0
+            out.append(f"{top:.2f}" if key == "errors" else str(int(top)))
+        return tuple(out)
+
     def _review_value(self, r: int, key: str) -> Any:
         if self._per is None or r < 0:
             return None

@@ -34,6 +34,8 @@ class OpenRequest:
     results: Path | None = None
     label: str = field(default="", compare=False)
     cache: bool = field(default=True, compare=False)
+    #: a second results file (model B), added for comparison once the dataset is open
+    compare: Path | None = None
 
     def describe(self) -> str:
         return self.label or ", ".join(p.name for p in self.files)

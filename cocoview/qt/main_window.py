@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Slot
@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         self.review.reviewChanged.connect(self.canvas.set_review)
         self.review.message.connect(lambda m: self.statusBar().showMessage(m, 15000))
         self.review.shownChanged.connect(lambda _m: self.frames.refresh())  # model A / B
+        self.review.comparisonChanged.connect(self._comparison_changed)
         self.pending: OpenRequest | None = None
         self.current: OpenRequest | None = None
 
@@ -331,13 +332,18 @@ class MainWindow(QMainWindow):
 
     # ----- opening ------------------------------------------------------
     def open_files(self, files: list[Path], images: Path | None = None,
-                   results: Path | None = None, label: str = "") -> None:
-        if not self.editing.may_leave(lambda: self.open_files(files, images, results, label)):
+                   results: Path | None = None, label: str = "",
+                   compare: Path | None = None) -> None:
+        """Open annotation ``files`` (with a ``results`` file: model A; and ``compare``:
+        model B, added once the dataset is open)."""
+        if not self.editing.may_leave(
+                lambda: self.open_files(files, images, results, label, compare)):
             return  # unsaved edits: the user cancelled, or Save As runs first
         if images is None and files:
             images = self.remembered_images_folder(Path(files[0]))
         req = OpenRequest(tuple(Path(f) for f in files), images, results, label,
-                          cache=self.actions_["use_cache"].isChecked())
+                          cache=self.actions_["use_cache"].isChecked(),
+                          compare=Path(compare) if compare is not None else None)
         self.pending = req
         self.loader.open(req)
 
@@ -434,6 +440,20 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{req.describe()}[*] — cocoview")  # [*]: unsaved edits
         if req.label != "demo dataset":
             self._add_recent(req)
+        if req.compare is not None and has_results:
+            self.review.add_comparison(req.compare)  # model B, as when it was added
+
+    def _comparison_changed(self, comp: object) -> None:
+        """Model B was added: the recent entry of this dataset brings it back too."""
+        b = self.review.models.get("b")
+        cur = self.current
+        if comp is None or b is None or cur is None or cur.label == "demo dataset":
+            return
+        path = Path(b.file.path)
+        if cur.compare is not None and cur.compare.resolve() == path.resolve():
+            return
+        self._add_recent(replace(cur, compare=path), instead_of=cur)
+        self.current = replace(cur, compare=path)
 
     @Slot(object, str)
     def _on_load_failed(self, req: OpenRequest, message: str) -> None:
@@ -455,6 +475,9 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 10000)
 
     # ----- recent files -------------------------------------------------
+    # An entry is one settings string: the annotation files' paths, one a line, then
+    # "results\t<path>" (model A) and "compare\t<path>" (model B) lines if opened with
+    # them (entries of earlier versions are paths only).
     def recent(self) -> list[list[str]]:
         value = self.settings.value("recent", [])
         items = value if isinstance(value, list) else [value] if value else []
@@ -465,9 +488,32 @@ class MainWindow(QMainWindow):
                 out.append(parts)
         return out
 
-    def _add_recent(self, req: OpenRequest) -> None:
-        entry = "\n".join(str(p.resolve()) for p in req.files)
-        items = ["\n".join(r) for r in self.recent() if "\n".join(r) != entry]
+    @staticmethod
+    def _recent_entry(req: OpenRequest) -> str:
+        lines = [str(p.resolve()) for p in req.files]
+        for key, path in (("results", req.results), ("compare", req.compare)):
+            if path is not None:
+                lines.append(f"{key}\t{Path(path).resolve()}")
+        return "\n".join(lines)
+
+    @staticmethod
+    def recent_request(parts: list[str]) -> tuple[list[Path], Path | None, Path | None]:
+        """(annotation files, results file or None, comparison file or None) of an entry."""
+        files: list[Path] = []
+        extra: dict[str, Path] = {}
+        for part in parts:
+            key, tab, rest = part.partition("\t")
+            if tab and key in ("results", "compare"):
+                extra[key] = Path(rest)
+            else:
+                files.append(Path(part))
+        return files, extra.get("results"), extra.get("compare")
+
+    def _add_recent(self, req: OpenRequest, instead_of: OpenRequest | None = None) -> None:
+        """``req`` first in the recent files (``instead_of``'s entry, if given, leaves)."""
+        entry = self._recent_entry(req)
+        old = {entry} | ({self._recent_entry(instead_of)} if instead_of is not None else set())
+        items = ["\n".join(r) for r in self.recent() if "\n".join(r) not in old]
         self.settings.setValue("recent", [entry, *items][:MAX_RECENT])
 
     def _fill_recent(self) -> None:
@@ -477,11 +523,16 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction("(none)").setEnabled(False)
             return
         for k, parts in enumerate(entries):
-            label = " + ".join(Path(p).name for p in parts)
+            files, results, compare = self.recent_request(parts)
+            label = " + ".join(p.name for p in files)
+            if results is not None:
+                label += f"  · results {results.name}"
+            if compare is not None:
+                label += f" vs {compare.name}"
             act = self.recent_menu.addAction(f"&{k + 1} {label}")
-            act.setToolTip("\n".join(parts))
-            act.triggered.connect(lambda _c=False, ps=parts: self.open_files(
-                [Path(p) for p in ps]))
+            act.setToolTip("\n".join(p.replace("\t", ": ") for p in parts))
+            act.triggered.connect(lambda _c=False, e=(files, results, compare):
+                                  self.open_files(e[0], results=e[1], compare=e[2]))
         self.recent_menu.addSeparator()
         self.recent_menu.addAction("Clear Recent", lambda: self.settings.setValue("recent", []))
 

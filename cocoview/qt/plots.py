@@ -78,20 +78,32 @@ class PRPlot(ClickPlot):
 
     def set_curves(self, curves: Sequence[tuple[str, np.ndarray, np.ndarray]],
                    colors: Sequence[tuple[int, int, int]]) -> None:
-        """(name, recall, precision) per curve, each in ``colors[i]``."""
+        """(name, recall, precision) per curve, each in ``colors[i]``. The same names as
+        drawn: the items take the new points (no items or legend rows made again)."""
+        if [c.name() for c in self.curves] == [name for name, _r, _p in curves]:
+            for item, (_name, r, p) in zip(self.curves, curves, strict=True):
+                self._style(item, len(r))
+                item.setData(np.asarray(r, float), np.asarray(p, float))
+            return
         for c in self.curves:
             self.plotItem.removeItem(c)
         self.legend.clear()
         self.curves = []
         for i, (name, r, p) in enumerate(curves):
-            big = len(r) > SMOOTH_MAX_POINTS
             item = self.plotItem.plot(np.asarray(r, float), np.asarray(p, float),
                                       pen=pg.mkPen(colors[i % len(colors)], width=2),
-                                      name=name, antialias=not big)
-            if big:  # recall never decreases: peak downsampling keeps the curve's shape
-                item.setDownsampling(auto=True, method="peak")
-                item.setClipToView(True)
+                                      name=name, antialias=len(r) <= SMOOTH_MAX_POINTS)
+            self._style(item, len(r))
             self.curves.append(item)
+
+    @staticmethod
+    def _style(item: pg.PlotDataItem, n: int) -> None:
+        """A big curve without antialiasing, peak-downsampled to the pixels (recall never
+        decreases, so that keeps its shape)."""
+        big = n > SMOOTH_MAX_POINTS
+        item.opts["antialias"] = not big
+        item.setDownsampling(auto=big, method="peak")
+        item.setClipToView(big)
 
     def set_markers(self, points: Sequence[tuple[float, float]],
                     colors: Sequence[tuple[int, int, int]]) -> None:

@@ -42,7 +42,8 @@ def coverage_message(ds: Dataset) -> str:
 
 def _evaluate_at(ds: Dataset, report: Callable[[float], None], *,
                  models: dict[str, tuple[Results, Evaluation | None]], iou_type: str,
-                 iou_thr: float, area: str, proc: EvalProcess | None = None
+                 iou_thr: float, area: str, proc: EvalProcess | None = None,
+                 min_score: float | None = None
                  ) -> tuple[dict[str, tuple[Evaluation, Review]], list[str]]:
     """Each model's evaluation at one setting: a new one, or its ``base``'s verdicts at
     another IoU threshold / area range; with what the dock draws computed here, off the
@@ -50,7 +51,8 @@ def _evaluate_at(ds: Dataset, report: Callable[[float], None], *,
     Model B that cannot be evaluated so (e.g. segm of box-only results) is left out and
     said in the notes; model A's failure is the job's. The heavy work of the model the
     dataset draws (``ds.results``) goes to ``proc``'s child process (this thread then
-    only waits and receives), in-process if it cannot."""
+    only waits and receives), in-process if it cannot. ``min_score``: the operating point
+    at the request, whose counts and tables the views will ask for first."""
     report(-1.0)
     importlib.import_module("cocoview.qt.plots")  # the dock's pyqtgraph (0.5 s), off the GUI
 
@@ -80,7 +82,7 @@ def _evaluate_at(ds: Dataset, report: Callable[[float], None], *,
         if ev is None:
             poll()
             ev = at_setting(base, iou_thr, area)
-        out[key] = (base, Review(ds, ev, results=res).prepare())
+        out[key] = (base, Review(ds, ev, results=res).prepare(min_score))
         report((k + 1) / len(models))
     if len(out) == 2:
         comp = Comparison(out["a"][1].evaluation, out["b"][1].evaluation)
@@ -135,6 +137,8 @@ class ReviewController(QObject):
         self.process = EvalProcess()
         self.destroyed.connect(self.process.close)
         state.datasetChanged.connect(self._dataset_changed)
+        # the "Evaluated …" line gives the counts at the operating point: it follows
+        state.minScoreChanged.connect(lambda _s: self._say_evaluated())
 
     def running(self) -> bool:
         return self.jobs.running("evaluate") or self.jobs.running("compare")
@@ -168,7 +172,7 @@ class ReviewController(QObject):
                   if len(r)}
         fn: Callable[..., tuple[dict[str, tuple[Evaluation, Review]], list[str]]] = partial(
             _evaluate_at, models=models, iou_type=self.iou_type, iou_thr=self.iou_thr,
-            area=self.area, proc=self.process)
+            area=self.area, proc=self.process, min_score=self.state.min_score)
         self.jobs.submit(ds, fn, self._set_evaluated, self._failed, channel="evaluate",
                          on_progress=self.progress.emit)
         self.busyChanged.emit(True)
@@ -289,13 +293,25 @@ class ReviewController(QObject):
     def _set(self, review: Review | None) -> None:
         self.review = review
         self.reviewChanged.emit(review)
-        if review is not None:
-            c = review.counts(self.state.min_score)
-            ev = review.evaluation
-            which = f"model {self.shown.upper()}: " if self.comparison is not None else ""
-            self.message.emit(f"Evaluated {which}{ev.iou_type} at IoU {ev.iou_thr:.2f}, min "
-                              f"score {self.state.min_score:.2f}: {c['tp']:,} TP, "
-                              f"{c['fp']:,} FP, {c['gt_missed']:,} missed GT")
+        self._say_evaluated()
+
+    def evaluated_text(self) -> str:
+        """The status line of the review on the canvas: its setting and the TP / FP /
+        missed GT counts at the current min score ("" : no review)."""
+        review = self.review
+        if review is None:
+            return ""
+        c = review.counts(self.state.min_score)
+        ev = review.evaluation
+        which = f"model {self.shown.upper()}: " if self.comparison is not None else ""
+        return (f"Evaluated {which}{ev.iou_type} at IoU {ev.iou_thr:.2f}, min score "
+                f"{self.state.min_score:.2f}: {c['tp']:,} TP, {c['fp']:,} FP, "
+                f"{c['gt_missed']:,} missed GT")
+
+    def _say_evaluated(self) -> None:
+        text = self.evaluated_text()
+        if text:
+            self.message.emit(text)
 
     def _failed(self, exc: Exception, what: str = "Evaluation failed") -> None:
         self.busyChanged.emit(False)

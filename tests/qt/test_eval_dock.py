@@ -35,6 +35,7 @@ def _dock(qtbot: QtBot, ds: Any) -> tuple[ViewerState, ReviewController, EvalDoc
     with qtbot.waitSignal(rc.reviewChanged, timeout=30000,
                           check_params_cb=lambda r: r is not None):
         state.set_dataset(ds)
+    qtbot.waitUntil(lambda: not dock.drawing())  # the plots, one per event-loop turn
     return state, rc, dock
 
 

@@ -24,6 +24,9 @@ TP, FP, IGNORED, SKIPPED = 0, 1, 2, 3
 STATUS_NAMES = ("tp", "fp", "ignored", "skipped")
 MATCHED, MISSED, GT_IGNORED = 0, 1, 2
 GT_STATUS_NAMES = ("matched", "missed", "ignored")
+#: why a detection is ignored (or not a false positive): codes into REASON_NAMES
+NO_REASON, CROWD, AREA, MAXDETS, NO_KEYPOINTS = 0, 1, 2, 3, 4
+REASON_NAMES = ("", "crowd", "area", "maxdets", "no-keypoints")
 
 
 @dataclass
@@ -34,11 +37,24 @@ class Verdicts:
     area: list[float]
     max_dets: int
     status: np.ndarray  # per detection row: TP / FP / IGNORED
-    reason: np.ndarray  # '' | crowd | area | maxdets | no-keypoints
+    #: per detection row: a code of REASON_NAMES (int8: a new setting's verdicts cross
+    #: from the evaluation process in a sixth of the bytes of the strings)
+    reason_code: np.ndarray
     gt_row: np.ndarray  # matched ground-truth row, -1
     iou: np.ndarray  # IoU (OKS) with gt_row, NaN
     gt_status: np.ndarray  # per ground-truth row: MATCHED / MISSED / GT_IGNORED
     gt_det_row: np.ndarray  # detection row that matched it, -1
+
+    @property
+    def reason(self) -> np.ndarray:
+        """'' | crowd | area | maxdets | no-keypoints per detection row (made on use)."""
+        got = self.__dict__.get("_reason")
+        if got is None:
+            got = self.__dict__["_reason"] = np.array(REASON_NAMES, "<U12")[self.reason_code]
+        return got
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_reason"}
 
 
 def image_index(gt: GroundTruth, ids: np.ndarray) -> np.ndarray:
@@ -217,16 +233,16 @@ def verdicts(gt: GroundTruth, dt: Detections, iou_type: str, iou_thr: float,
     gt_row[md2], iou[md2] = mg2, ms2
     last = np.argsort(key[md2], kind="stable")  # a crowd keeps the last detection it took
     gt_det[mg2[last]] = md2[last]
-    reason = np.full(n, "", "<U12")
-    reason[~kept] = "maxdets"
-    why = np.where(gt.iscrowd[mg2], "crowd", "area").astype("<U12")
+    reason = np.zeros(n, np.int8)
+    reason[~kept] = MAXDETS
+    why = np.where(gt.iscrowd[mg2], CROWD, AREA).astype(np.int8)
     if iou_type == "keypoints":
-        why[(gt.num_keypoints[mg2] == 0) & ~gt.iscrowd[mg2]] = "no-keypoints"
+        why[(gt.num_keypoints[mg2] == 0) & ~gt.iscrowd[mg2]] = NO_KEYPOINTS
     reason[md2] = why
     free = kept & (gt_row < 0)
     d_area = detection_area(dt, iou_type, masks, area)
     out = free & ((d_area < area[0]) | (d_area > area[1]))
-    reason[out] = "area"
+    reason[out] = AREA
     status[free & ~out] = FP
     gt_status = np.full(n_gt, MISSED, np.int8)
     gt_status[gt_det >= 0] = MATCHED

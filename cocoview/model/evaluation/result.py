@@ -20,6 +20,7 @@ from cocoview.model.evaluation.verdicts import (
     STATUS_NAMES,
     Masks,
     Verdicts,
+    seed_pairs,
     verdicts,
 )
 
@@ -55,6 +56,11 @@ class Evaluation:
         self.problems: list[Problem] = [*gt.problems, *dt.problems]
 
     def _verdicts(self, thr: float, area: list[float], max_dets: int) -> Verdicts:
+        if thr > 0 and max_dets not in self._pairs:
+            # the same-cell pairs are a subset of the all-class overlaps TIDE and the
+            # confusion matrix need anyway: taken from them, not computed a second time
+            ov = self._overlaps
+            seed_pairs(self._pairs, self.gt, self.dt, max_dets, ov.d, ov.g, ov.iou)
         return verdicts(self.gt, self.dt, self.iou_type, thr, area, max_dets, self._masks,
                         self._pairs)
 

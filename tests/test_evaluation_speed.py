@@ -127,3 +127,55 @@ def test_odd_ground_truth_from_the_kept_doubles_equals_pycocotools(
     ds = _open(tmp_path, gt)
     assert ds.files[0].exact is not None
     check_against_pycocotools(ds, gt, res, "bbox")
+
+
+def _sorted_overlaps(ov: Any) -> tuple[np.ndarray, ...]:
+    o = np.lexsort((ov.g, ov.d))
+    return ov.d[o], ov.g[o], ov.iou[o]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_x_sorted_pairs_find_every_overlap(tmp_path: Path, seed: int,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The overlaps from the x-sorted runs equal those from every pair of an image, pair
+    for pair and bit for bit: wide, empty and negative-width boxes, boxes that only touch,
+    crowds, coordinates far from 0."""
+    from cocoview.model.evaluation import analysis
+
+    gt, res = _random_case(seed, n_img=20)
+    rng = np.random.default_rng(seed)
+    anns = gt["annotations"]
+    for a in anns[::5]:
+        a["bbox"] = [0.0, float(rng.uniform(0, 100)), 199.0, 30.0]  # as wide as the image
+    if len(anns) > 3:
+        anns[1]["bbox"][2] = 0.0
+        anns[2]["bbox"][2] = -5.0
+    for r in res[::7]:  # touching a GT's right edge: no overlap
+        src = anns[int(rng.integers(len(anns)))]
+        r["image_id"] = src["image_id"]
+        r["bbox"] = [src["bbox"][0] + src["bbox"][2], src["bbox"][1], 10.0, 10.0]
+    far = 1e7 if seed % 2 else 0.0
+    for item in (*anns, *res):
+        item["bbox"][0] += far
+    ds = _open(tmp_path, gt)
+    ev = ds.evaluate(res)
+    assert analysis.x_pairs(ev.gt, ev.dt) is not None
+    fast = analysis.overlaps(ev.gt, ev.dt, "bbox", None)
+    assert (np.diff(fast.d) >= 0).all()  # grouped by detection, as TIDE reads them
+    monkeypatch.setattr(analysis, "x_pairs", lambda *a, **k: None)
+    every = analysis.overlaps(ev.gt, ev.dt, "bbox", None)
+    assert len(every.d) > 0
+    for x, y in zip(_sorted_overlaps(fast), _sorted_overlaps(every), strict=True):
+        assert np.array_equal(x, y)
+
+
+def test_a_box_without_numbers_falls_back_to_every_pair(tmp_path: Path) -> None:
+    from cocoview.model.evaluation import analysis
+
+    gt, res = _random_case(2)
+    gt["annotations"].append({"id": 9_999, "image_id": 1, "category_id": 1, "iscrowd": 0,
+                              "area": 10.0})  # no bbox: NaN
+    ds = _open(tmp_path, gt)
+    ev = ds.evaluate(res)
+    assert analysis.x_pairs(ev.gt, ev.dt) is None
+    assert len(ev._overlaps.d) > 0

@@ -52,11 +52,13 @@ class Evaluation:
         self._hot = _Background(engine.run, self._gt_c, self._dt_c, iou_type)
         #: the same-cell candidate pairs of the verdicts, by maxDets (any IoU / area)
         self._pairs: dict[int, tuple[np.ndarray, ...]] = {}
+        self._overlaps  # noqa: B018 - TIDE and the confusion matrix need them; the verdicts'
+        # pairs are taken from them (a copy without them, e.g. portable(), pairs afresh)
         self.verdicts = self._verdicts(self.iou_thr, engine.AREA_RANGES[area], self.max_dets)
         self.problems: list[Problem] = [*gt.problems, *dt.problems]
 
     def _verdicts(self, thr: float, area: list[float], max_dets: int) -> Verdicts:
-        if thr > 0 and max_dets not in self._pairs:
+        if thr > 0 and max_dets not in self._pairs and "_overlaps" in self.__dict__:
             # the same-cell pairs are a subset of the all-class overlaps TIDE and the
             # confusion matrix need anyway: taken from them, not computed a second time
             ov = self._overlaps

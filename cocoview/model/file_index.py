@@ -55,6 +55,10 @@ class FileIndex:
     helper_chunks: int = 0
     #: byte spans of the small top-level values (info, licenses), read without a scan
     top_spans: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: the file's exact doubles of every record (by ordinal), when every chunk took the
+    #: fast path in this open: "bbox64" (n, 4), "area64", "crowd" (iscrowd ≠ 0); None
+    #: after a cache hit or a lenient record (the evaluation then decodes the file)
+    exact: dict[str, np.ndarray] | None = None
     _top: dict[str, msgspec.Raw] | None = None
 
     @property

@@ -311,14 +311,23 @@ class _Builder:
         cols = AnnColumns.lean(n)
         cols.ordinal = np.arange(n, dtype=np.int64)
         raw = _RawFields(n)
+        exact: dict[str, np.ndarray] | None = {
+            "bbox64": np.empty((n, 4)), "area64": np.empty(n), "crowd": np.zeros(n, bool)}
         keep = np.ones(n, bool)
         mv = memoryview(data)
         chunk_problems: dict[int, list[Problem]] = {}
 
         def apply(i: int, chunk: Chunk | None) -> None:
+            nonlocal exact
             c, e = bounds[i]
             start, _ = spans[i]
+            if chunk is not None and exact is not None:
+                for name, arr in exact.items():
+                    got = chunk.get(name)
+                    if got is not None:
+                        arr[c:e] = got
             if chunk is None:  # some record needs the per-record path
+                exact = None  # lenient values: the evaluation decodes the file itself
                 buf = wrap(mv[start : spans[i][1]])
                 mark = len(self.problems)
                 chunk = self._salvage_chunk(buf, c, keep[c:e], is_list)
@@ -379,6 +388,8 @@ class _Builder:
                        ann_rec_off=rec_off, ann_rec_len=rec_len, is_list=is_list,
                        helper_chunks=from_helper)
         self._special_kinds(fi, raw, keep)
+        if exact is not None and fi.kind not in ("panoptic", "captions"):
+            fi.exact = exact
         if not keep.all():
             fi.anns = fi.anns.take(np.flatnonzero(keep[fi.anns.ordinal]))
         self.step(0.9, "indexed")

@@ -47,6 +47,74 @@ def image_pairs(gt: GroundTruth, dt: Detections, d_sel: np.ndarray, g_sel: np.nd
                           d_sel, g_sel, chunk)
 
 
+def x_pairs(gt: GroundTruth, dt: Detections, chunk: int = 1 << 22
+            ) -> Iterator[tuple[np.ndarray, np.ndarray]] | None:
+    """The (detection, ground truth) pairs on one image whose boxes may overlap along x,
+    grouped by detection row (ascending), in chunks of about ``chunk`` pairs: a superset
+    of the pairs whose boxes meet, a fraction of all the image's pairs. None when some
+    box is not finite (then :func:`image_pairs`).
+
+    Each image's ground truth sorted by x0; a box of ground truth meets a detection only
+    if its x0 lies in (det x0 − the image's widest GT, det x1), one contiguous run of
+    that order. The bounds are widened by a relative 1e-9 (far beyond the rounding of
+    the keys), so no meeting pair is lost; the exact test follows."""
+    n, n_gt = len(dt), len(gt)
+    if not n or not n_gt:
+        return None
+    dc, gc = dt.box_cols, gt.box_cols
+    gx0, gx2, dx0, dx2 = gc[0], gc[2], dc[0], dc[2]
+    if not (np.isfinite(gx0).all() and np.isfinite(gx2).all() and np.isfinite(dx0).all()
+            and np.isfinite(dx2).all()):
+        return None
+    n_img = len(gt.image_ids)
+    gi = image_index(gt, gt.image_id)
+    di = image_index(gt, dt.image_id)
+    max_w = np.zeros(n_img)
+    np.maximum.at(max_w, gi, np.maximum(gx2 - gx0, 0.0))
+    lo_x = min(float(gx0.min()), float(dx0.min()))
+    span = max(float(gx2.max()), float(dx2.max())) - lo_x + float(max_w.max()) + 1.0
+    step = 2.0 * span  # images' key ranges apart by at least a span
+    order = np.argsort(gi * step + (gx0 - lo_x), kind="stable")
+    g_img = gi[order]
+    if (np.diff(g_img) < 0).any():  # keys too coarse to keep images apart: not expected
+        return None
+    keys = (gi * step + (gx0 - lo_x))[order]
+    seg_lo = np.searchsorted(g_img, np.arange(n_img), "left")
+    seg_hi = np.searchsorted(g_img, np.arange(n_img), "right")
+    base = di * step - lo_x
+    eps = 1e-9 * (base + lo_x + 3.0 * span) + 1e-9
+    mw = max_w[di]
+    start = np.maximum(np.searchsorted(keys, base + dx0 - mw - eps, "left"), seg_lo[di])
+    end = np.minimum(np.searchsorted(keys, base + dx2 + eps, "right"), seg_hi[di])
+    cnt = np.maximum(end - start, 0)
+    return _expand(np.arange(n), start, cnt, order, chunk)
+
+
+def _meet_y_first(dc: np.ndarray, gc: np.ndarray, pd: np.ndarray, pg: np.ndarray
+                  ) -> np.ndarray:
+    """``boxes_meet`` testing y first: the pairs of :func:`x_pairs` mostly meet along x."""
+    sel = np.flatnonzero(np.minimum(dc[3][pd], gc[3][pg]) > np.maximum(dc[1][pd], gc[1][pg]))
+    d2, g2 = pd[sel], pg[sel]
+    return sel[np.minimum(dc[2][d2], gc[2][g2]) > np.maximum(dc[0][d2], gc[0][g2])]
+
+
+def _expand(d_rows: np.ndarray, start: np.ndarray, cnt: np.ndarray, order: np.ndarray,
+            chunk: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Detection ``d_rows[i]`` with ``order[start[i]:start[i] + cnt[i]]``, in chunks."""
+    ends = np.cumsum(cnt)
+    total = int(ends[-1]) if len(ends) else 0
+    lo = 0
+    while lo < len(d_rows) and total:
+        hi = int(np.searchsorted(ends, (int(ends[lo - 1]) if lo else 0) + chunk, "right"))
+        hi = min(max(hi, lo + 1), len(d_rows))
+        c = cnt[lo:hi]
+        m = int(c.sum())
+        if m:
+            offs = np.arange(m) - np.repeat(np.cumsum(c) - c, c)
+            yield np.repeat(d_rows[lo:hi], c), order[np.repeat(start[lo:hi], c) + offs]
+        lo = hi
+
+
 def pair_ious(gt: GroundTruth, dt: Detections, iou_type: str, pd: np.ndarray, pg: np.ndarray,
               masks: Masks | None) -> np.ndarray:
     """IoU of pairs on the same image (crowd ground truth: by the detection's area); OKS
@@ -84,9 +152,14 @@ def overlaps(gt: GroundTruth, dt: Detections, iou_type: str, masks: Masks | None
     ds_, gs_, ious = [], [], []
     boxes = iou_type == "bbox" or (iou_type == "segm" and masks is None)
     chunk = 1 << 16 if iou_type == "keypoints" else 1 << 22  # OKS holds 17 values a pair
-    for pd, pg in image_pairs(gt, dt, np.arange(len(dt)), np.arange(len(gt)), chunk):
+    pairs = x_pairs(gt, dt, chunk) if boxes else None
+    meet = _meet_y_first
+    if pairs is None:
+        pairs = image_pairs(gt, dt, np.arange(len(dt)), np.arange(len(gt)), chunk)
+        meet = boxes_meet
+    for pd, pg in pairs:
         if boxes:  # most pairs on an image do not overlap: drop them before the IoU
-            keep = boxes_meet(dt.box_cols, gt.box_cols, pd, pg)
+            keep = meet(dt.box_cols, gt.box_cols, pd, pg)
             pd, pg = pd[keep], pg[keep]
         iou = pair_ious(gt, dt, iou_type, pd, pg, masks)
         keep = iou > 0

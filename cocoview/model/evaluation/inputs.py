@@ -185,6 +185,18 @@ def _typed_ints(values: list[Any]) -> np.ndarray | None:
         return None
 
 
+def _typed_column(recs: Sequence[Any], name: str, dtype: Any
+                  ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """One field of typed-decode records straight into an array (no list between), and
+    all-true validity; (None, None) if some record lacks it (None) or an int is too big.
+    The typed decode admits no bools or strings here, so nothing else can slip in."""
+    try:
+        arr = np.fromiter(map(operator.attrgetter(name), recs), dtype, len(recs))
+    except (TypeError, ValueError, OverflowError):
+        return None, None
+    return arr, np.ones(len(arr), bool)
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
@@ -340,6 +352,16 @@ def ground_truth(ds: Any, iou_type: str) -> GroundTruth:
         sel = np.flatnonzero(src == k)
         if not len(sel):
             continue
+        exact = getattr(f, "exact", None)
+        if iou_type == "bbox" and exact is not None:
+            # the loader kept the file's doubles: the same numbers this decode would give
+            # (every record took the typed fast path there), without reading the file again
+            pick = ordinal[sel]
+            bbox[sel] = exact["bbox64"][pick]
+            area[sel] = exact["area64"][pick]
+            iscrowd[sel] = exact["crowd"][pick]
+            num_kp[sel] = anns.num_keypoints[rows[sel]]
+            continue
         recs = decode_records(f, geometry)
         pick = ordinal[sel]
         if len(pick) == len(recs) and bool((pick == np.arange(len(recs))).all()):
@@ -411,9 +433,15 @@ def detections(records: Sequence[Any], gt: GroundTruth, iou_type: str,
     reason[~is_obj] = _REASON_CODE["not-an-object"]
     typed = bool(n) and type(records[0]) in TYPED and bool(is_obj.all())
     recs = records if bool(is_obj.all()) else [r if r is not None else _Rec() for r in records]
-    img, img_ok = _ints(_field(recs, "image_id"), typed)
-    cat, cat_ok = _ints(_field(recs, "category_id"), typed)
-    score = _floats(_field(recs, "score"))
+    img, img_ok = _typed_column(recs, "image_id", np.int64) if typed else (None, None)
+    if img is None or img_ok is None:
+        img, img_ok = _ints(_field(recs, "image_id"), typed)
+    cat, cat_ok = _typed_column(recs, "category_id", np.int64) if typed else (None, None)
+    if cat is None or cat_ok is None:
+        cat, cat_ok = _ints(_field(recs, "category_id"), typed)
+    score = _typed_column(recs, "score", np.float64)[0] if typed else None
+    if score is None:
+        score = _floats(_field(recs, "score"))
     bbox = _floats(_field(recs, "bbox"), 4)
 
     def mark(bad: np.ndarray, why: str) -> None:

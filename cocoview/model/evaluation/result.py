@@ -20,6 +20,7 @@ from cocoview.model.evaluation.verdicts import (
     STATUS_NAMES,
     Masks,
     Verdicts,
+    seed_pairs,
     verdicts,
 )
 
@@ -51,10 +52,17 @@ class Evaluation:
         self._hot = _Background(engine.run, self._gt_c, self._dt_c, iou_type)
         #: the same-cell candidate pairs of the verdicts, by maxDets (any IoU / area)
         self._pairs: dict[int, tuple[np.ndarray, ...]] = {}
+        self._overlaps  # noqa: B018 - TIDE and the confusion matrix need them; the verdicts'
+        # pairs are taken from them (a copy without them, e.g. portable(), pairs afresh)
         self.verdicts = self._verdicts(self.iou_thr, engine.AREA_RANGES[area], self.max_dets)
         self.problems: list[Problem] = [*gt.problems, *dt.problems]
 
     def _verdicts(self, thr: float, area: list[float], max_dets: int) -> Verdicts:
+        if thr > 0 and max_dets not in self._pairs and "_overlaps" in self.__dict__:
+            # the same-cell pairs are a subset of the all-class overlaps TIDE and the
+            # confusion matrix need anyway: taken from them, not computed a second time
+            ov = self._overlaps
+            seed_pairs(self._pairs, self.gt, self.dt, max_dets, ov.d, ov.g, ov.iou)
         return verdicts(self.gt, self.dt, self.iou_type, thr, area, max_dets, self._masks,
                         self._pairs)
 

@@ -251,6 +251,24 @@ def verdicts(gt: GroundTruth, dt: Detections, iou_type: str, iou_thr: float,
                     gt_status, gt_det)
 
 
+def seed_pairs(cache: dict[int, tuple[np.ndarray, ...]], gt: GroundTruth, dt: Detections,
+               max_dets: int, d: np.ndarray, g: np.ndarray, s: np.ndarray) -> None:
+    """Fill ``cache[max_dets]`` (see :func:`verdicts`) from pairs already computed: every
+    pair on an image with similarity > 0, by the same similarity function
+    (``analysis.overlaps``). Its same-cell pairs among each cell's first maxDets are
+    exactly the candidates :func:`verdicts` would compute: one pair pass, not two."""
+    n = len(dt)
+    d_cell, g_cell = cell_keys(gt, dt)
+    order, rank = cell_order(d_cell, dt.by_score)
+    key = np.empty(n, np.int64)
+    key[order] = np.arange(n)
+    sel = np.flatnonzero(d_cell[d] == g_cell[g])
+    sel = sel[rank[d[sel]] < max_dets]
+    d, g, s = d[sel], g[sel], s[sel]
+    o = unique_order(key[d], g)
+    cache[max_dets] = (d_cell, rank, key, d[o], g[o], s[o])
+
+
 def _candidates(gt: GroundTruth, dt: Detections, iou_type: str, d_cell: np.ndarray,
                 g_cell: np.ndarray, kept: np.ndarray, floor: float, masks: Masks | None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

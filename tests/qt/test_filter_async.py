@@ -63,3 +63,31 @@ def test_a_new_dataset_drops_the_result(qtbot: QtBot, big: None, state: ViewerSt
     assert np.array_equal(state.image_list, lvis.image_ids)  # the old result was not applied
     assert not fm.computing
     fm.shutdown()
+
+
+def test_a_big_dataset_gets_its_filter_index_in_the_background(
+        qtbot: QtBot, big: None, state: ViewerState, tmp_path: object,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 20 M annotations the app orders the rows for the filters behind the other work
+    (here with the threshold lowered); the filters then answer from it, as the scan."""
+    from pathlib import Path
+
+    import cocoview
+    from cocoview.model import filter_index
+    from cocoview.testing.synth import generate_coco
+
+    monkeypatch.setattr(filter_index, "MIN_ANNOTATIONS", 0)
+    path = Path(str(tmp_path)) / "gen.json"
+    generate_coco(path, n_images=300, n_annotations=5000, seed=5)
+    ds = cocoview.open(path)
+    fm = FilterModel(state)
+    state.set_dataset(ds)
+    qtbot.waitUntil(lambda: ds.filter_index.missing() == [], timeout=20000)
+    flt = ImageFilter(categories=(ds.categories[0].id,), min_box_aspect=2.0)
+    with qtbot.waitSignal(fm.applied, timeout=10000):
+        fm.set_filter(flt, immediate=True)
+    with monkeypatch.context() as m:
+        m.setattr(filter_index, "index_of", lambda _ds: None)
+        want = filter_images(ds, flt)
+    assert len(want) and np.array_equal(state.image_list, want)
+    fm.shutdown()

@@ -180,6 +180,22 @@ class FilterIndex:
             self._orders[name] = ko
             ds.keep_arrays(ko.to_arrays(name))
 
+    def warm(self) -> None:
+        """Page in what the filters read (the orders and the columns, memory-mapped from
+        the index cache): the first filter after an open read them at random, paging in
+        ~0.5 GB at 20 M rows one fault at a time (~0.1–0.9 s)."""
+        ds = self._ds
+        for arr in (ds.anns.bbox, ds.ann_image_row, ds.ann_category_index,
+                    *(o.order for o in self._orders.values())):
+            _touch(arr)
+
+
+def _touch(arr: np.ndarray) -> None:
+    """Fault in every page of a memory-mapped array (one byte per 4 KiB page)."""
+    flat = np.asarray(arr).reshape(-1)
+    if flat.flags.c_contiguous and len(flat):
+        int(flat.view(np.uint8)[::4096].sum())
+
 
 def index_of(ds: Dataset) -> FilterIndex | None:
     """The dataset's filter index, or None where a scan is as good or the index could

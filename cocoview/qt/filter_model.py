@@ -56,6 +56,12 @@ def _build_order(ds: Dataset, name: str) -> None:
         index.build(name)
 
 
+def _warm_index(ds: Dataset) -> None:
+    index = filter_index.index_of(ds)
+    if index is not None:
+        index.warm()
+
+
 def needed_slow(flt: ImageFilter) -> list[Slow]:
     """The slow criteria ``flt`` uses (the criteria registry knows)."""
     return flt.slow()
@@ -344,7 +350,9 @@ class FilterModel(QObject):
             return
         for name in index.missing():
             self._index_jobs.submit(ds, partial(_build_order, name=name), _built, _not_built,
-                              channel=f"index:{name}", priority=-1)
+                                    channel=f"index:{name}", priority=-1)
+        self._index_jobs.submit(ds, _warm_index, _built, _not_built, channel="index:warm",
+                                priority=-2)
 
     def _list_changed(self) -> None:
         if self._applying:

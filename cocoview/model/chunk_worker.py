@@ -112,13 +112,16 @@ class Helper:
         except OSError:
             self.close()
             return False
-        self._reader = threading.Thread(target=self._read, name="chunk-reader", daemon=True)
+        # the process is handed over: close() may clear self.proc before the thread runs
+        self._reader = threading.Thread(target=self._read, args=(proc,), name="chunk-reader",
+                                        daemon=True)
         self._reader.start()
         return True
 
-    def _read(self) -> None:
-        proc = self.proc
-        assert proc is not None and proc.stdout is not None
+    def _read(self, proc: subprocess.Popen[bytes]) -> None:
+        if proc.stdout is None:
+            self.messages.put(None)
+            return
         try:
             while (msg := chunks.read(proc.stdout)) is not None:
                 self.messages.put(msg)

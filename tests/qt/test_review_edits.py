@@ -77,3 +77,34 @@ def test_a_relabel_re_evaluates_and_suggestions_follow(qtbot: QtBot, win: MainWi
     _evaluated(qtbot, win, fixes.buttons[0].click)
     assert win.review.review.verdict_at(dog) == "tp"
     assert win.editing.canvas_edits.suggestions(dog) == []
+
+
+def test_suggestion_threshold_settable_and_remembered(qtbot: QtBot, win: MainWindow,
+                                                      tmp_path: Path) -> None:
+    """The inspector's "Suggest fixes from score ≥" spin box: a confident FP (0.8) on
+    nothing is offered as a missing annotation at 0.5, not at 0.85; a weak one (0.3)
+    only under 0.3. The value is in the settings, and a new window starts with it."""
+    review_case(tmp_path)
+    _evaluated(qtbot, win, lambda: win.open_files([tmp_path / "gt.json"],
+                                                  results=tmp_path / "res.json"))
+    win.state.set_min_score(0.0)
+    ds = win.state.dataset
+    ce = win.editing.canvas_edits
+    spin = ce.threshold_row.spin
+    assert spin.value() == 0.5
+    assert not ce.threshold_row.isVisible()  # no detection selected
+    win.state.select(result_row(ds, 2), "detection")
+    assert ce.threshold_row.isVisible()
+    assert [b.text() for b in ce.fixes.buttons] == ["Add as annotation (cat)"]
+    spin.setValue(0.85)
+    assert ce.fixes.buttons == [] and not ce.fixes.isVisible()
+    win.state.select(result_row(ds, 3), "detection")  # cat 0.3 on nothing
+    assert ce.suggestions() == []
+    spin.setValue(0.25)
+    assert [b.text() for b in ce.fixes.buttons] == ["Add as annotation (cat)"]
+    spin.setValue(0.85)
+    other = MainWindow()
+    qtbot.addWidget(other)
+    assert other.editing.canvas_edits.threshold == 0.85
+    assert other.editing.canvas_edits.threshold_row.spin.value() == 0.85
+    other.close()

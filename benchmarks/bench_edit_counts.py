@@ -137,6 +137,7 @@ def app_part(path: Path, n: int) -> None:
     for kind in ("delete", "relabel", "crowd toggle", "set box", "add", "delete image",
                  "rename category", "merge category", "delete category"):
         gui, shown = kinds.setdefault(kind, ([], []))
+        print(f"  … {kind}", file=sys.stderr, flush=True)
         for k in range(per_kind if "category" not in kind else min(per_kind, 4)):
             rows = w.state.view.ann_rows(w.state.current_image)  # type: ignore[union-attr]
             rows = rows[rows < len(ds.anns)]

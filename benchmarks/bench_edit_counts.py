@@ -116,35 +116,66 @@ def app_part(path: Path, n: int) -> None:
     spin(lambda: w.filter_panel.choices.counted())
     t_idle = time.perf_counter()
     spin(lambda: time.perf_counter() - t_idle > 3.0)
-    gui_ms, shown_ms = [], []
     cats = [c.id for c in ds.categories]
-    for k in range(n):
-        rows = ds.ann_rows(w.state.current_image)
-        if not len(rows):
-            w.state.model.step(1)
-            spin(lambda: w.canvas.frame is not None
-                 and w.canvas.frame.image_id == w.state.current_image)
-            continue
-        row = int(rows[0])
-        ann = int(ds.anns.id[row])
-        w.state.model.set_selection({Item("annotation", row)})
-        edit: E.Edit = E.Relabel(ann, cats[k % len(cats)]) if k % 2 else \
-            E.DeleteAnnotation(ann)
-        before = w.canvas.frame
-        t = time.perf_counter()
-        w.editing.edit([edit])
-        gui_ms.append((time.perf_counter() - t) * 1e3)
-        spin(lambda: w.canvas.frame is not before)  # noqa: B023
-        shown_ms.append((time.perf_counter() - t) * 1e3)
-        if k % 2 == 0:  # after a delete, the next image (its frame decoded first)
-            w.state.model.step(1)
+    kinds: dict[str, tuple[list[float], list[float]]] = {}
+    fresh = [max(int(ds.anns.id.max()) + 1, 1)]
+
+    def make(kind: str, k: int, ann: int) -> E.Edit:
+        iid = int(w.state.current_image)
+        return {"delete": lambda: E.DeleteAnnotation(ann),
+                "relabel": lambda: E.Relabel(ann, cats[40 + k % 20]),
+                "crowd toggle": lambda: E.SetCrowd(ann, 1),
+                "set box": lambda: E.SetBox(ann, (1.0, 2.0, 30.0 + k, 40.0)),
+                "add": lambda: E.AddAnnotation(fresh[0] + k, iid, cats[0],
+                                               (5.0, 5.0, 20.0, 20.0)),
+                "delete image": lambda: E.DeleteImage(iid),
+                "rename category": lambda: E.RenameCategory(cats[k % 10], f"renamed {k}"),
+                "merge category": lambda: E.MergeCategory(cats[2 * k + 1], cats[2 * k]),
+                "delete category": lambda: E.DeleteCategory(cats[20 + k])}[kind]()
+
+    per_kind = max(n // 9, 2)
+    for kind in ("delete", "relabel", "crowd toggle", "set box", "add", "delete image",
+                 "rename category", "merge category", "delete category"):
+        gui, shown = kinds.setdefault(kind, ([], []))
+        print(f"  … {kind}", file=sys.stderr, flush=True)
+        for k in range(per_kind if "category" not in kind else min(per_kind, 4)):
+            rows = w.state.view.ann_rows(w.state.current_image)  # type: ignore[union-attr]
+            rows = rows[rows < len(ds.anns)]
+            if not len(rows):
+                w.state.model.step(1)
+                spin(lambda: w.canvas.frame is not None
+                     and w.canvas.frame.image_id == w.state.current_image)
+                continue
+            row = int(rows[0])
+            w.state.model.set_selection({Item("annotation", row)})
+            edit = make(kind, k, int(ds.anns.id[row]))
+            before = w.canvas.frame
+            t = time.perf_counter()
+            w.editing.edit([edit])
+            gui.append((time.perf_counter() - t) * 1e3)
+            try:
+                spin(lambda: w.canvas.frame is not before, 10.0)  # noqa: B023
+                shown.append((time.perf_counter() - t) * 1e3)
+            except TimeoutError:
+                pass
+            w.state.model.step(1)  # the next image (its frame decoded first)
             spin(lambda: w.canvas.frame is not None
                  and w.canvas.frame.image_id == w.state.current_image)
     w.close()
     app.processEvents()
-    print(f"app, {len(gui_ms)} edits (median / 95th pct): GUI thread per edit "
-          f"{np.median(gui_ms):.1f} / {np.percentile(gui_ms, 95):.1f} ms; edit → canvas "
-          f"shows it {np.median(shown_ms):.1f} / {np.percentile(shown_ms, 95):.1f} ms")
+    print("app (median ms per edit; GUI thread: the edit's own time; frame budget "
+          f"{FRAME_MS:.1f} ms):")
+    for kind, (gui, shown) in kinds.items():
+        if not gui:
+            continue
+        g = float(np.median(gui))
+        sh = f"{np.median(shown):7.1f}" if shown else "      -"
+        print(f"  {kind:<16} GUI thread {g:7.1f} (max {max(gui):7.1f})   edit → canvas "
+              f"shows it {sh}   {'pass' if g < FRAME_MS else 'FAIL'}")
+
+
+#: one frame at 60 Hz, ms
+FRAME_MS = 1000 / 60
 
 
 def main() -> None:

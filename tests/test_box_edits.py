@@ -341,3 +341,27 @@ def test_a_panoptic_segment_box_is_refused() -> None:
     a = int(layer.ds.anns.id[0])
     with pytest.raises(E.EditError, match="panoptic segment"):
         layer.apply(E.SetBox(a, (1.0, 1.0, 2.0, 2.0)))
+
+
+def test_evaluation_of_the_edited_view_is_pycocotools_on_the_saved_file(
+        tmp_path: Path) -> None:
+    """Every kind of edit the file's records do not hold (a moved box, a crowd flag, an
+    added annotation) and those the columns do (a deletion, a relabel): the edited
+    view's evaluation, verdict by verdict, is pycocotools' on the file Save As writes."""
+    from tests.eval_oracle import check_against_pycocotools
+
+    ds, _rv = review_case(tmp_path)
+    view = EditedView(ds)
+    view.apply(E.SetBox(11, (104.0, 12.5, 28.0, 30.0)))
+    view.apply(E.AddAnnotation(view.layer.fresh_ann_id(), 1, 1, (150.0, 150.0, 20.0, 10.0)))
+    view.apply(E.AddAnnotation(view.layer.fresh_ann_id(), 1, 2, (60.0, 150.0, 21.0, 20.0),
+                               [[60, 150, 81, 150, 81, 170, 60, 170]], 420.0))
+    out = tmp_path / "edited.json"
+    results = [r for r in json.loads((tmp_path / "res.json").read_text())
+               if r["image_id"] == 1]
+    for more in ([], [E.SetCrowd(10, 1)], [E.Relabel(10, 2)], [E.DeleteAnnotation(11)]):
+        for e in more:
+            view.apply(e)
+        E.save_as(view.layer, out)
+        doc = json.loads(out.read_text())
+        check_against_pycocotools(view.dataset(), doc, results, "bbox")

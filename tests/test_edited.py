@@ -135,3 +135,40 @@ def test_viewer_model_edits(synth: Path) -> None:
     m.apply_edit(inv)
     assert m.image_list.tolist()[0] == first and m.current_image == first
     assert len(seen) == 2 and m.view is not ds
+
+
+def test_added_rows_one_image_and_whole_columns_agree(synth: Path) -> None:
+    """A frame reads one image's rows without the whole-dataset columns; a filter reads
+    those columns (made on first use). With added annotations, edited and deleted ones,
+    both give the same rows, and the view finds an added annotation by its id."""
+    ds = dataset.open(synth, cache=False)
+    view = EditedView(ds)
+    cats = [c.id for c in ds.categories]
+    img_ids = ds.image_ids.tolist()
+    base = view.layer.fresh_ann_id()
+    for k, iid in enumerate([img_ids[3], img_ids[0], img_ids[3], img_ids[-1]]):
+        view.apply(E.AddAnnotation(base + k, int(iid), cats[k % len(cats)],
+                                   (1.0, 2.0, 3.0 + k, 4.0)))
+    view.apply(E.DeleteAnnotation(int(ds.anns.id[ds.ann_rows(int(img_ids[3]))[0]])))
+    view.apply(E.Relabel(int(ds.anns.id[ds.ann_rows(int(img_ids[0]))[0]]), cats[1]))
+    v = view.dataset()
+    fast = [v.ann_rows_of_image_row(r).tolist() for r in range(len(img_ids))]
+    v2 = view.dataset()
+    assert v2 is v
+    v = type(v).__new__(type(v))  # a fresh copy of the view, its lazy columns made here
+    v.__dict__.update(v2.__dict__)
+    v._edited_lazy = {}
+    _ = v.ann_order  # the whole-dataset path from now on
+    slow = [v.ann_rows_of_image_row(r).tolist() for r in range(len(img_ids))]
+    assert fast == slow
+    assert len(fast[3]) == len(ds.ann_rows(int(img_ids[3]))) - 1 + 2
+    n = len(ds.anns)
+    assert fast[3][-2:] == [r for r, a in v._added_rows.items() if a.image_id == img_ids[3]]
+    assert v.image_ann_count.tolist() == [len(r) for r in slow]
+    assert v.ann_image_row[n:].tolist() == [ds.image_row(int(a.image_id))
+                                           for a in v._added_rows.values()]
+    assert (v.ann_category_index[n:] >= 0).all()
+    for k in range(4):
+        row = v2.ann_row(base + k)
+        assert row >= n and int(v2.anns.id[row]) == base + k
+    assert v2.ann_row(int(ds.anns.id[5])) == 5

@@ -514,7 +514,7 @@ def _annotations(layer: EditLayer, fh: BinaryIO, step: Callable[[int], None]) ->
         if row in crowd_rows:
             fields["iscrowd"] = crowd_rows[row]
         if row in box_rows:
-            fields.update(_box_fields(layer, row, box_rows[row]))
+            fields.update(box_fields(layer, row, box_rows[row]))
         patch[int(ds.anns.ordinal[row])] = fields
     fh.write(b"[")
     first = True
@@ -533,7 +533,7 @@ def _annotations(layer: EditLayer, fh: BinaryIO, step: Callable[[int], None]) ->
     fh.write(b"]")
 
 
-def _box_fields(layer: EditLayer, row: int, box: Box) -> dict[str, object]:
+def box_fields(layer: EditLayer, row: int, box: Box) -> dict[str, object]:
     """What a new box changes in the record: ``bbox``, and ``area`` when the annotation
     has no segmentation (a mask's area is the mask's, whatever its box)."""
     out: dict[str, object] = {"bbox": [_num(v) for v in box]}

@@ -13,14 +13,22 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QObject, QSettings
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from cocoview.model import edits as E
 from cocoview.model.columns import SEG_KIND_NAMES, SEG_POLYGON, SEG_RLE, SEG_RLE_RAW
 from cocoview.model.dataset import Dataset
 from cocoview.model.overlays import AnnOverlay
-from cocoview.model.suggestions import Suggestion, add_edit, suggest
+from cocoview.model.suggestions import MIN_SCORE, Suggestion, add_edit, suggest
 from cocoview.qt.jobs import Jobs
 
 if TYPE_CHECKING:
@@ -59,6 +67,45 @@ class FixesBox(QWidget):
         self.setVisible(bool(fixes))
 
 
+#: where the suggestions' score threshold is remembered
+THRESHOLD_KEY = "review/suggestion_min_score"
+
+
+def stored_threshold(settings: QSettings) -> float:
+    """The remembered score threshold of the suggestions (MIN_SCORE if none or bad)."""
+    try:
+        v = float(settings.value(THRESHOLD_KEY, MIN_SCORE))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return MIN_SCORE
+    return min(max(v, 0.0), 1.0) if v == v else MIN_SCORE
+
+
+class ThresholdRow(QWidget):
+    """"Suggest fixes from score ≥ [0.50]": the score a false positive needs for the
+    review to suggest a fix from it (shown while a detection is selected)."""
+
+    def __init__(self, value: float, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("suggestion_threshold_row")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 4, 0, 0)
+        label = QLabel("Suggest fixes from score ≥", self)
+        self.spin = QDoubleSpinBox(self)
+        self.spin.setObjectName("suggestion_threshold")
+        self.spin.setRange(0.0, 1.0)
+        self.spin.setDecimals(2)
+        self.spin.setSingleStep(0.05)
+        self.spin.setValue(value)
+        self.spin.setToolTip("A false positive scoring at least this much (and the min "
+                             "score) is offered as a fix: a wrong label or a missing "
+                             "annotation")
+        label.setBuddy(self.spin)
+        lay.addWidget(label)
+        lay.addWidget(self.spin)
+        lay.addStretch(1)
+        self.setVisible(False)
+
+
 def _tip(s: Suggestion) -> str:
     if s.kind == "relabel":
         return (f"A confident detection of another class covers this missed ground truth "
@@ -85,9 +132,13 @@ class CanvasEdits(QObject):
             f"Annotation {it.ann_id} was added by an edit (Undo takes it back)")
         canvas.menu_extenders.append(self.extend_menu)
         self.fixes = FixesBox(self.window.inspector)
+        self.threshold = stored_threshold(self.window.settings)
+        self.threshold_row = ThresholdRow(self.threshold, self.window.inspector)
+        self.threshold_row.spin.valueChanged.connect(self.set_threshold)
         lay = self.window.inspector.layout()
         if lay is not None:
             lay.addWidget(self.fixes)
+            lay.addWidget(self.threshold_row)
         for sig in (self.state.selectionChanged, self.state.minScoreChanged,
                     self.state.edited):
             sig.connect(lambda *_a: self.refresh())
@@ -170,7 +221,7 @@ class CanvasEdits(QObject):
             return []
         view = self.state.model.edits
         out = []
-        for s in suggest(ds, rv, row, self.state.min_score):
+        for s in suggest(ds, rv, row, self.state.min_score, self.threshold):
             if view is not None and s.kind == "relabel":
                 try:
                     if view.layer.category_of(s.ann_id) == s.category_id or \
@@ -198,6 +249,16 @@ class CanvasEdits(QObject):
 
     def refresh(self) -> None:
         self.fixes.set_fixes(self.suggestions(), self.accept)
+        self.threshold_row.setVisible(self.window.canvas.review is not None
+                                      and self.selected_detection() >= 0)
+
+    def set_threshold(self, value: float) -> None:
+        """The suggestions' score threshold, remembered in the settings."""
+        self.threshold = float(value)
+        self.window.settings.setValue(THRESHOLD_KEY, self.threshold)
+        if abs(self.threshold_row.spin.value() - self.threshold) > 1e-9:
+            self.threshold_row.spin.setValue(self.threshold)
+        self.refresh()
 
     def accept(self, s: Suggestion) -> None:
         """Make the suggested fix: a relabel now; an addition once its segmentation is

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from cocoview.model.compare import Comparison
 from cocoview.model.dataset import Dataset, Results
@@ -101,6 +101,10 @@ def _load_other(ds: Dataset, report: Callable[[float], None], *, path: Path) -> 
     return Results(ds, f)
 
 
+#: an edit re-runs the evaluation once no other edit came for this long (ms)
+EDIT_DEBOUNCE_MS = 300
+
+
 class ReviewController(QObject):
     """Evaluates ``state``'s dataset when it has results; ``reviewChanged`` carries the
     :class:`Review` of the model on the canvas (None: no results, or the evaluation
@@ -139,6 +143,12 @@ class ReviewController(QObject):
         state.datasetChanged.connect(self._dataset_changed)
         # the "Evaluated …" line gives the counts at the operating point: it follows
         state.minScoreChanged.connect(lambda _s: self._say_evaluated())
+        #: an edit (or undo) evaluates again once the edits pause (issue 17)
+        self._after_edits = QTimer(self)
+        self._after_edits.setSingleShot(True)
+        self._after_edits.setInterval(EDIT_DEBOUNCE_MS)
+        self._after_edits.timeout.connect(self._evaluate_edited)
+        state.edited.connect(self._edited)
 
     def running(self) -> bool:
         return self.jobs.running("evaluate") or self.jobs.running("compare")
@@ -162,7 +172,7 @@ class ReviewController(QObject):
                  area: str | None = None) -> None:
         """Evaluate at another setting, in the worker (the newest request wins). Another
         IoU threshold or area range of an evaluated IoU type only recomputes the verdicts."""
-        ds = self.state.dataset
+        ds = self._ground_truth()
         self.iou_type = iou_type or self.iou_type
         self.iou_thr = float(iou_thr) if iou_thr is not None else self.iou_thr
         self.area = area or self.area
@@ -172,10 +182,30 @@ class ReviewController(QObject):
                   if len(r)}
         fn: Callable[..., tuple[dict[str, tuple[Evaluation, Review]], list[str]]] = partial(
             _evaluate_at, models=models, iou_type=self.iou_type, iou_thr=self.iou_thr,
-            area=self.area, proc=self.process, min_score=self.state.min_score)
+            area=self.area, proc=self.process if ds is self.state.dataset else None,
+            min_score=self.state.min_score)
         self.jobs.submit(ds, fn, self._set_evaluated, self._failed, channel="evaluate",
                          on_progress=self.progress.emit)
         self.busyChanged.emit(True)
+
+    def _ground_truth(self) -> Dataset | None:
+        """What the detections are evaluated against: the dataset as the edits make it
+        (the opened one while nothing is edited)."""
+        return self.state.view
+
+    def _edited(self, _edit: object) -> None:
+        """An edit or an undo: evaluate again on the edited data, once edits pause."""
+        if self.models and self.state.dataset is not None:
+            self._after_edits.start()
+
+    def _evaluate_edited(self) -> None:
+        """Every evaluation made again on the edited ground truth (newest wins). It runs
+        in this process: the child evaluates a file it opens, and the edits are not in
+        any file (see docs/decisions/edits.md)."""
+        if not self.models or self.state.dataset is None:
+            return
+        self._bases = {}
+        self.evaluate()
 
     def add_comparison(self, path: Path) -> None:
         """Open a second results file (model B) beside the first and evaluate both."""
@@ -243,6 +273,7 @@ class ReviewController(QObject):
 
     @Slot()
     def _dataset_changed(self) -> None:
+        self._after_edits.stop()
         self.jobs.cancel("evaluate")
         self.jobs.cancel("compare")
         self.models, self.reviews, self.shown, self._bases = {}, {}, "a", {}

@@ -93,6 +93,9 @@ def app_part(path: Path, n: int) -> None:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)  # as the app does
     app = QApplication.instance() or QApplication([])
     w = MainWindow()
+    # a journal of unsaved edits of the same file (another run's) would ask in a modal
+    # dialog and the benchmark would wait forever: it is left alone
+    w.editing.offer_restore = lambda *_a, **_k: None  # type: ignore[method-assign]
     w.editing.ask_unsaved = lambda: "discard"  # type: ignore[method-assign]
     w.resize(1400, 900)
     w.show()

@@ -56,6 +56,9 @@ def main() -> int:
     path: Path = args.file
     app = QApplication.instance() or QApplication([])
     win = MainWindow()
+    # a journal of unsaved edits of the same file (another run's) would ask in a modal
+    # dialog and the benchmark would wait forever: it is left alone
+    win.editing.offer_restore = lambda *_a, **_k: None  # type: ignore[method-assign]
     win.show()
     for k in range(args.repeat):
         if args.cold:

@@ -195,7 +195,8 @@ class Dataset:
         return {k: np.asarray(v) for k, v in self._derived.items() if k.startswith(prefix)}
 
     def keep_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        """Keep derived arrays beside the index (a one-file dataset only; best effort)."""
+        """Keep derived arrays beside the index (a one-file dataset only, never an edited
+        view; best effort)."""
         if len(self.files) == 1 and type(self) is Dataset:
             index_cache.store_derived(self.files[0], arrays)
 
@@ -229,8 +230,8 @@ class Dataset:
                                   for i, n in enumerate(names)}
 
     def _store_summaries(self) -> None:
-        """Keep what :meth:`warm` computed beside the index (a one-file dataset only)."""
-        if len(self.files) != 1 or type(self) is not Dataset:  # an edited view: never
+        """Keep what :meth:`warm` computed beside the index (see :meth:`keep_arrays`)."""
+        if len(self.files) != 1 or type(self) is not Dataset:  # nothing would be kept
             return
         names = self._super_names()
         inst, imgs = self.category_counts()
@@ -241,8 +242,7 @@ class Dataset:
                   "category_images": imgs,
                   "super_instances": np.array([sup[n][0] for n in names], np.int64),
                   "super_images": np.array([sup[n][1] for n in names], np.int64)}
-        index_cache.store_derived(self.files[0], {
-            k: v for k, v in arrays.items() if k not in self._derived})
+        self.keep_arrays({k: v for k, v in arrays.items() if k not in self._derived})
 
     # ----- lookups ------------------------------------------------------
     def image_rows(self, image_ids: np.ndarray | Sequence[int]) -> np.ndarray:

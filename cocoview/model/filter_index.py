@@ -87,12 +87,11 @@ class KeyOrder:
         that can pass (first, last), and those whose every value passes (sure_first,
         sure_last), for the float32 test of width and height and the float64
         ``w ≥ a·h`` of the aspect alike."""
-        lo_ = -np.inf if lo is None else lo
-        hi_ = np.inf if hi is None else hi
-        first = _key(np.float32(-np.inf)) if lo is None else _key(_down(lo_))
-        last = _key(np.float32(np.inf)) if hi is None else _key(_up(hi_))
-        sure_first = _key(np.float32(-np.inf)) + 1 if lo is None else _key(_up(lo_)) + 1
-        sure_last = _key(np.float32(np.inf)) - 1 if hi is None else _key(_down(hi_)) - 1
+        low, high = _key(np.float32(-np.inf)), _key(np.float32(np.inf))
+        first = low if lo is None else _key(_down(lo))
+        last = high if hi is None else _key(_up(hi))
+        sure_first = (low if lo is None else _key(_up(lo))) + 1
+        sure_last = (high if hi is None else _key(_down(hi))) - 1
         return first, last, sure_first, sure_last
 
     def to_arrays(self, name: str) -> dict[str, np.ndarray]:

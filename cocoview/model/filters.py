@@ -228,13 +228,17 @@ class _Context:
             hit[self.img[part][select(part)]] = True
         return hit[:-1]
 
-    def category_candidates(self, rows: list[int] | None = None) -> np.ndarray | None:
-        """The annotation rows of the filter's categories (or of ``rows``, indexes in
-        ``ds.categories``) from the filter index; None: scan."""
+    @property
+    def category_order(self) -> filter_index.KeyOrder | None:
+        """The filter index's rows by category, if it is built (else: scan)."""
         index = filter_index.index_of(self.ds)
-        order = index.get("category") if index is not None else None
-        if order is None:
-            return None
+        return index.get("category") if index is not None else None
+
+    def category_candidates(self, rows: list[int] | None = None) -> np.ndarray:
+        """The annotation rows of the filter's categories (or of ``rows``, indexes in
+        ``ds.categories``), from :attr:`category_order` (which must be built)."""
+        order = self.category_order
+        assert order is not None
         ks = self.category_rows if rows is None else rows
         parts = [order.rows(k + 1, k + 1) for k in ks]  # key 0: an unknown category
         return np.concatenate(parts) if parts else np.zeros(0, np.int32)
@@ -249,9 +253,7 @@ class _Context:
         index = filter_index.index_of(self.ds)
         if index is None:
             return None
-        none = np.zeros(0, np.int32)
-        best: tuple[int, Callable[[], tuple[np.ndarray, np.ndarray]]] | None = None
-        cats = bool(self.flt.categories) and self.flt.match != "none"
+        best: tuple[int, filter_index.KeyOrder, int, int, int, int] | None = None
         for name, (lo, hi) in ranges.items():
             order = index.get(name)
             if order is None:
@@ -259,27 +261,25 @@ class _Context:
             if name != "aspect":  # the test compares in float32: so do the bounds
                 lo = None if lo is None else float(np.float32(lo))
                 hi = None if hi is None else float(np.float32(hi))
-            first, last, s_first, s_last = order.key_range(lo, hi)
+            first, last, sure_first, sure_last = order.key_range(lo, hi)
             size = order.count(first, last)
             if best is None or size < best[0]:
-                if len(ranges) == 1 and not cats and s_first <= s_last:
-                    def split(o: filter_index.KeyOrder = order, f: int = first,
-                              la: int = last, sf: int = s_first, sl: int = s_last
-                              ) -> tuple[np.ndarray, np.ndarray]:
-                        edge = np.concatenate([o.rows(f, sf - 1), o.rows(sl + 1, la)])
-                        return edge, o.rows(sf, sl)
-                    best = (size, split)
-                else:
-                    best = (size, partial(lambda o, f, la: (o.rows(f, la), none),
-                                          order, first, last))
-        corder = index.get("category") if cats else None
-        if corder is not None:
-            size = sum(corder.count(k + 1, k + 1) for k in self.category_rows)
+                best = (size, order, first, last, sure_first, sure_last)
+        limit = filter_index.MAX_SHARE * len(self.img)
+        none = np.zeros(0, np.int32)
+        cats = bool(self.flt.categories) and self.flt.match != "none"
+        if cats and self.category_order is not None:
+            size = sum(self.category_order.count(k + 1, k + 1) for k in self.category_rows)
             if best is None or size < best[0]:
-                best = (size, lambda: (self.category_candidates(), none))  # type: ignore
-        if best is None or best[0] > filter_index.MAX_SHARE * len(self.img):
+                return (self.category_candidates(), none) if size <= limit else None
+        if best is None or best[0] > limit:
             return None
-        return best[1]()
+        _size, order, first, last, sure_first, sure_last = best
+        if len(ranges) == 1 and not cats and sure_first <= sure_last:
+            edges = np.concatenate([order.rows(first, sure_first - 1),
+                                    order.rows(sure_last + 1, last)])
+            return edges, order.rows(sure_first, sure_last)
+        return order.rows(first, last), none
 
     @property
     def category_rows(self) -> list[int]:
@@ -369,7 +369,7 @@ def _categories_mask(cx: _Context) -> np.ndarray:
         ks = cx.category_rows
         if len(ks) < len(wanted):  # a wanted category the dataset does not have
             return np.zeros(cx.n, bool)
-        if cx.category_candidates([]) is not None:  # the index: each category's rows
+        if cx.category_order is not None:  # the index: each category's rows
             have = np.ones(cx.n, bool)
             for k in ks:
                 have &= cx.images_with(_every, cx.category_candidates([k]))
@@ -383,9 +383,8 @@ def _categories_mask(cx: _Context) -> np.ndarray:
         return _has_all(ds, ds.ann_category_index, cx.in_categories & cx.placed, ks,
                         len(wanted))
     if flt.match in ("any", "none"):
-        rows = cx.category_candidates()
-        hit = cx.images_with(cx.in_categories_of) if rows is None else \
-            cx.images_with(_every, rows)
+        hit = cx.images_with(cx.in_categories_of) if cx.category_order is None else \
+            cx.images_with(_every, cx.category_candidates())
         return hit if flt.match == "any" else ~hit
     raise FilterError(f"unknown match mode {flt.match!r}")
 

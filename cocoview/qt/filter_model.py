@@ -50,16 +50,15 @@ def _compute_extra(ds: Dataset, report: Callable[[float], None], extras: FilterE
         extras.problem_images(ds)
 
 
-def _build_order(ds: Dataset, name: str) -> None:
+def _index_job(ds: Dataset, what: str) -> None:
+    """Build the filter index's order ``what``, or page the index in (``warm``)."""
     index = filter_index.index_of(ds)
-    if index is not None:
-        index.build(name)
-
-
-def _warm_index(ds: Dataset) -> None:
-    index = filter_index.index_of(ds)
-    if index is not None:
+    if index is None:
+        return
+    if what == "warm":
         index.warm()
+    else:
+        index.build(what)
 
 
 def needed_slow(flt: ImageFilter) -> list[Slow]:
@@ -348,11 +347,9 @@ class FilterModel(QObject):
         index = filter_index.index_of(ds) if ds is not None else None
         if ds is None or index is None:
             return
-        for name in index.missing():
-            self._index_jobs.submit(ds, partial(_build_order, name=name), _built, _not_built,
-                                    channel=f"index:{name}", priority=-1)
-        self._index_jobs.submit(ds, _warm_index, _built, _not_built, channel="index:warm",
-                                priority=-2)
+        for what in [*index.missing(), "warm"]:  # the page-in last
+            self._index_jobs.submit(ds, partial(_index_job, what=what), _built, _not_built,
+                                    channel=f"index:{what}", priority=-1)
 
     def _list_changed(self) -> None:
         if self._applying:

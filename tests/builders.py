@@ -42,3 +42,22 @@ def doc(**changes: Any) -> dict[str, Any]:
 def write(path: Path, obj: Any, **dump_kwargs: Any) -> Path:
     path.write_text(json.dumps(obj, **dump_kwargs))
     return path
+
+
+def reviewed(folder: Path, gt: dict[str, Any], results: list[dict[str, Any]]) -> tuple[Any, Any]:
+    """``gt`` and ``results`` written to ``folder`` (gt.json, res.json), opened together
+    (no index cache) and evaluated: ``(dataset, Review)``."""
+    import cocoview
+    from cocoview.model.review import Review
+
+    (folder / "gt.json").write_text(json.dumps(gt))
+    (folder / "res.json").write_text(json.dumps(results))
+    ds = cocoview.open(folder / "gt.json", results=folder / "res.json", cache=False)
+    return ds, Review(ds, ds.evaluate())
+
+
+def result_row(ds: Any, file_index: int) -> int:
+    """The row of the ``file_index``-th result of the results file (0-based)."""
+    import numpy as np
+
+    return int(np.flatnonzero(np.asarray(ds.results.anns.ordinal) == file_index)[0])

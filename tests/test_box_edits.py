@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from pycocotools import mask as pmask
 
-import cocoview
 from cocoview.cli import main
 from cocoview.model import dataset, journal
 from cocoview.model import edits as E
@@ -20,6 +19,7 @@ from cocoview.model.edited import EditedView
 from cocoview.model.overlays import build_overlays
 from cocoview.model.review import Review
 from cocoview.model.suggestions import accept, add_edit, suggest
+from tests.builders import result_row, reviewed
 
 
 def _doc(tmp_path: Path) -> Path:
@@ -253,14 +253,7 @@ def review_case(tmp_path: Path) -> tuple[Any, Review]:
            {"image_id": 1, "category_id": 1, "bbox": [60, 150, 20, 20], "score": 0.3},
            {"image_id": 1, "category_id": 2, "bbox": [115, 10, 30, 30], "score": 0.9},
            {"image_id": 77, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9}]
-    (tmp_path / "gt.json").write_text(json.dumps(gt))
-    (tmp_path / "res.json").write_text(json.dumps(res))
-    ds = cocoview.open(tmp_path / "gt.json", results=tmp_path / "res.json", cache=False)
-    return ds, Review(ds, ds.evaluate())
-
-
-def result_row(ds: Any, k: int) -> int:
-    return int(np.flatnonzero(np.asarray(ds.results.anns.ordinal) == k)[0])
+    return reviewed(tmp_path, gt, res)
 
 
 def test_suggestions(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as pmask
 
-import cocoview
 from cocoview.model.review import STYLES, Review
+from tests.builders import result_row, reviewed
 
 CATS = [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
 
@@ -39,31 +39,24 @@ def review_case(tmp_path: Path) -> tuple[Any, Review]:
           "categories": CATS}
     res = [_det([10, 10, 30, 30], 0.9), _det([150, 10, 20, 20], 0.8),
            _det([110, 110, 40, 40], 0.7), _det([61, 10, 30, 30], 0.4)]
-    (tmp_path / "gt.json").write_text(json.dumps(gt))
-    (tmp_path / "res.json").write_text(json.dumps(res))
-    ds = cocoview.open(tmp_path / "gt.json", results=tmp_path / "res.json", cache=False)
-    return ds, Review(ds, ds.evaluate())
-
-
-def _result_row(ds: Any, file_index: int) -> int:
-    return int(np.flatnonzero(np.asarray(ds.results.anns.ordinal) == file_index)[0])
+    return reviewed(tmp_path, gt, res)
 
 
 def test_each_detection_and_gt_has_its_verdict(tmp_path: Path) -> None:
     ds, rv = review_case(tmp_path)
-    got = [rv.detection(_result_row(ds, k)) for k in range(4)]
+    got = [rv.detection(result_row(ds, k)) for k in range(4)]
     assert got == ["tp", "fp", "ignored", "tp"]
     gts = {int(ds.anns.id[r]): rv.ground_truth(r) for r in range(len(ds.anns))}
     assert gts == {10: "matched", 11: "matched", 12: "missed", 13: "ignored"}
-    assert rv.match_of(_result_row(ds, 0))[1] == 10
-    assert abs(rv.match_of(_result_row(ds, 0))[2] - 1.0) < 1e-9
-    assert rv.match_of(_result_row(ds, 1))[0] == -1
+    assert rv.match_of(result_row(ds, 0))[1] == 10
+    assert abs(rv.match_of(result_row(ds, 0))[2] - 1.0) < 1e-9
+    assert rv.match_of(result_row(ds, 1))[0] == -1
     # styles differ by more than colour: line style or badge
     s = {n: (STYLES[n].pen, STYLES[n].badge) for n in ("tp", "fp", "ignored", "missed")}
     assert len(set(s.values())) == 4
-    assert rv.style(result_row=_result_row(ds, 1)) is STYLES["fp"]
-    assert rv.is_error(result_row=_result_row(ds, 1))
-    assert not rv.is_error(result_row=_result_row(ds, 0))
+    assert rv.style(result_row=result_row(ds, 1)) is STYLES["fp"]
+    assert rv.is_error(result_row=result_row(ds, 1))
+    assert not rv.is_error(result_row=result_row(ds, 0))
 
 
 def test_the_min_score_moves_the_verdicts_and_counts(tmp_path: Path) -> None:

@@ -22,7 +22,8 @@ from cocoview.model.filters import (
     sort_by_errors,
 )
 from cocoview.model.review import Review
-from tests.test_review import _result_row, review_case
+from tests.builders import result_row
+from tests.test_review import review_case
 
 CATS = [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}]
 
@@ -137,20 +138,20 @@ def test_the_filter_evaluates_when_not_given_and_refuses_without_results(
 
 def test_candidates_list_the_match_and_the_other_overlaps(tmp_path: Path) -> None:
     ds, rv = review_case(tmp_path)
-    tp = rv.candidates(_result_row(ds, 0))
+    tp = rv.candidates(result_row(ds, 0))
     assert tp[0].ann_id == 10 and tp[0].is_match and abs(tp[0].iou - 1.0) < 1e-12
     assert all(not c.is_match for c in tp[1:])
-    crowd = rv.candidates(_result_row(ds, 2))  # the detection given to the crowd
+    crowd = rv.candidates(result_row(ds, 2))  # the detection given to the crowd
     assert [c.ann_id for c in crowd] == [13] and crowd[0].crowd and crowd[0].is_match
     assert abs(crowd[0].iou - 1.0) < 1e-12  # a crowd's IoU: intersection / detection area
-    assert rv.candidates(_result_row(ds, 1)) == []  # the FP overlaps nothing
+    assert rv.candidates(result_row(ds, 1)) == []  # the FP overlaps nothing
     # IoU equal to pycocotools' on the 0.4 detection and GT 11
     from pycocotools import mask as pmask
 
-    c = rv.candidates(_result_row(ds, 3))[0]
+    c = rv.candidates(result_row(ds, 3))[0]
     ref = pmask.iou([[61, 10, 30, 30]], [[60, 10, 30, 30]], [0])[0, 0]
     assert c.ann_id == 11 and abs(c.iou - ref) < 1e-12
-    assert rv.verdict_at(_result_row(ds, 3), 0.5) == "below min score"
+    assert rv.verdict_at(result_row(ds, 3), 0.5) == "below min score"
 
 
 def test_export_has_fp_and_sort_errors(tmp_path: Path, capsys: Any) -> None:

@@ -18,7 +18,7 @@ from cocoview.model.review import (
     ground_truth_tooltip,
     tide_line,
 )
-from tests.test_review import _result_row
+from tests.builders import result_row
 from tests.test_review_filters import _det, _gt
 
 
@@ -41,7 +41,7 @@ def tide_case(tmp_path: Path) -> tuple[Any, Review]:
 
 def test_every_tide_type_in_the_tooltip(tmp_path: Path) -> None:
     ds, rv = tide_case(tmp_path)
-    rows = [_result_row(ds, k) for k in range(6)]
+    rows = [result_row(ds, k) for k in range(6)]
     got = [tide_line(rv, r).split(" — ")[0] for r in rows]
     assert got == ["", "TIDE Dupe", "TIDE Cls", "TIDE Loc", "TIDE Both", "TIDE Bkg"]
     # the same as the engine's per-detection table (``--detections``' error column)
@@ -69,5 +69,5 @@ def test_tide_says_its_own_threshold(tmp_path: Path) -> None:
 
     ds, rv = tide_case(tmp_path)
     rv2 = Review(ds, at_setting(rv.evaluation, 0.75, "all"))
-    line = tide_line(rv2, _result_row(ds, 5))
+    line = tide_line(rv2, result_row(ds, 5))
     assert line.startswith("TIDE Bkg") and line.endswith("(TIDE is at IoU 0.5, area all)")

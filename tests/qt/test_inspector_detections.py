@@ -12,8 +12,9 @@ from cocoview.model.viewer import Item
 from cocoview.qt.inspector import KIND_ROLE, ROW_ROLE, InspectorPanel
 from cocoview.qt.review import ReviewController
 from cocoview.qt.state import ViewerState
+from tests.builders import result_row
 from tests.qt.test_review import show_evaluated
-from tests.test_review import _result_row, review_case
+from tests.test_review import review_case
 
 
 def test_detections_in_the_annotation_list(qtbot: QtBot, tmp_path: Path) -> None:
@@ -33,24 +34,24 @@ def test_detections_in_the_annotation_list(qtbot: QtBot, tmp_path: Path) -> None
     assert [m.index(i).data(KIND_ROLE) for i in range(m.rowCount())] == \
         ["annotation"] * 4 + ["detection"] * 4
     assert [m.index(i).data(ROW_ROLE) for i in range(4, 8)] == \
-        [_result_row(ds, k) for k in (0, 1, 2, 3)]
+        [result_row(ds, k) for k in (0, 1, 2, 3)]
     assert "false positive" in m.index(5).data(0x03)  # the hover text (ToolTipRole)
     assert panel.list_title.text() == "Annotations  (4) · 4 detections"
     # list → canvas: selecting the FP's row selects that detection
-    fp = _result_row(ds, 1)
+    fp = result_row(ds, 1)
     panel.list_view.selectionModel().setCurrentIndex(
         m.index(5), QItemSelectionModel.SelectionFlag.ClearAndSelect)
     assert state.selected_detection == fp and state.selected_row == -1
     assert panel.details.topLevelItemCount() > 0  # the detection's properties
     # canvas → list: selecting a detection (a click on it) selects its row
-    state.select(_result_row(ds, 3), "detection")
+    state.select(result_row(ds, 3), "detection")
     sel = panel.list_view.selectionModel().selectedIndexes()
     assert [i.row() for i in sel] == [7]
     state.select(int(m.rows[0]))  # and a GT again
     assert [i.row() for i in panel.list_view.selectionModel().selectedIndexes()] == [0]
     # hovering a detection's row hovers it on the canvas
     panel.list_view.entered.emit(m.index(4))
-    assert state.hovered == Item("detection", _result_row(ds, 0))
+    assert state.hovered == Item("detection", result_row(ds, 0))
     # the min score: detections under it are not drawn, nor listed
     state.set_min_score(0.5)
     assert [m.index(i).data() for i in range(4, m.rowCount())] == [

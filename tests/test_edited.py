@@ -172,3 +172,74 @@ def test_added_rows_one_image_and_whole_columns_agree(synth: Path) -> None:
         row = v2.ann_row(base + k)
         assert row >= n and int(v2.anns.id[row]) == base + k
     assert v2.ann_row(int(ds.anns.id[5])) == 5
+
+
+def test_category_edits_over_many_images(tmp_path: Path) -> None:
+    """A category on more than 64 images takes the other path of the counts (the images'
+    runs of ``ann_order``): still equal to a recount, edit by edit and after undo."""
+    p = tmp_path / "many.json"
+    generate_coco(p, n_images=300, n_annotations=2500, n_categories=5, seed=8)
+    ds = dataset.open(p, cache=False)
+    view = EditedView(ds)
+    n_img = ds.category_counts()[1]
+    cats = [ds.categories[k].id for k in np.argsort(-n_img, kind="stable")]
+    assert sorted(n_img.tolist())[-2] > 64  # the two biggest: the wide path
+    edits: list[E.Edit] = [E.MergeCategory(cats[3], cats[0]), E.DeleteCategory(cats[1]),
+                           E.DeleteImage(int(ds.image_ids[7])),
+                           E.MergeCategory(cats[4], cats[0]), E.DeleteCategory(cats[0])]
+    inverses = []
+    for e in edits:
+        inverses.append(view.apply(e))
+        _check(view)
+    for inv in reversed(inverses):
+        view.apply(inv)
+        _check(view)
+    assert view.images.tolist() == ds.category_counts()[1].tolist()
+
+
+def test_added_rows_grow_in_place_and_old_views_keep_theirs(synth: Path) -> None:
+    """Additions write their rows into arrays with room (no copy of every column); a
+    view made earlier keeps its rows through later additions, undos and additions after
+    an undo (which must not write over a row a view holds), and a merge that changes an
+    added annotation's category."""
+    ds = dataset.open(synth, cache=False)
+    view = EditedView(ds)
+    n = len(ds.anns)
+    cats = [c.id for c in ds.categories]
+    img_ids = ds.image_ids.tolist()
+    fresh = view.layer.fresh_ann_id()
+    kept: list[tuple[object, list[int], list[int]]] = []
+
+    def snap() -> None:
+        v = view.dataset()
+        kept.append((v, v.anns.id[n:].tolist(), v.anns.category_id[n:].tolist()))
+
+    adds = []
+    for k in range(300):  # past the first room (256 rows): the arrays are made again once
+        adds.append(view.apply(E.AddAnnotation(fresh + k, int(img_ids[k % len(img_ids)]),
+                                               cats[k % 2], (1.0, 1.0, 2.0 + k, 3.0))))
+        if k % 37 == 0:
+            snap()
+    snap()
+    v_all = view.dataset()
+    arr = v_all.anns.id
+    view.apply(adds.pop())  # undo the last addition: the rows before are a prefix
+    snap()
+    assert kept[-1][0].anns.id.base is not None and np.shares_memory(
+        kept[-1][0].anns.id, arr)  # no copy for an undo of the last addition
+    view.apply(E.AddAnnotation(fresh + 1000, int(img_ids[0]), cats[0], (5.0, 5.0, 1.0, 1.0)))
+    snap()  # row n + 299 was held by v_all: written anew elsewhere
+    view.apply(E.AddAnnotation(fresh + 1001, int(img_ids[1]), cats[0], (5.0, 5.0, 1.0, 1.0)))
+    snap()
+    view.apply(E.MergeCategory(cats[1], cats[0]))  # the added rows of cats[1] change
+    snap()
+    for v, ids, cat in kept:  # every view still shows what it showed when it was made
+        assert v.anns.id[n:].tolist() == ids  # type: ignore[attr-defined]
+        assert v.anns.category_id[n:].tolist() == cat  # type: ignore[attr-defined]
+    last = view.dataset()
+    live = sorted(view.added_live(), key=lambda t: t[0].ann_id)
+    assert last.anns.id[n:].tolist() == [a.ann_id for a, _r, _c in live]
+    assert last.anns.category_id[n:].tolist() == [cats[0]] * len(live)
+    assert last.anns.bbox[n:].tolist() == [list(a.bbox) for a, _r, _c in live]
+    assert last.anns.id[:n].tolist() == ds.anns.id.tolist()
+    assert len(last.ann_src) == len(last.anns) == n + len(live)

@@ -241,10 +241,8 @@ class EditedView:
         self.bbox: np.ndarray = ds.anns.bbox
         self.area: np.ndarray = ds.anns.area
         self._bare = False  # applying an edit to the rows' counts only (added taken out)
-        #: the added annotations and the columns joined for them (dataset())
-        self._added_columns: tuple[list[E.AddAnnotation], dict[str, np.ndarray]] | None = None
-        #: an edited column (the array) → it joined with the added annotations' values
-        self._joined: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        #: the columns joined with the added annotations' rows (dataset())
+        self._grown = _GrownColumns()
 
     # ----- per row ----------------------------------------------------------
     def cat_index(self, cats: np.ndarray) -> np.ndarray:
@@ -372,11 +370,14 @@ class EditedView:
         ds = self.base
         if len(img_rows) <= 64:
             parts = [ds.ann_rows_of_image_row(int(r)) for r in img_rows.tolist()]
-        else:
-            on = np.zeros(len(ds.image_ids), bool)
-            on[img_rows] = True
-            img = ds.ann_image_row
-            parts = [np.flatnonzero((img >= 0) & on[np.maximum(img, 0)])]
+        else:  # the images' runs of ann_order, image by image: the counts' keys come
+            # out nearly sorted, which the stable sort of _distinct takes ~6x faster
+            img_rows = np.sort(img_rows)
+            starts = ds.image_ann_start[img_rows].astype(np.int64)
+            counts = ds.image_ann_count[img_rows].astype(np.int64)
+            first = np.cumsum(counts) - counts  # where each run begins in the region
+            at = np.repeat(starts - first, counts) + np.arange(int(counts.sum()))
+            parts = [ds.ann_order[at]]
         orphans = touched[self._img_of[touched] < 0]
         return np.concatenate([*(p.astype(np.int64) for p in parts), orphans]) if parts \
             else orphans
@@ -577,7 +578,8 @@ class EditedView:
         ds = self.base
         if self.bbox is not ds.anns.bbox or self.area is not ds.anns.area:
             v.anns = replace(v.anns, bbox=self.bbox, area=self.area)
-        live = self.added_live()
+        # rows in the order of the ids (fresh ids grow: an addition is a row appended)
+        live = sorted(self.added_live(), key=lambda t: t[0].ann_id)
         v.__dict__["_added_rows"] = {}
         v.__dict__["_added_by_image"] = {}
         if not live:
@@ -597,26 +599,10 @@ class EditedView:
         new.seg_off[:] = -1
         new.kp_off[:] = -1
         new.ordinal[:] = -1
-        # the columns no edit changes are joined once per set of added annotations
-        # (~0.3 s for 860k rows); an edited one (category, crowd, box, area) once per
-        # new array of it (copy on write: a relabel joins the category column only)
         adds = [a for a, _r, _c in live]
-        cached = self._added_columns
-        if cached is None or len(cached[0]) != k or \
-                any(x is not y for x, y in zip(cached[0], adds, strict=True)):
-            static = {name: np.concatenate([getattr(ds.anns, name), getattr(new, name)])
-                      for name in _STATIC}
-            static["ann_src"] = np.concatenate([ds.ann_src, np.zeros(k, ds.ann_src.dtype)])
-            self._added_columns = cached = (adds, static)
-            self._joined = {}
-        static = cached[1]
-        joined = {}
-        for name in ("category_id", "iscrowd", "bbox", "area"):
-            col = getattr(v.anns, name)
-            hit = self._joined.get(name)
-            if hit is None or hit[0] is not col:
-                hit = self._joined[name] = (col, np.concatenate([col, getattr(new, name)]))
-            joined[name] = hit[1]
+        static = self._grown.static(ds, adds, new)
+        joined = {name: self._grown.joined(name, getattr(v.anns, name), getattr(new, name))
+                  for name in ("category_id", "iscrowd", "bbox", "area")}
         v.anns = AnnColumns(**{name: static[name] for name in _STATIC}, **joined)
         v.ann_src = static["ann_src"]
         v._ann_sort = None
@@ -637,10 +623,71 @@ _STATIC = ("id", "image_id", "num_keypoints", "score", "seg_kind", "seg_off", "s
            "kp_off", "kp_len", "ordinal")
 
 
+class _GrownColumns:
+    """The file's columns followed by the added annotations' rows, in arrays with room
+    to grow: an addition writes its row in place instead of copying every column
+    (~90 ms at train2017 size). A view holds slices ``[:n + k]``; a row once written is
+    never written again (a view may hold it): what would change one makes new arrays.
+    """
+
+    def __init__(self) -> None:
+        self._adds: list[E.AddAnnotation] = []  # the added rows written, in row order
+        self._static: dict[str, np.ndarray] = {}
+        self._gen = 0  # counts the static arrays made: joined ones follow their rows
+        #: column name → (the edited column it extends, the array, rows written, gen)
+        self._joined: dict[str, tuple[np.ndarray, np.ndarray, int, int]] = {}
+
+    def static(self, ds: Dataset, adds: list[E.AddAnnotation],
+               new: Any) -> dict[str, np.ndarray]:
+        """The unchanging columns for the added rows ``adds`` (their values in ``new``)."""
+        n, k, done = len(ds.anns), len(adds), self._adds
+        m = min(k, len(done))
+        same = all(done[j] is adds[j] for j in range(m))
+        room = len(self._static["id"]) - n if self._static else 0
+        if not (same and k <= room):
+            cols = {name: getattr(ds.anns, name) for name in _STATIC}
+            cols["ann_src"] = ds.ann_src
+            self._static = {name: _with_room(col, max(2 * k, 256))
+                            for name, col in cols.items()}
+            self._adds, self._gen, done, m = [], self._gen + 1, [], 0
+        if k > len(done):  # rows never written before: no view holds them
+            for name in _STATIC:
+                self._static[name][n + len(done):n + k] = getattr(new, name)[len(done):]
+            self._static["ann_src"][n + len(done):n + k] = 0
+            done.extend(adds[len(done):])
+        self._adds = done
+        return {name: col[:n + k] for name, col in self._static.items()}
+
+    def joined(self, name: str, col: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """``col`` (an edited column of the file's rows) followed by ``values``."""
+        n, k = len(col), len(values)
+        hit = self._joined.get(name)
+        if hit is not None:
+            base, arr, written, gen = hit
+            m = min(k, written)
+            if base is col and gen == self._gen and n + k <= len(arr) and \
+                    np.array_equal(arr[n:n + m], values[:m], equal_nan=True):
+                if k > written:
+                    arr[n + written:n + k] = values[written:]
+                    self._joined[name] = (base, arr, k, gen)
+                return arr[:n + k]
+        arr = _with_room(col, max(2 * k, 256))
+        arr[n:n + k] = values
+        self._joined[name] = (col, arr, k, self._gen)
+        return arr[:n + k]
+
+
+def _with_room(col: np.ndarray, room: int) -> np.ndarray:
+    """A copy of ``col`` with ``room`` more rows (unset)."""
+    out = np.empty((len(col) + room, *col.shape[1:]), col.dtype)
+    out[:len(col)] = col
+    return out
+
+
 def _distinct(keys: np.ndarray) -> np.ndarray:
     """The distinct values of ``keys`` (sorted; np.unique's hash path is ~20× slower on
     860k keys with NumPy 2.3)."""
-    k = np.sort(keys)
+    k = np.sort(keys, kind="stable")  # adaptive: keys made image by image are runs
     return k[np.concatenate([[True], k[1:] != k[:-1]])] if len(k) else k
 
 

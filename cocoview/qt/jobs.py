@@ -5,8 +5,8 @@ thread.
 PySide's ``QThreadPool`` keeps Python runnables referenced after they finish,
 or after ``clear()`` takes them off its queue; a job holding its dataset
 strongly kept every dataset of the session alive (bench_scroll.py found it).
-So jobs hold it weakly: ``job.ds`` is None once the dataset is closed, and the
-job then does nothing.
+So jobs hold it weakly, and :class:`Jobs` holds it strongly only while the request
+is still to come (closing a dataset cancels its requests: then nothing holds it).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, QTimer, Signal, Slot
 
 from cocoview.model.dataset import Dataset
 
@@ -100,7 +100,7 @@ def _dropped(ds: Dataset) -> None:
 
 class Jobs(QObject):
     """The background work of one owner (a panel, a dialog): its own thread pool, the
-    dataset held weakly, the newest request of a channel wins, results and errors
+    dataset held only while a request is to come, the newest request of a channel wins, results and errors
     delivered on the GUI thread.
 
     ``submit(ds, fn, on_done, on_error, channel=…, priority=…)`` runs ``fn(ds)``
@@ -109,6 +109,12 @@ class Jobs(QObject):
     starts if it has not). Higher priorities start first. An exception goes to
     ``on_error(exc)``, or without one to the crash hook. ``fn`` gets the dataset as
     its argument: it must not capture it.
+
+    A job submitted on the GUI thread starts when the event that submitted it is
+    handled (a zero timer), not at once: the worker would otherwise take the GIL
+    while the GUI thread is still updating the views for that event (an edit made
+    the views' updates 2-3x slower), and a job superseded within the same event
+    never starts at all.
     """
 
     def __init__(self, parent: QObject, threads: int | None = 1) -> None:
@@ -124,6 +130,15 @@ class Jobs(QObject):
         self._pending: dict[int, tuple[str | None, Callable[[Any], None],
                                        Callable[[Exception], None] | None]] = {}
         self._on_progress: dict[int, Callable[[float], None]] = {}
+        self._queued: list[tuple[int, _FnJob, int]] = []  # (request, job, priority)
+        # the dataset of each request still to come, held strongly here (the job holds
+        # it weakly): an edited view replaced by the next edit would otherwise be freed
+        # before a queued job starts, and the job would end unseen, never delivered
+        self._holds: dict[int, Dataset] = {}
+        self._start_timer = QTimer(self)
+        self._start_timer.setSingleShot(True)
+        self._start_timer.setInterval(0)
+        self._start_timer.timeout.connect(self._start_queued)
 
     def submit(self, ds: Dataset, fn: Callable[[Dataset], T], on_done: Callable[[T], None],
                on_error: Callable[[Exception], None] | None = None,
@@ -138,6 +153,7 @@ class Jobs(QObject):
             for r in [r for r, (ch, _, _) in self._pending.items() if ch == channel]:
                 self._forget(r)  # superseded: its result is never delivered
         self._pending[request] = (channel, on_done, on_error)
+        self._holds[request] = ds
         if on_progress is not None:
             self._on_progress[request] = on_progress
         pending = self._pending  # read by the worker: a dict lookup is atomic
@@ -145,12 +161,25 @@ class Jobs(QObject):
         def wanted(r: int) -> bool:
             return r in pending
 
-        self._pool.start(_FnJob(self._relay, request, ds, fn, wanted, on_progress is not None),
-                         priority)
+        job = _FnJob(self._relay, request, ds, fn, wanted, on_progress is not None)
+        if QThread.currentThread() is not self.thread():
+            self._pool.start(job, priority)  # no event loop here to wait for
+            return request
+        self._queued.append((request, job, priority))
+        if not self._start_timer.isActive():
+            self._start_timer.start()
         return request
+
+    def _start_queued(self) -> None:
+        """Start the jobs submitted since the last event (the still wanted ones)."""
+        queued, self._queued = self._queued, []
+        for request, job, priority in queued:
+            if request in self._pending:
+                self._pool.start(job, priority)
 
     def _forget(self, request: int) -> None:
         self._pending.pop(request, None)
+        self._holds.pop(request, None)
         self._on_progress.pop(request, None)
 
     def running(self, channel: str) -> bool:
@@ -166,6 +195,7 @@ class Jobs(QObject):
                 if ch is not None:
                     self._latest[ch] = 0
         if channel is None:
+            self._queued.clear()
             self._pool.clear()
 
     def idle(self) -> bool:
@@ -173,6 +203,7 @@ class Jobs(QObject):
         return not self._pending
 
     def wait(self, msecs: int = -1) -> bool:
+        self._start_queued()  # what waits here must have started
         return self._pool.waitForDone(msecs)
 
     @property
@@ -180,7 +211,8 @@ class Jobs(QObject):
         return int(self._pool.maxThreadCount())
 
     def active_threads(self) -> int:
-        return int(self._pool.activeThreadCount())
+        return int(self._pool.activeThreadCount()) + sum(
+            r in self._pending for r, _j, _p in self._queued)
 
     @Slot(int, float)
     def _progress(self, request: int, fraction: float) -> None:
@@ -192,6 +224,7 @@ class Jobs(QObject):
     def _done(self, request: int, out: tuple[bool, Any]) -> None:
         self._on_progress.pop(request, None)
         entry = self._pending.pop(request, None)
+        self._holds.pop(request, None)
         if entry is None:
             return  # cancelled
         channel, on_done, on_error = entry

@@ -108,16 +108,58 @@ def test_a_finished_job_does_not_keep_its_dataset(qtbot: QtBot, owner: QObject,
 
 def test_a_job_of_a_closed_dataset_does_nothing(qtbot: QtBot, owner: QObject,
                                                 tmp_path: Path) -> None:
+    """Closing a dataset cancels its owners' requests: a queued job never runs, and
+    the dataset is let go before it would have."""
     jobs = Jobs(owner)
     gate = threading.Event()
     ran: list[int] = []
-    ds = _ds(tmp_path)
-    jobs.submit(ds, lambda d: gate.wait(5), lambda _r: None)  # occupies the one thread
-    jobs.submit(_ds(tmp_path, "b.json"), lambda d: ran.append(1), lambda _r: None)
-    gc.collect()  # the second dataset is gone before its job starts
+    jobs.submit(_ds(tmp_path), lambda d: gate.wait(5), lambda _r: None)  # the one thread
+    ds = _ds(tmp_path, "b.json")
+    ref = weakref.ref(ds)
+    jobs.submit(ds, lambda d: ran.append(1), lambda _r: None)
+    jobs.cancel()  # what an owner does when its dataset is closed
+    del ds
+    gc.collect()
+    assert ref() is None
     gate.set()
-    qtbot.waitUntil(jobs.idle, timeout=5000)  # both requests are settled
+    assert jobs.wait(5000)
     assert ran == []
+
+
+def test_a_queued_job_keeps_its_dataset_until_it_runs(qtbot: QtBot, owner: QObject,
+                                                      tmp_path: Path) -> None:
+    """An edited view is replaced (and dropped by the app) at the next edit: a frame
+    job queued for it must still run and be delivered, or its image never shows."""
+    jobs = Jobs(owner)
+    gate = threading.Event()
+    got: list[int] = []
+    jobs.submit(_ds(tmp_path), lambda d: gate.wait(5), lambda _r: None)  # the one thread
+    jobs.submit(_ds(tmp_path, "b.json"), lambda d: d.stats()["images"], got.append)
+    gc.collect()  # nobody but the request holds the second dataset
+    gate.set()
+    qtbot.waitUntil(jobs.idle, timeout=5000)
+    assert got and got[0] > 0
+
+
+def test_jobs_start_once_the_submitting_event_is_handled(qtbot: QtBot, owner: QObject,
+                                                         tmp_path: Path) -> None:
+    """A job does not take the GIL while the GUI thread is still handling the event that
+    submitted it; one superseded within the same event never starts."""
+    jobs = Jobs(owner)
+    ran: list[str] = []
+    started = threading.Event()
+    ds = _ds(tmp_path)
+
+    def old(d: object) -> None:
+        started.set()
+        ran.append("old")
+
+    jobs.submit(ds, old, lambda _r: None, channel="c")
+    # still in the submitting event: a job started at once would be running by now
+    assert not started.wait(0.3)
+    jobs.submit(ds, lambda d: ran.append("new"), lambda _r: None, channel="c")
+    qtbot.waitUntil(jobs.idle, timeout=5000)
+    assert ran == ["new"]
 
 
 def test_export_requests_do_not_hold_the_dataset() -> None:

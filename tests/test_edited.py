@@ -40,6 +40,9 @@ def _recount(view: EditedView) -> tuple[np.ndarray, ...]:
 
 
 def _check(view: EditedView) -> None:
+    for got, want in zip((view.instances, view.images, view.super_instances,
+                          view.super_images, view.image_count), view.recount(), strict=True):
+        assert got.tolist() == want.tolist()  # supercategories too
     inst, imgs, per_image = _recount(view)
     assert view.instances.tolist() == inst.tolist()
     assert view.images.tolist() == imgs.tolist()
@@ -174,9 +177,14 @@ def test_added_rows_one_image_and_whole_columns_agree(synth: Path) -> None:
     assert v2.ann_row(int(ds.anns.id[5])) == 5
 
 
-def test_category_edits_over_many_images(tmp_path: Path) -> None:
+@pytest.mark.parametrize("by_category", [True, False], ids=["own rows", "their images"])
+def test_category_edits_over_many_images(tmp_path: Path, by_category: bool,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """A category on more than 64 images takes the other path of the counts (the images'
-    runs of ``ann_order``): still equal to a recount, edit by edit and after undo."""
+    runs of ``ann_order``); a category edit counts either the changed categories from
+    their own rows or every image of the moved rows: both equal a recount (the
+    supercategories' too), edit by edit and after undo."""
+    monkeypatch.setattr(EditedView, "_by_category", lambda _self, _e: by_category)
     p = tmp_path / "many.json"
     generate_coco(p, n_images=300, n_annotations=2500, n_categories=5, seed=8)
     ds = dataset.open(p, cache=False)
@@ -184,16 +192,29 @@ def test_category_edits_over_many_images(tmp_path: Path) -> None:
     n_img = ds.category_counts()[1]
     cats = [ds.categories[k].id for k in np.argsort(-n_img, kind="stable")]
     assert sorted(n_img.tolist())[-2] > 64  # the two biggest: the wide path
-    edits: list[E.Edit] = [E.MergeCategory(cats[3], cats[0]), E.DeleteCategory(cats[1]),
+    rows = ds.ann_rows_of_image_row(int(np.flatnonzero(ds.image_ann_count >= 2)[0]))
+    edits: list[E.Edit] = [E.Relabel(int(ds.anns.id[rows[0]]), cats[3]),
+                           E.MergeCategory(cats[3], cats[0]), E.DeleteCategory(cats[1]),
                            E.DeleteImage(int(ds.image_ids[7])),
-                           E.MergeCategory(cats[4], cats[0]), E.DeleteCategory(cats[0])]
-    inverses = []
+                           E.Relabel(int(ds.anns.id[rows[1]]), cats[4]),
+                           E.MergeCategory(cats[4], cats[0]),
+                           E.MergeCategory(cats[0], cats[2]),  # a chain: 3, 4 → 0 → 2
+                           E.DeleteCategory(cats[2])]
+
+    def state() -> tuple[object, ...]:
+        return (view.instances.tolist(), view.images.tolist(), view.super_images.tolist(),
+                view.cat.tolist(), view.alive.tolist(), dict(view.layer.merged))
+
+    inverses, states = [], [state()]
     for e in edits:
         inverses.append(view.apply(e))
         _check(view)
-    for inv in reversed(inverses):
+        states.append(state())
+    assert view.layer.merged == {cats[3]: cats[2], cats[4]: cats[2], cats[0]: cats[2]}
+    for k, inv in enumerate(reversed(inverses)):
         view.apply(inv)
         _check(view)
+        assert state() == states[-2 - k]  # an undo gives back the state before the edit
     assert view.images.tolist() == ds.category_counts()[1].tolist()
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cocoview.model import dataset
-from cocoview.model.edits import DeleteAnnotation, EditLayer, Relabel, SetTags
+from cocoview.model.edits import DeleteAnnotation, EditLayer, MergeCategory, Relabel, SetTags
 from cocoview.model.journal import Journal, JournalError, read, restore
 from tests.test_edits import _doc
 
@@ -45,13 +45,17 @@ def test_journal_round_trip_and_cut_last_line(tmp_path: Path) -> None:
     src = _doc(tmp_path)
     jpath = tmp_path / "j.jsonl"
     j = Journal(src, jpath)
-    edits = [DeleteAnnotation(1), Relabel(2, None), SetTags(1, ("a", "b"))]
+    edits = [DeleteAnnotation(1), Relabel(2, None), SetTags(1, ("a", "b")),
+             MergeCategory(2, None, (1, 3))]  # an undo of a merge that carried others
     for e in edits:
         j.record(e)
     j.close()
     with jpath.open("a") as fh:
         fh.write('{"op": "DeleteAnn')  # power cut mid-line
     assert read(jpath, src) == edits
+    old = '{"op": "MergeCategory", "source": 2, "into": 1}'  # written before "chained"
+    from cocoview.model.journal import decode
+    assert decode(old) == MergeCategory(2, 1)
 
 
 def test_journal_of_another_file_is_refused(tmp_path: Path) -> None:

@@ -243,6 +243,8 @@ class EditedView:
         self._bare = False  # applying an edit to the rows' counts only (added taken out)
         #: the columns joined with the added annotations' rows (dataset())
         self._grown = _GrownColumns()
+        self._by_cat: tuple[np.ndarray, np.ndarray] | None = None  # rows by file category
+        self._base_counts = inst.copy()  # instances per category in the file
 
     # ----- per row ----------------------------------------------------------
     def cat_index(self, cats: np.ndarray) -> np.ndarray:
@@ -290,22 +292,18 @@ class EditedView:
         return cat, alive, crowd
 
     def _touched_rows(self, e: E.Edit) -> np.ndarray:
-        ds, lay = self.base, self.layer
+        ds = self.base
         if isinstance(e, (E.DeleteAnnotation, E.Relabel, E.SetCrowd)):
             return np.asarray([ds.ann_row(int(e.ann_id))], np.int64)
         if isinstance(e, E.DeleteImage):
             return ds.ann_rows(int(e.image_id)).astype(np.int64)
         if isinstance(e, (E.MergeCategory, E.DeleteCategory)):
-            src = e.source if isinstance(e, E.MergeCategory) else e.category_id
-            cats = {src, lay.merged.get(src)} | {k for k, v in lay.merged.items() if v == src}
-            if isinstance(e, E.MergeCategory) and e.into is not None:
-                cats.add(e.into)
-            wanted = np.fromiter((c for c in cats if c is not None), np.int64)
-            hit = np.zeros(len(self._cat_ids) + 1, bool)  # by category index (-1: last)
-            hit[self.cat_index(wanted)] = True
-            hit[-1] = False
-            return np.flatnonzero(hit[self.cat_index(self.cat)]
-                                  | hit[self.cat_index(self._base_cat)]).astype(np.int64)
+            # the rows of the category (and of those merged into it): the rows of the
+            # category merged into keep theirs, and the images counted again are those
+            # of the moved rows only (not every image of COCO's person)
+            if isinstance(e, E.MergeCategory):  # an undo moves the chained ones back
+                return self._rows_of_categories({e.source, *e.chained})
+            return self._rows_of_categories({e.category_id})
         return np.zeros(0, np.int64)
 
     # ----- applying -----------------------------------------------------------
@@ -316,6 +314,8 @@ class EditedView:
         lay = self.layer
         if isinstance(e, (E.SetBox, E.AddAnnotation)) or (lay.added and not self._bare):
             return self._apply_box_or_add(e)
+        if isinstance(e, (E.MergeCategory, E.DeleteCategory)) and self._by_category(e):
+            return self._apply_category_edit(e)
         if isinstance(e, (E.DeleteAnnotation, E.Relabel, E.SetCrowd)):
             lay._ann(e.ann_id)  # a clear error before anything is counted
         if isinstance(e, E.DeleteImage):
@@ -364,6 +364,126 @@ class EditedView:
         if isinstance(e, E.SetTags):
             self._tags = None
         return inverse
+
+    # ----- category edits: the rows they move ------------------------------------
+    def _by_category(self, e: E.MergeCategory | E.DeleteCategory) -> bool:
+        """Whether counting the changed categories from their own rows costs less than
+        counting every image the moved rows are on (the way of the other edits): yes
+        for a big category (deleting COCO's person: its images hold 500 k rows), no for
+        merging a small one into a big one (the big one's rows would all be read)."""
+        src = e.source if isinstance(e, E.MergeCategory) else e.category_id
+        into = (e.into if e.into is not None else self.layer.merged.get(src)) \
+            if isinstance(e, E.MergeCategory) else None  # an undo: back from the merged
+        k_src, k_into = self._cat_index.get(int(src)), self._cat_index.get(
+            int(into)) if into is not None else None
+        if k_src is None:
+            return False  # an unknown id: the other path says so
+        moved = int(self._base_counts[k_src])
+        per_image = len(self.alive) / max(len(self.image_count), 1)
+        mine = moved + (int(self.instances[k_into]) if k_into is not None else 0)
+        sup = int(self._sup_of[k_src])
+        if sup >= 0 and (k_into is None or self._sup_of[k_into] != sup):
+            mine += int(self.super_instances[sup])  # its supercategory counted again
+        return mine < moved * per_image
+
+    def _apply_category_edit(self, e: E.MergeCategory | E.DeleteCategory) -> E.Edit:
+        """A merge or a deletion of a category, its counts made again from the rows of
+        the categories it changes (and of their supercategories)."""
+        touched = self._touched_rows(e)
+        old_cat, old_alive = self.cat[touched], self.alive[touched]
+        inverse = self.layer.apply(e)  # EditError: nothing was changed
+        cat, alive, crowd = self._state_of(touched)
+        if not np.array_equal(old_cat, cat):
+            self.cat = self.cat.copy()
+            self.cat[touched] = cat
+        if not np.array_equal(old_alive, alive):
+            self.alive = self.alive.copy()
+            self.alive[touched] = alive
+        if not np.array_equal(self.crowd[touched], crowd):
+            self.crowd = self.crowd.copy()
+            self.crowd[touched] = crowd
+        n_cat, n_sup = len(self._cat_ids), len(self._supers)
+        was, now = self.cat_index(old_cat), self.cat_index(cat)
+        was_ok, now_ok = old_alive & (was >= 0), alive & (now >= 0)
+        b_now = np.bincount(now[now_ok], minlength=n_cat)
+        b_was = np.bincount(was[was_ok], minlength=n_cat)
+        self.instances = self.instances + b_now - b_was
+        sw, sn = self._sup_of[was], self._sup_of[now]
+        same_sup = np.array_equal(old_alive, alive) and np.array_equal(sw, sn)
+        if not same_sup:
+            self.super_instances = (self.super_instances
+                                    + np.bincount(sn[now_ok & (sn >= 0)], minlength=n_sup)
+                                    - np.bincount(sw[was_ok & (sw >= 0)], minlength=n_sup))
+        img = self._img_of[touched]
+        gone, back = old_alive & ~alive & (img >= 0), alive & ~old_alive & (img >= 0)
+        if gone.any() or back.any():
+            n_img = len(self.image_count)
+            self.image_count = (self.image_count + np.bincount(img[back], minlength=n_img)
+                                - np.bincount(img[gone], minlength=n_img))
+        changed = np.flatnonzero((b_now > 0) | (b_was > 0)).tolist()
+        if changed:  # a category left with no instance is on no image: nothing to count
+            images = self.images.copy()
+            for k in changed:
+                images[k] = self._distinct_images(np.asarray([k])) if self.instances[k] else 0
+            self.images = images
+            if not same_sup:
+                super_images = self.super_images.copy()
+                for sp in {int(self._sup_of[k]) for k in changed} - {-1}:
+                    super_images[sp] = self._distinct_images(np.flatnonzero(
+                        self._sup_of[:n_cat] == sp)) if self.super_instances[sp] else 0
+                self.super_images = super_images
+        self.version += 1
+        self._view = None
+        return inverse
+
+    def _base_rows_by_category(self) -> tuple[np.ndarray, np.ndarray]:
+        """The annotation rows ordered by their file category (index; unknown ids
+        last) and where each category's run starts (made once, ~10 ms at train2017)."""
+        if self._by_cat is None:
+            n_cat = len(self._cat_ids)
+            cidx = self.cat_index(self._base_cat)
+            key = np.where(cidx < 0, n_cat, cidx)
+            key = key.astype(np.uint16 if n_cat < (1 << 16) - 1 else np.int64)
+            order = np.argsort(key, kind="stable")  # a radix sort for 16-bit keys
+            starts = np.concatenate([[0], np.cumsum(np.bincount(key, minlength=n_cat + 1))])
+            self._by_cat = (order, starts.astype(np.int64))
+        return self._by_cat
+
+    def _rows_of_categories(self, cat_ids: set[int]) -> np.ndarray:
+        """Every row whose category is one of ``cat_ids`` in the file, or may be after
+        the edits: the file's rows of those categories and of the categories merged
+        into them, and every relabelled row."""
+        lay = self.layer
+        finals = set(cat_ids)
+        sources = finals | {k for k, v in lay.merged.items() if v in finals}
+        order, starts = self._base_rows_by_category()
+        parts = []
+        for c in sources:
+            k = self._cat_index.get(int(c))
+            if k is not None:
+                parts.append(order[starts[k]:starts[k + 1]])
+        if lay.ann_category:  # those not already in the runs above
+            rel = self._rows_of_ids(np.fromiter(lay.ann_category, np.int64))
+            parts.append(rel[~np.isin(self._base_cat[rel], np.fromiter(sources, np.int64))])
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+    def _rows_of_ids(self, ann_ids: np.ndarray) -> np.ndarray:
+        """The rows of annotation ids of the file (vectorised ``ann_row``)."""
+        ds = self.base
+        order = ds.ann_id_order
+        pos = np.minimum(np.searchsorted(ds.anns.id, ann_ids, sorter=order), len(order) - 1)
+        return order[pos].astype(np.int64)
+
+    def _distinct_images(self, cat_indexes: np.ndarray) -> int:
+        """How many images hold an alive row whose (edited) category index is one of
+        ``cat_indexes``."""
+        rows = self._rows_of_categories(set(self._cat_ids[cat_indexes].tolist()))
+        rows = rows[self.alive[rows]]
+        rows = rows[np.isin(self.cat_index(self.cat[rows]), cat_indexes)]
+        img = self._img_of[rows]
+        seen = np.zeros(len(self.image_count), bool)
+        seen[img[img >= 0]] = True
+        return int(np.count_nonzero(seen))
 
     def _region(self, img_rows: np.ndarray, touched: np.ndarray) -> np.ndarray:
         """Every annotation row of ``img_rows``, plus the touched rows in no image."""

@@ -56,6 +56,9 @@ class RenameCategory:
 class MergeCategory:
     source: int
     into: int | None  # None: undo the merge
+    #: an undo's: the categories that were merged into ``source`` before (a merge of
+    #: ``source`` moved them along to ``into``; undoing it moves them back)
+    chained: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -268,17 +271,19 @@ class EditLayer:
             return RenameCategory(e.category_id, before_n)
         if isinstance(e, MergeCategory):
             if e.into is None:
-                self.merged.pop(e.source, None)
-                return MergeCategory(e.source, None)  # not reached by undo chains
+                into = self.merged.pop(e.source, None)
+                for k in e.chained:
+                    self.merged[k] = e.source
+                return MergeCategory(e.source, into, ())
             self._cat(e.source)
             self._cat(e.into)
             if e.source == e.into:
                 raise EditError(f"cannot merge category {e.source} into itself")
+            chained = tuple(k for k, v in self.merged.items() if v == e.source)
             self.merged[e.source] = e.into
-            for k, v in list(self.merged.items()):  # chains: A→B then B→C gives A→C
-                if v == e.source:
-                    self.merged[k] = e.into
-            return MergeCategory(e.source, None)
+            for k in chained:  # chains: A→B then B→C gives A→C
+                self.merged[k] = e.into
+            return MergeCategory(e.source, None, chained)
         if isinstance(e, DeleteCategory):
             if e.restore:
                 self.deleted_cats.discard(e.category_id)

@@ -48,8 +48,9 @@ def decode(line: str) -> E.Edit:
     cls = OPS.get(d.pop("op", None))
     if cls is None:
         raise JournalError(f"not an edit: {line.strip()[:80]}")
-    if "tags" in d:
-        d["tags"] = tuple(d["tags"])
+    for key in ("tags", "chained"):
+        if key in d:
+            d[key] = tuple(d[key])
     if isinstance(d.get("bbox"), list):  # SetBox, AddAnnotation
         d["bbox"] = tuple(d["bbox"])
     return cls(**d)

@@ -100,8 +100,8 @@ def _dropped(ds: Dataset) -> None:
 
 class Jobs(QObject):
     """The background work of one owner (a panel, a dialog): its own thread pool, the
-    dataset held only while a request is to come, the newest request of a channel wins, results and errors
-    delivered on the GUI thread.
+    dataset held only while a request is to come, the newest request of a channel
+    wins, results and errors delivered on the GUI thread.
 
     ``submit(ds, fn, on_done, on_error, channel=…, priority=…)`` runs ``fn(ds)``
     off the GUI thread and calls ``on_done(result)`` on it, unless a newer request

@@ -122,3 +122,29 @@ def test_panoptic_stuff_has_its_own_box_layer_off_by_default() -> None:
     assert (things != none).any() and (stuff != none).any()
     assert (both != things).any()  # the stuff boxes were not in "boxes"
     assert DEFAULT_LAYERS["stuff_boxes"] is False and DEFAULT_LAYERS["boxes"] is True
+
+
+@pytest.mark.parametrize("channels,order", [(4, "BGR"), (4, "RGB"), (3, "BGR"), (3, "RGB")])
+def test_blend_masks_equals_the_per_pixel_formula(channels: int, order: str) -> None:
+    """The blend (whole-image OpenCV calls) equals the plain formula, pixel for pixel:
+    base·(1-a) + ink·a where the layer is painted, the base elsewhere."""
+    import cv2
+
+    rng = np.random.default_rng(channels)
+    base = rng.integers(0, 256, (37, 53, channels), dtype=np.uint8)
+    layer = rng.integers(0, 256, (37, 53, 4), dtype=np.uint8)
+    layer[..., 3] = np.where(rng.random((37, 53)) < 0.4, 255, 0)
+    got = blend_masks(base, layer, 0.45, order)
+    ink = layer[..., :3] if order == "BGR" else layer[..., 2::-1]
+    under = np.ascontiguousarray(base[..., :3])
+    mixed = cv2.addWeighted(under, 0.55, np.ascontiguousarray(ink), 0.45, 0.0)
+    want = base.copy()
+    painted = layer[..., 3] > 0
+    want[..., :3][painted] = mixed[painted]
+    if channels == 4:
+        want[..., 3] = 255
+    assert np.array_equal(got, want)
+    assert not np.array_equal(got, base)
+    empty = layer.copy()
+    empty[..., 3] = 0
+    assert np.array_equal(blend_masks(base, empty, 0.45, order), base)

@@ -155,16 +155,21 @@ def blend_masks(base: np.ndarray, layer_bgra: np.ndarray, opacity: float,
     h, w = base.shape[:2]
     if layer_bgra.shape[:2] != (h, w):
         layer_bgra = cv2.resize(layer_bgra, (w, h), interpolation=cv2.INTER_NEAREST)
-    covered = layer_bgra[..., 3] > 0
+    # whole-image OpenCV calls (no channel slices made contiguous, no boolean
+    # indexing): several times faster at 640x640, and an edit's frame waits for it
+    layer_bgra = np.ascontiguousarray(layer_bgra)
+    mask = cv2.extractChannel(layer_bgra, 3)
+    base = np.ascontiguousarray(base)
     out = base.copy()
-    if not covered.any():
+    if not cv2.countNonZero(mask):
         return out
-    color = layer_bgra[..., :3] if base_order == "BGR" else layer_bgra[..., 2::-1]
-    ink = np.ascontiguousarray(color)
-    under = np.ascontiguousarray(base[..., :3])
-    blended = cv2.addWeighted(under, 1.0 - opacity, ink, opacity, 0.0)
-    region = out[..., :3]
-    region[covered] = blended[covered]
-    if out.shape[2] == 4:
+    four = base.shape[2] == 4
+    code = {(True, "BGR"): None, (True, "RGB"): cv2.COLOR_BGRA2RGBA,
+            (False, "BGR"): cv2.COLOR_BGRA2BGR, (False, "RGB"): cv2.COLOR_BGRA2RGB}
+    c = code[(four, base_order)]
+    ink = layer_bgra if c is None else cv2.cvtColor(layer_bgra, c)
+    blended = cv2.addWeighted(base, 1.0 - opacity, ink, opacity, 0.0)
+    cv2.copyTo(blended, mask, out)
+    if four:
         out[..., 3] = 255
     return out

@@ -12,6 +12,7 @@ no object per row.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -65,8 +66,15 @@ def _validate(ds: Dataset, report: Callable[[float], None], check_files: bool,
 
     locator = Locator(ds)
 
+    last = [0.0]
+
     def progress(done: int, total: int) -> None:
-        report(done / total if total else -1.0)
+        # at most ~8 reports a second: each is a signal the GUI thread handles, which
+        # waits for the GIL this worker holds (an edit made meanwhile waited too)
+        now = time.monotonic()
+        if now - last[0] >= 0.12 or done >= total:
+            last[0] = now
+            report(done / total if total else -1.0)
 
     def found(problems: list[Problem]) -> None:
         sink.append((problems, locator.rows(problems)))

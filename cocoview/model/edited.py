@@ -314,7 +314,7 @@ class EditedView:
         lay = self.layer
         if isinstance(e, (E.SetBox, E.AddAnnotation)) or (lay.added and not self._bare):
             return self._apply_box_or_add(e)
-        if isinstance(e, (E.MergeCategory, E.DeleteCategory)) and self._by_category(e):
+        if isinstance(e, (E.MergeCategory, E.DeleteCategory)):
             return self._apply_category_edit(e)
         if isinstance(e, (E.DeleteAnnotation, E.Relabel, E.SetCrowd)):
             lay._ann(e.ann_id)  # a clear error before anything is counted
@@ -366,29 +366,12 @@ class EditedView:
         return inverse
 
     # ----- category edits: the rows they move ------------------------------------
-    def _by_category(self, e: E.MergeCategory | E.DeleteCategory) -> bool:
-        """Whether counting the changed categories from their own rows costs less than
-        counting every image the moved rows are on (the way of the other edits): yes
-        for a big category (deleting COCO's person: its images hold 500 k rows), no for
-        merging a small one into a big one (the big one's rows would all be read)."""
-        src = e.source if isinstance(e, E.MergeCategory) else e.category_id
-        into = (e.into if e.into is not None else self.layer.merged.get(src)) \
-            if isinstance(e, E.MergeCategory) else None  # an undo: back from the merged
-        k_src, k_into = self._cat_index.get(int(src)), self._cat_index.get(
-            int(into)) if into is not None else None
-        if k_src is None:
-            return False  # an unknown id: the other path says so
-        moved = int(self._base_counts[k_src])
-        per_image = len(self.alive) / max(len(self.image_count), 1)
-        mine = moved + (int(self.instances[k_into]) if k_into is not None else 0)
-        sup = int(self._sup_of[k_src])
-        if sup >= 0 and (k_into is None or self._sup_of[k_into] != sup):
-            mine += int(self.super_instances[sup])  # its supercategory counted again
-        return mine < moved * per_image
-
     def _apply_category_edit(self, e: E.MergeCategory | E.DeleteCategory) -> E.Edit:
-        """A merge or a deletion of a category, its counts made again from the rows of
-        the categories it changes (and of their supercategories)."""
+        """A merge or a deletion of a category: only the categories whose rows it moves
+        (and their supercategories) have new counts, made from their own rows (found by
+        the rows-by-category order). Counting every image the moved rows are on instead,
+        as the other edits do, cost up to 12x more at train2017 size (124 ms to delete
+        COCO's person, whose images hold 500 k rows; 2.4 vs 8 ms for a small one)."""
         touched = self._touched_rows(e)
         old_cat, old_alive = self.cat[touched], self.alive[touched]
         inverse = self.layer.apply(e)  # EditError: nothing was changed
@@ -486,21 +469,12 @@ class EditedView:
         return int(np.count_nonzero(seen))
 
     def _region(self, img_rows: np.ndarray, touched: np.ndarray) -> np.ndarray:
-        """Every annotation row of ``img_rows``, plus the touched rows in no image."""
+        """Every annotation row of ``img_rows`` (an edit's one image), plus the touched
+        rows in no image."""
         ds = self.base
-        if len(img_rows) <= 64:
-            parts = [ds.ann_rows_of_image_row(int(r)) for r in img_rows.tolist()]
-        else:  # the images' runs of ann_order, image by image: the counts' keys come
-            # out nearly sorted, which the stable sort of _distinct takes ~6x faster
-            img_rows = np.sort(img_rows)
-            starts = ds.image_ann_start[img_rows].astype(np.int64)
-            counts = ds.image_ann_count[img_rows].astype(np.int64)
-            first = np.cumsum(counts) - counts  # where each run begins in the region
-            at = np.repeat(starts - first, counts) + np.arange(int(counts.sum()))
-            parts = [ds.ann_order[at]]
+        parts = [ds.ann_rows_of_image_row(int(r)).astype(np.int64) for r in img_rows.tolist()]
         orphans = touched[self._img_of[touched] < 0]
-        return np.concatenate([*(p.astype(np.int64) for p in parts), orphans]) if parts \
-            else orphans
+        return np.concatenate([*parts, orphans]) if parts else orphans
 
     def _count(self, rows: np.ndarray, sign: int) -> None:
         """Add (``sign`` 1) or remove (-1) the contribution of ``rows`` to the counts."""
@@ -807,7 +781,7 @@ def _with_room(col: np.ndarray, room: int) -> np.ndarray:
 def _distinct(keys: np.ndarray) -> np.ndarray:
     """The distinct values of ``keys`` (sorted; np.unique's hash path is ~20× slower on
     860k keys with NumPy 2.3)."""
-    k = np.sort(keys, kind="stable")  # adaptive: keys made image by image are runs
+    k = np.sort(keys)
     return k[np.concatenate([[True], k[1:] != k[:-1]])] if len(k) else k
 
 

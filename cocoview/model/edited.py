@@ -246,6 +246,15 @@ class EditedView:
         self._by_cat: tuple[np.ndarray, np.ndarray] | None = None  # rows by file category
         self._base_counts = inst.copy()  # instances per category in the file
 
+    def warm(self) -> EditedView:
+        """Make the lookups a first edit would otherwise make on the GUI thread: the
+        repeated ids (~45 ms at train2017 size), the rows by category (~17 ms), the rows
+        by id."""
+        self.layer._repeated_ids()
+        self._base_rows_by_category()
+        _ = self.base.ann_id_order
+        return self
+
     # ----- per row ----------------------------------------------------------
     def cat_index(self, cats: np.ndarray) -> np.ndarray:
         """Category ids → indexes in ``ds.categories`` (-1 for an unknown id)."""

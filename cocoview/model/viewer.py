@@ -83,6 +83,7 @@ class ViewerModel:
         self._look: Look | None = None
         #: the edits of the open dataset (made at the first edit; None: unedited)
         self.edits: EditedView | None = None
+        self._prepared: EditedView | None = None  # made ready off the GUI thread
         self._deleted_at: dict[int, int] = {}  # deleted image id → its place in the list
         self._look_key: tuple[object, ...] = ()
 
@@ -91,6 +92,7 @@ class ViewerModel:
         """Show ``ds`` (every image, nothing hidden or selected; the filter is cleared)."""
         self.dataset = ds
         self.edits = None
+        self._prepared = None
         self._deleted_at = {}
         self.set_filter(ImageFilter())
         self.hidden_categories = set()
@@ -136,6 +138,12 @@ class ViewerModel:
         """The dataset as the edits make it (the opened one while nothing is edited)."""
         return self.edits.dataset() if self.edits is not None else self.dataset
 
+    def prepare_edits(self, view: EditedView) -> None:
+        """Keep ``view`` (an :class:`EditedView` of the open dataset, made and warmed
+        off the GUI thread: :meth:`EditedView.warm`) for the first edit."""
+        if self.edits is None and view.base is self.dataset:
+            self._prepared = view
+
     def apply_edit(self, edit: Edit) -> Edit:
         """Apply ``edit`` (EditError: nothing changed); returns its inverse. A deleted image
         leaves the browsed list (and comes back to its place when restored)."""
@@ -145,7 +153,10 @@ class ViewerModel:
         if self.dataset is None:
             raise E.EditError("no dataset is open")
         if self.edits is None:
-            self.edits = EditedView(self.dataset)
+            ready = self._prepared
+            self.edits = ready if ready is not None and ready.base is self.dataset \
+                and ready.version == 0 else EditedView(self.dataset)
+            self._prepared = None
         inverse = self.edits.apply(edit)
         if isinstance(edit, E.DeleteImage):
             self._list_after_image_edit(int(edit.image_id), edit.restore)

@@ -92,6 +92,30 @@ def _tree_counts(win: MainWindow, cid: int) -> tuple[int, int]:
     return node.instances, node.images
 
 
+def test_the_first_edit_is_made_ready_after_the_open(qtbot: QtBot, win: MainWindow,
+                                                    src: Path) -> None:
+    """The edit state and its lookups are made in a worker after the open, and the
+    first edit takes them (a lookup it would otherwise make on the GUI thread); a
+    prepared state of another dataset is never taken."""
+    open_file(qtbot, win, src)
+    model = win.state.model
+    qtbot.waitUntil(lambda: model._prepared is not None, timeout=10000)
+    ready = model._prepared
+    assert ready is not None and ready.layer._repeated is not None  # warmed
+    assert ready._by_cat is not None
+    _row, ann = select_first(win)
+    win.editing.delete_selected()
+    assert model.edits is ready and ready.layer.is_deleted(ann)
+    assert win.editing.journal is not None
+    assert win.editing.journal.path == journal_path(src)
+    win.editing.stack.undo()
+    other = type(ready)(ready.base)
+    model.edits = None
+    model.set_dataset(None)
+    model.prepare_edits(other)  # not the open dataset: ignored
+    assert model._prepared is None
+
+
 def test_relabel_crowd_and_category_edits(qtbot: QtBot, win: MainWindow, src: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     open_file(qtbot, win, src)

@@ -127,9 +127,9 @@ class CanvasEdits(QObject):
         canvas = self.window.canvas
         canvas.boxEdited.connect(self.set_box)
         canvas.box_drag.editable = self._editable
-        canvas.selectable = lambda it: it.is_result or 0 <= it.row < self._base_rows()
-        canvas.refused = lambda it: self.ctl._say(
-            f"Annotation {it.ann_id} was added by an edit (Undo takes it back)")
+        # an added annotation is selected, deleted and relabelled like the file's (the
+        # controller makes those edits of the addition); its box is not dragged
+        canvas.selectable = lambda it: it.is_result or it.row >= 0
         canvas.menu_extenders.append(self.extend_menu)
         self.fixes = FixesBox(self.window.inspector)
         self.threshold = stored_threshold(self.window.settings)
@@ -150,7 +150,7 @@ class CanvasEdits(QObject):
         return len(ds.anns) if ds is not None else 0
 
     def _editable(self, it: AnnOverlay) -> bool:
-        """A file's annotation (an added one is taken back by Undo, not edited)."""
+        """A file's annotation (an added one keeps the box it was added with)."""
         return not it.is_result and 0 <= it.row < self._base_rows() \
             and it.seg_kind != "panoptic"
 

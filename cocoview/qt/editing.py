@@ -12,6 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -26,6 +27,7 @@ from cocoview.model.edited import EditedView
 from cocoview.model.journal import Journal, JournalError, journal_path, read
 from cocoview.model.safe_write import WriteError
 from cocoview.model.tags import tags_of
+from cocoview.model.viewer import Item
 from cocoview.qt.jobs import Jobs
 from cocoview.qt.loading import PreviewDataset
 from cocoview.qt.state import ViewerState
@@ -239,7 +241,36 @@ class EditController(QObject):
 
     # ----- applying -------------------------------------------------------
     def apply_all(self, edits: list[E.Edit]) -> list[E.Edit]:
-        """Apply ``edits`` in order; all or none (an EditError rolls back the applied)."""
+        """Apply ``edits`` in order; all or none (an EditError rolls back the applied).
+        A selected added annotation stays selected when it is still there after them
+        (a relabel adds it again; an addition taken back renumbers the added rows)."""
+        chosen = self._selected_added()
+        try:
+            return self._apply_all(edits)
+        finally:
+            if chosen:
+                self._select_added(chosen)
+
+    def _selected_added(self) -> set[int]:
+        """The ids of the selected annotations that edits added."""
+        view, ds = self.state.view, self.state.dataset
+        if view is None or ds is None or view is ds:
+            return set()
+        n = len(ds.anns)
+        return {int(view.anns.id[it.row]) for it in self.state.model.selection
+                if it.kind == "annotation" and n <= it.row < len(view.anns)}
+
+    def _select_added(self, ids: set[int]) -> None:
+        view, ds = self.state.view, self.state.dataset
+        if view is None or ds is None:
+            return
+        n = len(ds.anns)
+        rows = {r for r in range(n, len(view.anns)) if int(view.anns.id[r]) in ids}
+        sel = {it for it in self.state.model.selection
+               if not (it.kind == "annotation" and it.row >= n)}
+        self.state.model.set_selection(sel | {Item("annotation", r) for r in rows})
+
+    def _apply_all(self, edits: list[E.Edit]) -> list[E.Edit]:
         done: list[E.Edit] = []
         try:
             for e in edits:
@@ -272,6 +303,7 @@ class EditController(QObject):
             self.journal = JournalWriter(src, ready[1] if ready and ready[0] == src else None)
         name = text or edit_text(ds, edits, self.state.model.edits)
         try:
+            edits = self._on_added(edits)
             inverses = self.apply_all(edits)
         except E.EditError as exc:
             self._refuse(str(exc))
@@ -279,6 +311,29 @@ class EditController(QObject):
         self.stack.push(EditCommand(self, edits, inverses, name))
         self._say(name)
         return True
+
+    def _on_added(self, edits: list[E.Edit]) -> list[E.Edit]:
+        """An edit of an annotation an edit added, as edits of the addition: deleting
+        it takes the addition back, relabelling it adds it again with the category (its
+        id kept). EditError for what an added annotation has not (a crowd flag)."""
+        view = self.state.model.edits
+        added = view.layer.added if view is not None else {}
+        if not added:
+            return edits
+        out: list[E.Edit] = []
+        for e in edits:
+            a = added.get(int(e.ann_id)) if isinstance(
+                e, (E.DeleteAnnotation, E.Relabel, E.SetCrowd, E.SetBox)) else None
+            if a is None:
+                out.append(e)
+            elif isinstance(e, E.DeleteAnnotation) and not e.restore:
+                out.append(replace(a, remove=True))
+            elif isinstance(e, E.Relabel) and e.category_id is not None:
+                out += [replace(a, remove=True), replace(a, category_id=e.category_id)]
+            else:
+                raise E.EditError(f"annotation {a.ann_id} was added by an edit: it can be "
+                                  "deleted or relabelled, and Undo takes it back")
+        return out
 
     def _refuse(self, why: str) -> None:
         self._say(f"Not done: {why}")
@@ -300,6 +355,11 @@ class EditController(QObject):
         ids: list[int] | None
         if isinstance(e, E.AddAnnotation):
             ids = [int(e.image_id)]
+            if e.remove:  # the added rows after it are numbered again: not kept selected
+                n = len(ds.anns)
+                sel = self.state.model.selection
+                self.state.model.set_selection({it for it in sel if not (
+                    it.kind == "annotation" and it.row >= n)})
         elif isinstance(e, (E.DeleteAnnotation, E.Relabel, E.SetCrowd, E.SetBox)):
             r = int(ds.ann_image_row[ds.ann_row(e.ann_id)])
             ids = [int(ds.image_ids[r])] if r >= 0 else []
@@ -319,11 +379,11 @@ class EditController(QObject):
 
     # ----- the actions ------------------------------------------------------
     def selected_annotations(self) -> list[int]:
-        ds = self.state.dataset
+        ds = self.state.view  # an added annotation's row is after the file's
         if ds is None:
             return []
         rows = sorted(it.row for it in self.state.model.selection if it.kind == "annotation")
-        return [int(ds.anns.id[r]) for r in rows]
+        return [int(ds.anns.id[r]) for r in rows if 0 <= r < len(ds.anns)]
 
     def delete_selected(self) -> None:
         ids = self.selected_annotations()

@@ -287,7 +287,7 @@ class KeypointTableModel(QAbstractTableModel):
         """Show the keypoints of dataset row ``row`` (none for -1)."""
         self.beginResetModel()
         self._names, self._kp = [], []
-        ds = self._state.dataset
+        ds = self._state.view  # an added annotation's row is the edited view's
         kp = ds.keypoints_array(row) if ds is not None and row >= 0 else None
         if ds is not None and kp is not None:
             cat = _category(ds, int(ds.anns.category_id[row]))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from cocoview.cli import main
@@ -232,9 +233,30 @@ def test_accept_relabel_and_add_undo_and_journal(qtbot: QtBot, win: MainWindow,
     cat_node = win.categories.model._node_of[1]
     assert cat_node.instances == 2  # GT 10 is a dog now, 11 and the new 12 are cats
     assert _menu_texts(win, 160, 155) == []  # added: nothing more to suggest
-    # an added annotation is not selectable (Undo takes it back)
+    # an added annotation is selected, relabelled and deleted as the file's are
+    n = len(ds.anns)
     qtbot.mouseClick(win.canvas.viewport(), Qt.MouseButton.LeftButton, pos=_pt(win, 155, 153))
-    assert "added by an edit" in win.statusBar().currentMessage()
+    assert win.state.model.selection == {Item("annotation", n)}  # its row after the file's
+    monkeypatch.setattr(win.editing, "ask_category", lambda *_a, **_k: 2)
+    win.editing.relabel_selected()
+    assert layer.added[12].category_id == 2 and layer.added[12].bbox == added.bbox
+    assert win.editing.stack.undoText() == "Relabel annotation 12 to dog"
+    assert win.state.model.selection == {Item("annotation", n)}  # still it
+    assert win.categories.model._node_of[2].instances == 2  # GT 10 and the added 12
+    win.actions_["undo"].trigger()
+    assert layer.added[12].category_id == 1
+    win.editing.delete_selected()
+    assert 12 not in layer.added and win.state.model.selection == set()
+    assert win.editing.stack.undoText() == "Delete annotation 12"
+    win.actions_["undo"].trigger()
+    assert layer.added[12] == added
+    win.state.model.set_selection({Item("annotation", n)})
+    win.editing.toggle_crowd()  # an added annotation has no crowd flag to set
+    assert "deleted or relabelled" in win.statusBar().currentMessage()
+    box = win.findChild(QMessageBox, "edit_error")
+    assert box is not None
+    box.close()
+    assert layer.added[12] == added and win.editing.stack.count() == 3
     win.actions_["undo"].trigger()
     assert not layer.added
     qtbot.waitUntil(lambda: not any(not it.is_result and it.ann_id == 12

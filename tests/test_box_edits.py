@@ -358,3 +358,31 @@ def test_evaluation_of_the_edited_view_is_pycocotools_on_the_saved_file(
         E.save_as(view.layer, out)
         doc = json.loads(out.read_text())
         check_against_pycocotools(view.dataset(), doc, results, "bbox")
+
+
+def test_a_deleted_image_leaves_the_evaluation(tmp_path: Path) -> None:
+    """A deleted image is not in the file Save As writes: its detections are on no
+    image (skipped and said, as for a results file's), and the rest is pycocotools' on
+    the saved file with the results of the images left."""
+    from cocoview.testing.synth import generate_coco
+    from tests.eval_oracle import check_against_pycocotools
+
+    p = tmp_path / "g.json"
+    generate_coco(p, n_images=6, n_annotations=40, n_categories=3, seed=2)
+    ds = dataset.open(p, cache=False)
+    doc = json.loads(p.read_text())
+    rng = np.random.default_rng(1)
+    results = [{"image_id": a["image_id"], "category_id": a["category_id"],
+                "bbox": [float(v) + float(rng.uniform(-2, 2)) for v in a["bbox"]],
+                "score": float(rng.uniform(0.1, 1.0))} for a in doc["annotations"]]
+    view = EditedView(ds)
+    gone = int(ds.image_ids[int(np.argmax(ds.image_ann_count))])
+    view.apply(E.DeleteImage(gone))
+    out = tmp_path / "e.json"
+    E.save_as(view.layer, out)
+    saved = json.loads(out.read_text())
+    assert gone not in {im["id"] for im in saved["images"]}
+    kept = [r for r in results if r["image_id"] != gone]
+    assert len(kept) < len(results)
+    ev = check_against_pycocotools(view.dataset(), saved, kept, "bbox", res_arg=results)
+    assert int((ev.detections_table()["status"] == "skipped").sum()) == len(results) - len(kept)

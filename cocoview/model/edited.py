@@ -73,6 +73,7 @@ class _EditedDataset(Dataset):
     _edited_cat_index: np.ndarray  # EditedView.cat_index's lookup (category ids, sorted)
     _edited_tags: dict[int, tuple[str, ...]]  # image id → its edited tags (model/tags.py)
     _edited_base_layer: E.EditLayer
+    _edited_image_deleted: np.ndarray  # per image row: deleted by an edit
     _root = _delegated("_root")
     _root_hits = _delegated("_root_hits")
     _real_root = _delegated("_real_root")
@@ -123,6 +124,12 @@ class _EditedDataset(Dataset):
         pycocotools' on the saved file)."""
         layer, base = self._edited_base_layer, self._edited_base
         n = len(base.anns)
+        deleted = self._edited_image_deleted
+        if deleted.any():  # gone from the saved file: a detection there is on no image
+            keep = ~deleted
+            gt.image_ids, gt.image_width, gt.image_height = (
+                gt.image_ids[keep], gt.image_width[keep], gt.image_height[keep])
+            assert not np.isin(gt.image_id, base.image_ids[deleted]).any()
         # copies: a worker evaluates while the GUI thread may go on editing the layer
         boxes, crowds = dict(layer.ann_bbox), dict(layer.ann_crowd)
         if not (boxes or crowds or self._added_rows):
@@ -535,6 +542,7 @@ class EditedView:
         v._edited_lazy = {}
         v._edited_cat_index = self._cat_ids
         v._edited_base_layer = self.layer
+        v._edited_image_deleted = self.image_deleted
         v.anns = replace(ds.anns, category_id=self.cat, iscrowd=self.crowd)
         v.image_ann_count = self.image_count
         names = self.layer.cat_names

@@ -1,7 +1,8 @@
 """One edit at train2017 size (issue 17 "Fast": an edit shows within one frame).
 
     python benchmarks/bench_edit_counts.py [--file TRAIN.json | N_IMAGES N_ANNOTATIONS]
-                                           [--app] [--edits 200]
+                                           [--app [--during-checks] [--no-settle]]
+                                           [--edits 200]
 
 Model part: an edit's incremental update of the counts, the edited view a frame job
 reads (made per edit), a frame's overlays made again from it (the decoded pixels
@@ -9,7 +10,10 @@ kept), vs building the whole-dataset columns and a full recount. ``--app``: the 
 window offscreen, each edit through the Edit actions' path (``EditController.edit``):
 the GUI-thread time of the edit (the model, the category tree, the list, the
 inspector, the filter panel, the frame request) and the time until the canvas shows
-the edited frame. Medians over the edits; the frame budget is 16.7 ms.
+the edited frame. Medians over the edits; the frame budget is 16.7 ms. By default the
+edits come once the Problems dock's check of the file has ended (``--during-checks``:
+while it runs, sharing its GIL) and once the image's neighbours are prefetched, as
+after a look at the image (``--no-settle``: at once, their frames made beside it).
 """
 
 from __future__ import annotations
@@ -82,7 +86,8 @@ def model_part(ds: Dataset, n: int) -> None:
           f"{recount_ms:.0f} ms: neither runs per edit)")
 
 
-def app_part(path: Path, n: int, during_checks: bool = False) -> None:
+def app_part(path: Path, n: int, during_checks: bool = False,
+             settle: bool = True) -> None:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -124,7 +129,7 @@ def app_part(path: Path, n: int, during_checks: bool = False) -> None:
     t_idle = time.perf_counter()
     spin(lambda: time.perf_counter() - t_idle > 3.0)
     cats = [c.id for c in ds.categories]
-    kinds: dict[str, tuple[list[float], list[float]]] = {}
+    kinds: dict[str, tuple[list[float], list[float], list[float]]] = {}
     fresh = [max(int(ds.anns.id.max()) + 1, 1)]
 
     def make(kind: str, k: int, ann: int) -> E.Edit:
@@ -143,7 +148,7 @@ def app_part(path: Path, n: int, during_checks: bool = False) -> None:
     per_kind = max(n // 9, 2)
     for kind in ("delete", "relabel", "crowd toggle", "set box", "add", "delete image",
                  "rename category", "merge category", "delete category"):
-        gui, shown = kinds.setdefault(kind, ([], []))
+        gui, shown, made = kinds.setdefault(kind, ([], [], []))
         print(f"  … {kind}", file=sys.stderr, flush=True)
         for k in range(per_kind if "category" not in kind else min(per_kind, 4)):
             rows = w.state.view.ann_rows(w.state.current_image)  # type: ignore[union-attr]
@@ -154,15 +159,20 @@ def app_part(path: Path, n: int, during_checks: bool = False) -> None:
                      and w.canvas.frame.image_id == w.state.current_image)
                 continue
             row = int(rows[0])
+            if settle:  # a user looks at the image before editing it: the neighbours'
+                spin(lambda: w.frames.jobs.idle())  # prefetched frames are made by then
             w.state.model.set_selection({Item("annotation", row)})
             edit = make(kind, k, int(ds.anns.id[row]))
             before = w.canvas.frame
             t = time.perf_counter()
             w.editing.edit([edit])
             gui.append((time.perf_counter() - t) * 1e3)
-            try:
+            try:  # shown: the outlines, boxes and labels; made: the worker's whole frame
                 spin(lambda: w.canvas.frame is not before, 10.0)  # noqa: B023
                 shown.append((time.perf_counter() - t) * 1e3)
+                spin(lambda: w.canvas.frame is not before  # noqa: B023
+                     and not w.canvas.frame.provisional, 10.0)
+                made.append((time.perf_counter() - t) * 1e3)
             except TimeoutError:
                 pass
             w.state.model.step(1)  # the next image (its frame decoded first)
@@ -170,15 +180,18 @@ def app_part(path: Path, n: int, during_checks: bool = False) -> None:
                  and w.canvas.frame.image_id == w.state.current_image)
     w.close()
     app.processEvents()
-    print("app (median ms per edit; GUI thread: the edit's own time; frame budget "
-          f"{FRAME_MS:.1f} ms):")
-    for kind, (gui, shown) in kinds.items():
+    print("app (median ms per edit; GUI thread: the edit's own time; canvas shows it: its "
+          "outlines, boxes, labels; its new frame: the worker's, masks' fill too; "
+          f"frame budget {FRAME_MS:.1f} ms):")
+    for kind, (gui, shown, made) in kinds.items():
         if not gui:
             continue
         g = float(np.median(gui))
-        sh = f"{np.median(shown):7.1f}" if shown else "      -"
-        print(f"  {kind:<16} GUI thread {g:7.1f} (max {max(gui):7.1f})   edit → canvas "
-              f"shows it {sh}   {'pass' if g < FRAME_MS else 'FAIL'}")
+        sh = f"{np.median(shown):6.1f}" if shown else "     -"
+        mk = f"{np.median(made):6.1f}" if made else "     -"
+        ok = g < FRAME_MS and bool(shown) and float(np.median(shown)) < FRAME_MS
+        print(f"  {kind:<16} GUI thread {g:5.1f} (max {max(gui):6.1f})   canvas shows it "
+              f"{sh}, its new frame {mk}   {'pass' if ok else 'FAIL'}")
 
 
 #: one frame at 60 Hz, ms
@@ -193,6 +206,9 @@ def main() -> None:
     ap.add_argument("--app", action="store_true", help="also through the real window")
     ap.add_argument("--during-checks", action="store_true",
                     help="--app: edit while the Problems dock still checks the file")
+    ap.add_argument("--no-settle", action="store_true",
+                    help="--app: edit as soon as the image is shown (its neighbours' frames "
+                         "still being made beside the edited one's)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         path = args.file
@@ -205,7 +221,7 @@ def main() -> None:
         ds = cocoview.open(path)
         model_part(ds, args.edits)
         if args.app:
-            app_part(path, min(args.edits, 60), args.during_checks)
+            app_part(path, min(args.edits, 60), args.during_checks, not args.no_settle)
 
 
 if __name__ == "__main__":

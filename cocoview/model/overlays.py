@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import cv2
@@ -172,6 +172,70 @@ def _label(ds: Dataset, cid: int, iscrowd: bool, score: float) -> str:
     if math.isfinite(score):
         name += f" {score:.2f}"
     return name
+
+
+def edited_items(ds: Dataset, items: list[AnnOverlay], image_row: int,
+                 limit: int = 2000) -> list[AnnOverlay] | None:
+    """``items`` (an image's drawn annotations) as the columns of ``ds`` (an edited
+    view) now have them: deleted ones left out, category, crowd flag, box, label and
+    category colour from the columns, added ones as their box and label. Nothing is
+    decoded (outlines and masks stay as they were, an added one has none yet): what the
+    canvas shows at once while the image's frame is made again. None: nothing changed,
+    or more than ``limit`` items."""
+    if len(items) > limit:
+        return None
+    rows = ds.ann_rows_of_image_row(image_row)
+    alive = set(rows.tolist())
+    anns = ds.anns
+    out: list[AnnOverlay] = []
+    seen: set[int] = set()
+    changed = False
+    for it in items:
+        if it.is_result:
+            out.append(it)
+            continue
+        if it.row not in alive:
+            changed = True
+            continue
+        seen.add(it.row)
+        if it.seg_kind == "panoptic":
+            out.append(it)
+            continue
+        new = _as_columns(ds, it, it.row)
+        changed |= new is not it
+        out.append(new)
+    for r in rows.tolist():
+        if r in seen:
+            continue
+        cid = int(anns.category_id[r])
+        cat = ds._cat_by_id.get(cid)
+        colour = cat.color if cat is not None else (200, 200, 200)
+        crowd = bool(anns.iscrowd[r])
+        out.append(AnnOverlay(row=r, ann_id=int(anns.id[r]), category_id=cid, color=colour,
+                              category_color=colour, label=_label(ds, cid, crowd, math.nan),
+                              iscrowd=crowd, area=float(anns.area[r]),
+                              bbox=np.asarray(anns.bbox[r], np.float64)))
+        changed = True
+    return out if changed else None
+
+
+def _as_columns(ds: Dataset, it: AnnOverlay, r: int) -> AnnOverlay:
+    """``it`` with the category, crowd flag and box of row ``r`` in ``ds``'s columns
+    (``it`` itself when they are the same)."""
+    anns = ds.anns
+    cid, crowd = int(anns.category_id[r]), bool(anns.iscrowd[r])
+    box = np.asarray(anns.bbox[r], np.float64)
+    label = _label(ds, cid, crowd, it.score)
+    same_box = it.bbox is None or np.array_equal(it.bbox, box) or not np.isfinite(box).all()
+    if (cid, crowd, label) == (it.category_id, it.iscrowd, it.label) and same_box:
+        return it
+    cat = ds._cat_by_id.get(cid)
+    colour = cat.color if cat is not None else (200, 200, 200)
+    new = replace(it, category_id=cid, iscrowd=crowd, category_color=colour, label=label,
+                  bbox=it.bbox if same_box else box)
+    if it.color == it.category_color:  # coloured by category (not by instance)
+        new.color = colour
+    return new
 
 
 def _outline_from_mask(mask: np.ndarray, x0: int, y0: int) -> list[np.ndarray]:

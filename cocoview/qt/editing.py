@@ -28,6 +28,7 @@ from cocoview.model.journal import Journal, JournalError, journal_path, read
 from cocoview.model.safe_write import WriteError
 from cocoview.model.tags import tags_of
 from cocoview.model.viewer import Item
+from cocoview.qt.frames import provisional
 from cocoview.qt.jobs import Jobs
 from cocoview.qt.loading import PreviewDataset
 from cocoview.qt.state import ViewerState
@@ -376,6 +377,20 @@ class EditController(QObject):
         else:
             ids = None
         self.window.frames.set_view(view, ids)
+        self._show_at_once(e, view)
+
+    def _show_at_once(self, e: object, view: Dataset) -> None:
+        """The shown image's outlines, boxes and labels as the edit makes them, now (its
+        masks' fill, and an added annotation's outline, follow with the worker's
+        frame)."""
+        canvas = self.window.canvas
+        frame = canvas.frame
+        if frame is None or frame.image_id != self.state.current_image or \
+                isinstance(e, (E.SetTags, E.DeleteImage)):
+            return
+        shown = provisional(frame, view)
+        if shown is not None:
+            canvas.show_frame(shown)
 
     # ----- the actions ------------------------------------------------------
     def selected_annotations(self) -> list[int]:

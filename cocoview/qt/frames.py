@@ -32,7 +32,7 @@ from cocoview.model.images import (
     placeholder,
 )
 from cocoview.model.look import Look, apply_colors, blend_masks, item_key
-from cocoview.model.overlays import Overlays
+from cocoview.model.overlays import Overlays, edited_items
 from cocoview.qt.canvas_items import polygons_of
 from cocoview.qt.jobs import Jobs
 from cocoview.qt.qimage import bgrx_to_qimage
@@ -64,6 +64,9 @@ class Frame:
     base_bgrx: np.ndarray | None = field(default=None, repr=False)
     notice: str = ""  # what is wrong with a picture shown anyway (truncated, other size)
     file_missing: bool = False  # no file at the path: the canvas offers Set Images Folder
+    #: shown at once after an edit (outlines, boxes, labels edited; the masks' fill the
+    #: frame's until the worker's frame comes: see :func:`provisional`)
+    provisional: bool = False
 
     @property
     def nbytes(self) -> int:
@@ -135,6 +138,21 @@ def _remake_overlays(ds: Dataset, frame: Frame, look: Look) -> Frame:
     return replace(frame, overlays=ov, composite=comp, look=look, polys=polys)
 
 
+def provisional(frame: Frame, ds: Dataset) -> Frame | None:
+    """``frame``'s drawn items as the edited view ``ds`` has them (GUI thread: nothing
+    decoded, ~0.1 ms for 20 objects; the masks' fill stays the frame's), shown while
+    the worker makes the edited frame (~10-25 ms): an edit shows on the canvas in the
+    frame it is made in. None: nothing drawn changed."""
+    try:
+        image_row = ds.image_row(frame.image_id)
+    except KeyError:
+        return None
+    items = edited_items(ds, frame.overlays.items, image_row)
+    if items is None:
+        return None
+    return replace(frame, overlays=replace(frame.overlays, items=items), provisional=True)
+
+
 def _reblend(ds: Dataset, frame: Frame, look: Look) -> QImage | None:
     """The masks of a cached frame blended again (other hidden categories or opacity)."""
     if frame.base_bgrx is None:
@@ -200,7 +218,8 @@ class FrameLoader(QObject):
                 self._pending.add(self.wanted)
                 self.jobs.submit(ds, partial(_remake_overlays, frame=reuse, look=self.look),
                                  partial(self._frame_done, serial=self._serial),
-                                 partial(self._frame_failed, self.wanted), priority=2)
+                                 partial(self._frame_failed, self.wanted), priority=2,
+                                 at_once=True)
             else:
                 self._submit_frame(self.wanted, priority=2)
 
@@ -273,7 +292,7 @@ class FrameLoader(QObject):
                                                allow_outside=self.allow_outside),
                          partial(self._frame_done, serial=self._serial),
                          partial(self._frame_failed, image_id),
-                         priority=priority)
+                         priority=priority, at_once=image_id == self.wanted)
 
     def _submit_look(self, frame: Frame) -> None:
         if self.dataset is None:

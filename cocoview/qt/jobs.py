@@ -143,10 +143,12 @@ class Jobs(QObject):
     def submit(self, ds: Dataset, fn: Callable[[Dataset], T], on_done: Callable[[T], None],
                on_error: Callable[[Exception], None] | None = None,
                channel: str | None = None, priority: int = 0,
-               on_progress: Callable[[float], None] | None = None) -> int:
+               on_progress: Callable[[float], None] | None = None,
+               at_once: bool = False) -> int:
         """Run ``fn(ds)`` — ``fn(ds, report)`` with ``on_progress``: ``report(fraction)``
         reaches ``on_progress`` and raises :class:`Cancelled` once the request is
-        cancelled or superseded, which ends it quietly."""
+        cancelled or superseded, which ends it quietly. ``at_once``: started now, not
+        once the event is handled (what the user waits for: the shown image's frame)."""
         request = next(self._ids)
         if channel is not None:
             self._latest[channel] = request
@@ -162,7 +164,7 @@ class Jobs(QObject):
             return r in pending
 
         job = _FnJob(self._relay, request, ds, fn, wanted, on_progress is not None)
-        if QThread.currentThread() is not self.thread():
+        if at_once or QThread.currentThread() is not self.thread():
             self._pool.start(job, priority)  # no event loop here to wait for
             return request
         self._queued.append((request, job, priority))

@@ -87,6 +87,41 @@ def test_delete_undo_redo_title_and_canvas(qtbot: QtBot, win: MainWindow, src: P
     assert model is None or model.rowCount() >= 0
 
 
+def test_an_edit_shows_on_the_canvas_at_once(qtbot: QtBot, win: MainWindow, src: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within the edit itself (no event handled, no worker), the canvas draws the shown
+    image's items as the edit makes them; the worker's frame (masks too) follows."""
+    open_file(qtbot, win, src)
+    ds = win.state.dataset
+    rows = ds.ann_rows(win.state.current_image)
+    assert len(rows) >= 2
+    ann, other = int(ds.anns.id[rows[0]]), int(ds.anns.id[rows[1]])
+    cats = [c.id for c in ds.categories]
+    new_cat = next(c for c in cats if c != int(ds.anns.category_id[rows[1]]))
+
+    def items() -> dict[int, tuple[int, bool, str]]:
+        return {it.ann_id: (it.category_id, it.iscrowd, it.label)
+                for it in win.canvas.frame.overlays.items if not it.is_result}
+
+    for layer in win.canvas.layers:  # what the layers draw is the shown frame's
+        assert len(layer.items) == len(win.canvas.frame.overlays.items)
+    select_first(win)
+    win.actions_["delete_annotation"].trigger()
+    assert win.canvas.frame.provisional and ann not in items()  # at once
+    assert all(ann not in {it.ann_id for it in layer.items} for layer in win.canvas.layers)
+    qtbot.waitUntil(lambda: not win.canvas.frame.provisional, timeout=5000)
+    assert ann not in items()
+    win.editing.edit([E.Relabel(other, new_cat)])
+    assert win.canvas.frame.provisional and items()[other][0] == new_cat
+    assert win.state.view.category(new_cat).name in items()[other][2]
+    win.editing.edit([E.SetCrowd(other, 1)])
+    assert items()[other][1] and "(crowd)" in items()[other][2]
+    qtbot.waitUntil(lambda: not win.canvas.frame.provisional, timeout=5000)
+    assert items()[other][:2] == (new_cat, True)  # the worker's frame agrees
+    win.editing.edit([E.SetTags(win.state.current_image, ("x",))])
+    assert not win.canvas.frame.provisional  # nothing drawn changed: nothing redrawn
+
+
 def _tree_counts(win: MainWindow, cid: int) -> tuple[int, int]:
     node = win.categories.model._node_of[cid]
     return node.instances, node.images

@@ -141,9 +141,19 @@ def app_part(path: Path, n: int, during_checks: bool = False,
                 "add": lambda: E.AddAnnotation(fresh[0] + k, iid, cats[0],
                                                (5.0, 5.0, 20.0, 20.0)),
                 "delete image": lambda: E.DeleteImage(iid),
-                "rename category": lambda: E.RenameCategory(cats[k % 10], f"renamed {k}"),
-                "merge category": lambda: E.MergeCategory(cats[2 * k + 1], cats[2 * k]),
-                "delete category": lambda: E.DeleteCategory(cats[20 + k])}[kind]()
+                # a category edit of a category the shown image has (its canvas changes)
+                "rename category": lambda: E.RenameCategory(mine(ann), f"renamed {k}"),
+                "merge category": lambda: E.MergeCategory(mine(ann), other(mine(ann))),
+                "delete category": lambda: E.DeleteCategory(mine(ann))}[kind]()
+
+    def mine(ann: int) -> int:
+        view = w.state.view
+        assert view is not None
+        return int(view.anns.category_id[view.ann_row(ann)])
+
+    def other(cid: int) -> int:
+        gone = w.state.model.edits.gone_categories() if w.state.model.edits else set()
+        return next(c for c in cats if c != cid and c not in gone)
 
     per_kind = max(n // 9, 2)
     for kind in ("delete", "relabel", "crowd toggle", "set box", "add", "delete image",

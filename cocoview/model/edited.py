@@ -464,7 +464,8 @@ class EditedView:
         if lay.ann_category:  # those not already in the runs above
             rel = self._rows_of_ids(np.fromiter(lay.ann_category, np.int64))
             parts.append(rel[~np.isin(self._base_cat[rel], np.fromiter(sources, np.int64))])
-        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+        return np.concatenate(parts).astype(np.int64, copy=False) if parts \
+            else np.zeros(0, np.int64)
 
     def _rows_of_ids(self, ann_ids: np.ndarray) -> np.ndarray:
         """The rows of annotation ids of the file (vectorised ``ann_row``)."""
@@ -475,14 +476,18 @@ class EditedView:
 
     def _distinct_images(self, cat_indexes: np.ndarray) -> int:
         """How many images hold an alive row whose (edited) category index is one of
-        ``cat_indexes``."""
-        rows = self._rows_of_categories(set(self._cat_ids[cat_indexes].tolist()))
-        rows = rows[self.alive[rows]]
-        rows = rows[np.isin(self.cat_index(self.cat[rows]), cat_indexes)]
+        ``cat_indexes`` (few passes over those rows: a merge into COCO's person reads
+        its 260 k rows)."""
+        ids = self._cat_ids[cat_indexes]
+        rows = self._rows_of_categories(set(ids.tolist()))
+        cat = self.cat[rows]
+        keep = self.alive[rows] & (cat == ids[0])
+        for c in ids[1:]:
+            keep |= self.alive[rows] & (cat == c)
         img = self._img_of[rows]
-        seen = np.zeros(len(self.image_count), bool)
-        seen[img[img >= 0]] = True
-        return int(np.count_nonzero(seen))
+        seen = np.zeros(len(self.image_count) + 1, bool)  # the last: rows on no image
+        seen[np.where(keep, img, -1)] = True
+        return int(np.count_nonzero(seen[:-1]))
 
     def _region(self, img_rows: np.ndarray, touched: np.ndarray) -> np.ndarray:
         """Every annotation row of ``img_rows`` (an edit's one image), plus the touched

@@ -251,7 +251,6 @@ class EditedView:
         #: the columns joined with the added annotations' rows (dataset())
         self._grown = _GrownColumns()
         self._by_cat: tuple[np.ndarray, np.ndarray] | None = None  # rows by file category
-        self._base_counts = inst.copy()  # instances per category in the file
 
     def warm(self) -> EditedView:
         """Make the lookups a first edit would otherwise make on the GUI thread: the
@@ -354,17 +353,8 @@ class EditedView:
         if isinstance(e, E.DeleteImage):
             self.image_deleted = self.image_deleted.copy()
             self.image_deleted[img_rows] = not e.restore
-        if len(touched):  # copy on write (a view made before keeps its arrays), only the
-            cat, alive, crowd = self._state_of(touched)  # columns this edit changes
-            if not np.array_equal(self.cat[touched], cat):
-                self.cat = self.cat.copy()
-                self.cat[touched] = cat
-            if not np.array_equal(self.alive[touched], alive):
-                self.alive = self.alive.copy()
-                self.alive[touched] = alive
-            if not np.array_equal(self.crowd[touched], crowd):
-                self.crowd = self.crowd.copy()
-                self.crowd[touched] = crowd
+        if len(touched):
+            self._write_state(touched, *self._state_of(touched))
         self._count(region, +1)
         if len(img_rows):
             count = self.image_count.copy()
@@ -392,15 +382,7 @@ class EditedView:
         old_cat, old_alive = self.cat[touched], self.alive[touched]
         inverse = self.layer.apply(e)  # EditError: nothing was changed
         cat, alive, crowd = self._state_of(touched)
-        if not np.array_equal(old_cat, cat):
-            self.cat = self.cat.copy()
-            self.cat[touched] = cat
-        if not np.array_equal(old_alive, alive):
-            self.alive = self.alive.copy()
-            self.alive[touched] = alive
-        if not np.array_equal(self.crowd[touched], crowd):
-            self.crowd = self.crowd.copy()
-            self.crowd[touched] = crowd
+        self._write_state(touched, cat, alive, crowd)
         n_cat, n_sup = len(self._cat_ids), len(self._supers)
         was, now = self.cat_index(old_cat), self.cat_index(cat)
         was_ok, now_ok = old_alive & (was >= 0), alive & (now >= 0)
@@ -434,6 +416,17 @@ class EditedView:
         self.version += 1
         self._view = None
         return inverse
+
+    def _write_state(self, rows: np.ndarray, cat: np.ndarray, alive: np.ndarray,
+                     crowd: np.ndarray) -> None:
+        """The state of ``rows`` into the columns, copy on write (a view made before
+        keeps its arrays), only the columns it changes."""
+        for name, value in (("cat", cat), ("alive", alive), ("crowd", crowd)):
+            col = getattr(self, name)
+            if not np.array_equal(col[rows], value):
+                col = col.copy()
+                col[rows] = value
+                setattr(self, name, col)
 
     def _base_rows_by_category(self) -> tuple[np.ndarray, np.ndarray]:
         """The annotation rows ordered by their file category (index; unknown ids
@@ -480,10 +473,7 @@ class EditedView:
         its 260 k rows)."""
         ids = self._cat_ids[cat_indexes]
         rows = self._rows_of_categories(set(ids.tolist()))
-        cat = self.cat[rows]
-        keep = self.alive[rows] & (cat == ids[0])
-        for c in ids[1:]:
-            keep |= self.alive[rows] & (cat == c)
+        keep = self.alive[rows] & np.isin(self.cat[rows], ids)
         img = self._img_of[rows]
         seen = np.zeros(len(self.image_count) + 1, bool)  # the last: rows on no image
         seen[np.where(keep, img, -1)] = True
@@ -757,15 +747,14 @@ class _GrownColumns:
                new: Any) -> dict[str, np.ndarray]:
         """The unchanging columns for the added rows ``adds`` (their values in ``new``)."""
         n, k, done = len(ds.anns), len(adds), self._adds
-        m = min(k, len(done))
-        same = all(done[j] is adds[j] for j in range(m))
+        same = all(x is y for x, y in zip(done, adds, strict=False))
         room = len(self._static["id"]) - n if self._static else 0
         if not (same and k <= room):
             cols = {name: getattr(ds.anns, name) for name in _STATIC}
             cols["ann_src"] = ds.ann_src
             self._static = {name: _with_room(col, max(2 * k, 256))
                             for name, col in cols.items()}
-            self._adds, self._gen, done, m = [], self._gen + 1, [], 0
+            self._adds, self._gen, done = [], self._gen + 1, []
         if k > len(done):  # rows never written before: no view holds them
             for name in _STATIC:
                 self._static[name][n + len(done):n + k] = getattr(new, name)[len(done):]

@@ -116,10 +116,6 @@ class Canvas(QGraphicsView):
         self._tooltip_row = -2
         self._tooltip_key: tuple[bool, int] | None = None
         self.box_drag = BoxDrag(self)  # the selected box's handles (issue 17)
-        #: whether a click may select an item (an added annotation may not: Undo takes
-        #: it back); ``refused`` says why not
-        self.selectable: Callable[[AnnOverlay], bool] = lambda it: True
-        self.refused: Callable[[AnnOverlay], None] = lambda it: None
         #: add entries to the context menu: f(menu, item under the cursor or None)
         self.menu_extenders: list[Callable[[QMenu, AnnOverlay | None], None]] = []
 
@@ -459,9 +455,7 @@ class Canvas(QGraphicsView):
     def click_at(self, pos: QPointF) -> None:
         """A click at viewport ``pos``: select what is there (nothing: clear)."""
         it = self.hit_test(self.mapToScene(pos.toPoint()), results=True)
-        if it is not None and not self.selectable(it):
-            self.refused(it)
-        elif it is None:
+        if it is None:
             self.state.select(-1)
         else:
             self.state.select(it.row, "detection" if it.is_result else "annotation")
@@ -533,8 +527,6 @@ class Canvas(QGraphicsView):
         """The menu at viewport ``pos``: the item there is selected first; the entries
         come from ``menu_extenders`` (the edits, the review's fixes)."""
         it = self.hit_test(self.mapToScene(pos), results=True)
-        if it is not None and not self.selectable(it):
-            it = None
         if it is not None:
             self.state.select(it.row, "detection" if it.is_result else "annotation")
         menu = QMenu(self)

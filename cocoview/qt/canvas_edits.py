@@ -127,9 +127,6 @@ class CanvasEdits(QObject):
         canvas = self.window.canvas
         canvas.boxEdited.connect(self.set_box)
         canvas.box_drag.editable = self._editable
-        # an added annotation is selected, deleted and relabelled like the file's (the
-        # controller makes those edits of the addition); its box is not dragged
-        canvas.selectable = lambda it: it.is_result or it.row >= 0
         canvas.menu_extenders.append(self.extend_menu)
         self.fixes = FixesBox(self.window.inspector)
         self.threshold = stored_threshold(self.window.settings)

@@ -355,12 +355,7 @@ class EditController(QObject):
             return
         ids: list[int] | None
         if isinstance(e, E.AddAnnotation):
-            ids = [int(e.image_id)]
-            if e.remove:  # the added rows after it are numbered again: not kept selected
-                n = len(ds.anns)
-                sel = self.state.model.selection
-                self.state.model.set_selection({it for it in sel if not (
-                    it.kind == "annotation" and it.row >= n)})
+            ids = [int(e.image_id)]  # (the selection follows in apply_all)
         elif isinstance(e, (E.DeleteAnnotation, E.Relabel, E.SetCrowd, E.SetBox)):
             r = int(ds.ann_image_row[ds.ann_row(e.ann_id)])
             ids = [int(ds.image_ids[r])] if r >= 0 else []

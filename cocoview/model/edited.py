@@ -754,7 +754,7 @@ class _GrownColumns:
             cols["ann_src"] = ds.ann_src
             self._static = {name: _with_room(col, max(2 * k, 256))
                             for name, col in cols.items()}
-            self._adds, self._gen, done = [], self._gen + 1, []
+            self._gen, done = self._gen + 1, []  # self._adds follows below
         if k > len(done):  # rows never written before: no view holds them
             for name in _STATIC:
                 self._static[name][n + len(done):n + k] = getattr(new, name)[len(done):]

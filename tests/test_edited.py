@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cocoview.model import dataset
+from cocoview.model import dataset, edited
 from cocoview.model import edits as E
 from cocoview.model.edited import EditedView
 from cocoview.model.filters import ImageFilter
@@ -177,10 +177,15 @@ def test_added_rows_one_image_and_whole_columns_agree(synth: Path) -> None:
     assert v2.ann_row(int(ds.anns.id[5])) == 5
 
 
-def test_category_edits_over_many_images(tmp_path: Path) -> None:
+@pytest.mark.parametrize("side", ["cheaper", "group", "images"])
+def test_category_edits_over_many_images(tmp_path: Path, side: str,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """Category edits count the changed categories from their own rows: equal to a
     recount (the supercategories' too) edit by edit, and an undo gives back the state
-    before its edit, through chained merges."""
+    before its edit, through chained merges; whichever side the unmoved rows are read
+    from (the group's rows or its images' rows)."""
+    if side != "cheaper":
+        monkeypatch.setattr(edited, "_group_side", lambda _g, _i: side == "group")
     p = tmp_path / "many.json"
     generate_coco(p, n_images=300, n_annotations=2500, n_categories=5, seed=8)
     ds = dataset.open(p, cache=False)

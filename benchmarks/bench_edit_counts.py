@@ -87,7 +87,7 @@ def model_part(ds: Dataset, n: int) -> None:
 
 
 def app_part(path: Path, n: int, during_checks: bool = False,
-             settle: bool = True) -> None:
+             settle: bool = True, profile: str | None = None) -> None:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -174,9 +174,13 @@ def app_part(path: Path, n: int, during_checks: bool = False,
             w.state.model.set_selection({Item("annotation", row)})
             edit = make(kind, k, int(ds.anns.id[row]))
             before = w.canvas.frame
+            prof = _profiler() if kind == profile else None
             t = time.perf_counter()
             w.editing.edit([edit])
             gui.append((time.perf_counter() - t) * 1e3)
+            if prof is not None:
+                prof.stop()
+                print(prof.output_text(color=False, show_all=False), file=sys.stderr)
             try:  # shown: the outlines, boxes and labels; made: the worker's whole frame
                 spin(lambda: w.canvas.frame is not before, 10.0)  # noqa: B023
                 shown.append((time.perf_counter() - t) * 1e3)
@@ -204,6 +208,14 @@ def app_part(path: Path, n: int, during_checks: bool = False,
               f"{sh}, its new frame {mk}   {'pass' if ok else 'FAIL'}")
 
 
+def _profiler() -> object:
+    from pyinstrument import Profiler  # --profile needs pyinstrument
+
+    prof = Profiler(interval=0.0002)
+    prof.start()
+    return prof
+
+
 #: one frame at 60 Hz, ms
 FRAME_MS = 1000 / 60
 
@@ -219,6 +231,9 @@ def main() -> None:
     ap.add_argument("--no-settle", action="store_true",
                     help="--app: edit as soon as the image is shown (its neighbours' frames "
                          "still being made beside the edited one's)")
+    ap.add_argument("--profile", metavar="KIND",
+                    help="--app: print a pyinstrument profile of each edit of this kind "
+                         "(e.g. 'merge category')")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         path = args.file
@@ -231,7 +246,8 @@ def main() -> None:
         ds = cocoview.open(path)
         model_part(ds, args.edits)
         if args.app:
-            app_part(path, min(args.edits, 60), args.during_checks, not args.no_settle)
+            app_part(path, min(args.edits, 60), args.during_checks, not args.no_settle,
+                     args.profile)
 
 
 if __name__ == "__main__":

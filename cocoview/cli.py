@@ -553,6 +553,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from cocoview.model.evaluation import remote
 
         return remote.main()
+    if argv == ["--validate-worker"]:  # cocoview.model.validate_process.FROZEN_FLAG
+        from cocoview.model import validate_process
+
+        return validate_process.main()
     from cocoview.model.errors import CocoFormatError
     from cocoview.model.safe_write import WriteError
 

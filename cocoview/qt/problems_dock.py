@@ -61,7 +61,8 @@ def _validate(ds: Dataset, report: Callable[[float], None], check_files: bool,
               allow_outside: bool, sink: list[Batch],
               options: HealthOptions = DEFAULT) -> int:
     """The worker: a full validation, each check's problems (located) appended to
-    ``sink``."""
+    ``sink``; a big dataset's in a child process (the GUI thread keeps the GIL)."""
+    from cocoview.model import validate_process as vp
     from cocoview.model.validate import validate_report
 
     locator = Locator(ds)
@@ -79,6 +80,19 @@ def _validate(ds: Dataset, report: Callable[[float], None], check_files: bool,
     def found(problems: list[Problem]) -> None:
         sink.append((problems, locator.rows(problems)))
 
+    if len(ds.anns) >= vp.MIN_ANNOTATIONS:
+        fraction = [0.0]
+
+        def child_progress(done: int, total: int) -> None:
+            fraction[0] = done / total if total else -1.0
+            report(fraction[0])
+
+        try:
+            req = vp.request_for(ds, check_files, allow_outside, options)
+            return vp.validate_in_child(req, found, child_progress,
+                                        poll=lambda: report(fraction[0]))
+        except vp.Unavailable:
+            pass  # checked here instead
     rep = validate_report(ds, check_files=check_files, allow_outside=allow_outside,
                           progress=progress, found=found, options=options)
     return len(rep.problems)

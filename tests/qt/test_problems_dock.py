@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -168,3 +169,46 @@ def test_unreadable_remembered_thresholds_are_the_defaults(qapp: object) -> None
     opts = load_options(s)
     assert opts.tiny_side == DEFAULT.tiny_side and opts.duplicate_iou == DEFAULT.duplicate_iou
     assert opts.near_distance == 7
+
+
+def test_a_big_dataset_is_checked_in_a_child(qapp: object, qtbot: Any,
+                                             planted: tuple[Path, dict[str, Any]],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``MIN_ANNOTATIONS`` the check runs in a child process (the GUI thread keeps
+    the GIL): the dock lists what the in-process check lists; a cancel ends the child."""
+    import subprocess
+
+    from cocoview.model import validate_process
+    from cocoview.model.validate import validate_report
+
+    ds = cocoview.open(planted[0], cache=False)
+    want = validate_report(ds).problems
+    monkeypatch.setattr(validate_process, "MIN_ANNOTATIONS", 0)
+    procs: list[subprocess.Popen[bytes]] = []
+    real = subprocess.Popen
+
+    def popen(*a: Any, **k: Any) -> subprocess.Popen[bytes]:
+        procs.append(real(*a, **k))
+        return procs[-1]
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    state = ViewerState()
+    state.set_dataset(ds)
+    d = ProblemsDock(state)
+    qtbot.addWidget(d)
+    with qtbot.waitSignal(d.finished, timeout=30_000):
+        d.start()
+    def children() -> list[subprocess.Popen[bytes]]:
+        return [p for p in procs if "validate_process" in " ".join(map(str, p.args))]
+
+    assert len(children()) == 1
+    assert d.problems is not None and d.problems.problems == want
+    # a child that never answers: only the cancel ends it
+    monkeypatch.setattr(validate_process, "command", lambda: [
+        sys.executable, "-c", "import time  # validate_process\ntime.sleep(600)"])
+    d.start()
+    qtbot.waitUntil(lambda: len(children()) == 2, timeout=30_000)
+    assert children()[1].poll() is None
+    d.run_button.click()  # cancel
+    qtbot.waitUntil(lambda: children()[1].poll() is not None, timeout=30_000)
+    qtbot.waitUntil(d.idle, timeout=30_000)

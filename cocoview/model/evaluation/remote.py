@@ -23,7 +23,6 @@ import copy
 import mmap
 import os
 import pickle
-import struct
 import subprocess
 import sys
 import threading
@@ -31,14 +30,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty, Queue
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
+from cocoview.model.framing import recv, send
+
 #: the hidden command-line switch a frozen build (no ``python -c``) dispatches on
 FROZEN_FLAG = "--eval-worker"
-_HEAD = struct.Struct("<QQ")
-_LEN = struct.Struct("<Q")
 #: how much lower the child's scheduling priority is than the app's
 NICE = 10
 
@@ -53,46 +52,6 @@ def command() -> list[str]:
         return [sys.executable, FROZEN_FLAG]
     return [sys.executable, "-c", "import sys; from cocoview.model.evaluation.remote import "
             "main; sys.exit(main())"]
-
-
-# ----- framing: a pickle with its large buffers out of band --------------------------
-def send(fh: IO[bytes], obj: Any) -> None:
-    bufs: list[pickle.PickleBuffer] = []
-    head = pickle.dumps(obj, protocol=5, buffer_callback=bufs.append)
-    raws = [b.raw() for b in bufs]
-    fh.write(_HEAD.pack(len(head), len(raws)) + b"".join(_LEN.pack(r.nbytes) for r in raws))
-    fh.write(head)
-    for r in raws:
-        fh.write(r)
-    fh.flush()
-
-
-def _read_into(fh: IO[bytes], buf: bytearray | np.ndarray) -> None:
-    view = (memoryview(buf) if isinstance(buf, bytearray) else buf.data).cast("B")
-    got = 0
-    while got < len(buf):  # each read releases the GIL; pieces keep every hold short
-        n = fh.readinto(view[got:got + (1 << 20)])  # type: ignore[attr-defined]
-        if not n:
-            raise EOFError("the evaluation process ended")
-        got += n
-
-
-def recv(fh: IO[bytes]) -> Any:
-    head = bytearray(_HEAD.size)
-    _read_into(fh, head)
-    n_head, n_bufs = _HEAD.unpack(head)
-    lens = bytearray(_LEN.size * n_bufs)
-    _read_into(fh, lens)
-    data = bytearray(n_head)
-    _read_into(fh, data)
-    bufs = []
-    for (n,) in _LEN.iter_unpack(bytes(lens)):
-        # not bytearray(n): it zero-fills while holding the GIL (~40 ms per 150 MB, a GUI
-        # stall); numpy's empty memory is only touched by the reads, which release it
-        b = np.empty(n, np.uint8)
-        _read_into(fh, b)
-        bufs.append(b)
-    return pickle.loads(data, buffers=bufs)
 
 
 # ----- what the child needs of the dataset ------------------------------------------

@@ -173,6 +173,10 @@ def app_part(path: Path, n: int, during_checks: bool = False,
                 spin(lambda: w.frames.jobs.idle())  # prefetched frames are made by then
             w.state.model.set_selection({Item("annotation", row)})
             edit = make(kind, k, int(ds.anns.id[row]))
+            if kind == "add" and w.state.model.edits is not None:
+                # as the app's "Add as annotation": its job (which reads the detection's
+                # mask) makes the columns the row joins, in the worker
+                w.state.model.edits.prepare_addition()
             before = w.canvas.frame
             prof = _profiler() if kind == profile else None
             t = time.perf_counter()

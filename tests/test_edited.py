@@ -265,3 +265,32 @@ def test_added_rows_grow_in_place_and_old_views_keep_theirs(synth: Path) -> None
     assert last.anns.bbox[n:].tolist() == [list(a.bbox) for a, _r, _c in live]
     assert last.anns.id[:n].tolist() == ds.anns.id.tolist()
     assert len(last.ann_src) == len(last.anns) == n + len(live)
+
+
+def test_an_addition_uses_the_columns_made_ready(synth: Path) -> None:
+    """``prepare_addition`` (a worker's, before a first addition) makes the columns the
+    addition's row is written into: the addition copies no column, and its view equals
+    one made without the preparation."""
+    ds = dataset.open(synth, cache=False)
+    cats = [c.id for c in ds.categories]
+    edit = E.AddAnnotation(10**7, int(ds.image_ids[3]), cats[1], (1.0, 2.0, 3.0, 4.0))
+    plain = EditedView(ds)
+    plain.apply(edit)
+    view = EditedView(ds)
+    view.apply(E.Relabel(int(ds.anns.id[0]), cats[2]))  # an edit before: its columns
+    view.apply(E.Relabel(int(ds.anns.id[0]), int(ds.anns.category_id[0])))
+    view.prepare_addition()
+    ready = {name: arr for name, arr in view._grown._static.items()}
+    joined = {name: hit[1] for name, hit in view._grown._joined.items()}
+    assert set(joined) == {"category_id", "iscrowd", "bbox", "area"}
+    view.apply(edit)
+    v, p = view.dataset(), plain.dataset()
+    for name, arr in ready.items():  # written in place, not made again
+        assert view._grown._static[name] is arr
+    for name, arr in joined.items():
+        assert np.shares_memory(getattr(v.anns, name), arr), name
+    for name in ("id", "image_id", "category_id", "iscrowd", "bbox", "area", "seg_kind"):
+        assert np.array_equal(getattr(v.anns, name), getattr(p.anns, name)), name
+    assert np.array_equal(v.ann_src, p.ann_src)
+    view.prepare_addition()  # with an addition live: nothing to make
+    assert view._grown._static["id"] is ready["id"]

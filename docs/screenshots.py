@@ -55,6 +55,7 @@ def main() -> int:
     OUT.mkdir(exist_ok=True)
     win.grab().save(str(OUT / "main-window.png"))
     win.state.set_current_image(439180)
+    width = win.docks["images"].width()  # given back after the grid's wide list
     win.browser.set_mode("grid")
     win.docks["images"].setMinimumWidth(560)
     settle(2500)  # thumbnails are made in workers
@@ -64,7 +65,9 @@ def main() -> int:
                 Path(__file__).resolve().parents[2] / "shared" / "data" / "real")
     win.browser.set_mode("list")  # the Statistics dock (issue 15): a plot that filters
     win.docks["images"].setMinimumWidth(0)
+    win.resizeDocks([win.docks["images"]], [width], Qt.Orientation.Horizontal)
     win.docks["statistics"].raise_()
+    right = win.docks["inspector"].width()  # given back after the wide plot
     win.docks["statistics"].setMinimumWidth(620)
     win.stats.set_plot("instances")
     while win.stats.dist is None or win.stats.dist.name != "instances":
@@ -73,6 +76,7 @@ def main() -> int:
     win.grab().save(str(OUT / "statistics.png"))
     written.append(OUT / "statistics.png")
     win.docks["statistics"].setMinimumWidth(0)
+    win.resizeDocks([win.docks["inspector"]], [right], Qt.Orientation.Horizontal)
     if real.is_dir():
         win.browser.set_mode("list")
         win.docks["images"].setMinimumWidth(0)

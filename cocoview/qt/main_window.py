@@ -7,7 +7,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QDockWidget,
     QDoubleSpinBox,
@@ -70,6 +77,10 @@ DOCKS: tuple[DockSpec, ...] = (
     DockSpec("evaluation", "Evaluation", Area.BottomDockWidgetArea),
     DockSpec("statistics", "Statistics", Area.RightDockWidgetArea, tab_with="inspector"),
 )
+
+#: the default height shares of the image list (left column) and the category tree
+#: (right column)
+DEFAULT_SHARES = (0.58, 0.36)
 
 JSON_FILTER = "COCO JSON (*.json *.json.gz *.gz);;All files (*)"
 MAX_RECENT = 10
@@ -728,8 +739,8 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1400, 900)
         st = s.value("window/state")
-        if isinstance(st, QByteArray):
-            self.restoreState(st)
+        #: no remembered layout: the docks get their default shares when first shown
+        self._default_layout = not (isinstance(st, QByteArray) and self.restoreState(st))
         for key in self.state.layers:
             v = s.value(f"layers/{key}")
             if v is not None:
@@ -764,6 +775,23 @@ class MainWindow(QMainWindow):
         s.setValue("view/color_by_instance", self.state.color_by_instance)
         s.setValue("browser/thumbnail_size", self.browser.thumbnail_size())
         s.sync()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._default_layout:
+            self._default_layout = False
+            QTimer.singleShot(0, self.default_dock_sizes)  # once the window is laid out
+
+    def default_dock_sizes(self) -> None:
+        """The image list most of the left column (the filter form scrolls), the
+        inspector most of the right: Qt's split gave the list ~5 rows."""
+        h = max(self.height() - 120, 400)
+        self.resizeDocks([self.docks["images"], self.docks["filter"]],
+                         [int(h * DEFAULT_SHARES[0]), int(h * (1 - DEFAULT_SHARES[0]))],
+                         Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["categories"], self.docks["inspector"]],
+                         [int(h * DEFAULT_SHARES[1]), int(h * (1 - DEFAULT_SHARES[1]))],
+                         Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.editing.may_close():  # unsaved edits: Save / Discard / Cancel

@@ -364,3 +364,32 @@ def test_detections_hidden_by_the_min_score_are_counted(qtbot: QtBot, win: MainW
     win.actions_["results"].trigger()
     assert f"{len(dets)} detection" in win.status_hidden.text()
     assert "Detections off" in hidden(ov, win.state.layers, win.state.look()).reason
+
+
+def test_the_image_list_gets_most_of_its_column(qtbot: QtBot) -> None:
+    """First run (no remembered layout): the image list most of the left column, not
+    Qt's ~5 rows above the filter form; a layout the user made is kept on the next run."""
+    from cocoview.qt.main_window import DEFAULT_SHARES
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1300, 850)
+    w.show()
+    images, flt = w.docks["images"], w.docks["filter"]
+
+    def share() -> float:
+        return images.height() / (images.height() + flt.height())
+
+    qtbot.waitUntil(lambda: share() > DEFAULT_SHARES[0] - 0.05, timeout=5000)
+    assert w.docks["inspector"].height() > w.docks["categories"].height()
+    w.resizeDocks([images, flt], [200, 500], Qt.Orientation.Vertical)  # the user's own
+    qtbot.waitUntil(lambda: share() < 0.35, timeout=5000)
+    w.close()
+    w2 = MainWindow()
+    qtbot.addWidget(w2)
+    assert not w2._default_layout  # the remembered layout restored: no default applied
+    w2.show()
+    qtbot.waitExposed(w2)
+    i2, f2 = w2.docks["images"], w2.docks["filter"]
+    assert i2.height() / (i2.height() + f2.height()) < 0.35
+    w2.close()

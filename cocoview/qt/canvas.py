@@ -323,8 +323,10 @@ class Canvas(QGraphicsView):
                 if it.is_result and it.bbox is not None:
                     area = float(it.bbox[2] * it.bbox[3]) or 1e18
                 # near an edge: the nearest edge first; on a shared edge the detection
-                # (drawn on top); else the smallest object
-                key = (0, edge, not it.is_result) if edge <= tol else (1, area, False)
+                # (drawn on top); else the smallest object, the ground truth of two alike
+                # (an annotation added from a detection lies exactly on it: its edge
+                # picks the detection)
+                key = (0, edge, not it.is_result) if edge <= tol else (1, area, it.is_result)
                 if best is None or key < best[0]:
                     best = (key, it)
         return best[1] if best else None

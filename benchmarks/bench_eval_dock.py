@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="val2017")
     ap.add_argument("--compare", action="store_true", help="also model A vs model B")
+    ap.add_argument("--profile", metavar="STEP",
+                    help="print a pyinstrument profile of the GUI thread during the steps "
+                         "whose label has STEP (e.g. 're-evaluate')")
     ap.add_argument("--window", action="store_true",
                     help="the whole main window (canvas, list, filter, inspector), not "
                          "the dock alone")
@@ -196,10 +199,19 @@ def main(argv: list[str] | None = None) -> int:
     def timed_step(label: str, action: Callable[[], object], n: int,
                    setting: bool = False, judged: bool = True) -> None:
         """Run ``action`` under the heartbeat until the ``n``-th drawing; print one line."""
+        prof = None
+        if args.profile and args.profile in label:
+            from pyinstrument import Profiler  # --profile needs pyinstrument
+
+            prof = Profiler(interval=0.0005)
+            prof.start()
         beat.start()
         t = time.perf_counter()
         action()
         total, stall = until_drawn(t, n)
+        if prof is not None:
+            prof.stop()
+            print(prof.output_text(color=False, show_all=False), file=sys.stderr)
         print(f"{label:24s} {total:7.3f} s   (draw {draw[-1] * 1000:6.1f} ms, "
               f"GUI stall {stall * 1000:6.1f} ms, {beat.over_budget()} over "
               f"{BUDGET * 1000:.0f} ms, outside the drawing "

@@ -43,6 +43,8 @@ def main() -> int:
     ap.add_argument("--cold", action="store_true",
                     help="remove the file's index cache entry before each open")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--json", action="store_true",
+                    help="one JSON line per open (seconds from the open), for bench_scale")
     args = ap.parse_args()
 
     from PySide6.QtWidgets import QApplication
@@ -91,6 +93,12 @@ def main() -> int:
         win.presenter.frameShown.disconnect(frame_shown)
         ds = win.state.dataset
         assert ds is not None
+        if args.json:
+            import json
+
+            print(json.dumps({name.replace(" ", "_"): marks[name] - t0 for name in marks}
+                             | {"rss_mb": rss_mb()}), flush=True)
+            continue
         times = ", ".join(f"{name} {marks[name] - t0:.2f} s"
                           for name in ("list shown", "first image", "overlays"))
         first = f" (process start → first image {marks['first image'] - T_START:.2f} s)" \

@@ -293,3 +293,23 @@ def test_deep_nesting_is_the_clear_error(tmp_path: Path, body: str) -> None:
     with pytest.raises(CocoFormatError, match="nested too deeply") as exc:
         load_file(p, cache=False)
     assert exc.value.position is not None and 900 <= exc.value.position < len(body)
+
+
+def test_segmentation_kinds_through_white_space() -> None:
+    """Pretty-printed and spaced lists: the first byte after "[" that is not white space
+    decides empty or polygon (stepped for all values at once)."""
+    from cocoview.model.chunks import seg_kinds
+
+    values = [b"[ ]", b"[\n      ]", b"[\n    [\n      1.5,\n      2,\n      3, 4, 5, 6]\n  ]",
+              b"[]", b"[[1,2,3,4,5,6]]", b'{"counts": "ab", "size": [1, 1]}',
+              b'{ "size": [1, 1],\n "counts" : [1] }', b"null", b"[\t\r\n ]"]
+    buf = b""
+    off, lens = [], []
+    for v in values:
+        buf += b" , "
+        off.append(len(buf))
+        lens.append(len(v))
+        buf += v
+    got = seg_kinds(buf, np.asarray([*off, -1], np.int64), np.asarray([*lens, 0], np.int32))
+    assert got.tolist() == [SEG_EMPTY, SEG_EMPTY, SEG_POLYGON, SEG_EMPTY, SEG_POLYGON,
+                            SEG_RLE, SEG_RLE_RAW, SEG_NONE, SEG_EMPTY, SEG_NONE]

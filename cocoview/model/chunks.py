@@ -128,6 +128,11 @@ def from_structs(recs: list[Any], buf: Any) -> Chunk:
     return out
 
 
+#: JSON's white space bytes
+_WS = np.zeros(256, bool)
+_WS[[9, 10, 13, 32]] = True
+
+
 def seg_kinds(source: Any, seg_off: np.ndarray, seg_len: np.ndarray) -> np.ndarray:
     """Segmentation kinds from each value's first bytes in ``source``.
 
@@ -144,12 +149,16 @@ def seg_kinds(source: Any, seg_off: np.ndarray, seg_len: np.ndarray) -> np.ndarr
     kind[first == ord("n")] = SEG_NONE  # null
     idx = np.flatnonzero(first == ord("["))
     if len(idx):
-        second = data[np.minimum(seg_off[idx] + 1, len(data) - 1)]
-        empty = second == ord("]")
-        for k in np.flatnonzero(np.isin(second, np.frombuffer(b" \t\r\n", np.uint8))):
-            j = int(idx[k])  # rare: "[ ]" or a pretty-printed list
-            text = bytes(source[seg_off[j] : seg_off[j] + seg_len[j]])
-            empty[k] = b"".join(text.split()) == b"[]"
+        # the first byte after "[" that is not white space ("[ ]", a pretty-printed
+        # list): stepped for all at once, as far as the indentation goes (a copy and
+        # split of each value cost 2.5 s on a pretty-printed train2017)
+        last = seg_off[idx] + seg_len[idx] - 1  # the value's closing "]"
+        pos = np.minimum(seg_off[idx] + 1, last)
+        live = np.flatnonzero(_WS[data[pos]] & (pos < last))
+        while len(live):
+            pos[live] += 1
+            live = live[_WS[data[pos[live]]] & (pos[live] < last[live])]
+        empty = data[pos] == ord("]")
         kind[idx] = np.where(empty, SEG_EMPTY, SEG_POLYGON)
     for j in np.flatnonzero(first == ord("{")).tolist():
         text = bytes(source[seg_off[j] : seg_off[j] + seg_len[j]])

@@ -123,3 +123,17 @@ def test_every_real_set(item: tuple[Path, dict]) -> None:
     root, s = item
     ds = cocoview.open(root / s["annotation"], cache=False)
     assert _child(ds)[0] == _here(ds)
+
+
+def test_the_cache_turned_off_is_not_written(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the index cache off the child parses the file and writes no cache entry."""
+    cache_dir = tmp_path / "cache"
+    monkeypatch.setenv("COCOVIEW_CACHE_DIR", str(cache_dir))
+    ds = cocoview.open(_damaged(tmp_path), cache=False)
+    batches: list[list[Problem]] = []
+    vp.validate_in_child(vp.request_for(ds, False, False, cache=False), batches.append)
+    assert batches == _here(ds)
+    assert not cache_dir.exists() or not any(cache_dir.rglob("*"))
+    vp.validate_in_child(vp.request_for(ds, False, False), lambda _p: None)
+    assert any(p.is_file() for p in cache_dir.rglob("*"))  # on: the child's open stores it

@@ -4,12 +4,13 @@ Decoding every segmentation of train2017 holds the GIL for ~10 s in the checking
 thread (msgspec, the polygon batches): every edit, paint and click of the GUI thread
 made meanwhile waits for it at each of its Python steps (a relabel took 30 ms instead
 of 5). Here a child opens the same files again (from the index cache: ~0.2 s at
-train2017 size), checks them with :func:`validate.validate_report` (whose own polygon
-helper then uses the second core), and streams each check's problems back as it ends,
-with its progress. The problems are the same objects the in-process check finds:
-the same function over the same files (the child checks their sizes and the
-dataset's shape). Anything that keeps the child from answering before it has sent
-a problem raises :class:`Unavailable`: the caller then checks in-process.
+train2017 size; parsed again if the user turned the cache off), checks them with
+:func:`validate.validate_report` (whose own polygon helper then uses the second core),
+and streams each check's problems back as it ends, with its progress. The problems
+are the same objects the in-process check finds: the same function over the same
+files (the child checks their sizes and the dataset's shape). Anything that keeps the
+child from answering before it has sent a problem raises :class:`Unavailable`: the
+caller then checks in-process.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class Request:
     check_files: bool
     allow_outside: bool
     options: HealthOptions = DEFAULT
+    #: whether the child may read and write the index cache (the user may turn it off)
+    cache: bool = True
 
 
 def command() -> list[str]:
@@ -66,7 +69,7 @@ def command() -> list[str]:
 
 
 def request_for(ds: Any, check_files: bool, allow_outside: bool,
-                options: HealthOptions = DEFAULT) -> Request:
+                options: HealthOptions = DEFAULT, cache: bool = True) -> Request:
     """The child's request for ``ds`` (raises :class:`Unavailable` for a dataset the
     child cannot open again the same way: one not read from files)."""
     files = list(ds.files)
@@ -80,14 +83,16 @@ def request_for(ds: Any, check_files: bool, allow_outside: bool,
     return Request(tuple(str(f.path) for f in files), sizes,
                    None if images is None else str(images),
                    None if res is None else str(res.file.path),
-                   len(ds.image_ids), len(ds.anns), check_files, allow_outside, options)
+                   len(ds.image_ids), len(ds.anns), check_files, allow_outside, options,
+                   cache)
 
 
 # ----- the child ---------------------------------------------------------------------
 def _open(req: Request) -> Any:
     import cocoview
 
-    ds = cocoview.open(list(req.files), images=req.images, results=req.results)
+    ds = cocoview.open(list(req.files), images=req.images, results=req.results,
+                       cache=req.cache)
     res = ds.results
     got = tuple(len(f.data) for f in [*ds.files, *([res.file] if res is not None else [])])
     if got != req.sizes or (len(ds.image_ids), len(ds.anns)) != (req.n_images,
@@ -161,7 +166,7 @@ def validate_in_child(req: Request, found: Callable[[list[Problem]], None],
             if msg[0] in ("done", "error"):
                 return
 
-    sent = False
+    sent = finished = False
     try:
         try:
             send(p.stdin, req)
@@ -184,6 +189,7 @@ def validate_in_child(req: Request, found: Callable[[list[Problem]], None],
                 if progress is not None:
                     progress(msg[1], msg[2])
             elif kind == "done":
+                finished = True
                 return int(msg[1])
             else:
                 why = msg[1]
@@ -193,6 +199,9 @@ def validate_in_child(req: Request, found: Callable[[list[Problem]], None],
             if poll is not None:
                 poll()
     finally:
+        if finished:  # its index cache entry may still be being written: let it end
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(30)
         with contextlib.suppress(OSError):
             p.kill()
         with contextlib.suppress(Exception):

@@ -59,7 +59,7 @@ Batch = tuple[list[Problem], np.ndarray]  # problems and their annotation rows
 
 def _validate(ds: Dataset, report: Callable[[float], None], check_files: bool,
               allow_outside: bool, sink: list[Batch],
-              options: HealthOptions = DEFAULT) -> int:
+              options: HealthOptions = DEFAULT, cache: bool = True) -> int:
     """The worker: a full validation, each check's problems (located) appended to
     ``sink``; a big dataset's in a child process (the GUI thread keeps the GIL)."""
     from cocoview.model import validate_process as vp
@@ -88,7 +88,7 @@ def _validate(ds: Dataset, report: Callable[[float], None], check_files: bool,
             report(fraction[0])
 
         try:
-            req = vp.request_for(ds, check_files, allow_outside, options)
+            req = vp.request_for(ds, check_files, allow_outside, options, cache)
             return vp.validate_in_child(req, found, child_progress,
                                         poll=lambda: report(fraction[0]))
         except vp.Unavailable:
@@ -286,8 +286,9 @@ class ProblemsDock(QWidget):
         allow = self._state.allow_outside_images
 
         self.run_button.setText("Cancel")
+        cache = str(app_settings().value("cache/enabled", "true")).lower() in ("true", "1")
         work = partial(_validate, check_files=check, allow_outside=allow, sink=sink,
-                       options=self.options)
+                       options=self.options, cache=cache)
         self._jobs.submit(ds, work, self._done, self._failed, channel="validate",
                           on_progress=self._on_progress)
         self._timer.start()

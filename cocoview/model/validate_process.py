@@ -68,19 +68,23 @@ def command() -> list[str]:
             "main; sys.exit(main())"]
 
 
+def _file_indexes(ds: Any) -> list[Any]:
+    """The dataset's files and its results file, in that order."""
+    res = getattr(ds, "results", None)
+    return [*ds.files, *([res.file] if res is not None else [])]
+
+
 def request_for(ds: Any, check_files: bool, allow_outside: bool,
                 options: HealthOptions = DEFAULT, cache: bool = True) -> Request:
     """The child's request for ``ds`` (raises :class:`Unavailable` for a dataset the
     child cannot open again the same way: one not read from files)."""
-    files = list(ds.files)
+    for f in _file_indexes(ds):
+        if not Path(f.path).is_file():
+            raise Unavailable(f"{f.path} is not a file")
     res = getattr(ds, "results", None)
-    paths = [Path(f.path) for f in files] + ([Path(res.file.path)] if res is not None else [])
-    for p in paths:
-        if not p.is_file():
-            raise Unavailable(f"{p} is not a file")
-    sizes = tuple(len(f.data) for f in [*files, *([res.file] if res is not None else [])])
     images = getattr(ds, "images_dir", None)
-    return Request(tuple(str(f.path) for f in files), sizes,
+    return Request(tuple(str(f.path) for f in ds.files),
+                   tuple(len(f.data) for f in _file_indexes(ds)),
                    None if images is None else str(images),
                    None if res is None else str(res.file.path),
                    len(ds.image_ids), len(ds.anns), check_files, allow_outside, options,
@@ -93,8 +97,7 @@ def _open(req: Request) -> Any:
 
     ds = cocoview.open(list(req.files), images=req.images, results=req.results,
                        cache=req.cache)
-    res = ds.results
-    got = tuple(len(f.data) for f in [*ds.files, *([res.file] if res is not None else [])])
+    got = tuple(len(f.data) for f in _file_indexes(ds))
     if got != req.sizes or (len(ds.image_ids), len(ds.anns)) != (req.n_images,
                                                                  req.n_annotations):
         raise Unavailable("the files changed since they were opened")

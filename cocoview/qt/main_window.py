@@ -50,7 +50,7 @@ from cocoview.qt.loading import DatasetLoader, OpenRequest, PreviewDataset
 from cocoview.qt.presenter import CanvasPresenter
 from cocoview.qt.problems_dock import ProblemsDock
 from cocoview.qt.review import ReviewController
-from cocoview.qt.settings import app_settings
+from cocoview.qt.settings import CACHE_KEY, app_settings, cache_enabled
 from cocoview.qt.state import ViewerState
 from cocoview.qt.stats_dock import StatsDock
 from cocoview.qt.widgets import RevealButton, show_value
@@ -184,7 +184,7 @@ class MainWindow(QMainWindow):
             "zoom_in": self.canvas.zoom_in, "zoom_out": self.canvas.zoom_out,
             "zoom_sel": self.canvas.zoom_to_selection,
             "deselect": lambda: self.state.select(-1),
-            "use_cache": lambda on: self.settings.setValue("cache/enabled", on),
+            "use_cache": lambda on: self.settings.setValue(CACHE_KEY, on),
             "clear_cache": self.clear_cache,
             "allow_outside": self.allow_outside_images,
             "set_images": self.set_images_dialog,
@@ -748,8 +748,7 @@ class MainWindow(QMainWindow):
         op = s.value("view/opacity")
         if op is not None:
             self.state.set_opacity(float(str(op)))
-        self.actions_["use_cache"].setChecked(
-            str(s.value("cache/enabled", "true")).lower() in ("true", "1"))
+        self.actions_["use_cache"].setChecked(cache_enabled(s))
         self.actions_["allow_outside"].setChecked(
             str(s.value("images/allow_outside", "false")).lower() in ("true", "1"))
         oo = s.value("view/outline_only")

@@ -43,7 +43,7 @@ from cocoview.model.problem_list import NONE, Locator, ProblemList
 from cocoview.qt.health_options import HealthOptionsDialog, load_options, save_options
 from cocoview.qt.inspector_views import severity_icon
 from cocoview.qt.jobs import Jobs
-from cocoview.qt.settings import app_settings
+from cocoview.qt.settings import app_settings, cache_enabled
 from cocoview.qt.state import ViewerState
 from cocoview.qt.widgets import TOP, Index
 
@@ -286,9 +286,8 @@ class ProblemsDock(QWidget):
         allow = self._state.allow_outside_images
 
         self.run_button.setText("Cancel")
-        cache = str(app_settings().value("cache/enabled", "true")).lower() in ("true", "1")
         work = partial(_validate, check_files=check, allow_outside=allow, sink=sink,
-                       options=self.options, cache=cache)
+                       options=self.options, cache=cache_enabled())
         self._jobs.submit(ds, work, self._done, self._failed, channel="validate",
                           on_progress=self._on_progress)
         self._timer.start()

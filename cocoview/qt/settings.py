@@ -16,3 +16,13 @@ def app_settings() -> QSettings:
     if path:
         return QSettings(path, QSettings.Format.IniFormat)
     return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORG, APP)
+
+
+#: the setting behind View ▸ Use the Index Cache (on unless turned off)
+CACHE_KEY = "cache/enabled"
+
+
+def cache_enabled(s: QSettings | None = None) -> bool:
+    """Whether the user lets cocoview read and write the index cache."""
+    value = (s or app_settings()).value(CACHE_KEY, "true")
+    return str(value).lower() in ("true", "1")

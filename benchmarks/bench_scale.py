@@ -71,7 +71,8 @@ def _first_frame(path: Path) -> dict[str, Any]:
     for line in reversed(out.stdout.splitlines()):
         if line.startswith("{"):
             return dict(json.loads(line))
-    return {"error": (out.stdout + out.stderr).strip().splitlines()[-1:] or ["failed"]}
+    last = (out.stdout + out.stderr).strip().splitlines()[-1:]
+    return {"error": last[0] if last else "failed"}
 
 
 def _gui_cell(r: dict[str, Any] | None) -> str:
